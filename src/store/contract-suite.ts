@@ -1,0 +1,318 @@
+/**
+ * The behaviour every Store implementation must show, as node:test cases. An
+ * implementation's test file calls `runStoreContract('sqlite', factory)`.
+ *
+ * The factory returns a fresh, migrated, empty store plus:
+ * - `reopen()`: opens a new store on the same backing database (the first is closed
+ *   by the test before calling it), to prove persistence;
+ * - `cleanup()`: closes whatever is open and removes the backing database.
+ */
+import { describe, test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { AppError } from '../contract/errors.js';
+import type { WorkspaceRecord, Store } from './store.js';
+
+export interface StoreHandle {
+  store: Store;
+  reopen(): Promise<Store>;
+  cleanup(): Promise<void>;
+}
+
+let serial = 0;
+
+/** A complete record with nested JSON, unicode and every nullable field filled in. */
+export function sampleWorkspace(overrides: Partial<WorkspaceRecord> = {}): WorkspaceRecord {
+  const n = ++serial;
+  return {
+    id: `ws_${n.toString().padStart(6, '0')}`,
+    shortId: `s${n.toString(36)}x`,
+    name: `Workspace ${n} — ünïcode ✓`,
+    slug: `slug-${n}`,
+    namespace: 'team-a',
+    mode: 'permanent',
+    image: 'node:20',
+    state: 'running',
+    pending: { op: 'start', startedAt: '2026-01-02T03:04:05.678Z' },
+    userRequestedStop: true,
+    config: {
+      cpus: 2,
+      memory_mb: 1024,
+      disk_size_mb: 2048,
+      ttl: 3600,
+      ttl_action: 'pause',
+      remove_on_exit: false,
+      restart_policy: 'on-failure',
+      max_restarts: 3,
+      keep_logs: true,
+      static_network: false,
+      network_config: { allow_internet: true, public_ingress: false },
+      ssh_access: true,
+      env: [{ key: 'A', value: 'x=y "quoted" \n newline' }, { key: 'EMPTY', value: '' }],
+      cmd: ['/bin/sh', '-c', 'echo hi'],
+      workloads: [{ name: 'w', nested: { deep: [1, null, 'x', { z: false }] } }],
+      wait_for_init: true,
+      proxy_assignment_id: null,
+      extra: { idle: { timeout: '5m' }, desktop: null, ready_check: [1.5, -2] },
+    },
+    network: {
+      allow_internet: false,
+      public_access: true,
+      ingress: ['10.0.0.0/8'],
+      ingress_ports: [80, 443],
+      egress: [],
+      egress_ports: [53],
+      private_link_ids: ['pl_1'],
+      outbound_ip: null,
+    },
+    ip: `10.88.${Math.floor(n / 250)}.${(n % 250) + 2}`,
+    apiAccess: { enabled: true, rawToken: 'ab'.repeat(32), generation: 4 },
+    metadata: { owner: 'zoë', 'key with spaces': 'value', empty: '' },
+    idempotencyKey: `idem-${n}`,
+    error: { code: 'CREATE_FAILED', message: 'overlay mount failed' },
+    createdAt: `2026-01-01T00:00:${String(n % 60).padStart(2, '0')}.000Z`,
+    updatedAt: '2026-01-01T00:00:00.000Z',
+    startedAt: '2026-01-01T00:00:01.000Z',
+    version: 1,
+    ...overrides,
+  };
+}
+
+/** Same as sampleWorkspace but with every nullable field null. */
+export function minimalWorkspace(overrides: Partial<WorkspaceRecord> = {}): WorkspaceRecord {
+  return sampleWorkspace({
+    slug: null,
+    namespace: null,
+    pending: null,
+    idempotencyKey: null,
+    error: null,
+    startedAt: null,
+    userRequestedStop: false,
+    metadata: {},
+    ...overrides,
+  });
+}
+
+async function expectAppError(p: Promise<unknown>, code: string, field: string): Promise<void> {
+  await assert.rejects(p, (err: unknown) => {
+    assert.ok(err instanceof AppError, `expected AppError, got ${String(err)}`);
+    assert.equal(err.code, code);
+    assert.equal(err.details?.field, field);
+    return true;
+  });
+}
+
+export function runStoreContract(name: string, makeStore: () => Promise<StoreHandle>): void {
+  /** A fresh store for one test, cleaned up even when the test fails. */
+  async function fresh(t: TestContext): Promise<StoreHandle> {
+    const handle = await makeStore();
+    t.after(() => handle.cleanup());
+    return handle;
+  }
+
+  describe(`Store contract: ${name}`, () => {
+    test('round-trips full and minimal records exactly', async (t) => {
+      const { store } = await fresh(t);
+      const full = sampleWorkspace();
+      const min = minimalWorkspace();
+      await store.insertWorkspace(full);
+      await store.insertWorkspace(min);
+      assert.deepEqual(await store.getWorkspace(full.id), full);
+      assert.deepEqual(await store.getWorkspace(min.id), min);
+      assert.equal(await store.getWorkspace('ws_missing'), null);
+    });
+
+    test('returned records are copies', async (t) => {
+      const { store } = await fresh(t);
+      const rec = sampleWorkspace();
+      await store.insertWorkspace(rec);
+      const got = (await store.getWorkspace(rec.id))!;
+      got.metadata.owner = 'mallory';
+      got.config.env.push({ key: 'X', value: 'y' });
+      assert.deepEqual(await store.getWorkspace(rec.id), rec);
+    });
+
+    test('updateWorkspace bumps version and updatedAt and returns the stored record', async (t) => {
+      const { store } = await fresh(t);
+      const rec = sampleWorkspace({ version: 1 });
+      await store.insertWorkspace(rec);
+      const before = Date.now();
+      const changed = { ...rec, state: 'stopped' as const, pending: null, metadata: { a: 'b' } };
+      const out = await store.updateWorkspace(changed, 1);
+      assert.equal(out.version, 2);
+      assert.match(out.updatedAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+      assert.ok(Date.parse(out.updatedAt) >= before - 1000);
+      assert.deepEqual(out, { ...changed, version: 2, updatedAt: out.updatedAt });
+      assert.deepEqual(await store.getWorkspace(rec.id), out);
+    });
+
+    test('optimistic concurrency: a stale expectedVersion is a conflict and changes nothing', async (t) => {
+      const { store } = await fresh(t);
+      const rec = sampleWorkspace({ version: 1 });
+      await store.insertWorkspace(rec);
+      const first = await store.updateWorkspace({ ...rec, state: 'stopping' }, 1);
+      await expectAppError(store.updateWorkspace({ ...rec, state: 'deleting' }, 1), 'conflict', 'version');
+      assert.deepEqual(await store.getWorkspace(rec.id), first);
+      const second = await store.updateWorkspace({ ...first, state: 'stopped' }, first.version);
+      assert.equal(second.version, 3);
+    });
+
+    test('update without expectedVersion bumps the stored version (last writer wins)', async (t) => {
+      const { store } = await fresh(t);
+      const rec = sampleWorkspace({ version: 5 });
+      await store.insertWorkspace(rec);
+      const out = await store.updateWorkspace({ ...rec, version: 1, name: 'renamed' });
+      assert.equal(out.version, 6);
+      assert.equal(out.name, 'renamed');
+    });
+
+    test('updating a missing workspace is not_found', async (t) => {
+      const { store } = await fresh(t);
+      await expectAppError(store.updateWorkspace(sampleWorkspace()), 'not_found', 'id');
+      await expectAppError(store.updateWorkspace(sampleWorkspace(), 1), 'not_found', 'id');
+    });
+
+    test('unique violations map to conflict with the field name', async (t) => {
+      const { store } = await fresh(t);
+      const a = sampleWorkspace();
+      await store.insertWorkspace(a);
+      const cases: Array<[string, Partial<WorkspaceRecord>]> = [
+        ['id', { id: a.id }],
+        ['short_id', { shortId: a.shortId }],
+        ['slug', { slug: a.slug }],
+        ['ip', { ip: a.ip }],
+        ['idempotency_key', { idempotencyKey: a.idempotencyKey }],
+      ];
+      for (const [field, clash] of cases) {
+        await expectAppError(store.insertWorkspace(sampleWorkspace(clash)), 'conflict', field);
+      }
+      const b = sampleWorkspace();
+      await store.insertWorkspace(b);
+      await expectAppError(store.updateWorkspace({ ...b, slug: a.slug }), 'conflict', 'slug');
+      await expectAppError(store.updateWorkspace({ ...b, ip: a.ip }), 'conflict', 'ip');
+      assert.deepEqual(await store.getWorkspace(b.id), b);
+      assert.equal((await store.allWorkspaces()).length, 2);
+    });
+
+    test('null slugs and idempotency keys do not collide', async (t) => {
+      const { store } = await fresh(t);
+      await store.insertWorkspace(minimalWorkspace());
+      await store.insertWorkspace(minimalWorkspace());
+      assert.equal((await store.allWorkspaces()).length, 2);
+    });
+
+    test('listWorkspaces pages newest first with filters and total', async (t) => {
+      const { store } = await fresh(t);
+      const at = (s: number) => `2026-03-01T10:00:${String(s).padStart(2, '0')}.000Z`;
+      const recs = [
+        sampleWorkspace({ id: 'ws_a', createdAt: at(1), mode: 'permanent', state: 'running', namespace: 'n1' }),
+        sampleWorkspace({ id: 'ws_b', createdAt: at(2), mode: 'temporary', state: 'running', namespace: 'n1' }),
+        sampleWorkspace({ id: 'ws_c', createdAt: at(3), mode: 'temporary', state: 'stopped', namespace: 'n2' }),
+        sampleWorkspace({ id: 'ws_d', createdAt: at(4), mode: 'permanent', state: 'stopped', namespace: null }),
+        sampleWorkspace({ id: 'ws_f', createdAt: at(5), mode: 'permanent', state: 'running', namespace: 'n1' }),
+        sampleWorkspace({ id: 'ws_e', createdAt: at(5), mode: 'temporary', state: 'running', namespace: 'n2' }),
+      ];
+      for (const r of recs) await store.insertWorkspace(r);
+      const ids = (r: { items: WorkspaceRecord[] }) => r.items.map((w) => w.id);
+
+      const p1 = await store.listWorkspaces({}, { page: 1, limit: 4 });
+      assert.deepEqual(ids(p1), ['ws_e', 'ws_f', 'ws_d', 'ws_c']);
+      assert.equal(p1.total, 6);
+      assert.deepEqual(p1.items[0], recs[5]);
+      const p2 = await store.listWorkspaces({}, { page: 2, limit: 4 });
+      assert.deepEqual(ids(p2), ['ws_b', 'ws_a']);
+      assert.equal(p2.total, 6);
+      const p3 = await store.listWorkspaces({}, { page: 3, limit: 4 });
+      assert.deepEqual(ids(p3), []);
+      assert.equal(p3.total, 6);
+
+      const temp = await store.listWorkspaces({ mode: 'temporary' }, { page: 1, limit: 10 });
+      assert.deepEqual(ids(temp), ['ws_e', 'ws_c', 'ws_b']);
+      assert.equal(temp.total, 3);
+      const n1Running = await store.listWorkspaces({ namespace: 'n1', state: 'running' }, { page: 1, limit: 1 });
+      assert.deepEqual(ids(n1Running), ['ws_f']);
+      assert.equal(n1Running.total, 3);
+      const all3 = await store.listWorkspaces({ mode: 'temporary', state: 'stopped', namespace: 'n2' }, { page: 1, limit: 5 });
+      assert.deepEqual(ids(all3), ['ws_c']);
+      const none = await store.listWorkspaces({ state: 'paused' }, { page: 1, limit: 5 });
+      assert.deepEqual(none, { items: [], total: 0 });
+      assert.equal((await store.allWorkspaces()).length, 6);
+    });
+
+    test('findWorkspace matches id first, then slug', async (t) => {
+      const { store } = await fresh(t);
+      const a = sampleWorkspace({ id: 'ws-target', slug: 'alpha' });
+      const b = sampleWorkspace({ slug: 'ws-target' });
+      await store.insertWorkspace(a);
+      await store.insertWorkspace(b);
+      assert.deepEqual(await store.findWorkspace('ws-target'), a);
+      assert.deepEqual(await store.findWorkspace('alpha'), a);
+      assert.deepEqual(await store.findWorkspace(b.id), b);
+      assert.equal(await store.findWorkspace('nope'), null);
+    });
+
+    test('findWorkspaceByIdempotencyKey', async (t) => {
+      const { store } = await fresh(t);
+      const a = sampleWorkspace({ idempotencyKey: 'req-123' });
+      await store.insertWorkspace(a);
+      await store.insertWorkspace(minimalWorkspace());
+      assert.deepEqual(await store.findWorkspaceByIdempotencyKey('req-123'), a);
+      assert.equal(await store.findWorkspaceByIdempotencyKey('req-999'), null);
+    });
+
+    test('deleteWorkspace removes the row, frees its unique values and is idempotent', async (t) => {
+      const { store } = await fresh(t);
+      const a = sampleWorkspace();
+      await store.insertWorkspace(a);
+      await store.deleteWorkspace(a.id);
+      await store.deleteWorkspace(a.id);
+      assert.equal(await store.getWorkspace(a.id), null);
+      const again = sampleWorkspace({ slug: a.slug, ip: a.ip, shortId: a.shortId, idempotencyKey: a.idempotencyKey });
+      await store.insertWorkspace(again);
+      assert.deepEqual(await store.findWorkspace(a.slug!), again);
+    });
+
+    test('api keys: put, get, count, replace', async (t) => {
+      const { store } = await fresh(t);
+      assert.equal(await store.countApiKeys(), 0);
+      assert.equal(await store.getApiKey('cli_1'), null);
+      const key = { clientId: 'cli_1', secretHash: 'scrypt$00$11', scope: 'admin' as const, createdAt: '2026-01-01T00:00:00.000Z' };
+      await store.putApiKey(key);
+      await store.putApiKey({ ...key, clientId: 'cli_2' });
+      assert.deepEqual(await store.getApiKey('cli_1'), key);
+      assert.equal(await store.countApiKeys(), 2);
+      await store.putApiKey({ ...key, secretHash: 'scrypt$22$33' });
+      assert.equal((await store.getApiKey('cli_1'))?.secretHash, 'scrypt$22$33');
+      assert.equal(await store.countApiKeys(), 2);
+    });
+
+    test('settings: get, set, overwrite, empty value', async (t) => {
+      const { store } = await fresh(t);
+      assert.equal(await store.getSetting('k'), null);
+      await store.setSetting('k', 'v1');
+      await store.setSetting('k', 'v2');
+      await store.setSetting('empty', '');
+      assert.equal(await store.getSetting('k'), 'v2');
+      assert.equal(await store.getSetting('empty'), '');
+    });
+
+    test('data persists across close and reopen; migrate twice is a no-op', async (t) => {
+      const handle = await fresh(t);
+      const rec = sampleWorkspace({ version: 1 });
+      await handle.store.insertWorkspace(rec);
+      const updated = await handle.store.updateWorkspace({ ...rec, state: 'paused' }, 1);
+      await handle.store.putApiKey({ clientId: 'c', secretHash: 'h', scope: 'admin', createdAt: rec.createdAt });
+      await handle.store.setSetting('jwt.fingerprint', 'abc');
+      await handle.store.migrate();
+      await handle.store.close();
+      await handle.store.close(); // idempotent
+
+      const reopened = await handle.reopen();
+      await reopened.migrate();
+      await reopened.migrate();
+      assert.deepEqual(await reopened.getWorkspace(rec.id), updated);
+      assert.equal((await reopened.getApiKey('c'))?.secretHash, 'h');
+      assert.equal(await reopened.getSetting('jwt.fingerprint'), 'abc');
+      assert.equal((await reopened.listWorkspaces({}, { page: 1, limit: 10 })).total, 1);
+    });
+  });
+}

@@ -1,0 +1,123 @@
+/**
+ * Versioned schema migrations for the embedded SQLite store.
+ *
+ * Contract:
+ * - Applied versions are recorded in `schema_migrations`; running the list again is a no-op.
+ * - Migrations run in ascending `version` order, each in its own IMMEDIATE transaction
+ *   together with its bookkeeping row, so a failing migration leaves no trace and a
+ *   second process racing on the same file waits (busy_timeout) and then skips it.
+ * - Migrations are append-only: never edit a released one, add a new version instead.
+ * - A database carrying a version this build does not know (written by a newer Warren)
+ *   is refused rather than silently used with a schema we do not understand.
+ */
+import type Database from 'better-sqlite3';
+import { AppError } from '../contract/errors.js';
+
+export interface Migration {
+  version: number;
+  name: string;
+  up(db: Database.Database): void;
+}
+
+const INITIAL_SCHEMA = `
+CREATE TABLE workspaces (
+  id                  TEXT PRIMARY KEY NOT NULL,
+  short_id            TEXT NOT NULL UNIQUE,
+  name                TEXT NOT NULL,
+  slug                TEXT UNIQUE,
+  namespace           TEXT,
+  mode                TEXT NOT NULL,
+  image               TEXT NOT NULL,
+  state               TEXT NOT NULL,
+  pending             TEXT,            -- JSON PendingOperation or NULL
+  user_requested_stop INTEGER NOT NULL DEFAULT 0,
+  config              TEXT NOT NULL,   -- JSON WorkspaceConfig
+  network             TEXT NOT NULL,   -- JSON NetworkPolicy
+  ip                  TEXT NOT NULL UNIQUE,
+  api_access          TEXT NOT NULL,   -- JSON ApiAccessState
+  metadata            TEXT NOT NULL,   -- JSON Record<string, string>
+  idempotency_key     TEXT UNIQUE,
+  error               TEXT,            -- JSON {code, message} or NULL
+  created_at          TEXT NOT NULL,   -- ISO-8601 UTC; sorts lexicographically
+  updated_at          TEXT NOT NULL,
+  started_at          TEXT,
+  version             INTEGER NOT NULL
+);
+CREATE INDEX workspaces_created ON workspaces (created_at DESC, id);
+CREATE INDEX workspaces_namespace ON workspaces (namespace, created_at DESC);
+CREATE INDEX workspaces_state ON workspaces (state);
+CREATE INDEX workspaces_mode ON workspaces (mode);
+
+CREATE TABLE api_keys (
+  client_id   TEXT PRIMARY KEY NOT NULL,
+  secret_hash TEXT NOT NULL,
+  scope       TEXT NOT NULL,
+  created_at  TEXT NOT NULL
+);
+
+CREATE TABLE settings (
+  key   TEXT PRIMARY KEY NOT NULL,
+  value TEXT NOT NULL
+);
+`;
+
+/** The migrations of this build, in order. Append only. */
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: 'initial schema', up: (db) => db.exec(INITIAL_SCHEMA) },
+];
+
+function ensureBookkeeping(db: Database.Database): void {
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    INTEGER PRIMARY KEY NOT NULL,
+    name       TEXT NOT NULL,
+    applied_at TEXT NOT NULL
+  )`);
+}
+
+function checkOrdered(migrations: readonly Migration[]): void {
+  for (let i = 1; i < migrations.length; i++) {
+    const prev = migrations[i - 1]!;
+    const cur = migrations[i]!;
+    if (cur.version <= prev.version) {
+      throw new Error(`migrations out of order: ${cur.version} after ${prev.version}`);
+    }
+  }
+}
+
+/** Versions already applied to `db`, ascending. */
+export function appliedVersions(db: Database.Database): number[] {
+  ensureBookkeeping(db);
+  const rows = db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as Array<{ version: number }>;
+  return rows.map((r) => r.version);
+}
+
+/**
+ * Brings `db` up to the newest migration. Returns the versions applied by this call
+ * (empty when the schema was already current).
+ */
+export function runMigrations(db: Database.Database, migrations: readonly Migration[] = MIGRATIONS): number[] {
+  checkOrdered(migrations);
+  const known = new Set(migrations.map((m) => m.version));
+  const unknown = appliedVersions(db).filter((v) => !known.has(v));
+  if (unknown.length > 0) {
+    throw new AppError(
+      'server_error',
+      `Database schema version ${Math.max(...unknown)} is not known to this build of Warren (newer release?)`,
+      { field: 'schema_version' },
+    );
+  }
+  const isApplied = db.prepare('SELECT 1 FROM schema_migrations WHERE version = ?').pluck();
+  const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
+  const applied: number[] = [];
+  for (const m of migrations) {
+    const applyOne = db.transaction(() => {
+      // Re-checked under the write lock: another process may have applied it meanwhile.
+      if (isApplied.get(m.version) !== undefined) return;
+      m.up(db);
+      record.run(m.version, m.name, new Date().toISOString());
+      applied.push(m.version);
+    });
+    applyOne.immediate();
+  }
+  return applied;
+}

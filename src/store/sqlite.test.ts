@@ -1,0 +1,174 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import Database from 'better-sqlite3';
+import { AppError } from '../contract/errors.js';
+import { runStoreContract, sampleWorkspace } from './contract-suite.js';
+import { openStore } from './open.js';
+import { DB_FILE_NAME, SqliteStore } from './sqlite.js';
+import type { Store } from './store.js';
+
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+function tempDir(t: { after(fn: () => void): void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'warren-store-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+runStoreContract('sqlite', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'warren-store-'));
+  const opened: Store[] = [];
+  const open = async () => {
+    const s = await openStore({ dataDir: join(dir, 'data') });
+    opened.push(s);
+    return s;
+  };
+  return {
+    store: await open(),
+    reopen: open,
+    cleanup: async () => {
+      for (const s of opened) await s.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+test('sqlite: database file and its WAL companions are 0600; pragmas are in effect', async (t) => {
+  const dir = tempDir(t);
+  const store = new SqliteStore(join(dir, 'nested', 'data'));
+  t.after(() => store.close());
+  await store.migrate();
+  await store.insertWorkspace(sampleWorkspace());
+  assert.equal(store.path, join(dir, 'nested', 'data', DB_FILE_NAME));
+  for (const suffix of ['', '-wal', '-shm']) {
+    assert.equal(statSync(store.path + suffix).mode & 0o777, 0o600, `mode of ${DB_FILE_NAME}${suffix}`);
+  }
+  const db = (store as unknown as { db: Database.Database }).db;
+  assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
+  assert.equal(db.pragma('synchronous', { simple: true }), 2); // FULL
+  assert.equal(db.pragma('foreign_keys', { simple: true }), 1);
+  assert.equal(db.pragma('busy_timeout', { simple: true }), 5000);
+});
+
+test('sqlite: migrations are recorded once', async (t) => {
+  const dir = tempDir(t);
+  const first = await openStore({ dataDir: dir });
+  await first.close();
+  const second = await openStore({ dataDir: dir });
+  await second.migrate();
+  await second.close();
+  const db = new Database(join(dir, DB_FILE_NAME), { readonly: true });
+  t.after(() => db.close());
+  const rows = db.prepare('SELECT version FROM schema_migrations').all();
+  assert.deepEqual(rows, [{ version: 1 }]);
+});
+
+test('sqlite: a database migrated by a newer build is refused', async (t) => {
+  const dir = tempDir(t);
+  await (await openStore({ dataDir: dir })).close();
+  const db = new Database(join(dir, DB_FILE_NAME));
+  db.prepare("INSERT INTO schema_migrations VALUES (999, 'future', '2099-01-01T00:00:00Z')").run();
+  db.close();
+  await assert.rejects(openStore({ dataDir: dir }), (err: unknown) => {
+    assert.ok(err instanceof AppError);
+    assert.equal(err.code, 'server_error');
+    assert.match(err.message, /999/);
+    return true;
+  });
+});
+
+test('openStore: postgres URLs are not implemented yet; other schemes are invalid', async (t) => {
+  const dir = tempDir(t);
+  for (const url of ['postgres://u:p@127.0.0.1/warren', 'postgresql://127.0.0.1/w']) {
+    await assert.rejects(openStore({ dataDir: dir, databaseUrl: url }), (err: unknown) => {
+      assert.ok(err instanceof AppError);
+      assert.equal(err.code, 'not_implemented');
+      assert.equal(err.status, 501);
+      assert.equal(err.details?.field, 'database_url');
+      return true;
+    });
+  }
+  await assert.rejects(openStore({ dataDir: dir, databaseUrl: 'mysql://x' }), { code: 'validation_error' });
+  const store = await openStore({ dataDir: dir, databaseUrl: '  ' });
+  await store.close();
+  assert.ok(statSync(join(dir, DB_FILE_NAME)).isFile());
+});
+
+/**
+ * The child inserts and then updates records in a loop, printing each id only after
+ * both promises resolved. The parent SIGKILLs it mid-stream; every reported write must
+ * be there on reopen (and the file must not be corrupt).
+ */
+const CHILD_SCRIPT = `
+const [sqliteUrl, suiteUrl, dataDir] = process.argv.slice(2);
+const { SqliteStore } = await import(sqliteUrl);
+const { sampleWorkspace } = await import(suiteUrl);
+const store = new SqliteStore(dataDir);
+await store.migrate();
+for (let i = 0; ; i++) {
+  const rec = sampleWorkspace({ id: 'ws_dur_' + i, version: 1 });
+  await store.insertWorkspace(rec);
+  await store.updateWorkspace({ ...rec, state: 'stopped' }, 1);
+  process.stdout.write(rec.id + '\\n');
+}
+`;
+
+test('sqlite: acknowledged writes survive SIGKILL of the writer', async (t) => {
+  const dir = tempDir(t);
+  const script = join(dir, 'writer.mjs');
+  writeFileSync(script, CHILD_SCRIPT);
+  const dataDir = join(dir, 'data');
+  const child = spawn(
+    process.execPath,
+    [
+      '--import', 'tsx', script,
+      pathToFileURL(join(REPO_ROOT, 'src/store/sqlite.ts')).href,
+      pathToFileURL(join(REPO_ROOT, 'src/store/contract-suite.ts')).href,
+      dataDir,
+    ],
+    { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+
+  const KILL_AFTER = 25;
+  const reported: string[] = [];
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`writer reported nothing in time; stderr: ${stderr}`)), 20_000);
+    let buf = '';
+    child.stdout.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const lines = buf.split('\n');
+      buf = lines.pop()!;
+      reported.push(...lines);
+      if (reported.length >= KILL_AFTER && child.signalCode === null) {
+        child.kill('SIGKILL');
+      }
+    });
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (signal === 'SIGKILL') resolve();
+      else reject(new Error(`writer exited early (code ${code}); stderr: ${stderr}`));
+    });
+  });
+
+  assert.ok(reported.length >= KILL_AFTER);
+  const store = await openStore({ dataDir });
+  t.after(() => store.close());
+  for (const id of reported) {
+    const rec = await store.getWorkspace(id);
+    assert.ok(rec, `acknowledged write ${id} was lost`);
+    assert.equal(rec.state, 'stopped');
+    assert.equal(rec.version, 2);
+  }
+  const db = (store as unknown as { db: Database.Database }).db;
+  assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
+});

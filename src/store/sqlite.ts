@@ -1,0 +1,331 @@
+/**
+ * The embedded Store: one SQLite file, `<dataDir>/warren.db`, on better-sqlite3.
+ *
+ * Durability: WAL with synchronous=FULL, so every committed write is fsynced to the WAL
+ * before the method's promise resolves; a kill -9 (or power cut) afterwards loses nothing.
+ * The file is created 0600 (it holds raw agent tokens and key hashes); SQLite gives its
+ * -wal/-shm companions the same mode.
+ *
+ * The driver is synchronous; methods are `async` only to satisfy the Store contract, so
+ * every failure surfaces as a rejected promise. Unique violations become
+ * AppError('conflict', …, { field }) with the column's API name, and a lock held past
+ * busy_timeout becomes AppError('service_unavailable'): no raw SQLite error for those.
+ *
+ * Layout: queried/unique fields are real columns, nested structures are JSON text;
+ * JSON.stringify/parse round-trips the records exactly (they are plain JSON data).
+ */
+import Database from 'better-sqlite3';
+import { closeSync, constants as fsConstants, mkdirSync, openSync } from 'node:fs';
+import { join } from 'node:path';
+import { AppError } from '../contract/errors.js';
+import { runMigrations } from './migrations.js';
+import type {
+  ApiKeyRecord,
+  LifecycleState,
+  Page,
+  Store,
+  WorkspaceFilter,
+  WorkspaceRecord,
+} from './store.js';
+
+export const DB_FILE_NAME = 'warren.db';
+
+/** One `workspaces` row as SQLite hands it back. */
+interface WorkspaceRow {
+  id: string;
+  short_id: string;
+  name: string;
+  slug: string | null;
+  namespace: string | null;
+  mode: string;
+  image: string;
+  state: string;
+  pending: string | null;
+  user_requested_stop: number;
+  config: string;
+  network: string;
+  ip: string;
+  api_access: string;
+  metadata: string;
+  idempotency_key: string | null;
+  error: string | null;
+  created_at: string;
+  updated_at: string;
+  started_at: string | null;
+  version: number;
+}
+
+const COLUMNS: ReadonlyArray<keyof WorkspaceRow> = [
+  'id', 'short_id', 'name', 'slug', 'namespace', 'mode', 'image', 'state', 'pending',
+  'user_requested_stop', 'config', 'network', 'ip', 'api_access', 'metadata',
+  'idempotency_key', 'error', 'created_at', 'updated_at', 'started_at', 'version',
+];
+
+/** Unique columns whose violation is a client-visible conflict, with the message to show. */
+const UNIQUE_FIELDS: Record<string, string> = {
+  id: 'A workspace with this id already exists',
+  short_id: 'A workspace with this short id already exists',
+  slug: 'A workspace with this slug already exists',
+  ip: 'This IP address is already assigned to another workspace',
+  idempotency_key: 'A workspace with this idempotency key already exists',
+};
+
+/** Filter keys → column names; the only identifiers ever spliced into SQL. */
+const FILTER_COLUMNS = { mode: 'mode', state: 'state', namespace: 'namespace' } as const;
+
+function toJson(value: unknown): string | null {
+  return value === null ? null : JSON.stringify(value);
+}
+
+function fromJson<T>(text: string | null): T | null {
+  return text === null ? null : (JSON.parse(text) as T);
+}
+
+function recordToRow(rec: WorkspaceRecord): WorkspaceRow {
+  return {
+    id: rec.id,
+    short_id: rec.shortId,
+    name: rec.name,
+    slug: rec.slug,
+    namespace: rec.namespace,
+    mode: rec.mode,
+    image: rec.image,
+    state: rec.state,
+    pending: toJson(rec.pending),
+    user_requested_stop: rec.userRequestedStop ? 1 : 0,
+    config: JSON.stringify(rec.config),
+    network: JSON.stringify(rec.network),
+    ip: rec.ip,
+    api_access: JSON.stringify(rec.apiAccess),
+    metadata: JSON.stringify(rec.metadata),
+    idempotency_key: rec.idempotencyKey,
+    error: toJson(rec.error),
+    created_at: rec.createdAt,
+    updated_at: rec.updatedAt,
+    started_at: rec.startedAt,
+    version: rec.version,
+  };
+}
+
+function rowToRecord(row: WorkspaceRow): WorkspaceRecord {
+  return {
+    id: row.id,
+    shortId: row.short_id,
+    name: row.name,
+    slug: row.slug,
+    namespace: row.namespace,
+    mode: row.mode as WorkspaceRecord['mode'],
+    image: row.image,
+    state: row.state as LifecycleState,
+    pending: fromJson<WorkspaceRecord['pending']>(row.pending),
+    userRequestedStop: row.user_requested_stop !== 0,
+    config: JSON.parse(row.config) as WorkspaceRecord['config'],
+    network: JSON.parse(row.network) as WorkspaceRecord['network'],
+    ip: row.ip,
+    apiAccess: JSON.parse(row.api_access) as WorkspaceRecord['apiAccess'],
+    metadata: JSON.parse(row.metadata) as WorkspaceRecord['metadata'],
+    idempotencyKey: row.idempotency_key,
+    error: fromJson<WorkspaceRecord['error']>(row.error),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    startedAt: row.started_at,
+    version: row.version,
+  } satisfies WorkspaceRecord;
+}
+
+interface ApiKeyRow {
+  client_id: string;
+  secret_hash: string;
+  scope: string;
+  created_at: string;
+}
+
+/** Translates driver errors that have an API meaning; anything else is rethrown as is. */
+function translateError(err: unknown): unknown {
+  if (!(err instanceof Database.SqliteError)) return err;
+  if (err.code === 'SQLITE_CONSTRAINT_UNIQUE' || err.code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
+    const column = /UNIQUE constraint failed: \w+\.(\w+)/.exec(err.message)?.[1];
+    if (column !== undefined && column in UNIQUE_FIELDS) {
+      return new AppError('conflict', UNIQUE_FIELDS[column]!, { field: column });
+    }
+  }
+  if (err.code === 'SQLITE_BUSY' || err.code === 'SQLITE_LOCKED') {
+    return new AppError('service_unavailable', 'The database is busy; retry the request');
+  }
+  return err;
+}
+
+function guarded<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw translateError(err);
+  }
+}
+
+/** Creates the database file 0600 if it does not exist yet (SQLite would use 0644). */
+function createPrivateFile(path: string): void {
+  try {
+    const fd = openSync(path, fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_WRONLY, 0o600);
+    closeSync(fd);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+}
+
+export class SqliteStore implements Store {
+  /** Absolute path of the database file. */
+  readonly path: string;
+  private readonly db: Database.Database;
+  private readonly listStatements = new Map<string, { page: Database.Statement; count: Database.Statement }>();
+
+  constructor(dataDir: string) {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    this.path = join(dataDir, DB_FILE_NAME);
+    createPrivateFile(this.path);
+    this.db = new Database(this.path, { timeout: 5000 });
+    try {
+      const mode = this.db.pragma('journal_mode = WAL', { simple: true });
+      if (mode !== 'wal') throw new Error(`SQLite refused WAL mode (got ${String(mode)})`);
+      this.db.pragma('synchronous = FULL');
+      this.db.pragma('foreign_keys = ON');
+      this.db.pragma('busy_timeout = 5000');
+    } catch (err) {
+      this.db.close();
+      throw err;
+    }
+  }
+
+  async migrate(): Promise<void> {
+    guarded(() => runMigrations(this.db));
+  }
+
+  /** Idempotent; checkpoints the WAL into the main file. */
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+
+  async insertWorkspace(rec: WorkspaceRecord): Promise<void> {
+    const sql = `INSERT INTO workspaces (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((c) => '@' + c).join(', ')})`;
+    guarded(() => this.db.prepare(sql).run(recordToRow(rec)));
+  }
+
+  async getWorkspace(id: string): Promise<WorkspaceRecord | null> {
+    return this.selectOne('id', id);
+  }
+
+  async findWorkspace(idOrSlug: string): Promise<WorkspaceRecord | null> {
+    return this.selectOne('id', idOrSlug) ?? this.selectOne('slug', idOrSlug);
+  }
+
+  async findWorkspaceByIdempotencyKey(key: string): Promise<WorkspaceRecord | null> {
+    return this.selectOne('idempotency_key', key);
+  }
+
+  async listWorkspaces(filter: WorkspaceFilter, page: Page): Promise<{ items: WorkspaceRecord[]; total: number }> {
+    if (!Number.isInteger(page.page) || page.page < 1) {
+      throw new AppError('validation_error', 'page must be an integer ≥ 1', { field: 'page' });
+    }
+    if (!Number.isInteger(page.limit) || page.limit < 1) {
+      throw new AppError('validation_error', 'limit must be an integer ≥ 1', { field: 'limit' });
+    }
+    const keys = (Object.keys(FILTER_COLUMNS) as Array<keyof typeof FILTER_COLUMNS>).filter(
+      (k) => filter[k] !== undefined,
+    );
+    const params = keys.map((k) => filter[k]!);
+    const stmts = this.listStatementsFor(keys);
+    // One read transaction so that `total` and `items` describe the same snapshot.
+    return guarded(() =>
+      this.db.transaction(() => {
+        const rows = stmts.page.all(...params, page.limit, (page.page - 1) * page.limit) as WorkspaceRow[];
+        const total = stmts.count.get(...params) as number;
+        return { items: rows.map(rowToRecord), total };
+      })(),
+    );
+  }
+
+  async allWorkspaces(): Promise<WorkspaceRecord[]> {
+    const rows = guarded(() => this.db.prepare('SELECT * FROM workspaces ORDER BY created_at, id').all()) as WorkspaceRow[];
+    return rows.map(rowToRecord);
+  }
+
+  async updateWorkspace(rec: WorkspaceRecord, expectedVersion?: number): Promise<WorkspaceRecord> {
+    const assignments = COLUMNS.filter((c) => c !== 'id' && c !== 'version').map((c) => `${c} = @${c}`);
+    const sql = `UPDATE workspaces SET ${assignments.join(', ')}, version = version + 1
+                 WHERE id = @id AND (@expected IS NULL OR version = @expected)`;
+    const row = { ...recordToRow(rec), updated_at: new Date().toISOString(), expected: expectedVersion ?? null };
+    return guarded(() =>
+      this.db.transaction(() => {
+        const changed = this.db.prepare(sql).run(row).changes;
+        const stored = this.selectOne('id', rec.id);
+        if (stored === null) throw new AppError('not_found', 'Workspace not found', { field: 'id' });
+        if (changed === 0) {
+          throw new AppError('conflict', 'Workspace was modified concurrently', { field: 'version' });
+        }
+        return stored;
+      }).immediate(),
+    );
+  }
+
+  /** Deleting a missing workspace is not an error (deletes are retried after crashes). */
+  async deleteWorkspace(id: string): Promise<void> {
+    guarded(() => this.db.prepare('DELETE FROM workspaces WHERE id = ?').run(id));
+  }
+
+  /** Inserts or replaces the key with this client id. */
+  async putApiKey(key: ApiKeyRecord): Promise<void> {
+    const sql = `INSERT INTO api_keys (client_id, secret_hash, scope, created_at) VALUES (?, ?, ?, ?)
+                 ON CONFLICT (client_id) DO UPDATE SET secret_hash = excluded.secret_hash,
+                   scope = excluded.scope, created_at = excluded.created_at`;
+    guarded(() => this.db.prepare(sql).run(key.clientId, key.secretHash, key.scope, key.createdAt));
+  }
+
+  async getApiKey(clientId: string): Promise<ApiKeyRecord | null> {
+    const row = guarded(() => this.db.prepare('SELECT * FROM api_keys WHERE client_id = ?').get(clientId)) as
+      | ApiKeyRow
+      | undefined;
+    if (row === undefined) return null;
+    return {
+      clientId: row.client_id,
+      secretHash: row.secret_hash,
+      scope: row.scope as ApiKeyRecord['scope'],
+      createdAt: row.created_at,
+    } satisfies ApiKeyRecord;
+  }
+
+  async countApiKeys(): Promise<number> {
+    return guarded(() => this.db.prepare('SELECT COUNT(*) FROM api_keys').pluck().get()) as number;
+  }
+
+  async getSetting(key: string): Promise<string | null> {
+    const value = guarded(() => this.db.prepare('SELECT value FROM settings WHERE key = ?').pluck().get(key));
+    return value === undefined ? null : (value as string);
+  }
+
+  async setSetting(key: string, value: string): Promise<void> {
+    const sql = 'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value';
+    guarded(() => this.db.prepare(sql).run(key, value));
+  }
+
+  /** `column` is always one of the literals above, never input. */
+  private selectOne(column: 'id' | 'slug' | 'idempotency_key', value: string): WorkspaceRecord | null {
+    const row = guarded(() => this.db.prepare(`SELECT * FROM workspaces WHERE ${column} = ?`).get(value)) as
+      | WorkspaceRow
+      | undefined;
+    return row === undefined ? null : rowToRecord(row);
+  }
+
+  private listStatementsFor(keys: Array<keyof typeof FILTER_COLUMNS>) {
+    const cacheKey = keys.join(',');
+    let stmts = this.listStatements.get(cacheKey);
+    if (stmts === undefined) {
+      const where = keys.length === 0 ? '' : 'WHERE ' + keys.map((k) => `${FILTER_COLUMNS[k]} = ?`).join(' AND ');
+      stmts = {
+        page: this.db.prepare(`SELECT * FROM workspaces ${where} ORDER BY created_at DESC, id LIMIT ? OFFSET ?`),
+        count: this.db.prepare(`SELECT COUNT(*) FROM workspaces ${where}`).pluck(),
+      };
+      this.listStatements.set(cacheKey, stmts);
+    }
+    return stmts;
+  }
+}
