@@ -1,0 +1,191 @@
+/**
+ * The agent's tiny HTTP toolkit: a method+path router with `:param` segments, body
+ * readers with hard size limits, and JSON/error responders. No framework: the agent
+ * runs in every workspace and its memory counts.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { AppError } from '../contract/errors.js';
+import { toWireError } from '../contract/envelope.js';
+
+/** Largest JSON request body accepted (413 beyond). */
+export const MAX_JSON_BODY = 16 * 1024 * 1024;
+
+export interface RequestContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  method: string;
+  /** Path with any `/runtimes/:target` prefix removed. */
+  path: string;
+  /** The target named in the URL prefix, or null for an un-prefixed request. */
+  target: string | null;
+  query: URLSearchParams;
+  params: Record<string, string>;
+}
+
+/** What a handler returns; `undefined` means it wrote the response itself (streams). */
+export interface Reply {
+  status: number;
+  body: unknown;
+}
+
+export type Handler = (ctx: RequestContext) => Promise<Reply | undefined> | Reply | undefined;
+
+export interface RouteOptions {
+  /** Serve without a token (only GET /health). */
+  public?: boolean;
+  /** Only served un-prefixed (GET /runtimes, /desktop…). */
+  rootOnly?: boolean;
+}
+
+interface Route extends RouteOptions {
+  method: string;
+  segments: string[];
+  handler: Handler;
+}
+
+export interface RouteMatch {
+  route: Route;
+  params: Record<string, string>;
+}
+
+export function reply(body: unknown, status = 200): Reply {
+  return { status, body };
+}
+
+export class Router {
+  private readonly routes: Route[] = [];
+
+  add(method: string, pattern: string, handler: Handler, opts: RouteOptions = {}): this {
+    this.routes.push({ method, segments: splitPath(pattern), handler, ...opts });
+    return this;
+  }
+
+  get(pattern: string, handler: Handler, opts?: RouteOptions): this {
+    return this.add('GET', pattern, handler, opts);
+  }
+  post(pattern: string, handler: Handler, opts?: RouteOptions): this {
+    return this.add('POST', pattern, handler, opts);
+  }
+  delete(pattern: string, handler: Handler, opts?: RouteOptions): this {
+    return this.add('DELETE', pattern, handler, opts);
+  }
+
+  /**
+   * The route for `method path`. Throws not_found when no pattern matches the path and
+   * method_not_allowed when one matches with another method. Literal segments win
+   * over params because routes are tried in registration order.
+   */
+  match(method: string, path: string): RouteMatch {
+    const parts = splitPath(path);
+    let pathMatched = false;
+    for (const route of this.routes) {
+      const params = matchSegments(route.segments, parts);
+      if (!params) continue;
+      if (route.method === method) return { route, params };
+      pathMatched = true;
+    }
+    if (pathMatched) throw new AppError('method_not_allowed', `Method ${method} not allowed on ${path}`);
+    throw new AppError('not_found', `No route for ${method} ${path}`);
+  }
+}
+
+function splitPath(path: string): string[] {
+  return path.split('/').filter((s) => s.length > 0);
+}
+
+function matchSegments(pattern: string[], parts: string[]): Record<string, string> | null {
+  if (pattern.length !== parts.length) return null;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < pattern.length; i++) {
+    const p = pattern[i] as string;
+    const v = parts[i] as string;
+    if (p.startsWith(':')) params[p.slice(1)] = decodeSegment(v);
+    else if (p !== v) return null;
+  }
+  return params;
+}
+
+function decodeSegment(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    throw new AppError('bad_request', 'Malformed percent-encoding in path');
+  }
+}
+
+/** Oversized bodies up to this size are read and discarded so the client sees the 413. */
+const DRAIN_MAX = 64 * 1024 * 1024;
+
+/**
+ * Reads the whole body into memory, refusing more than `limit` bytes (413). An
+ * oversized body is drained (up to DRAIN_MAX) before rejecting, because closing on a
+ * client that is still uploading makes it fail with EPIPE instead of reading the 413.
+ */
+export function readRawBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > DRAIN_MAX) return Promise.reject(tooLarge(limit));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > DRAIN_MAX) {
+        req.removeAllListeners('data');
+        reject(tooLarge(limit));
+      } else if (size <= limit) {
+        chunks.push(chunk);
+      } else if (chunks.length > 0) {
+        chunks.length = 0; // over the limit: keep draining, stop keeping
+      }
+    });
+    req.on('end', () => (size > limit ? reject(tooLarge(limit)) : resolve(Buffer.concat(chunks))));
+    req.on('error', reject);
+  });
+}
+
+function tooLarge(limit: number): AppError {
+  return new AppError('payload_too_large', `Request body exceeds ${limit} bytes`, { limit });
+}
+
+/**
+ * Reads a JSON object body. An empty body is `{}` (the SDK sends bodiless POSTs with
+ * a JSON content type); anything but an object is a 400.
+ */
+export async function readJsonObject(req: IncomingMessage, limit = MAX_JSON_BODY): Promise<Record<string, unknown>> {
+  const raw = await readRawBody(req, limit);
+  const text = raw.toString('utf8').trim();
+  if (text.length === 0) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new AppError('bad_request', 'Request body is not valid JSON');
+  }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) {
+    throw new AppError('bad_request', 'Request body must be a JSON object');
+  }
+  return value as Record<string, unknown>;
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+  });
+  res.end(text);
+}
+
+/** Sends any thrown value as the standard error envelope; returns the status sent. */
+export function sendError(res: ServerResponse, err: unknown): number {
+  const { status, body } = toWireError(err);
+  // After a 413 the rest of the body is unread: close rather than reuse the socket.
+  if (status === 413 && !res.headersSent) res.setHeader('connection', 'close');
+  sendJson(res, status, body);
+  return status;
+}

@@ -1,0 +1,81 @@
+/**
+ * Entry point of the in-workspace agent: `/.warren/bin/node /.warren/dist/agent/main.js`.
+ *
+ * Environment:
+ *   WARREN_AGENT_PORT    TCP port of the runtime API (default 9990)
+ *   WARREN_AGENT_HOST    listen address (default 0.0.0.0)
+ *   WARREN_CONTROL_DIR   read-only control files: token, config.json (default /.warren/control)
+ *
+ * Imports only node builtins, ./** and the dependency-free ../contract modules, so
+ * the sandbox needs no node_modules for it. Logs are JSON lines on stderr.
+ */
+import { ControlDir } from './control.js';
+import { createAgentServer, type AgentLogger } from './server.js';
+import { Supervisor } from './supervisor.js';
+import { TaskStore } from './exec/tasks.js';
+import { signalGroup } from './process.js';
+
+/** Time children get between SIGTERM and SIGKILL when the agent stops. */
+const SHUTDOWN_GRACE_MS = 1000;
+
+const log: AgentLogger = (level, msg, fields = {}) => {
+  try {
+    process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields })}\n`);
+  } catch {
+    // stderr gone: nothing useful left to do with a log line
+  }
+};
+
+function parsePort(raw: string | undefined): number {
+  const port = Number(raw ?? 9990);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid WARREN_AGENT_PORT: ${raw}`);
+  return port;
+}
+
+function main(): void {
+  const port = parsePort(process.env.WARREN_AGENT_PORT);
+  const host = process.env.WARREN_AGENT_HOST || '0.0.0.0';
+  const control = new ControlDir(process.env.WARREN_CONTROL_DIR || '/.warren/control');
+  const config = control.config();
+
+  const tasks = new TaskStore();
+  const supervisor = new Supervisor({ cmd: config.cmd, env: config.env });
+  const server = createAgentServer({
+    tokens: control,
+    tasks,
+    configEnv: () => control.config().env,
+    bootService: () => supervisor.status(),
+    log,
+  });
+
+  // The agent must outlive any single bad request or child; log and keep serving.
+  process.on('uncaughtException', (err) => log('error', 'uncaught exception', { err: err.stack ?? String(err) }));
+  process.on('unhandledRejection', (err) => log('error', 'unhandled rejection', { err: String(err) }));
+
+  // SIGTERM every process group we started, give them a moment, SIGKILL the rest, exit.
+  const shutdown = (signal: string) => {
+    log('info', 'shutting down', { signal });
+    const groups = [...tasks.close(), supervisor.stop()].filter((p): p is number => p !== undefined);
+    server.close();
+    server.closeAllConnections();
+    setTimeout(() => {
+      for (const pid of groups) signalGroup(pid, 'SIGKILL');
+      process.exit(0);
+    }, SHUTDOWN_GRACE_MS);
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+
+  server.on('error', (err) => {
+    log('error', 'listen failed', { err: String(err) });
+    process.exit(1);
+  });
+  server.listen(port, host, () => {
+    const addr = server.address();
+    const bound = typeof addr === 'object' && addr ? addr.port : port;
+    log('info', 'agent listening', { host, port: bound, workspace_id: config.workspaceId });
+    supervisor.start();
+  });
+}
+
+main();

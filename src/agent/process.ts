@@ -1,0 +1,65 @@
+/**
+ * Process helpers shared by exec tasks and the supervisor. Every child runs in its
+ * own session (`detached: true` = setsid), so its pid is also its process-group id
+ * and one signal to `-pid` reaches everything it forked.
+ */
+import { constants } from 'node:os';
+import { existsSync } from 'node:fs';
+
+export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+export const HOME = '/root';
+
+/** Grace period between SIGTERM and SIGKILL when stopping a process group. */
+export const KILL_GRACE_MS = 2000;
+
+/** Sends `signal` to the whole process group led by `pid`; false if it is gone. */
+export function signalGroup(pid: number, signal: NodeJS.Signals): boolean {
+  try {
+    process.kill(-pid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * SIGTERM to the group now, SIGKILL after the grace period (also reaching background
+ * children that outlive the leader). The timer never keeps the agent alive.
+ */
+export function stopGroup(pid: number, graceMs = KILL_GRACE_MS): void {
+  if (!signalGroup(pid, 'SIGTERM')) return;
+  setTimeout(() => signalGroup(pid, 'SIGKILL'), graceMs).unref();
+}
+
+/** Shell convention: a process killed by signal N reports 128 + N. */
+export function signalExitCode(signal: NodeJS.Signals): number {
+  const n = (constants.signals as Record<string, number | undefined>)[signal];
+  return 128 + (n ?? 0);
+}
+
+/**
+ * Environment of workspace processes: the agent's own environment without Warren's
+ * private `WARREN_*` variables, sane PATH/HOME defaults, then the workspace env from
+ * config.json, then per-request additions (later wins).
+ */
+export function workspaceEnv(
+  configEnv: Record<string, string>,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v !== undefined && !k.startsWith('WARREN_')) env[k] = v;
+  }
+  env.PATH ??= DEFAULT_PATH;
+  env.HOME ??= HOME;
+  return { ...env, ...configEnv, ...extra };
+}
+
+/** The default working directory: /root when it exists, else /. */
+export function defaultCwd(): string {
+  return existsSync(HOME) ? HOME : '/';
+}
+
+export function isoNow(): string {
+  return new Date().toISOString();
+}

@@ -1,0 +1,124 @@
+/**
+ * The agent's HTTP server: URL parsing, the `/runtimes/:target` prefix (runtime.md
+ * §0.1), authentication, routing and the error envelope. Every failure becomes
+ * `{success:false, error, code, message, details?}`; nothing a client sends can
+ * crash the process.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { AppError, isAppError } from '../contract/errors.js';
+import { authenticate, type TokenSource } from './auth.js';
+import { Router, sendError, sendJson, type RequestContext } from './http.js';
+import { registerHealthRoutes } from './routes/health.js';
+import { registerRuntimeRoutes, isKnownTarget } from './routes/runtime.js';
+import { registerExecRoutes, EXEC_CAPABILITIES } from './routes/exec.js';
+import { registerFileRoutes, FILES_CAPABILITIES } from './routes/files.js';
+import type { TaskStore } from './exec/tasks.js';
+import type { BootServiceStatus } from './supervisor.js';
+
+export interface AgentLogger {
+  (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>): void;
+}
+
+export interface AgentDeps {
+  tokens: TokenSource;
+  tasks: TaskStore;
+  configEnv: () => Record<string, string>;
+  bootService: () => BootServiceStatus | null;
+  log: AgentLogger;
+}
+
+const TARGET_NAME = /^[a-z][a-z0-9_-]{0,63}$/;
+
+export function buildRouter(deps: AgentDeps): Router {
+  const router = new Router();
+  registerHealthRoutes(router);
+  registerRuntimeRoutes(router, {
+    capabilities: [...EXEC_CAPABILITIES, ...FILES_CAPABILITIES],
+    bootService: deps.bootService,
+  });
+  registerExecRoutes(router, { tasks: deps.tasks, configEnv: deps.configEnv });
+  registerFileRoutes(router);
+  return router;
+}
+
+export function createAgentServer(deps: AgentDeps): Server {
+  const router = buildRouter(deps);
+  const server = createServer((req, res) => {
+    handle(router, deps, req, res).catch((err) => {
+      deps.log('error', 'request handler crashed', { err: String(err) });
+      if (!res.headersSent) sendError(res, err);
+      else res.destroy();
+    });
+  });
+  // Idle keep-alive sockets live longer than the gateway's pool keeps them.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 30_000;
+  // Bodies may legitimately take long (tar uploads, stdin); headers may not.
+  server.requestTimeout = 0;
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+    else socket.destroy();
+  });
+  return server;
+}
+
+interface ParsedTarget {
+  path: string;
+  query: URLSearchParams;
+  target: string | null;
+}
+
+/** Splits the raw URL and strips a `/runtimes/:target` prefix (404 for unknown targets). */
+export function parseRequestUrl(rawUrl: string): ParsedTarget {
+  const q = rawUrl.indexOf('?');
+  let path = q === -1 ? rawUrl : rawUrl.slice(0, q);
+  const query = new URLSearchParams(q === -1 ? '' : rawUrl.slice(q + 1));
+  if (!path.startsWith('/')) throw new AppError('bad_request', 'Malformed request target');
+  if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1);
+  const m = /^\/runtimes\/([^/]+)(\/.*)?$/.exec(path);
+  if (!m) return { path, query, target: null };
+  const target = m[1] as string;
+  if (!TARGET_NAME.test(target) || !isKnownTarget(target)) {
+    throw new AppError('unknown_target', `Unknown runtime target: ${target.slice(0, 64)}`, { field: 'target' });
+  }
+  return { path: m[2] ?? '/', query, target };
+}
+
+async function handle(router: Router, deps: AgentDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const method = req.method ?? 'GET';
+  try {
+    const { path, query, target } = parseRequestUrl(req.url ?? '/');
+    const { route, params } = matchAuthenticated(router, deps.tokens, req, method, path, query);
+    if (route.rootOnly && target !== null) {
+      throw new AppError('not_found', `No route for ${method} ${path} under a target prefix`);
+    }
+    const ctx: RequestContext = { req, res, method, path, target, query, params };
+    const result = await route.handler(ctx);
+    if (result) sendJson(res, result.status, result.body);
+  } catch (err) {
+    if (!isAppError(err)) deps.log('error', 'unhandled error', { method, url: req.url, err: errText(err) });
+    sendError(res, err);
+  }
+}
+
+/**
+ * Matches the route and authenticates unless it is public. Unauthenticated callers
+ * get 401 even for unknown paths, so they cannot probe which routes exist.
+ */
+function matchAuthenticated(
+  router: Router, tokens: TokenSource, req: IncomingMessage, method: string, path: string, query: URLSearchParams,
+) {
+  let match;
+  try {
+    match = router.match(method, path);
+  } catch (err) {
+    authenticate(tokens, req, query);
+    throw err;
+  }
+  if (!match.route.public) authenticate(tokens, req, query);
+  return match;
+}
+
+function errText(err: unknown): string {
+  return err instanceof Error ? (err.stack ?? err.message) : String(err);
+}

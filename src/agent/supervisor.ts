@@ -1,0 +1,124 @@
+/**
+ * Runs the workspace's startup command (config.json `cmd`) with the workspace env,
+ * in its own process group, and keeps the newest output in a bounded ring buffer.
+ * Restart policy: none yet — the command runs once per agent start; its final state
+ * is reported in `GET /runtime` (`boot_services.cmd`).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { RingBuffer } from './ring-buffer.js';
+import { defaultCwd, isoNow, signalExitCode, stopGroup, workspaceEnv } from './process.js';
+
+export type SupervisedState = 'idle' | 'starting' | 'running' | 'exited' | 'failed' | 'stopped';
+
+/** Shape of `RuntimeBootService` (runtime.md §2.2). */
+export interface BootServiceStatus {
+  subsystem: string;
+  state: SupervisedState;
+  supervisor_pid: number;
+  pid?: number;
+  attempts: number;
+  exit_code?: number;
+  updated_at: string;
+  command: string[];
+  error?: string;
+}
+
+export interface SupervisorOptions {
+  cmd?: string[];
+  env: Record<string, string>;
+  cwd?: string;
+  /** Output bytes kept (stdout and stderr interleaved). Default 256 KiB. */
+  ringBytes?: number;
+}
+
+export class Supervisor {
+  private readonly ring: RingBuffer;
+  private child: ChildProcess | null = null;
+  private state: SupervisedState = 'idle';
+  private attempts = 0;
+  private exitCode: number | undefined;
+  private error: string | undefined;
+  private updatedAt = isoNow();
+  private stopping = false;
+
+  constructor(private readonly opts: SupervisorOptions) {
+    this.ring = new RingBuffer(opts.ringBytes ?? 256 * 1024);
+  }
+
+  /** Starts the command if one is configured; never throws. */
+  start(): void {
+    const cmd = this.opts.cmd;
+    if (!cmd || cmd.length === 0 || this.child) return;
+    this.attempts += 1;
+    this.setState('starting');
+    let child: ChildProcess;
+    try {
+      child = spawn(cmd[0] as string, cmd.slice(1), {
+        cwd: this.opts.cwd ?? defaultCwd(),
+        env: workspaceEnv(this.opts.env),
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
+    this.child = child;
+    child.stdout?.on('data', (c: Buffer) => this.ring.write(c));
+    child.stderr?.on('data', (c: Buffer) => this.ring.write(c));
+    child.on('spawn', () => this.setState('running'));
+    child.on('error', (err) => {
+      if (child.pid === undefined) this.fail(err);
+    });
+    child.on('exit', (code, signal) => {
+      this.child = null;
+      this.exitCode = code ?? (signal ? signalExitCode(signal) : undefined);
+      this.setState(this.stopping ? 'stopped' : 'exited');
+    });
+  }
+
+  /**
+   * Stops the command's whole process group (SIGTERM, then SIGKILL after a grace
+   * period). Returns the group id, if any, so a shutting-down agent can SIGKILL it
+   * before exiting (the grace timer does not keep the process alive).
+   */
+  stop(): number | undefined {
+    this.stopping = true;
+    const pid = this.child?.pid;
+    if (pid !== undefined) stopGroup(pid);
+    return pid;
+  }
+
+  /** Newest output, oldest byte first. */
+  output(lastBytes?: number): Buffer {
+    return this.ring.snapshot(lastBytes);
+  }
+
+  status(): BootServiceStatus | null {
+    const cmd = this.opts.cmd;
+    if (!cmd || cmd.length === 0) return null;
+    const s: BootServiceStatus = {
+      subsystem: 'cmd',
+      state: this.state,
+      supervisor_pid: process.pid,
+      attempts: this.attempts,
+      updated_at: this.updatedAt,
+      command: cmd,
+    };
+    if (this.child?.pid !== undefined) s.pid = this.child.pid;
+    if (this.exitCode !== undefined) s.exit_code = this.exitCode;
+    if (this.error) s.error = this.error;
+    return s;
+  }
+
+  private fail(err: unknown): void {
+    this.child = null;
+    this.error = err instanceof Error ? err.message : String(err);
+    this.setState('failed');
+  }
+
+  private setState(state: SupervisedState): void {
+    this.state = state;
+    this.updatedAt = isoNow();
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * The one error-code registry of Warren. Every error that crosses the wire is an
+ * `AppError` whose `code` is listed here; the code decides the HTTP status, in this
+ * one place. Messages are for humans; clients match on `code` (and `details.field`).
+ *
+ * Codes are lower_snake or UPPER_SNAKE so that the official client treats them as
+ * machine codes (spec README §4.3).
+ */
+export const ERROR_STATUS = {
+  // generic
+  bad_request: 400,
+  validation_error: 422,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  payload_too_large: 413,
+  rate_limited: 429,
+  server_error: 500,
+  not_implemented: 501,
+  service_unavailable: 503,
+  gateway_timeout: 504,
+  // workspace create (seed 004)
+  MISSING_USER_ID: 401,
+  INVALID_NAMESPACE: 400,
+  INVALID_NAME_LENGTH: 400,
+  INVALID_IMAGE: 400,
+  INVALID_CONFIG: 400,
+  SANDBOX_LIMIT_REACHED: 409,
+  NAMESPACE_LIMIT_REACHED: 409,
+  POOL_LIMIT_REACHED: 409,
+  RUNNING_POOL_REACHED: 402,
+  RESOURCE_NOT_ALLOWED: 403,
+  VM_UNAVAILABLE: 503,
+  CREATE_FAILED: 500,
+  // lifecycle
+  invalid_state: 409,
+  // runtime gateway
+  public_access_required: 403,
+  runtime_api_disabled: 403,
+  workspace_not_running: 409,
+  agent_unreachable: 502,
+  unknown_target: 404,
+  method_not_allowed: 405,
+  spawn_failed: 500,
+  // network (seed 000)
+  ip_required: 400,
+  invalid_zone_ip: 400,
+  zone_missing_host: 422,
+  pool_empty: 503,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export interface ErrorDetails {
+  field?: string;
+  [key: string]: unknown;
+}
+
+/** A domain or input error with a stable machine code. */
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly details?: ErrorDetails;
+
+  constructor(code: ErrorCode, message: string, details?: ErrorDetails) {
+    super(message);
+    this.name = 'AppError';
+    this.code = code;
+    this.details = details;
+  }
+
+  get status(): number {
+    return ERROR_STATUS[this.code];
+  }
+}
+
+export function isAppError(err: unknown): err is AppError {
+  return err instanceof AppError;
+}
+
+/** Shorthand constructors for the common cases. */
+export const errors = {
+  notFound: (what: string, field?: string) =>
+    new AppError('not_found', `${what} not found`, field ? { field } : undefined),
+  validation: (field: string, message: string) =>
+    new AppError('validation_error', message, { field }),
+  badRequest: (field: string, message: string) =>
+    new AppError('bad_request', message, { field }),
+  unauthorized: (message = 'Invalid or missing credentials') =>
+    new AppError('unauthorized', message),
+  forbidden: (message: string) => new AppError('forbidden', message),
+  invalidState: (message: string, current: string, action: string) =>
+    new AppError('invalid_state', message, { current_state: current, action }),
+};

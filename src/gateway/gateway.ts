@@ -1,0 +1,122 @@
+/**
+ * The runtime gateway (spec README §1.1, §2.2; runtime.md intro). It shares the
+ * Warren origin with the control plane: the server hands it every request whose
+ * path `isRuntimePath` accepts, before any body parsing. Routing is by token only —
+ * the URL is never per-workspace: the caller's token (Bearer header or `?token=`)
+ * is resolved by the domain to an agent address and the agent's own token, and the
+ * request is streamed there.
+ */
+import { Agent, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { AppError, isAppError } from '../contract/errors.js';
+import { forwardHttp } from './forward-http.js';
+import { forwardUpgrade } from './forward-upgrade.js';
+import { callerToken, isHealthPath, isRuntimePath, pathnameOf } from './paths.js';
+import { sendJson, sendWireError, writeSocketError } from './respond.js';
+import type { Gateway, GatewayOptions, RuntimeRoute } from './types.js';
+
+export type { Gateway, GatewayOptions, RuntimeRoute } from './types.js';
+
+const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
+
+export function createGateway(opts: GatewayOptions): Gateway {
+  const connectTimeoutMs = opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  // Pooled keep-alive connections to agents. No socket timeout: SSE and long exec
+  // requests may stay silent for minutes.
+  const agent = new Agent({ keepAlive: true, maxFreeSockets: 64 });
+  /** Cut functions of open exchanges, per workspace (for disconnectWorkspace). */
+  const open = new Map<string, Set<() => void>>();
+
+  const tracker = (workspaceId: string) => (cut: () => void) => {
+    let set = open.get(workspaceId);
+    if (!set) open.set(workspaceId, (set = new Set()));
+    set.add(cut);
+    return () => {
+      set.delete(cut);
+      if (set.size === 0 && open.get(workspaceId) === set) open.delete(workspaceId);
+    };
+  };
+
+  /** Resolves the caller's route, or throws the AppError to send back. */
+  async function route(req: IncomingMessage): Promise<RuntimeRoute> {
+    const token = callerToken(req);
+    if (!token) throw new AppError('unauthorized', 'Missing runtime token (Authorization: Bearer or ?token=)');
+    try {
+      return await opts.resolve(token);
+    } catch (err) {
+      if (!isAppError(err)) opts.log?.('gateway: resolve failed', { err: String(err) });
+      throw err;
+    }
+  }
+
+  async function handleRequestAsync(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = pathnameOf(req.url);
+    if (isHealthPath(path) && !callerToken(req) && (req.method === 'GET' || req.method === 'HEAD')) {
+      sendJson(res, 200, { success: true, status: 'ok' });
+      return;
+    }
+    let target: RuntimeRoute;
+    try {
+      target = await route(req);
+    } catch (err) {
+      // Unread request bodies are discarded; the socket can then be reused.
+      req.resume();
+      sendWireError(res, err);
+      return;
+    }
+    if (res.destroyed || req.destroyed) return; // client left while we resolved
+    forwardHttp(req, res, {
+      route: target,
+      agent,
+      connectTimeoutMs,
+      log: opts.log,
+      track: tracker(target.workspaceId),
+    });
+  }
+
+  async function handleUpgradeAsync(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    socket.on('error', () => socket.destroy());
+    let target: RuntimeRoute;
+    try {
+      target = await route(req);
+    } catch (err) {
+      writeSocketError(socket, err);
+      return;
+    }
+    if (socket.destroyed) return;
+    forwardUpgrade(req, socket, head, {
+      route: target,
+      connectTimeoutMs,
+      log: opts.log,
+      track: tracker(target.workspaceId),
+    });
+  }
+
+  return {
+    isRuntimePath,
+    handleRequest(req, res) {
+      handleRequestAsync(req, res).catch((err) => {
+        opts.log?.('gateway: request failed', { err: String(err) });
+        if (!res.headersSent) sendWireError(res, err);
+        else res.destroy();
+      });
+    },
+    handleUpgrade(req, socket, head) {
+      handleUpgradeAsync(req, socket, head).catch((err) => {
+        opts.log?.('gateway: upgrade failed', { err: String(err) });
+        socket.destroy();
+      });
+    },
+    disconnectWorkspace(workspaceId) {
+      const set = open.get(workspaceId);
+      if (!set) return 0;
+      open.delete(workspaceId);
+      const cuts = [...set];
+      for (const cut of cuts) cut();
+      return cuts.length;
+    },
+    close() {
+      agent.destroy();
+    },
+  };
+}
