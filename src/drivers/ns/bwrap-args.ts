@@ -1,0 +1,105 @@
+/**
+ * The bubblewrap command line of a sandbox (pure; unit-tested).
+ *
+ * bwrap runs as real root without a user namespace, so `--cap-drop ALL` alone leaves
+ * uid 0 able to write any root-owned 0644 file: in a fresh procfs that includes the
+ * host-wide /proc/sys (kernel.core_pattern = code execution on the host). Hence the
+ * read-only and masked /proc paths below, the same set container runtimes use. There is
+ * no /sys, /dev is bwrap's minimal set, and the only host paths inside are the agent's
+ * read-only binds.
+ */
+import type { SandboxSpec } from '../driver.js';
+
+/** Host-wide /proc entries that stay visible but read-only. */
+export const PROC_READ_ONLY = ['sys', 'sysrq-trigger', 'irq', 'bus', 'fs', 'mtrr'];
+/** /proc files replaced by /dev/null (kernel memory, keys, timers, scheduler internals). */
+export const PROC_MASKED_FILES = ['kcore', 'keys', 'timer_list', 'timer_stats', 'sched_debug', 'latency_stats',
+  'kpagecgroup', 'kpagecount', 'kpageflags', 'kmsg'];
+/** /proc directories replaced by an empty read-only tmpfs. */
+export const PROC_MASKED_DIRS = ['acpi', 'scsi', 'asound', 'driver'];
+
+export const AGENT_ENTRY = '/.warren/dist/agent/main.js';
+export const AGENT_NODE = '/.warren/bin/node';
+export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+export interface BwrapLayout {
+  /** Host path of the mounted overlay (becomes /). */
+  rootfs: string;
+  infoFd: number;
+  seccompFd: number;
+  /** Names present in the host's /proc (only existing entries can be bound over). */
+  hostProcEntries: ReadonlySet<string>;
+  /** Which optional agent paths exist on the host. */
+  agentHas: { nodeModules: boolean; packageJson: boolean };
+}
+
+const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Environment of the sandbox: user env over defaults; platform variables always win. */
+export function sandboxEnv(spec: SandboxSpec): [string, string][] {
+  const env = new Map<string, string>([['PATH', DEFAULT_PATH], ['HOME', '/root']]);
+  for (const [k, v] of Object.entries(spec.env)) {
+    if (!ENV_KEY.test(k)) throw new Error(`invalid environment variable name: ${JSON.stringify(k)}`);
+    if (v.includes('\0')) throw new Error(`environment variable ${k} contains NUL`);
+    env.set(k, v);
+  }
+  env.set('WARREN_AGENT_PORT', String(spec.agent.port));
+  env.set('HOSTNAME', spec.hostname);
+  return [...env];
+}
+
+function procHardening(entries: ReadonlySet<string>): string[] {
+  const args: string[] = [];
+  for (const name of PROC_READ_ONLY) {
+    if (entries.has(name)) args.push('--ro-bind', `/proc/${name}`, `/proc/${name}`);
+  }
+  for (const name of PROC_MASKED_FILES) {
+    if (entries.has(name)) args.push('--ro-bind', '/dev/null', `/proc/${name}`);
+  }
+  for (const name of PROC_MASKED_DIRS) {
+    if (entries.has(name)) args.push('--size', '4096', '--tmpfs', `/proc/${name}`, '--remount-ro', `/proc/${name}`);
+  }
+  return args;
+}
+
+/** /.warren: a tmpfs holding read-only binds of the agent, then made read-only itself. */
+function agentMounts(spec: SandboxSpec, layout: BwrapLayout): string[] {
+  const b = spec.agent.bundleDir;
+  const args = ['--size', String(1024 * 1024), '--tmpfs', '/.warren',
+    '--ro-bind', `${b}/dist`, '/.warren/dist'];
+  if (layout.agentHas.nodeModules) args.push('--ro-bind', `${b}/node_modules`, '/.warren/node_modules');
+  if (layout.agentHas.packageJson) args.push('--ro-bind', `${b}/package.json`, '/.warren/package.json');
+  args.push(
+    '--ro-bind', spec.agent.nodeBinary, AGENT_NODE,
+    '--ro-bind', spec.agent.controlDir, '/.warren/control',
+    '--remount-ro', '/.warren',
+  );
+  return args;
+}
+
+/** bwrap options (without program name and command; they go through `--args FD`). */
+export function bwrapArgs(spec: SandboxSpec, layout: BwrapLayout): string[] {
+  const args = [
+    '--unshare-pid', '--unshare-uts', '--unshare-ipc', '--unshare-cgroup-try',
+    '--hostname', spec.hostname,
+    '--bind', layout.rootfs, '/',
+    '--proc', '/proc',
+    ...procHardening(layout.hostProcEntries),
+    '--dev', '/dev',
+    '--size', String(64 * 1024 * 1024), '--tmpfs', '/run',
+    ...agentMounts(spec, layout),
+    '--dir', '/root', '--chdir', '/root',
+    '--clearenv',
+  ];
+  for (const [k, v] of sandboxEnv(spec)) args.push('--setenv', k, v);
+  args.push(
+    '--new-session',
+    '--cap-drop', 'ALL',
+    '--info-fd', String(layout.infoFd),
+    '--seccomp', String(layout.seccompFd),
+  );
+  return args;
+}
+
+/** What bwrap runs inside the sandbox (given after `--` on bwrap's own command line). */
+export const AGENT_COMMAND = [AGENT_NODE, AGENT_ENTRY] as const;

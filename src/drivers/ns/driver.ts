@@ -1,0 +1,287 @@
+/**
+ * The namespace-sandbox driver, Warren's embedded default isolation backend:
+ * bubblewrap (PID/UTS/IPC/mount/cgroup namespaces, no capabilities, seccomp,
+ * hardened /proc) in a named netns wired to the host bridge by a veth pair, cgroup v1
+ * limits, and an overlay of the image rootfs on a size-capped loop-ext4 writable layer.
+ *
+ * Every method is idempotent and reads the truth from the host (pid files are checked
+ * against the PID's cgroup to survive PID reuse). Operations on one sandbox are
+ * serialised inside this process.
+ */
+import { existsSync } from 'node:fs';
+import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import type {
+  DriverCapabilities, PausableDriver, SandboxSpec, SandboxStats, SandboxStatus, SnapshotDriver,
+} from '../driver.js';
+import { createNetns, deleteNetns, netnsPath } from '../../network/plumbing.js';
+import { run } from '../../util/exec.js';
+import { SandboxCgroups } from './cgroups.js';
+import { launchSandbox, saveLogTail } from './launch.js';
+import { assertShortId, CONTROLLERS, SandboxNames, statePaths } from './names.js';
+import { listResidueIds, sandboxMounts, writeMarker } from './residue.js';
+import { snapshotDisk, restoreDisk } from './snapshot.js';
+import { diskUsage, ensureDisk, mountLayers, readMounts, unmountLayers, unmountPoint } from './storage.js';
+
+export type DriverLog = (msg: string, fields?: Record<string, unknown>) => void;
+
+export interface NsDriverOptions {
+  /** 4 hex chars naming this Warren instance's kernel objects. */
+  instanceId: string;
+  log?: DriverLog;
+}
+
+const REQUIRED_COMMANDS = ['bash', 'bwrap', 'nsenter', 'ip', 'mount', 'umount', 'mkfs.ext4', 'fsfreeze', 'cp'];
+
+async function readInt(path: string): Promise<number | undefined> {
+  try {
+    const n = Number((await readFile(path, 'utf8')).trim());
+    return Number.isInteger(n) && n > 0 ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export class NsDriver implements PausableDriver, SnapshotDriver {
+  readonly name = 'ns';
+  readonly capabilities: DriverCapabilities = { pause: true, snapshot: true };
+  private readonly names: SandboxNames;
+  private readonly log: DriverLog;
+  private procEntries: Set<string> | undefined;
+  private readonly queues = new Map<string, Promise<unknown>>();
+
+  constructor(opts: NsDriverOptions) {
+    this.names = new SandboxNames(opts.instanceId);
+    this.log = opts.log ?? (() => undefined);
+  }
+
+  async prepare(): Promise<void> {
+    const missing: string[] = [];
+    for (const cmd of REQUIRED_COMMANDS) {
+      if (!(await run('sh', ['-c', 'command -v "$1"', 'sh', cmd]).then(() => true, () => false))) missing.push(cmd);
+    }
+    for (const c of CONTROLLERS) {
+      if (!existsSync(`/sys/fs/cgroup/${c}/cgroup.procs`)) missing.push(`cgroup v1 controller ${c}`);
+    }
+    if (!existsSync('/dev/loop-control')) missing.push('/dev/loop-control');
+    if (!(await readFile('/proc/filesystems', 'utf8')).includes('overlay')) missing.push('overlayfs');
+    if (process.getuid?.() !== 0) missing.push('root privileges');
+    if (missing.length) throw new Error(`namespace driver prerequisites missing: ${missing.join(', ')}`);
+    await this.hostProcEntries();
+  }
+
+  create(spec: SandboxSpec): Promise<void> {
+    return this.serial(spec, () => this.createNow(spec));
+  }
+
+  start(spec: SandboxSpec): Promise<SandboxStatus> {
+    return this.serial(spec, () => this.startNow(spec));
+  }
+
+  stop(spec: SandboxSpec): Promise<void> {
+    return this.serial(spec, () => this.stopNow(spec));
+  }
+
+  destroy(spec: SandboxSpec): Promise<void> {
+    return this.serial(spec, async () => {
+      await this.stopNow(spec);
+      await deleteNetns({ netnsName: this.names.netns(spec.shortId), hostIf: this.names.hostVeth(spec.shortId) });
+      await this.cgroups(spec.shortId).remove();
+      await this.removeStateDir(spec.stateDir);
+      this.log('sandbox destroyed', { shortId: spec.shortId });
+    });
+  }
+
+  async inspect(spec: SandboxSpec): Promise<SandboxStatus> {
+    assertShortId(spec.shortId);
+    const p = statePaths(spec.stateDir);
+    const cg = this.cgroups(spec.shortId);
+    const pid = await readInt(p.pid);
+    if (pid !== undefined && (await this.isSandboxProcess(spec.shortId, pid))) {
+      return { state: (await cg.freezerState()) === 'FROZEN' ? 'paused' : 'running', pid };
+    }
+    const state = existsSync(p.disk) ? 'stopped' : 'absent';
+    if (pid === undefined) return { state };
+    // Started and never stopped by us, yet gone: tell why if the kernel knows.
+    const baseline = (await readInt(p.oomBaseline)) ?? 0;
+    return { state, reason: (await cg.oomKills()) > baseline ? 'oom' : 'exited' };
+  }
+
+  async stats(spec: SandboxSpec): Promise<SandboxStats> {
+    assertShortId(spec.shortId);
+    const usage = await this.cgroups(spec.shortId).usage();
+    const disk = await diskUsage(spec.stateDir, spec.resources.diskMb);
+    const net = `/sys/class/net/${this.names.hostVeth(spec.shortId)}/statistics`;
+    // Host-side counters: what the host end receives is what the workspace sent.
+    const hostRx = (await readInt(`${net}/rx_bytes`)) ?? 0;
+    const hostTx = (await readInt(`${net}/tx_bytes`)) ?? 0;
+    return {
+      ...usage,
+      diskUsedBytes: disk.used,
+      diskLimitBytes: disk.limit,
+      networkRxBytes: hostTx,
+      networkTxBytes: hostRx,
+    };
+  }
+
+  updateResources(spec: SandboxSpec): Promise<void> {
+    return this.serial(spec, async () => {
+      const cg = this.cgroups(spec.shortId);
+      if (cg.exists()) await cg.setLimits(spec.resources);
+    });
+  }
+
+  pause(spec: SandboxSpec): Promise<void> {
+    return this.serial(spec, async () => {
+      await this.requireLive(spec);
+      await this.cgroups(spec.shortId).setFrozen(true);
+    });
+  }
+
+  resume(spec: SandboxSpec): Promise<void> {
+    return this.serial(spec, async () => {
+      await this.requireLive(spec);
+      await this.cgroups(spec.shortId).setFrozen(false);
+    });
+  }
+
+  snapshot(spec: SandboxSpec, dest: string): Promise<{ bytes: number }> {
+    return this.serial(spec, () => snapshotDisk(spec.stateDir, this.cgroups(spec.shortId), dest));
+  }
+
+  restore(spec: SandboxSpec, src: string): Promise<void> {
+    return this.serial(spec, () => restoreDisk(spec.stateDir, src));
+  }
+
+  listResidue(): Promise<string[]> {
+    return listResidueIds(this.names);
+  }
+
+  async destroyResidue(shortId: string): Promise<void> {
+    assertShortId(shortId);
+    const cg = this.cgroups(shortId);
+    await cg.killAll();
+    for (const m of await sandboxMounts(this.names, shortId)) await unmountPoint(m.mountPoint);
+    await deleteNetns({ netnsName: this.names.netns(shortId), hostIf: this.names.hostVeth(shortId) });
+    await cg.remove();
+    this.log('sandbox residue removed', { shortId });
+  }
+
+  // ---- internals ----
+
+  private cgroups(shortId: string): SandboxCgroups {
+    return new SandboxCgroups(this.names, shortId);
+  }
+
+  /** Runs `fn` after every earlier operation on the same sandbox has settled. */
+  private serial<T>(spec: SandboxSpec, fn: () => Promise<T>): Promise<T> {
+    assertShortId(spec.shortId);
+    const prev = this.queues.get(spec.shortId) ?? Promise.resolve();
+    const next = prev.catch(() => undefined).then(fn);
+    const tail = next.catch(() => undefined);
+    this.queues.set(spec.shortId, tail);
+    void tail.then(() => {
+      if (this.queues.get(spec.shortId) === tail) this.queues.delete(spec.shortId);
+    });
+    return next;
+  }
+
+  private async createNow(spec: SandboxSpec): Promise<void> {
+    const t0 = performance.now();
+    await ensureDisk(spec.stateDir, spec.resources.diskMb);
+    await writeMarker(spec.stateDir, { instanceId: this.names.instanceId, shortId: spec.shortId, id: spec.id });
+    await this.cgroups(spec.shortId).ensure(spec.resources);
+    await createNetns({
+      netnsName: this.names.netns(spec.shortId),
+      hostIf: this.names.hostVeth(spec.shortId),
+      bridge: spec.network.bridge,
+      ip: spec.network.ip,
+      prefixLen: spec.network.prefixLen,
+      gateway: spec.network.gateway,
+    });
+    this.log('sandbox created', { shortId: spec.shortId, ms: Math.round(performance.now() - t0) });
+  }
+
+  private async startNow(spec: SandboxSpec): Promise<SandboxStatus> {
+    const current = await this.inspect(spec);
+    if (current.state === 'running' || current.state === 'paused') return current;
+    const t0 = performance.now();
+    await this.createNow(spec); // converge after a crash or host reboot (cheap when present)
+    const cg = this.cgroups(spec.shortId);
+    await cg.killAll(); // leftovers of a dead sandbox must not share the new one's groups
+    await mountLayers(spec.stateDir, spec.image.rootfs, this.names.overlaySource(spec.shortId));
+    await this.checkAgentPaths(spec);
+    const p = statePaths(spec.stateDir);
+    await rm(p.pid, { force: true });
+    await writeFile(p.oomBaseline, `${await cg.oomKills()}\n`);
+    const launched = await launchSandbox({
+      spec,
+      netnsPath: netnsPath(this.names.netns(spec.shortId)),
+      cgroupProcs: cg.procsFiles(),
+      layout: {
+        hostProcEntries: await this.hostProcEntries(),
+        agentHas: {
+          nodeModules: existsSync(`${spec.agent.bundleDir}/node_modules`),
+          packageJson: existsSync(`${spec.agent.bundleDir}/package.json`),
+        },
+      },
+    });
+    this.log('sandbox started', { shortId: spec.shortId, pid: launched.pid, ms: Math.round(performance.now() - t0) });
+    return { state: 'running', pid: launched.pid };
+  }
+
+  private async stopNow(spec: SandboxSpec): Promise<void> {
+    const p = statePaths(spec.stateDir);
+    await this.cgroups(spec.shortId).killAll();
+    // The outer bwrap is in the cgroup too; kill it by pid only if that pid is still ours.
+    const bwrapPid = await readInt(p.bwrapPid);
+    if (bwrapPid !== undefined && (await this.isSandboxProcess(spec.shortId, bwrapPid))) {
+      try {
+        process.kill(bwrapPid, 'SIGKILL');
+      } catch { /* gone */ }
+    }
+    await saveLogTail(p.liveLog, p.log);
+    await unmountLayers(spec.stateDir);
+    for (const f of [p.pid, p.bwrapPid, p.info]) await rm(f, { force: true });
+  }
+
+  private async requireLive(spec: SandboxSpec): Promise<void> {
+    const s = await this.inspect(spec);
+    if (s.state !== 'running' && s.state !== 'paused') throw new Error(`sandbox ${spec.shortId} is ${s.state}`);
+  }
+
+  /** PID is alive (not a zombie) and a member of this sandbox's cgroup (guards PID reuse). */
+  private async isSandboxProcess(shortId: string, pid: number): Promise<boolean> {
+    try {
+      const [cgroup, statText] = await Promise.all([
+        readFile(`/proc/${pid}/cgroup`, 'utf8'),
+        readFile(`/proc/${pid}/stat`, 'utf8'),
+      ]);
+      const state = statText.slice(statText.lastIndexOf(')') + 2, statText.lastIndexOf(')') + 3);
+      return state !== 'Z' && state !== 'X' && `\n${cgroup}`.includes(this.names.cgroupMarker(shortId));
+    } catch {
+      return false;
+    }
+  }
+
+  private async checkAgentPaths(spec: SandboxSpec): Promise<void> {
+    const a = spec.agent;
+    for (const path of [`${a.bundleDir}/dist`, a.nodeBinary, a.controlDir]) {
+      await stat(path).catch(() => {
+        throw new Error(`agent path missing on the host: ${path}`);
+      });
+    }
+  }
+
+  private async hostProcEntries(): Promise<Set<string>> {
+    this.procEntries ??= new Set((await readdir('/proc')).filter((n) => !/^\d+$/.test(n)));
+    return this.procEntries;
+  }
+
+  /** rm -rf that refuses to cross a mount point (a live layer must never be deleted through). */
+  private async removeStateDir(stateDir: string): Promise<void> {
+    const prefix = `${stateDir.replace(/\/+$/, '')}/`;
+    const inside = (await readMounts()).filter((m) => m.mountPoint.startsWith(prefix));
+    if (inside.length) throw new Error(`refusing to remove ${stateDir}: still mounted ${inside[0]!.mountPoint}`);
+    await rm(stateDir, { recursive: true, force: true });
+  }
+}

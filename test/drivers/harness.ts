@@ -1,0 +1,135 @@
+/**
+ * Shared fixtures of the driver tests: a test bridge, a stand-in agent bundle whose
+ * HTTP server runs POSTed argv inside the sandbox (the same path workspace code uses),
+ * and a spec factory. Names use the `wtA` prefix reserved for these tests.
+ */
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { run, tryRun } from '../../src/util/exec.js';
+import type { SandboxSpec } from '../../src/drivers/driver.js';
+
+export const AGENT_PORT = 9990;
+
+/**
+ * The test agent: GET /health, POST /exec {argv, input?, timeoutMs?} → {code, signal,
+ * stdout, stderr}, POST /hog (the agent itself allocates until the OOM killer ends it).
+ */
+const AGENT_SOURCE = String.raw`
+import http from 'node:http';
+import os from 'node:os';
+import { spawn } from 'node:child_process';
+function execArgv({ argv, input, timeoutMs }) {
+  return new Promise((resolve) => {
+    let stdout = '', stderr = '';
+    let child;
+    try { child = spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] }); }
+    catch (err) { return resolve({ code: -1, signal: null, stdout, stderr: String(err) }); }
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs ?? 20000);
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    child.on('error', (err) => { clearTimeout(timer); resolve({ code: -1, signal: null, stdout, stderr: String(err) }); });
+    child.on('close', (code, signal) => { clearTimeout(timer); resolve({ code, signal, stdout, stderr }); });
+    child.stdin.on('error', () => {});
+    child.stdin.end(input ?? '');
+  });
+}
+http.createServer((req, res) => {
+  let body = '';
+  req.on('data', (d) => { body += d; });
+  req.on('end', async () => {
+    res.setHeader('content-type', 'application/json');
+    if (req.url === '/health') return res.end(JSON.stringify({ ok: true, pid: process.pid, hostname: os.hostname() }));
+    if (req.method === 'POST' && req.url === '/exec') return res.end(JSON.stringify(await execArgv(JSON.parse(body))));
+    if (req.method === 'POST' && req.url === '/hog') { const hog = []; for (;;) hog.push(Buffer.alloc(1 << 20, 1)); }
+    res.statusCode = 404; res.end('{}');
+  });
+}).listen(Number(process.env.WARREN_AGENT_PORT), '0.0.0.0');
+`;
+
+export interface Fixture {
+  root: string;
+  bundleDir: string;
+  controlDir: string;
+  stateRoot: string;
+  cleanup(): void;
+}
+
+/** Temp dirs: agent bundle, control dir, state root. */
+export function makeFixture(): Fixture {
+  const root = mkdtempSync(join(tmpdir(), 'wtA-driver-'));
+  const bundleDir = join(root, 'bundle');
+  mkdirSync(join(bundleDir, 'dist/agent'), { recursive: true });
+  mkdirSync(join(bundleDir, 'node_modules'));
+  writeFileSync(join(bundleDir, 'package.json'), '{"type":"module"}\n');
+  writeFileSync(join(bundleDir, 'dist/agent/main.js'), AGENT_SOURCE);
+  const controlDir = join(root, 'control');
+  mkdirSync(controlDir);
+  writeFileSync(join(controlDir, 'token'), 'test-token\n');
+  const stateRoot = join(root, 'state');
+  mkdirSync(stateRoot);
+  return { root, bundleDir, controlDir, stateRoot, cleanup: () => rmSync(root, { recursive: true, force: true }) };
+}
+
+export interface TestBridge {
+  name: string;
+  gateway: string;
+  prefixLen: number;
+  /** Next free sandbox address. */
+  nextIp(): string;
+  remove(): Promise<void>;
+}
+
+/** A bridge `wtA<tag>` holding `gateway/prefixLen`; addresses handed out after the gateway. */
+export async function makeBridge(tag: string, gateway: string, prefixLen: number): Promise<TestBridge> {
+  const name = `wtA${tag}`;
+  await tryRun('ip', ['link', 'delete', name]);
+  await run('ip', ['link', 'add', name, 'type', 'bridge']);
+  await run('ip', ['addr', 'add', `${gateway}/${prefixLen}`, 'dev', name]);
+  await run('ip', ['link', 'set', name, 'up']);
+  const base = gateway.split('.').map(Number);
+  let host = base[3]!;
+  return {
+    name, gateway, prefixLen,
+    nextIp: () => `${base[0]}.${base[1]}.${base[2]}.${++host}`,
+    remove: async () => { await tryRun('ip', ['link', 'delete', name]); },
+  };
+}
+
+export function randomShortId(): string {
+  return randomBytes(4).toString('hex');
+}
+
+export interface SpecFactoryOptions {
+  fixture: Fixture;
+  bridge: TestBridge;
+  rootfs: string;
+}
+
+export interface SpecOverrides {
+  resources?: Partial<SandboxSpec['resources']>;
+  network?: Partial<SandboxSpec['network']>;
+  env?: Record<string, string>;
+}
+
+/** Returns a function making fresh specs (unique shortId, IP, stateDir) with overrides. */
+export function specFactory(o: SpecFactoryOptions) {
+  return (overrides: SpecOverrides = {}): SandboxSpec => {
+    const shortId = randomShortId();
+    return {
+      id: `ws_test${shortId}`,
+      shortId,
+      hostname: `wtA-${shortId}`,
+      image: { id: 'test-rootfs', rootfs: o.rootfs },
+      resources: { cpus: 1, memoryMb: 256, diskMb: 128, pids: 256, ...overrides.resources },
+      env: { WARREN_TEST: '1', ...overrides.env },
+      network: {
+        ip: o.bridge.nextIp(), prefixLen: o.bridge.prefixLen, gateway: o.bridge.gateway, bridge: o.bridge.name,
+        ...overrides.network,
+      },
+      agent: { port: AGENT_PORT, bundleDir: o.fixture.bundleDir, nodeBinary: process.execPath, controlDir: o.fixture.controlDir },
+      stateDir: join(o.fixture.stateRoot, shortId),
+    };
+  };
+}

@@ -1,0 +1,40 @@
+/**
+ * The conformance suite against the namespace driver, on a real Debian rootfs, as root.
+ * Kernel objects: bridge wtAc0 on 10.231.0.0/26 (gateway .1), driver instance random.
+ */
+import { after, before } from 'node:test';
+import { randomBytes } from 'node:crypto';
+import { rmdirSync } from 'node:fs';
+import { NsDriver } from '../../src/drivers/ns/driver.js';
+import { CONTROLLERS, SandboxNames } from '../../src/drivers/ns/names.js';
+import { runDriverConformance } from './conformance.js';
+import { makeBridge, makeFixture, specFactory, type Fixture, type SpecOverrides, type TestBridge } from './harness.js';
+import { testRootfs } from './rootfs.js';
+
+const instanceId = randomBytes(2).toString('hex');
+let fixture: Fixture;
+let bridge: TestBridge;
+let make: ReturnType<typeof specFactory>;
+
+before(async () => {
+  fixture = makeFixture();
+  bridge = await makeBridge('c0', '10.231.0.1', 26);
+  make = specFactory({ fixture, bridge, rootfs: await testRootfs() });
+});
+
+after(async () => {
+  await bridge?.remove();
+  fixture?.cleanup();
+  const names = new SandboxNames(instanceId);
+  for (const c of CONTROLLERS) {
+    try {
+      rmdirSync(names.cgroupParent(c));
+    } catch { /* absent */ }
+  }
+});
+
+runDriverConformance(
+  'ns',
+  () => new NsDriver({ instanceId }),
+  (o?: SpecOverrides) => make(o),
+);
