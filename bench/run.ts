@@ -1,0 +1,36 @@
+/**
+ * `npm run bench [-- NAME...]`: runs the named benchmarks (all by default), prints
+ * a table and merges the figures into bench/results.json (one entry per name).
+ * Benchmarks start real servers and sandboxes; they are never part of `npm test`.
+ */
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { BenchResult } from './stats.js';
+import { coreBenchmarks } from './core.js';
+
+type Bench = () => Promise<BenchResult[]>;
+const SUITES: Record<string, Bench> = { core: coreBenchmarks };
+/** Benchmark names each suite produces, so `npm run bench -- create_to_first_exec` finds its suite. */
+const NAMES: Record<string, string> = { create_to_first_exec: 'core', idle_workspace_memory: 'core' };
+
+const RESULTS = fileURLToPath(new URL('./results.json', import.meta.url));
+
+async function main(): Promise<void> {
+  const wanted = process.argv.slice(2);
+  const suites = new Set(wanted.length ? wanted.map((w) => NAMES[w] ?? w) : Object.keys(SUITES));
+  const fresh: BenchResult[] = [];
+  for (const s of suites) {
+    const run = SUITES[s];
+    if (!run) throw new Error(`unknown benchmark ${s}; known: ${Object.keys(NAMES).join(', ')}`);
+    fresh.push(...(await run()));
+  }
+  const previous: BenchResult[] = existsSync(RESULTS) ? JSON.parse(readFileSync(RESULTS, 'utf8')) : [];
+  const merged = [...previous.filter((p) => !fresh.some((f) => f.name === p.name)), ...fresh];
+  writeFileSync(RESULTS, JSON.stringify(merged, null, 2) + '\n');
+  console.table(fresh.map((r) => ({ name: r.name, unit: r.unit, n: r.n, p50: r.p50, p95: r.p95, baseline: r.baseline, baseline_p50: r.baseline_p50, ratio: r.ratio })));
+}
+
+main().then(() => process.exit(0), (err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,29 @@
+/**
+ * Server configuration, resolved once at start-up from flags and environment.
+ * Every value has an embedded default so that `warren serve` works on a fresh host.
+ */
+export interface WarrenConfig {
+  /** TCP port of the single origin serving control plane, gateway and edge. */
+  port: number;
+  host: string;
+  /** Root of all persistent state (database, secrets, workspaces). */
+  dataDir: string;
+  /** Where built images are cached; defaults to `<dataDir>/images`. */
+  imagesDir: string;
+  /** Name of the Warren-owned Linux bridge (≤ 15 chars). */
+  bridge: string;
+  /** IPv4 subnet for workspace addresses; the first host address is the bridge's. */
+  subnet: string;
+  /** 4 hex chars naming this server's kernel objects (nft table, cgroup parent). */
+  instanceId: string;
+  /** PostgreSQL URL; absent means embedded SQLite in dataDir. */
+  databaseUrl?: string;
+  /** Preset admin API key (WARREN_ADMIN_CLIENT_ID / _SECRET). */
+  adminClientId?: string;
+  adminClientSecret?: string;
+  /** Public base URL of this server, used in URLs handed to clients. */
+  publicUrl: string;
+  /** Driver name; 'ns' is the embedded default. */
+  driver: string;
+  logLevel: string;
+}

@@ -1,0 +1,73 @@
+/**
+ * Flags and environment → WarrenConfig. Flags win over environment, environment
+ * over defaults. Invalid values fail start-up with a readable message.
+ */
+import { createHash } from 'node:crypto';
+import { resolve } from 'node:path';
+import type { WarrenConfig } from './config.js';
+
+export const DEFAULTS = {
+  port: 8080,
+  host: '127.0.0.1',
+  dataDir: '/var/lib/warren',
+  bridge: 'warren0',
+  subnet: '10.213.0.0/16',
+  driver: 'ns',
+  logLevel: 'info',
+} as const;
+
+export type Flags = Record<string, string | boolean | undefined>;
+
+/** Parses `--key value` and `--key=value` pairs; bare `--flag` is true. */
+export function parseFlags(argv: string[]): { positional: string[]; flags: Flags } {
+  const flags: Flags = {};
+  const positional: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (!a.startsWith('--')) {
+      positional.push(a);
+      continue;
+    }
+    const eq = a.indexOf('=');
+    if (eq !== -1) flags[a.slice(2, eq)] = a.slice(eq + 1);
+    else if (argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('--')) flags[a.slice(2)] = argv[++i];
+    else flags[a.slice(2)] = true;
+  }
+  return { positional, flags };
+}
+
+function pick(flags: Flags, flag: string, env: string): string | undefined {
+  const f = flags[flag];
+  if (typeof f === 'string') return f;
+  return process.env[env] || undefined;
+}
+
+/** Kernel object names derive from this: stable for a data dir, distinct between data dirs. */
+export function instanceIdFor(dataDir: string): string {
+  return createHash('sha256').update(resolve(dataDir)).digest('hex').slice(0, 4);
+}
+
+export function loadConfig(flags: Flags): WarrenConfig {
+  const portText = pick(flags, 'port', 'WARREN_PORT') ?? String(DEFAULTS.port);
+  const port = Number(portText);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0–65535, got ${portText}`);
+  const dataDir = resolve(pick(flags, 'data-dir', 'WARREN_DATA_DIR') ?? DEFAULTS.dataDir);
+  const host = pick(flags, 'host', 'WARREN_HOST') ?? DEFAULTS.host;
+  const bridge = pick(flags, 'bridge', 'WARREN_BRIDGE') ?? DEFAULTS.bridge;
+  if (!/^[a-zA-Z0-9_-]{1,15}$/.test(bridge)) throw new Error(`--bridge must be 1–15 characters of [a-zA-Z0-9_-]`);
+  return {
+    port,
+    host,
+    dataDir,
+    imagesDir: resolve(pick(flags, 'images-dir', 'WARREN_IMAGES_DIR') ?? `${dataDir}/images`),
+    bridge,
+    subnet: pick(flags, 'subnet', 'WARREN_SUBNET') ?? DEFAULTS.subnet,
+    instanceId: instanceIdFor(dataDir),
+    databaseUrl: pick(flags, 'database-url', 'WARREN_DATABASE_URL'),
+    adminClientId: process.env.WARREN_ADMIN_CLIENT_ID || undefined,
+    adminClientSecret: process.env.WARREN_ADMIN_CLIENT_SECRET || undefined,
+    publicUrl: pick(flags, 'public-url', 'WARREN_PUBLIC_URL') ?? `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
+    driver: pick(flags, 'driver', 'WARREN_DRIVER') ?? DEFAULTS.driver,
+    logLevel: pick(flags, 'log-level', 'WARREN_LOG_LEVEL') ?? DEFAULTS.logLevel,
+  };
+}

@@ -1,0 +1,62 @@
+/**
+ * The control-plane HTTP application: authentication, the error envelope and the
+ * route modules. Every error leaves through `onError`, which maps AppError codes
+ * to statuses via the registry and hides anything else behind `server_error`.
+ */
+import { Hono } from 'hono';
+import { randomBytes } from 'node:crypto';
+import { AppError } from '../contract/errors.js';
+import { toWireError } from '../contract/envelope.js';
+import type { ControlPlaneContext, Env } from './context.js';
+import { workspaceRoutes } from './routes/workspaces.js';
+import { imageRoutes } from './routes/images.js';
+import { lifecycleRoutes } from './routes/lifecycle.js';
+import { runtimeAccessRoutes } from './routes/runtime-access.js';
+import { networkRoutes } from './routes/network.js';
+
+export interface ControlPlaneOptions {
+  snapshotSupported: boolean;
+  networkGateway: string;
+  onInternalError?: (err: unknown, requestId: string) => void;
+}
+
+/** Paths reachable without credentials. */
+const PUBLIC_PATHS = new Set(['/', '/healthz']);
+
+export function createControlPlane(ctx: ControlPlaneContext, opts: ControlPlaneOptions): Hono<Env> {
+  const app = new Hono<Env>();
+
+  app.use('*', async (c, next) => {
+    const requestId = c.req.header('x-request-id') ?? `req_${randomBytes(8).toString('hex')}`;
+    c.set('requestId', requestId);
+    c.header('x-request-id', requestId);
+    if (!PUBLIC_PATHS.has(c.req.path)) c.set('principal', await ctx.auth.authenticate({ get: (n) => c.req.header(n) }));
+    await next();
+  });
+
+  app.get('/', (c) => c.json({ success: true, service: 'warren', api: 'oblien-compatible' }));
+  app.get('/healthz', (c) => c.json({ success: true, status: 'ok' }));
+
+  app.route('/', imageRoutes(ctx));
+  app.route('/', workspaceRoutes(ctx));
+  app.route('/', lifecycleRoutes(ctx, opts.snapshotSupported));
+  app.route('/', runtimeAccessRoutes(ctx));
+  app.route('/', networkRoutes(ctx, opts.networkGateway));
+
+  app.notFound((c) => {
+    const { status, body } = toWireError(
+      new AppError('not_found', `No route for ${c.req.method} ${c.req.path}`, { field: 'path' }),
+      c.get('requestId'),
+    );
+    return c.json(body, status as 404);
+  });
+
+  app.onError((err, c) => {
+    const requestId = c.get('requestId') ?? 'req_unknown';
+    if (!(err instanceof AppError) || err.code === 'server_error') opts.onInternalError?.(err, requestId);
+    const { status, body } = toWireError(err, requestId);
+    return c.json(body, status as 500);
+  });
+
+  return app;
+}

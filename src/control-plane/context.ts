@@ -1,0 +1,30 @@
+/**
+ * What route modules get: the domain services, nothing that touches the OS.
+ */
+import type { WorkspaceService } from '../domain/workspaces.js';
+import type { RuntimeAccess } from '../domain/runtime-access.js';
+import type { QuotaPolicy } from '../domain/quota.js';
+import type { Store } from '../store/store.js';
+import type { Authenticator } from '../domain/auth.js';
+import type { NetworkPolicies } from '../domain/network-policy.js';
+
+export interface ImageCatalogView {
+  list(query: { search?: string; category?: string }): Promise<{ images: unknown[]; categories: unknown[] }>;
+}
+
+export interface ControlPlaneContext {
+  workspaces: WorkspaceService;
+  access: RuntimeAccess;
+  network: NetworkPolicies;
+  policy: QuotaPolicy;
+  store: Store;
+  auth: Authenticator;
+  images: ImageCatalogView;
+  /** Optional live stats for details; absent fields are reported as zero. */
+  stats(id: string): Promise<Record<string, unknown> | null>;
+}
+
+/** Who is calling: an admin API key, or a token scoped to one workspace. */
+export type Principal = { kind: 'admin'; clientId: string } | { kind: 'workspace'; workspaceId: string };
+
+export type Env = { Variables: { principal: Principal; requestId: string } };

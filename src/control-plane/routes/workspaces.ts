@@ -1,0 +1,106 @@
+/**
+ * Workspaces — core (control-plane.md §2, seed 004): create, list, get, update,
+ * delete, details, quota, estimate, archived. Static paths are registered before
+ * `/workspace/:id` so they are never taken for an id.
+ */
+import { Hono } from 'hono';
+import { parseCreateWorkspace, parseUpdateWorkspace } from '../../contract/commands.js';
+import { ok } from '../../contract/envelope.js';
+import { AppError } from '../../contract/errors.js';
+import { configView, workspaceView, uptimeSeconds } from '../../domain/view.js';
+import { quotaView, usageOf } from '../../domain/quota.js';
+import type { ControlPlaneContext, Env } from '../context.js';
+import { intParam, loadWorkspace, readJson, requireAdmin } from '../http.js';
+
+/** Credits per hour for one unit; self-hosted operators may read them as a cost model. */
+const RATES = { cpu: 1, memory_gb: 0.5, disk_gb: 0.02 };
+
+function estimate(q: Record<string, string>) {
+  const num = (v: string | undefined, field: string, dflt: number) => {
+    if (v === undefined || v === '') return dflt;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0) throw new AppError('validation_error', `${field} must be a non-negative number`, { field });
+    return n;
+  };
+  const cpus = num(q.cpu ?? q.cpus, 'cpu', 1);
+  const ramMb = num(q.ram_mb ?? q.memory_mb, 'ram_mb', 512);
+  const diskMb = num(q.disk_mb ?? q.disk_size_mb, 'disk_mb', 512);
+  const breakdown = {
+    cpu: cpus * RATES.cpu,
+    memory: (ramMb / 1024) * RATES.memory_gb,
+    disk: (diskMb / 1024) * RATES.disk_gb,
+  };
+  const perHour = breakdown.cpu + breakdown.memory + breakdown.disk;
+  return { cpus, ram_mb: ramMb, disk_mb: diskMb, credits_per_hour: perHour, credits_per_month: perHour * 730, breakdown };
+}
+
+export function workspaceRoutes(ctx: ControlPlaneContext): Hono<Env> {
+  const app = new Hono<Env>();
+
+  app.get('/workspace/quota', async (c) => {
+    const usage = usageOf(await ctx.store.allWorkspaces());
+    return c.json(ok(quotaView(ctx.policy, usage)));
+  });
+
+  app.get('/workspace/estimate', (c) => c.json(ok(estimate(c.req.query()))));
+
+  // Archived (deleted but kept) workspaces are not retained by this server yet.
+  app.get('/workspace/archived', (c) => c.json(ok({ workspaces: [], total: 0 })));
+
+  app.post('/workspace', async (c) => {
+    requireAdmin(c);
+    const cmd = parseCreateWorkspace(await readJson(c));
+    const { rec, created } = await ctx.workspaces.create(cmd);
+    return c.json(ok({ workspace: workspaceView(rec) }), created ? 201 : 200);
+  });
+
+  app.get('/workspace', async (c) => {
+    const q = c.req.query();
+    const page = intParam(q.page, 'page', 1, 1, 1_000_000);
+    const limit = intParam(q.limit, 'limit', 20, 1, 100);
+    const principal = c.get('principal');
+    if (principal.kind === 'workspace') {
+      const rec = await ctx.workspaces.get(principal.workspaceId);
+      return c.json(ok({ workspaces: [workspaceView(rec)], total: 1, page: 1, limit }));
+    }
+    const { items, total } = await ctx.workspaces.list(
+      { mode: q.mode || undefined, state: q.status || undefined, namespace: q.namespace || undefined },
+      { page, limit },
+    );
+    return c.json(ok({ workspaces: items.map(workspaceView), total, page, limit }));
+  });
+
+  app.get('/workspace/:id', async (c) => c.json(ok({ workspace: workspaceView(await loadWorkspace(ctx, c)) })));
+
+  app.put('/workspace/:id', async (c) => {
+    const rec = await loadWorkspace(ctx, c);
+    const cmd = parseUpdateWorkspace(await readJson(c));
+    const saved = await ctx.workspaces.update(rec.id, cmd);
+    return c.json(ok({ workspace: workspaceView(saved) }));
+  });
+
+  app.delete('/workspace/:id', async (c) => {
+    const rec = await loadWorkspace(ctx, c);
+    await ctx.workspaces.power(rec.id, 'delete');
+    return c.json(ok({ message: 'Workspace deleted', id: rec.id }));
+  });
+
+  app.get('/workspace/:id/details', async (c) => {
+    const rec = await loadWorkspace(ctx, c);
+    const stats = await ctx.stats(rec.id);
+    const access = ctx.access.status(rec);
+    const token = rec.apiAccess.enabled ? (await ctx.access.gatewayToken(rec.id)).token : null;
+    const workspace = {
+      ...workspaceView(rec),
+      token,
+      stats: stats ?? { cpuUsage: 0, memoryUsage: 0, memoryUsedMB: 0, memoryTotalMB: rec.config.memory_mb, networkIn: '0 B', networkOut: '0 B' },
+      ssh: { ssh_enabled: rec.config.ssh_access, ssh_id: null, connection: null },
+      api_access: { enabled: access.enabled, running: access.running, port: access.port },
+      lifecycle: { mode: rec.mode, restart_policy: rec.config.restart_policy, uptime: uptimeSeconds(rec) },
+      config: configView(rec),
+    };
+    return c.json(ok({ workspace }));
+  });
+
+  return app;
+}

@@ -1,0 +1,70 @@
+/**
+ * Stored record → SandboxSpec handed to the driver, plus the control files the
+ * agent reads inside the workspace (token and config), written atomically.
+ */
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { SandboxSpec } from '../drivers/driver.js';
+import type { WorkspaceRecord } from '../store/store.js';
+import { AGENT_PORT, DEFAULT_PIDS_LIMIT, type DomainDeps } from './ports.js';
+import { hostnameOf } from './view.js';
+
+export function workspaceDir(dataDir: string, id: string): string {
+  return join(dataDir, 'workspaces', id);
+}
+
+export function specFor(rec: WorkspaceRecord, rootfs: string, deps: DomainDeps): SandboxSpec {
+  const dir = workspaceDir(deps.paths.dataDir, rec.id);
+  return {
+    id: rec.id,
+    shortId: rec.shortId,
+    hostname: hostnameOf(rec),
+    image: { id: rec.image, rootfs },
+    resources: {
+      cpus: rec.config.cpus,
+      memoryMb: rec.config.memory_mb,
+      diskMb: rec.config.disk_size_mb,
+      pids: DEFAULT_PIDS_LIMIT,
+    },
+    env: Object.fromEntries(rec.config.env.map((e) => [e.key, e.value])),
+    cmd: rec.config.cmd ?? undefined,
+    network: {
+      ip: rec.ip,
+      prefixLen: deps.network.prefixLen,
+      gateway: deps.network.gateway,
+      bridge: deps.network.bridge,
+    },
+    agent: {
+      port: AGENT_PORT,
+      bundleDir: deps.paths.bundleDir,
+      nodeBinary: deps.paths.nodeBinary,
+      controlDir: join(dir, 'control'),
+    },
+    stateDir: join(dir, 'sandbox'),
+  };
+}
+
+async function writeAtomic(path: string, data: string): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}`;
+  await writeFile(tmp, data, { mode: 0o644 });
+  await rename(tmp, path);
+}
+
+/** The agent enforces exactly the token in this file; empty = runtime API disabled. */
+export async function writeAgentToken(spec: SandboxSpec, rec: WorkspaceRecord): Promise<void> {
+  await mkdir(spec.agent.controlDir, { recursive: true, mode: 0o755 });
+  await writeAtomic(join(spec.agent.controlDir, 'token'), rec.apiAccess.enabled ? rec.apiAccess.rawToken : '');
+}
+
+export async function writeControlFiles(spec: SandboxSpec, rec: WorkspaceRecord): Promise<void> {
+  await mkdir(spec.agent.controlDir, { recursive: true, mode: 0o755 });
+  const config = {
+    workspace_id: rec.id,
+    hostname: spec.hostname,
+    env: spec.env,
+    cmd: spec.cmd ?? null,
+    port: AGENT_PORT,
+  };
+  await writeAtomic(join(spec.agent.controlDir, 'config.json'), JSON.stringify(config));
+  await writeAgentToken(spec, rec);
+}

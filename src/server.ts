@@ -1,0 +1,193 @@
+/**
+ * Assembles Warren: store, network, driver, images, domain, control plane and
+ * gateway behind one HTTP origin (spec README §1.1). Start-up order matters:
+ * the store and the network exist before reconciliation; reconciliation finishes
+ * before the port opens, so the first request sees a consistent world.
+ */
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { mkdir, chmod } from 'node:fs/promises';
+import { join } from 'node:path';
+import { getRequestListener } from '@hono/node-server';
+import type { Logger } from 'pino';
+import type { WarrenConfig } from './config/config.js';
+import { openStore } from './store/open.js';
+import type { Store } from './store/store.js';
+import { loadOrCreateKeyFile } from './domain/secrets.js';
+import { parseSubnet, gatewayOf, assertSubnetIsFree, ensureBridge, Firewall } from './network/index.js';
+import { createDriver } from './drivers/registry.js';
+import { SandboxNames } from './drivers/ns/names.js';
+import { ImageStore } from './images/image-store.js';
+import { createProgressPrinter } from './images/progress.js';
+import { probeAgent } from './gateway/probe.js';
+import { createGateway } from './gateway/gateway.js';
+import { Orchestrator } from './domain/orchestrator.js';
+import { WorkspaceService } from './domain/workspaces.js';
+import { RuntimeAccess } from './domain/runtime-access.js';
+import { Authenticator } from './domain/auth.js';
+import { NetworkPolicies } from './domain/network-policy.js';
+import { Reconciler } from './domain/reconciler.js';
+import { StatsView } from './domain/stats.js';
+import { defaultPolicy } from './domain/policy.js';
+import type { DomainDeps } from './domain/ports.js';
+import { createControlPlane } from './control-plane/app.js';
+import { projectRoot } from './util/paths.js';
+
+export interface RunningWarren {
+  server: Server;
+  port: number;
+  store: Store;
+  workspaces: WorkspaceService;
+  reconciler: Reconciler;
+  /** Stops accepting requests and lets in-flight operations finish; workspaces keep running. */
+  close(): Promise<void>;
+}
+
+/** Path without the query string: tokens may travel in `?token=` and must never be logged. */
+function pathOf(req: IncomingMessage): string {
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  return q === -1 ? url : url.slice(0, q);
+}
+
+/**
+ * Fault injection for crash tests: WARREN_TEST_SLOW_START_MS delays every sandbox
+ * start so a test can SIGKILL the server while a create is provably in flight.
+ */
+function slowStartForTests(driver: { start: (...a: never[]) => Promise<unknown> }): void {
+  const ms = Number(process.env.WARREN_TEST_SLOW_START_MS ?? 0);
+  if (!ms) return;
+  const start = driver.start.bind(driver);
+  driver.start = (async (...args: never[]) => {
+    await new Promise((r) => setTimeout(r, ms));
+    return start(...args);
+  }) as typeof driver.start;
+}
+
+export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<RunningWarren> {
+  await mkdir(cfg.dataDir, { recursive: true, mode: 0o700 });
+  await chmod(cfg.dataDir, 0o700);
+  const store = await openStore({ dataDir: cfg.dataDir, databaseUrl: cfg.databaseUrl });
+  const signingKey = await loadOrCreateKeyFile(join(cfg.dataDir, 'secrets', 'gateway-signing.key'), 32);
+
+  const subnet = parseSubnet(cfg.subnet);
+  await assertSubnetIsFree(cfg.subnet, cfg.bridge);
+  const { gateway, prefixLen } = await ensureBridge(cfg.bridge, cfg.subnet);
+  const firewall = new Firewall({ instanceId: cfg.instanceId, bridge: cfg.bridge, subnet: cfg.subnet });
+  await firewall.ensure();
+
+  const driver = createDriver(cfg.driver, { instanceId: cfg.instanceId, log: (msg, fields) => log.info(fields ?? {}, msg) });
+  await driver.prepare();
+  slowStartForTests(driver);
+  const images = new ImageStore({
+    imagesDir: cfg.imagesDir,
+    onProgress: createProgressPrinter((line) => log.info({ component: 'images' }, line)),
+  });
+
+  const domainLog: DomainDeps['log'] = (level, msg, fields) => log[level](fields ?? {}, msg);
+  const deps: DomainDeps = {
+    driver,
+    firewall,
+    images: { resolveId: (x) => images.resolve(x)?.id ?? null, ensure: (id) => images.ensure(id) },
+    probe: probeAgent,
+    network: { bridge: cfg.bridge, subnet: cfg.subnet, prefixLen, gateway },
+    paths: { dataDir: cfg.dataDir, bundleDir: projectRoot(), nodeBinary: process.execPath },
+    hostIfName: (shortId) => new SandboxNames(cfg.instanceId).hostVeth(shortId),
+    log: domainLog,
+  };
+  const orchestrator = new Orchestrator(deps);
+  const policy = await defaultPolicy(cfg);
+  let access: RuntimeAccess | null = null;
+  const statsView = new StatsView();
+  let cutConnections: (id: string) => void = () => {};
+  const hooks = {
+    log: domainLog,
+    onSettled: (rec: { id: string }, op: string) => {
+      if (op !== 'start' && op !== 'resume' && op !== 'create') cutConnections(rec.id);
+    },
+    onDeleted: (rec: Parameters<RuntimeAccess['forget']>[0]) => {
+      access?.forget(rec);
+      statsView.forget(rec.id);
+    },
+  };
+  const workspaces = new WorkspaceService({
+    store, orchestrator, policy, hooks,
+    network: deps.network,
+    resolveImage: deps.images.resolveId,
+    createWaitMs: 60_000,
+  });
+  access = new RuntimeAccess(store, workspaces, orchestrator, signingKey, (id) => cutConnections(id));
+  await access.loadIndex();
+  const auth = new Authenticator(store, access);
+  const admin = await auth.bootstrapAdmin(cfg.dataDir,
+    cfg.adminClientId && cfg.adminClientSecret ? { clientId: cfg.adminClientId, secret: cfg.adminClientSecret } : undefined);
+  if (admin.created) {
+    log.warn({ client_id: admin.clientId, file: admin.file }, 'generated the admin API key (shown once; also saved in the data dir, mode 0600)');
+    process.stdout.write(`\nWarren admin API key\n  X-Client-ID:     ${admin.clientId}\n  X-Client-Secret: ${admin.secret}\n  (saved in ${admin.file})\n\n`);
+  }
+
+  const network = new NetworkPolicies(store, workspaces, (image) => {
+    const img = images.resolve(image);
+    return { logo: img?.logo ?? null, color: img?.color ?? null };
+  });
+  const reconciler = new Reconciler(store, orchestrator, workspaces, hooks);
+  const summary = await reconciler.reconcileAll();
+  log.info({ ...summary, subnet: subnet ? cfg.subnet : undefined }, 'reconciled workspaces with the host');
+  reconciler.startSweeping(5_000);
+
+  const controlPlane = createControlPlane(
+    {
+      workspaces, access, network, policy, store, auth,
+      images: { list: async (q) => ({ images: await images.list(q), categories: images.categories() }) },
+      stats: async (id) => {
+        const rec = await store.getWorkspace(id);
+        if (!rec || (rec.state !== 'running' && rec.state !== 'paused')) return null;
+        return statsView.shape(id, await orchestrator.stats(rec), rec.config.memory_mb);
+      },
+    },
+    {
+      snapshotSupported: false,
+      networkGateway: gateway,
+      onInternalError: (err, requestId) => log.error({ err, requestId }, 'internal error'),
+    },
+  );
+  const gatewayHandler = createGateway({ resolve: (token) => access!.resolve(token), log: (msg, f) => log.info(f ?? {}, msg) });
+  cutConnections = (id) => gatewayHandler.disconnectWorkspace(id);
+  const cpListener = getRequestListener(controlPlane.fetch);
+
+  const server = createServer((req, res) => {
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      log.info({ method: req.method, path: pathOf(req), status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
+    });
+    if (gatewayHandler.isRuntimePath(pathOf(req))) gatewayHandler.handleRequest(req, res);
+    else void cpListener(req, res);
+  });
+  server.on('upgrade', (req, socket, head) => {
+    if (gatewayHandler.isRuntimePath(pathOf(req))) gatewayHandler.handleUpgrade(req, socket, head);
+    else socket.destroy();
+  });
+  server.keepAliveTimeout = 65_000;
+  // Runtime uploads and streams may run long; the gateway bounds its own idle time.
+  server.requestTimeout = 0;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(cfg.port, cfg.host, () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : cfg.port;
+  log.info({ port, host: cfg.host, dataDir: cfg.dataDir, bridge: cfg.bridge, subnet: cfg.subnet, driver: driver.name }, 'warren is listening');
+
+  return {
+    server, port, store, workspaces, reconciler,
+    async close() {
+      reconciler.stopSweeping();
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      server.closeIdleConnections();
+      setTimeout(() => server.closeAllConnections(), 2_000).unref();
+      await closed;
+      await workspaces.drain();
+      await store.close();
+    },
+  };
+}
