@@ -6,6 +6,8 @@
  * - idle_workspace_memory: memory charged to each idle workspace's memory cgroup (agent
  *   included) after they settle; baseline: RSS of a bare Node HTTP server on the host (what the
  *   agent costs before any sandboxing).
+ * - idle_workspace_pss: the same workspaces measured by PSS of their processes, which counts
+ *   a share of the Node binary's pages that the memcg charge leaves to whoever touched them first.
  * Targets (aimed at, not tested): p50 ≤ 50 ms; ≤ 30 MiB per idle workspace.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -36,6 +38,22 @@ async function hostNodeServerRssMiB(): Promise<number> {
   return kb / 1024;
 }
 
+/**
+ * Proportional set size of every process of a workspace: unlike the memcg charge it
+ * includes a fair share of pages shared with other workspaces (the Node binary).
+ */
+function cgroupPssMiB(cgroupDir: string): number {
+  let kb = 0;
+  for (const pid of readFileSync(join(cgroupDir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) {
+    try {
+      kb += Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0);
+    } catch {
+      // the process exited between listing and reading
+    }
+  }
+  return kb / 1024;
+}
+
 export async function coreBenchmarks(): Promise<BenchResult[]> {
   await ensureTestImages(['debian-12']);
   const server = await startServer();
@@ -63,11 +81,16 @@ export async function coreBenchmarks(): Promise<BenchResult[]> {
     for (const dir of spawnSync('ls', [parent], { encoding: 'utf8' }).stdout.split('\n').filter((x) => /^[0-9a-f]{8}$/.test(x))) {
       mem.push(Number(readFileSync(join(parent, dir, 'memory.usage_in_bytes'), 'utf8')) / (1024 * 1024));
     }
+    const pss: number[] = [];
+    for (const dir of spawnSync('ls', [parent], { encoding: 'utf8' }).stdout.split('\n').filter((x) => /^[0-9a-f]{8}$/.test(x))) {
+      pss.push(cgroupPssMiB(join(parent, dir)));
+    }
     const nodeRss = await hostNodeServerRssMiB();
     for (const id of ids) await api(server, 'DELETE', `/workspace/${id}`);
     return [
       result('create_to_first_exec', 'ms', times, 'bare bwrap sandbox running true (same image)', baseline),
       result('idle_workspace_memory', 'MiB', mem, 'RSS of a bare Node HTTP server on the host', [nodeRss]),
+      result('idle_workspace_pss', 'MiB', pss, 'RSS of a bare Node HTTP server on the host', [nodeRss]),
     ];
   } finally {
     await server.stop();

@@ -11,7 +11,7 @@ import { coreBenchmarks } from './core.js';
 type Bench = () => Promise<BenchResult[]>;
 const SUITES: Record<string, Bench> = { core: coreBenchmarks };
 /** Benchmark names each suite produces, so `npm run bench -- create_to_first_exec` finds its suite. */
-const NAMES: Record<string, string> = { create_to_first_exec: 'core', idle_workspace_memory: 'core' };
+const NAMES: Record<string, string> = { create_to_first_exec: 'core', idle_workspace_memory: 'core', idle_workspace_pss: 'core' };
 
 const RESULTS = fileURLToPath(new URL('./results.json', import.meta.url));
 

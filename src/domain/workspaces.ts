@@ -126,6 +126,25 @@ export class WorkspaceService {
     return p;
   }
 
+  /**
+   * Retries a failed creation with the same id and config (SDK retryCreation).
+   * Only a workspace whose create failed qualifies; anything else is 409.
+   */
+  async retryCreate(idOrSlug: string): Promise<WorkspaceRecord> {
+    const { id } = await this.get(idOrSlug);
+    await this.lock.run(id, async () => {
+      const rec = await this.get(id);
+      if (rec.state !== 'failed' || rec.error?.code === undefined || rec.startedAt !== null) {
+        throw new AppError('invalid_state', `Only a workspace whose creation failed can be retried; this one is ${rec.state}`, {
+          field: 'status', current_state: rec.state, action: 'retry',
+        });
+      }
+      await this.o.store.updateWorkspace({ ...rec, state: 'creating', error: null, pending: { op: 'create', startedAt: new Date().toISOString() } });
+    });
+    await Promise.race([this.background(id), delay(this.o.createWaitMs)]);
+    return this.get(id);
+  }
+
   async power(idOrSlug: string, action: PowerAction): Promise<WorkspaceRecord | null> {
     const { id } = await this.get(idOrSlug);
     return this.lock.run(id, async () => {

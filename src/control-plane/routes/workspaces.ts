@@ -85,6 +85,11 @@ export function workspaceRoutes(ctx: ControlPlaneContext): Hono<Env> {
     return c.json(ok({ message: 'Workspace deleted', id: rec.id }));
   });
 
+  app.post('/workspace/:id/provisioning/retry', async (c) => {
+    const rec = await loadWorkspace(ctx, c);
+    return c.json(ok({ workspace: workspaceView(await ctx.workspaces.retryCreate(rec.id)) }));
+  });
+
   app.get('/workspace/:id/details', async (c) => {
     const rec = await loadWorkspace(ctx, c);
     const stats = await ctx.stats(rec.id);
