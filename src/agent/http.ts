@@ -6,6 +6,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AppError } from '../contract/errors.js';
 import { toWireError } from '../contract/envelope.js';
+import { sendJson } from '../contract/json-reply.js';
+export { sendJson };
 
 /** Largest JSON request body accepted (413 beyond). */
 export const MAX_JSON_BODY = 16 * 1024 * 1024;
@@ -167,19 +169,6 @@ export async function readJsonObject(req: IncomingMessage, limit = MAX_JSON_BODY
   return value as Record<string, unknown>;
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
-    'cache-control': 'no-store',
-  });
-  res.end(text);
-}
 
 /** Sends any thrown value as the standard error envelope; returns the status sent. */
 export function sendError(res: ServerResponse, err: unknown): number {

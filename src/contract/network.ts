@@ -46,25 +46,19 @@ function ports(v: unknown, field: string): number[] {
   return [...new Set(out)];
 }
 
-function hosts(v: unknown, field: string): string[] {
+/** A de-duplicated list of non-empty printable-ASCII strings of at most `maxLen`. */
+function printableList(v: unknown, field: string, maxLen: number, message: string): string[] {
   const out = list(v, field).map((h, i) => {
-    if (typeof h !== 'string' || h.length === 0 || h.length > 253 || !PRINTABLE.test(h)) {
-      bad(`${field}[${i}]`, 'Hosts must be non-empty printable ASCII without spaces (max 253 characters)');
-    }
+    if (typeof h !== 'string' || h.length === 0 || h.length > maxLen || !PRINTABLE.test(h)) bad(`${field}[${i}]`, message);
     return h;
   });
   return [...new Set(out)];
 }
 
-function ids(v: unknown, field: string): string[] {
-  const out = list(v, field).map((h, i) => {
-    if (typeof h !== 'string' || h.length === 0 || h.length > 128 || !PRINTABLE.test(h)) {
-      bad(`${field}[${i}]`, 'Workspace ids must be non-empty printable ASCII strings');
-    }
-    return h;
-  });
-  return [...new Set(out)];
-}
+const hosts = (v: unknown, field: string) =>
+  printableList(v, field, 253, 'Hosts must be non-empty printable ASCII without spaces (max 253 characters)');
+const ids = (v: unknown, field: string) =>
+  printableList(v, field, 128, 'Workspace ids must be non-empty printable ASCII strings');
 
 export function parseNetworkPatch(body: Record<string, unknown>, allowIngress: boolean): NetworkPatch {
   const p: NetworkPatch = {};

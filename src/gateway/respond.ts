@@ -6,20 +6,9 @@
 import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { toWireError } from '../contract/envelope.js';
+import { sendJson } from '../contract/json-reply.js';
+export { sendJson };
 
-export function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
-    'cache-control': 'no-store',
-  });
-  res.end(text);
-}
 
 export function sendWireError(res: ServerResponse, err: unknown): void {
   const { status, body } = toWireError(err);
