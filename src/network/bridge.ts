@@ -107,10 +107,19 @@ export async function ensureBridge(name: string, subnet: string): Promise<{ gate
       { field: 'bridge' });
   }
   await run('ip', ['link', 'set', 'dev', name, 'type', 'bridge', 'nf_call_iptables', '1', 'nf_call_ip6tables', '1']);
+  // A fixed MAC: otherwise the bridge takes the lowest port MAC, which changes as
+  // workspaces come and go and leaves their ARP entries for the gateway stale.
+  await run('ip', ['link', 'set', 'dev', name, 'address', bridgeMac(gateway)]);
   await disableIpv6(name);
   if (!have.includes(want)) await run('ip', ['addr', 'add', want, 'dev', name]);
   await run('ip', ['link', 'set', 'dev', name, 'up']);
   return { gateway, prefixLen };
+}
+
+/** Locally administered unicast MAC derived from the gateway address (02:57:fe:<last 3 bytes>). */
+export function bridgeMac(gateway: string): string {
+  const b = gateway.split('.').map((x) => Number(x).toString(16).padStart(2, '0'));
+  return `02:57:fe:${b[1]}:${b[2]}:${b[3]}`;
 }
 
 /** Deletes bridge `name` if it exists. Refuses to delete anything that is not a bridge. */
