@@ -42,6 +42,8 @@ test('without the firewall everything on the bridge talks (positive control)', a
   assert.deepEqual(await lab.connectFrom('a', b.ip, AGENT_PORT), { ok: true, data: 'b' });
   assert.deepEqual(await lab.connectFrom('a', lab.gateway, HOST_PORT), { ok: true, data: 'host' });
   assert.deepEqual(await lab.connectFromHost(a.ip, AGENT_PORT), { ok: true, data: 'a' });
+  // The sender's own link-local must be past DAD too, or the connect fails with EADDRNOTAVAIL.
+  await lab.linkLocal('a');
   assert.deepEqual(await lab.connectFrom('a', await lab.linkLocal('b'), AGENT_PORT), { ok: true, data: 'b' }, 'IPv6 link-local');
 });
 
