@@ -43,6 +43,8 @@ export const ERROR_STATUS = {
   unknown_target: 404,
   method_not_allowed: 405,
   spawn_failed: 500,
+  // runtime reverse proxy (runtime.md §11): nothing listens on the loopback target
+  upstream_unreachable: 502,
   // network (seed 000)
   ip_required: 400,
   invalid_zone_ip: 400,

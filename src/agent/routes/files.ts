@@ -1,6 +1,8 @@
 /**
- * File routes (runtime.md §3). Implemented so far: GET /files/stat (§3.6).
- * Paths are absolute workspace paths; a relative path is taken from /root.
+ * File routes (runtime.md §3, §4, §8). This module registers them all: stat here,
+ * listing in files-list.ts, read/write/mkdir/delete in files-rw.ts, search in
+ * search.ts and tar transfer in transfer.ts. Those take absolute paths only (400
+ * otherwise); stat keeps its original leniency (a relative path is taken from /root).
  */
 import { lstat, readlink } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
@@ -8,8 +10,12 @@ import { basename, extname, isAbsolute, resolve } from 'node:path';
 import { AppError } from '../../contract/errors.js';
 import { reply, type RequestContext, type Router } from '../http.js';
 import { HOME } from '../process.js';
+import { registerFileListRoutes } from './files-list.js';
+import { registerFileRwRoutes } from './files-rw.js';
+import { registerSearchRoutes } from './search.js';
+import { registerTransferRoutes } from './transfer.js';
 
-export const FILES_CAPABILITIES = ['files.stat'];
+export const FILES_CAPABILITIES = ['files.stat', 'files', 'search', 'transfer'];
 
 /** Extensions reported as source code (`is_code`). */
 const CODE_EXTENSIONS = new Set([
@@ -23,6 +29,10 @@ const CODE_FILENAMES = new Set(['Dockerfile', 'Makefile', 'Rakefile', 'Gemfile',
 
 export function registerFileRoutes(router: Router): void {
   router.get('/files/stat', statRoute);
+  registerFileListRoutes(router);
+  registerFileRwRoutes(router);
+  registerSearchRoutes(router);
+  registerTransferRoutes(router);
 }
 
 /** The `path` query parameter as an absolute path; 400 when missing or invalid. */

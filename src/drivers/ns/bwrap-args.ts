@@ -20,6 +20,8 @@ export const PROC_MASKED_DIRS = ['acpi', 'scsi', 'asound', 'driver'];
 
 export const AGENT_ENTRY = '/.warren/dist/agent/main.js';
 export const AGENT_NODE = '/.warren/bin/node';
+/** The host's ripgrep, bound read-only at /.warren/bin/rg (runtime.md §4; setup installs it). */
+export const HOST_RIPGREP = '/usr/bin/rg';
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 export interface BwrapLayout {
@@ -72,6 +74,8 @@ function agentMounts(spec: SandboxSpec, layout: BwrapLayout): string[] {
   args.push(
     '--ro-bind', spec.agent.nodeBinary, AGENT_NODE,
     '--ro-bind', spec.agent.controlDir, '/.warren/control',
+    // ripgrep for content search in images without it (debian-12); skipped if the host lacks it
+    '--ro-bind-try', HOST_RIPGREP, '/.warren/bin/rg',
     '--remount-ro', '/.warren',
   );
   return args;

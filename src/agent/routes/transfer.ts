@@ -1,0 +1,134 @@
+/**
+ * tar.gz transfer (runtime.md §8), built on the image's GNU tar.
+ *
+ * Download streams `tar -cz` straight to the response. Upload spools the (possibly
+ * chunked) body to a temp file, lists it first and refuses the whole archive when any
+ * member name is absolute or contains a `..` component, then extracts into `dest`.
+ * GNU tar itself refuses to write through symlinks created by the same archive (it
+ * creates placeholders for links pointing outside), and the sandbox root bounds the rest.
+ */
+import { spawn } from 'node:child_process';
+import { createWriteStream, existsSync } from 'node:fs';
+import { mkdir, rm, stat } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { AppError } from '../../contract/errors.js';
+import { readJsonObject, reply, type RequestContext, type Router } from '../http.js';
+import { absolutePath, queryPath } from '../files/paths.js';
+import { fsError } from './files.js';
+
+const TAR_CANDIDATES = ['/usr/bin/tar', '/bin/tar', '/usr/local/bin/tar'];
+/** Largest upload archive accepted. */
+export const MAX_UPLOAD_BYTES = 4 * 1024 * 1024 * 1024;
+
+export function registerTransferRoutes(router: Router): void {
+  router.post('/files/transfer/download', downloadRoute);
+  router.post('/files/transfer/upload', uploadRoute);
+}
+
+function findTar(): string {
+  const tar = TAR_CANDIDATES.find((p) => existsSync(p));
+  if (!tar) throw new AppError('service_unavailable', 'tar is not installed in this workspace', { reason: 'tar_missing' });
+  return tar;
+}
+
+async function downloadRoute(ctx: RequestContext) {
+  const body = await readJsonObject(ctx.req);
+  if (!Array.isArray(body.paths) || body.paths.length === 0) {
+    throw new AppError('bad_request', 'paths must be a non-empty array of absolute paths', { field: 'paths' });
+  }
+  const paths = body.paths.map((p) => absolutePath(p, 'paths'));
+  const excludes = Array.isArray(body.exclude_patterns) ? body.exclude_patterns : [];
+  if (!excludes.every((e) => typeof e === 'string')) {
+    throw new AppError('bad_request', 'exclude_patterns must be strings', { field: 'exclude_patterns' });
+  }
+  for (const p of paths) await stat(p).catch((err) => { throw fsError(err, p); });
+  const tar = findTar();
+  // Names go through stdin (NUL-separated, verbatim) so no name can be read as an option.
+  const args = ['-czf', '-', '-C', '/', ...excludes.map((e) => `--exclude=${e}`), '--null', '--verbatim-files-from', '-T', '-'];
+  const child = spawn(tar, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  child.stdin.end(paths.map((p) => (p === '/' ? '.' : p.slice(1))).join('\0') + '\0');
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-2000)));
+  const { res } = ctx;
+  res.writeHead(200, { 'content-type': 'application/gzip', 'content-disposition': 'attachment; filename="files.tar.gz"' });
+  res.on('close', () => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  const exit = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  try {
+    await pipeline(child.stdout, res, { end: false });
+  } catch {
+    // client went away; the close handler kills tar
+  }
+  const code = await exit;
+  // 0 = ok, 1 = a file changed while being read (archive still valid); else abort the body.
+  if (code === 0 || code === 1) res.end();
+  else res.destroy(new Error(`tar failed: ${stderr}`));
+  return undefined;
+}
+
+async function uploadRoute(ctx: RequestContext) {
+  const dest = queryPath(ctx.query, 'dest', '/');
+  const tar = findTar();
+  if (Number(ctx.req.headers['content-length'] ?? 0) > MAX_UPLOAD_BYTES) {
+    throw new AppError('payload_too_large', `Archive exceeds ${MAX_UPLOAD_BYTES} bytes`, { limit: MAX_UPLOAD_BYTES });
+  }
+  const spool = join(tmpdir(), `.warren-upload-${randomBytes(8).toString('hex')}.tar.gz`);
+  try {
+    await spoolBody(ctx, spool);
+    const members = await listMembers(tar, spool);
+    const bad = members.find((m) => m.startsWith('/') || m.split('/').includes('..'));
+    if (bad !== undefined) {
+      throw new AppError('bad_request', `Archive member escapes the destination: ${bad.slice(0, 200)}`, { field: 'body', reason: 'unsafe_entry' });
+    }
+    await mkdir(dest, { recursive: true }).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'EEXIST' || err.code === 'ENOTDIR') throw new AppError('bad_request', `dest is not a directory: ${dest}`, { field: 'dest' });
+      throw fsError(err, dest);
+    });
+    const result = await run(tar, ['-xzf', spool, '-C', dest, '--no-same-owner', '--delay-directory-restore']);
+    if (result.code !== 0) {
+      throw new AppError('bad_request', `Extraction failed: ${result.stderr.trim().slice(-500)}`, { field: 'body' });
+    }
+    const filesExtracted = members.filter((m) => !m.endsWith('/')).length;
+    return reply({ success: true, dest, files_extracted: filesExtracted });
+  } finally {
+    await rm(spool, { force: true });
+  }
+}
+
+async function spoolBody(ctx: RequestContext, path: string): Promise<void> {
+  let received = 0;
+  const out = createWriteStream(path, { flags: 'wx', mode: 0o600 });
+  await pipeline(ctx.req, async function* (source: AsyncIterable<Buffer>) {
+    for await (const chunk of source) {
+      received += chunk.length;
+      if (received > MAX_UPLOAD_BYTES) throw new AppError('payload_too_large', 'Archive too large', { limit: MAX_UPLOAD_BYTES });
+      yield chunk;
+    }
+  }, out);
+  if (received === 0) throw new AppError('bad_request', 'Empty upload body (expected a .tar.gz)', { field: 'body' });
+}
+
+/** Raw member names (`-P`: exactly as stored, leading "/" kept). */
+async function listMembers(tar: string, archive: string): Promise<string[]> {
+  const result = await run(tar, ['-tzf', archive, '-P']);
+  if (result.code !== 0) {
+    throw new AppError('bad_request', `Not a valid .tar.gz archive: ${result.stderr.trim().slice(-300)}`, { field: 'body' });
+  }
+  return result.stdout.split('\n').filter((l) => l.length > 0);
+}
+
+function run(cmd: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => out.push(c));
+    child.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4000)));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr }));
+  });
+}
