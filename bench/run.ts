@@ -7,11 +7,15 @@ import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { BenchResult } from './stats.js';
 import { coreBenchmarks } from './core.js';
+import { runtimeBenchmarks, RUNTIME_BENCHMARKS } from './runtime.js';
 
 type Bench = () => Promise<BenchResult[]>;
-const SUITES: Record<string, Bench> = { core: coreBenchmarks };
+const SUITES: Record<string, Bench> = { core: coreBenchmarks, runtime: runtimeBenchmarks };
 /** Benchmark names each suite produces, so `npm run bench -- create_to_first_exec` finds its suite. */
-const NAMES: Record<string, string> = { create_to_first_exec: 'core', idle_workspace_memory: 'core', idle_workspace_pss: 'core' };
+const NAMES: Record<string, string> = {
+  create_to_first_exec: 'core', idle_workspace_memory: 'core', idle_workspace_pss: 'core',
+  ...Object.fromEntries(RUNTIME_BENCHMARKS.map((n) => [n, 'runtime'])),
+};
 
 const RESULTS = fileURLToPath(new URL('./results.json', import.meta.url));
 

@@ -5,6 +5,7 @@
  * crash the process.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { AppError, isAppError } from '../contract/errors.js';
 import { authenticate, type TokenSource } from './auth.js';
 import { Router, sendError, sendJson, type RequestContext } from './http.js';
@@ -12,6 +13,12 @@ import { registerHealthRoutes } from './routes/health.js';
 import { registerRuntimeRoutes, isKnownTarget } from './routes/runtime.js';
 import { registerExecRoutes, EXEC_CAPABILITIES } from './routes/exec.js';
 import { registerFileRoutes, FILES_CAPABILITIES } from './routes/files.js';
+import { registerProxyRoutes, handleProxyUpgrade } from './routes/proxy.js';
+import { writeSocketError } from './proxy/forward.js';
+import { registerTerminalRoutes, TERMINAL_CAPABILITIES } from './routes/terminals.js';
+import { registerWatcherRoutes, WATCHER_CAPABILITIES } from './routes/watchers.js';
+import { handleWsUpgrade, liveStateFor, rejectUpgrade } from './ws/live.js';
+import { isProxyUrl } from './proxy/target.js';
 import type { TaskStore } from './exec/tasks.js';
 import type { BootServiceStatus } from './supervisor.js';
 
@@ -33,11 +40,14 @@ export function buildRouter(deps: AgentDeps): Router {
   const router = new Router();
   registerHealthRoutes(router);
   registerRuntimeRoutes(router, {
-    capabilities: [...EXEC_CAPABILITIES, ...FILES_CAPABILITIES],
+    capabilities: [...EXEC_CAPABILITIES, ...FILES_CAPABILITIES, ...TERMINAL_CAPABILITIES, ...WATCHER_CAPABILITIES],
     bootService: deps.bootService,
   });
   registerExecRoutes(router, { tasks: deps.tasks, configEnv: deps.configEnv });
   registerFileRoutes(router);
+  registerTerminalRoutes(router, liveStateFor(deps).terminals);
+  registerWatcherRoutes(router, liveStateFor(deps).watchers);
+  registerProxyRoutes(router);
   return router;
 }
 
@@ -55,6 +65,24 @@ export function createAgentServer(deps: AgentDeps): Server {
   server.headersTimeout = 30_000;
   // Bodies may legitimately take long (tar uploads, stdin); headers may not.
   server.requestTimeout = 0;
+  // WebSocket upgrades: /proxy… (runtime.md §11.3). Another listener may own other
+  // paths (/ws); when none does, the upgrade is refused instead of left hanging.
+  server.on('upgrade', (req, socket, head) => {
+    if (handleProxyUpgrade(deps.tokens, req, socket, head)) return;
+    if (server.listenerCount('upgrade') === 1) writeSocketError(socket, new AppError('not_found', 'No WebSocket endpoint here'));
+  });
+  // WebSocket upgrades: /ws (runtime.md §9), also under /runtimes/:target; any other
+  // non-proxy path is refused here.
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (isProxyUrl(req.url ?? '/')) return;
+    try {
+      const { path, query } = parseRequestUrl(req.url ?? '/');
+      handleWsUpgrade(deps, req, socket, head, path, query).catch((err) => rejectUpgrade(socket, err));
+    } catch (err) {
+      rejectUpgrade(socket, err);
+    }
+  });
+  server.on('close', () => liveStateFor(deps).close());
   server.on('clientError', (_err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
     else socket.destroy();

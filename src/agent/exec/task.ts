@@ -9,6 +9,7 @@ import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import type { ResolvedCommand } from './command.js';
 import { isoNow, signalExitCode, stopGroup } from '../process.js';
+import { AppError } from '../../contract/errors.js';
 
 export type TaskStatus = 'pending' | 'running' | 'exited' | 'failed';
 
@@ -35,8 +36,13 @@ export class CappedOutput {
   }
 
   text(): string {
+    return this.buffer().toString('utf8');
+  }
+
+  /** The kept bytes (shared, do not modify). */
+  buffer(): Buffer {
     if (this.chunks.length > 1) this.chunks = [Buffer.concat(this.chunks)];
-    return this.chunks[0]?.toString('utf8') ?? '';
+    return this.chunks[0] ?? Buffer.alloc(0);
   }
 
   drop(): void {
@@ -55,6 +61,11 @@ export interface TaskOptions {
   ttlSeconds: number;
   keepLogs: boolean;
   outputCap: number;
+  /**
+   * Keep stdin open for `POST /exec/:id/input` (streamed tasks). Otherwise stdin is
+   * closed at once, so commands that read it see EOF instead of hanging.
+   */
+  openStdin?: boolean;
 }
 
 export class ExecTask extends EventEmitter {
@@ -96,16 +107,20 @@ export class ExecTask extends EventEmitter {
     const { command, cwd, env } = this.opts;
     let child: ChildProcess;
     try {
-      child = spawn(command.file, command.args, { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      child = spawn(command.file, command.args, { cwd, env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
     } catch (err) {
       this.fail(err);
       return;
     }
     this.child = child;
+    // EPIPE after the process closed its stdin is not an agent error.
+    child.stdin?.on('error', () => undefined);
+    if (!this.opts.openStdin) child.stdin?.end();
     child.on('spawn', () => {
       this.status = 'running';
       this.pid = child.pid;
       this.startedAt = isoNow();
+      this.emit('started');
       if (this.opts.timeoutSeconds > 0) {
         this.timer = setTimeout(() => this.onTimeout(), this.opts.timeoutSeconds * 1000);
       }
@@ -120,7 +135,47 @@ export class ExecTask extends EventEmitter {
 
   /** Stops the whole process group (SIGTERM, SIGKILL after a grace period). */
   kill(): void {
+    this.closeInput();
     if (this.pid !== undefined && this.running) stopGroup(this.pid);
+  }
+
+  /** Resolves once the process was spawned or the task failed to start (status left `pending`). */
+  started(): Promise<void> {
+    if (this.status !== 'pending') return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        this.off('started', done);
+        this.off('exit', done);
+        resolve();
+      };
+      this.on('started', done);
+      this.on('exit', done);
+    });
+  }
+
+  /**
+   * Writes raw bytes to the task's stdin (runtime.md §5.6); resolves with the count
+   * once the pipe accepted them. Throws invalid_state when the task is not running or
+   * its stdin is closed.
+   */
+  async writeInput(data: Buffer): Promise<number> {
+    const stdin = this.child?.stdin;
+    if (!this.running || !stdin || stdin.destroyed || stdin.writableEnded) {
+      throw new AppError('invalid_state', `Task ${this.id} is not accepting input`, {
+        task_id: this.id,
+        status: this.status,
+      });
+    }
+    if (data.length === 0) return 0;
+    await new Promise<void>((resolve, reject) => {
+      stdin.write(data, (err) => (err ? reject(new AppError('invalid_state', `stdin closed: ${err.message}`)) : resolve()));
+    });
+    return data.length;
+  }
+
+  /** Closes stdin (EOF for the process); no-op when already closed. */
+  closeInput(): void {
+    this.child?.stdin?.end();
   }
 
   /** The wire shape (runtime.md §5.1); output only when asked (lists omit it). */
@@ -168,6 +223,7 @@ export class ExecTask extends EventEmitter {
     const settle = () => {
       if (settled) return;
       settled = true;
+      child.stdin?.destroy();
       child.stdout?.destroy();
       child.stderr?.destroy();
       this.end(this.timedOut ? 'failed' : 'exited');

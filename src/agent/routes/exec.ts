@@ -5,6 +5,7 @@
  *   GET    /exec/:id   the task object, 404 if unknown
  *   DELETE /exec/:id   kill + forget
  *   DELETE /exec       kill + forget all → { success, deleted }
+ * Streaming (`stream: true`, /exec/stream) and stdin live in routes/exec-stream.ts.
  */
 import { statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
@@ -13,7 +14,8 @@ import { readJsonObject, reply, type RequestContext, type Router } from '../http
 import { parseCmd, parseMode, resolveCommand } from '../exec/command.js';
 import { DEFAULT_TTL_SECONDS, type TaskStore } from '../exec/tasks.js';
 import { defaultCwd, HOME, workspaceEnv } from '../process.js';
-import type { TaskOptions } from '../exec/task.js';
+import type { ExecTask, TaskOptions } from '../exec/task.js';
+import { registerExecStreamRoutes, streamNewTask } from './exec-stream.js';
 
 /** Per-stream output cap of one task (`truncated: true` beyond). */
 export const EXEC_OUTPUT_CAP = 10 * 1024 * 1024;
@@ -28,6 +30,10 @@ export interface ExecDeps {
 export const EXEC_CAPABILITIES = ['exec'];
 
 export function registerExecRoutes(router: Router, deps: ExecDeps): void {
+  registerExecStreamRoutes(router, {
+    tasks: deps.tasks,
+    startFromBody: async (ctx) => startStreamed(await readJsonObject(ctx.req), deps),
+  });
   router
     .post('/exec', (ctx) => runSync(ctx, deps))
     .get('/exec', () => reply({ success: true, tasks: deps.tasks.list().map((t) => t.toJSON(false)) }))
@@ -47,8 +53,14 @@ function notFound(id: string | undefined): AppError {
   return new AppError('not_found', `Task ${id ?? ''} not found`, { field: 'id' });
 }
 
+/** A task whose output is streamed keeps stdin open for POST /exec/:id/input. */
+function startStreamed(body: Record<string, unknown>, deps: ExecDeps): ExecTask {
+  return deps.tasks.start({ ...parseExecBody(body, deps.configEnv()), openStdin: true });
+}
+
 async function runSync(ctx: RequestContext, deps: ExecDeps) {
   const body = await readJsonObject(ctx.req);
+  if (body.stream === true || body.stream === 'true') return streamNewTask(ctx.res, startStreamed(body, deps));
   const opts = parseExecBody(body, deps.configEnv());
   const task = deps.tasks.start(opts);
   await task.done;
