@@ -1,4 +1,6 @@
-import type { ServerResponse } from 'node:http';
+import { STATUS_CODES, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { toWireError } from './envelope.js';
 
 /**
  * Writes a JSON reply with an exact length and no caching, for the servers that
@@ -17,4 +19,18 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
     'cache-control': 'no-store',
   });
   res.end(text);
+}
+
+/** Answers a refused WebSocket upgrade with the error envelope over plain HTTP, then closes. */
+export function writeSocketError(socket: Duplex, err: unknown): void {
+  if (socket.destroyed) return;
+  const { status, body } = toWireError(err);
+  const text = JSON.stringify(body);
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n` +
+      'Content-Type: application/json; charset=utf-8\r\n' +
+      `Content-Length: ${Buffer.byteLength(text)}\r\n` +
+      'Connection: close\r\n\r\n' +
+      text,
+  );
 }

@@ -5,7 +5,7 @@
  * and body are returned verbatim (a 404 of the service stays a 404); only when the
  * service cannot be reached does the proxy answer itself, with the error envelope.
  */
-import { Agent, request, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import { Agent, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { pipeline, type Duplex } from 'node:stream';
 import { AppError } from '../../contract/errors.js';
@@ -13,6 +13,8 @@ import { toWireError } from '../../contract/envelope.js';
 import { sendJson } from '../../contract/json-reply.js';
 import { downstreamResponseHeaders, upstreamRequestHeaders, upstreamUpgradeHeaders } from './headers.js';
 import type { ProxyTarget } from './target.js';
+import { writeSocketError } from '../../contract/json-reply.js';
+export { writeSocketError };
 
 /** A loopback connect that takes longer than this means the service is wedged. */
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -104,16 +106,3 @@ function serialiseRequest(req: IncomingMessage, target: ProxyTarget): string {
   return `${text}\r\n`;
 }
 
-/** Answers a refused upgrade with an HTTP error in the envelope, then closes. */
-export function writeSocketError(socket: Duplex, err: unknown): void {
-  if (socket.destroyed) return;
-  const { status, body } = toWireError(err);
-  const text = JSON.stringify(body);
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n` +
-      'Content-Type: application/json; charset=utf-8\r\n' +
-      `Content-Length: ${Buffer.byteLength(text)}\r\n` +
-      'Connection: close\r\n\r\n' +
-      text,
-  );
-}

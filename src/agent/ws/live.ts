@@ -7,14 +7,16 @@
  * from `Authorization: Bearer` (what the gateway sends) or `?token=` (the SDK); a
  * refused upgrade gets a plain HTTP error with the usual `success:false` body.
  */
-import { STATUS_CODES, type IncomingMessage } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { AppError } from '../../contract/errors.js';
-import { toWireError } from '../../contract/envelope.js';
 import { authenticate, requestToken, type TokenSource } from '../auth.js';
 import { TerminalManager } from '../terminals/manager.js';
 import { WatcherManager } from '../watchers/manager.js';
 import { WsHub } from './hub.js';
+import { writeSocketError } from '../../contract/json-reply.js';
+/** Answers a refused upgrade with the error envelope and closes the socket. */
+export const rejectUpgrade = writeSocketError;
 
 /** Largest client→server frame (terminal input, control JSON). */
 const MAX_WS_PAYLOAD = 1024 * 1024;
@@ -82,16 +84,3 @@ export async function handleWsUpgrade(
   server.handleUpgrade(req, socket, head, (ws) => liveStateFor(deps).hub.attach(ws, token));
 }
 
-/** Answers a refused upgrade with an HTTP error response and closes the socket. */
-export function rejectUpgrade(socket: Duplex, err: unknown): void {
-  if (socket.destroyed) return;
-  const { status, body } = toWireError(err);
-  const text = JSON.stringify(body);
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n` +
-      'Content-Type: application/json; charset=utf-8\r\n' +
-      `Content-Length: ${Buffer.byteLength(text)}\r\n` +
-      'Connection: close\r\n\r\n' +
-      text,
-  );
-}
