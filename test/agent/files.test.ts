@@ -7,17 +7,11 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startAgent, type AgentHandle } from './harness.js';
+import { assertError, startAgent, type AgentHandle } from './harness.js';
 
 let agent: AgentHandle;
 let dir: string;
 const enc = encodeURIComponent;
-
-function assertError(r: { status: number; body: any }, status: number, code: string) {
-  assert.equal(r.status, status, JSON.stringify(r.body));
-  assert.equal(r.body.success, false);
-  assert.equal(r.body.code, code);
-}
 
 before(async () => {
   agent = await startAgent();

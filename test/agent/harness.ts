@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, renameSync } from 'no
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
@@ -135,4 +136,11 @@ export async function waitFor(check: () => boolean, timeoutMs: number, stepMs = 
     await new Promise((r) => setTimeout(r, stepMs));
   }
   return check();
+}
+
+/** Asserts a runtime error reply: the status, `success: false` and the machine code. */
+export function assertError(r: { status: number; body: any }, status: number, code: string): void {
+  assert.equal(r.status, status, JSON.stringify(r.body));
+  assert.equal(r.body.success, false);
+  assert.equal(r.body.code, code);
 }

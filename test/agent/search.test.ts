@@ -6,17 +6,11 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startAgent, type AgentHandle } from './harness.js';
+import { assertError, startAgent, type AgentHandle } from './harness.js';
 
 let agent: AgentHandle;
 let dir: string;
 const enc = encodeURIComponent;
-
-function assertError(r: { status: number; body: any }, status: number, code: string) {
-  assert.equal(r.status, status, JSON.stringify(r.body));
-  assert.equal(r.body.success, false);
-  assert.equal(r.body.code, code);
-}
 
 before(async () => {
   agent = await startAgent();

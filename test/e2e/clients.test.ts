@@ -5,13 +5,14 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ADMIN, ROOT, startServer, type TestServer } from '../support/warren.js';
 import { ensureTestImages } from '../support/images.js';
+import { startMcp } from '../support/mcp.js';
 
 const run = promisify(execFile);
 const BIN = join(ROOT, 'node_modules', '.bin');
@@ -52,40 +53,15 @@ test('oblien CLI: create, list, power, api-access, delete', async () => {
 });
 
 test('oblien-mcp: workspace_list over stdio', async () => {
-  const mcp = spawn(join(BIN, 'oblien-mcp'), [], { env: env(), stdio: ['pipe', 'pipe', 'inherit'] });
+  const mcp = await startMcp(env());
   try {
-    const replies = new Map<number, any>();
-    let buf = '';
-    mcp.stdout.on('data', (d: Buffer) => {
-      buf += d.toString();
-      let nl;
-      while ((nl = buf.indexOf('\n')) !== -1) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        try {
-          const msg = JSON.parse(line);
-          if (msg.id !== undefined) replies.set(msg.id, msg);
-        } catch {
-          // not a JSON-RPC line
-        }
-      }
-    });
-    const send = (m: unknown) => mcp.stdin.write(JSON.stringify(m) + '\n');
-    const reply = async (id: number) => {
-      for (let i = 0; i < 300 && !replies.has(id); i++) await new Promise((r) => setTimeout(r, 50));
-      return replies.get(id);
-    };
-    send({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2024-11-05', capabilities: {}, clientInfo: { name: 'warren-test', version: '1' } } });
-    assert.ok(await reply(1));
-    send({ jsonrpc: '2.0', method: 'notifications/initialized' });
-    send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'workspace_list', arguments: {} } });
-    const res = await reply(2);
+    const res = await mcp.callTool('workspace_list', {}, 15_000);
     assert.ok(res?.result, JSON.stringify(res));
     assert.notEqual(res.result.isError, true);
     const body = JSON.parse(res.result.content[0].text);
     assert.equal(body.success, true);
     assert.ok(Array.isArray(body.workspaces));
   } finally {
-    mcp.kill();
+    mcp.close();
   }
 });

@@ -10,7 +10,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +18,7 @@ import { promisify } from 'node:util';
 import Oblien, { Runtime } from 'oblien';
 import { ADMIN, ROOT, startServer, type TestServer } from '../support/warren.js';
 import { ensureTestImages } from '../support/images.js';
+import { startMcp } from '../support/mcp.js';
 
 const run = promisify(execFile);
 const BIN = join(ROOT, 'node_modules', '.bin');
@@ -94,33 +95,9 @@ describe('oblien-mcp', () => {
   test('workspace_api_access_token over stdio gives a token the runtime accepts', async () => {
     await client.workspaces.apiAccess.enable(wsId);
     const { NODE_OPTIONS: _n, OBLIEN_RUNTIME_URL: _r, ...mcpEnv } = env(); // the MCP never uses the runtime host
-    const mcp = spawn(join(BIN, 'oblien-mcp'), [], { env: mcpEnv, stdio: ['pipe', 'pipe', 'inherit'] });
+    const mcp = await startMcp(mcpEnv, 20_000);
     try {
-      const replies = new Map<number, any>();
-      let buf = '';
-      mcp.stdout.on('data', (d: Buffer) => {
-        buf += d.toString();
-        for (let nl = buf.indexOf('\n'); nl !== -1; nl = buf.indexOf('\n')) {
-          const line = buf.slice(0, nl);
-          buf = buf.slice(nl + 1);
-          try {
-            const msg = JSON.parse(line);
-            if (msg.id !== undefined) replies.set(msg.id, msg);
-          } catch {
-            // not a JSON-RPC line
-          }
-        }
-      });
-      const send = (m: unknown) => mcp.stdin.write(JSON.stringify(m) + '\n');
-      const reply = async (id: number) => {
-        for (let i = 0; i < 400 && !replies.has(id); i++) await new Promise((r) => setTimeout(r, 50));
-        return replies.get(id);
-      };
-      send({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2024-11-05', capabilities: {}, clientInfo: { name: 'warren-test', version: '1' } } });
-      assert.ok(await reply(1));
-      send({ jsonrpc: '2.0', method: 'notifications/initialized' });
-      send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'workspace_api_access_token', arguments: { workspace_id: wsId } } });
-      const res = await reply(2);
+      const res = await mcp.callTool('workspace_api_access_token', { workspace_id: wsId }, 20_000);
       assert.ok(res?.result, JSON.stringify(res));
       assert.notEqual(res.result.isError, true, JSON.stringify(res.result));
       const body = JSON.parse(res.result.content[0].text);
@@ -129,7 +106,7 @@ describe('oblien-mcp', () => {
       const echoed = await rt.exec.run(['echo', 'via-mcp-token']);
       assert.equal(echoed.stdout, 'via-mcp-token\n');
     } finally {
-      mcp.kill();
+      mcp.close();
     }
   });
 });
