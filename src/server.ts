@@ -13,7 +13,7 @@ import type { WarrenConfig } from './config/config.js';
 import { openStore } from './store/open.js';
 import type { Store } from './store/store.js';
 import { loadOrCreateKeyFile } from './domain/secrets.js';
-import { parseSubnet, gatewayOf, assertSubnetIsFree, ensureBridge, Firewall } from './network/index.js';
+import { ensureBridge, Firewall } from './network/index.js';
 import { createDriver } from './drivers/registry.js';
 import { SandboxNames } from './drivers/ns/names.js';
 import { ImageStore } from './images/image-store.js';
@@ -69,8 +69,7 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
   const store = await openStore({ dataDir: cfg.dataDir, databaseUrl: cfg.databaseUrl });
   const signingKey = await loadOrCreateKeyFile(join(cfg.dataDir, 'secrets', 'gateway-signing.key'), 32);
 
-  const subnet = parseSubnet(cfg.subnet);
-  await assertSubnetIsFree(cfg.subnet, cfg.bridge);
+  // ensureBridge validates the subnet and refuses one overlapping a route Warren does not own.
   const { gateway, prefixLen } = await ensureBridge(cfg.bridge, cfg.subnet);
   const firewall = new Firewall({ instanceId: cfg.instanceId, bridge: cfg.bridge, subnet: cfg.subnet });
   await firewall.ensure();
@@ -131,7 +130,7 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
   });
   const reconciler = new Reconciler(store, orchestrator, workspaces, hooks);
   const summary = await reconciler.reconcileAll();
-  log.info({ ...summary, subnet: subnet ? cfg.subnet : undefined }, 'reconciled workspaces with the host');
+  log.info({ ...summary, subnet: cfg.subnet }, 'reconciled workspaces with the host');
   reconciler.startSweeping(5_000);
 
   const controlPlane = createControlPlane(

@@ -5,10 +5,8 @@
  */
 import type { ServerResponse } from 'node:http';
 import { toWireError } from '../contract/envelope.js';
-import { sendJson } from '../contract/json-reply.js';
-import { writeSocketError } from '../contract/json-reply.js';
-export { writeSocketError };
-export { sendJson };
+import { sendJson, writeSocketError } from '../contract/json-reply.js';
+export { sendJson, writeSocketError };
 
 
 export function sendWireError(res: ServerResponse, err: unknown): void {
