@@ -8,13 +8,15 @@ import { fileURLToPath } from 'node:url';
 import type { BenchResult } from './stats.js';
 import { coreBenchmarks } from './core.js';
 import { runtimeBenchmarks, RUNTIME_BENCHMARKS } from './runtime.js';
+import { networkBenchmarks, NETWORK_BENCHMARKS } from './network.js';
 
 type Bench = () => Promise<BenchResult[]>;
-const SUITES: Record<string, Bench> = { core: coreBenchmarks, runtime: runtimeBenchmarks };
+const SUITES: Record<string, Bench> = { core: coreBenchmarks, runtime: runtimeBenchmarks, network: networkBenchmarks };
 /** Benchmark names each suite produces, so `npm run bench -- create_to_first_exec` finds its suite. */
 const NAMES: Record<string, string> = {
   create_to_first_exec: 'core', idle_workspace_memory: 'core', idle_workspace_pss: 'core',
   ...Object.fromEntries(RUNTIME_BENCHMARKS.map((n) => [n, 'runtime'])),
+  ...Object.fromEntries(NETWORK_BENCHMARKS.map((n) => [n, 'network'])),
 };
 
 const RESULTS = fileURLToPath(new URL('./results.json', import.meta.url));

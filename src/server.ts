@@ -13,13 +13,17 @@ import type { WarrenConfig } from './config/config.js';
 import { openStore } from './store/open.js';
 import type { Store } from './store/store.js';
 import { loadOrCreateKeyFile } from './domain/secrets.js';
-import { ensureBridge, Firewall } from './network/index.js';
+import { ensureBridge } from './network/index.js';
+import { startHostNetwork } from './server-network.js';
+import { NetworkSync } from './domain/network-sync.js';
 import { createDriver } from './drivers/registry.js';
 import { SandboxNames } from './drivers/ns/names.js';
 import { ImageStore } from './images/image-store.js';
 import { createProgressPrinter } from './images/progress.js';
 import { probeAgent } from './gateway/probe.js';
 import { createGateway } from './gateway/gateway.js';
+import { createEdge } from './gateway/edge.js';
+import { PublicAccess, publicUrls } from './domain/public-access.js';
 import { Orchestrator } from './domain/orchestrator.js';
 import { WorkspaceService } from './domain/workspaces.js';
 import { RuntimeAccess } from './domain/runtime-access.js';
@@ -71,8 +75,13 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
 
   // ensureBridge validates the subnet and refuses one overlapping a route Warren does not own.
   const { gateway, prefixLen } = await ensureBridge(cfg.bridge, cfg.subnet);
-  const firewall = new Firewall({ instanceId: cfg.instanceId, bridge: cfg.bridge, subnet: cfg.subnet });
-  await firewall.ensure();
+  const netLog: DomainDeps['log'] = (level, msg, fields) => log[level](fields ?? {}, msg);
+  const hostNet = await startHostNetwork(cfg, gateway, netLog);
+  const firewall = hostNet.firewall;
+  const networkSync = new NetworkSync({
+    store, firewall, allowances: hostNet.allowances, outbound: hostNet.upstream !== null, log: netLog,
+    exposures: async () => (await store.allPublicPorts()).map((r) => ({ workspaceId: r.workspace_id, port: r.port })),
+  });
 
   const driver = createDriver(cfg.driver, { instanceId: cfg.instanceId, log: (msg, fields) => log.info(fields ?? {}, msg) });
   await driver.prepare();
@@ -88,7 +97,8 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
     firewall,
     images: { resolveId: (x) => images.resolve(x)?.id ?? null, ensure: (id) => images.ensure(id) },
     probe: probeAgent,
-    network: { bridge: cfg.bridge, subnet: cfg.subnet, prefixLen, gateway },
+    network: { bridge: cfg.bridge, subnet: cfg.subnet, prefixLen, gateway, dns: hostNet.dnsServer ? [hostNet.dnsServer] : [] },
+    syncNetwork: () => networkSync.sync(),
     paths: { dataDir: cfg.dataDir, bundleDir: projectRoot(), nodeBinary: process.execPath },
     hostIfName: (shortId) => new SandboxNames(cfg.instanceId).hostVeth(shortId),
     log: domainLog,
@@ -98,14 +108,22 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
   let access: RuntimeAccess | null = null;
   const statsView = new StatsView();
   let cutConnections: (id: string) => void = () => {};
+  // Public access (exposed ports): the edge asks the domain where a slug goes.
+  let listenPort = cfg.port; // the real port once listening (cfg.port may be 0)
+  const edge = createEdge({ publicDomain: cfg.publicDomain, lookup: (slug) => publicAccess.resolve(slug), log: (msg, f) => log.info(f ?? {}, msg) });
+  let network: NetworkPolicies | null = null;
   const hooks = {
     log: domainLog,
     onSettled: (rec: { id: string }, op: string) => {
       if (op !== 'start' && op !== 'resume' && op !== 'create') cutConnections(rec.id);
+      if (op !== 'start' && op !== 'resume' && op !== 'create') edge.disconnectWorkspace(rec.id);
     },
     onDeleted: (rec: Parameters<RuntimeAccess['forget']>[0]) => {
       access?.forget(rec);
       statsView.forget(rec.id);
+      edge.disconnectWorkspace(rec.id); // its exposures went with the record (store cascade)
+      hostNet.allowances.forget(rec.ip);
+      network?.forgetWorkspace(rec).catch((err) => log.error({ err, id: rec.id }, 'unlinking a deleted workspace failed'));
     },
   };
   const workspaces = new WorkspaceService({
@@ -114,7 +132,7 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
     resolveImage: deps.images.resolveId,
     createWaitMs: 60_000,
   });
-  access = new RuntimeAccess(store, workspaces, orchestrator, signingKey, (id) => cutConnections(id));
+  access = new RuntimeAccess(store, workspaces, orchestrator, signingKey, (id) => cutConnections(id), () => networkSync.sync());
   await access.loadIndex();
   const auth = new Authenticator(store, access);
   const admin = await auth.bootstrapAdmin(cfg.dataDir,
@@ -124,18 +142,36 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
     process.stdout.write(`\nWarren admin API key\n  X-Client-ID:     ${admin.clientId}\n  X-Client-Secret: ${admin.secret}\n  (saved in ${admin.file})\n\n`);
   }
 
-  const network = new NetworkPolicies(store, workspaces, (image) => {
-    const img = images.resolve(image);
-    return { logo: img?.logo ?? null, color: img?.color ?? null };
+  network = new NetworkPolicies({
+    store, workspaces, sync: networkSync, log: netLog,
+    imageLook: (image) => {
+      const img = images.resolve(image);
+      return { logo: img?.logo ?? null, color: img?.color ?? null };
+    },
+    pool: cfg.net.outboundIps,
+    hasUpstream: hostNet.upstream !== null,
   });
   const reconciler = new Reconciler(store, orchestrator, workspaces, hooks);
   const summary = await reconciler.reconcileAll();
   log.info({ ...summary, subnet: cfg.subnet }, 'reconciled workspaces with the host');
   reconciler.startSweeping(5_000);
+  await networkSync.sync();
+  await hostNet.startResolver(networkSync);
+  // Safety net: whatever path changed a record, the kernel follows within seconds.
+  const networkTimer = setInterval(() => {
+    networkSync.sync().catch((err) => log.error({ err }, 'network sync failed'));
+  }, 5_000);
+  networkTimer.unref();
 
+  const publicAccess = new PublicAccess({
+    store, workspaces,
+    urls: publicUrls({ publicDomain: cfg.publicDomain, baseUrl: () => cfg.publicUrl.replace(/:0$/, `:${listenPort}`), port: () => listenPort }),
+    onRevoked: (id, port) => void edge.revoke(id, port),
+    onExposuresChanged: () => networkSync.sync(),
+  });
   const controlPlane = createControlPlane(
     {
-      workspaces, access, network, policy, store, auth,
+      workspaces, access, network, policy, store, auth, publicAccess,
       images: { list: async (q) => ({ images: await images.list(q), categories: images.categories() }) },
       stats: async (id) => {
         const rec = await store.getWorkspace(id);
@@ -159,11 +195,13 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       log.info({ method: req.method, path: pathOf(req), status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
     });
-    if (gatewayHandler.isRuntimePath(pathOf(req))) gatewayHandler.handleRequest(req, res);
+    if (edge.matches(req)) edge.handleRequest(req, res);
+    else if (gatewayHandler.isRuntimePath(pathOf(req))) gatewayHandler.handleRequest(req, res);
     else void cpListener(req, res);
   });
   server.on('upgrade', (req, socket, head) => {
-    if (gatewayHandler.isRuntimePath(pathOf(req))) gatewayHandler.handleUpgrade(req, socket, head);
+    if (edge.matches(req)) edge.handleUpgrade(req, socket, head);
+    else if (gatewayHandler.isRuntimePath(pathOf(req))) gatewayHandler.handleUpgrade(req, socket, head);
     else socket.destroy();
   });
   server.keepAliveTimeout = 65_000;
@@ -175,6 +213,7 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : cfg.port;
+  listenPort = port;
   log.info({ port, host: cfg.host, dataDir: cfg.dataDir, bridge: cfg.bridge, subnet: cfg.subnet, driver: driver.name }, 'warren is listening');
 
   return {
@@ -185,7 +224,11 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
       server.closeIdleConnections();
       setTimeout(() => server.closeAllConnections(), 2_000).unref();
       await closed;
+      edge.close();
       await workspaces.drain();
+      clearInterval(networkTimer);
+      networkSync.close();
+      await hostNet.close();
       await store.close();
     },
   };

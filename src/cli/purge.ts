@@ -8,6 +8,7 @@
 import { loadConfig, type Flags } from '../config/load.js';
 import { createDriver } from '../drivers/registry.js';
 import { Firewall, removeBridge } from '../network/index.js';
+import { removeUpstream } from '../network/upstream.js';
 
 export async function purge(flags: Flags): Promise<void> {
   if (flags.yes !== true) throw new Error('purge destroys every workspace of this instance; pass --yes to confirm');
@@ -16,6 +17,7 @@ export async function purge(flags: Flags): Promise<void> {
   const residue = await driver.listResidue();
   for (const shortId of residue) await driver.destroyResidue(shortId);
   await new Firewall({ instanceId: cfg.instanceId, bridge: cfg.bridge, subnet: cfg.subnet }).destroy();
+  await removeUpstream(cfg.bridge, cfg.instanceId).catch(() => undefined);
   await removeBridge(cfg.bridge);
   process.stdout.write(`purged ${residue.length} sandbox(es), firewall tables and bridge ${cfg.bridge}\n`);
 }

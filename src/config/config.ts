@@ -2,6 +2,8 @@
  * Server configuration, resolved once at start-up from flags and environment.
  * Every value has an embedded default so that `warren serve` works on a fresh host.
  */
+import type { NetworkOptions } from './network.js';
+
 export interface WarrenConfig {
   /** TCP port of the single origin serving control plane, gateway and edge. */
   port: number;
@@ -23,7 +25,11 @@ export interface WarrenConfig {
   adminClientSecret?: string;
   /** Public base URL of this server, used in URLs handed to clients. */
   publicUrl: string;
+  /** Exposed ports are served at `<slug>.<publicDomain>` (src/gateway/edge.ts). */
+  publicDomain: string;
   /** Driver name; 'ns' is the embedded default. */
   driver: string;
   logLevel: string;
+  /** Upstream, resolver and outbound-IP options (src/config/network.ts). */
+  net: NetworkOptions;
 }

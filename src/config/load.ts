@@ -5,6 +5,8 @@
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { WarrenConfig } from './config.js';
+import { loadNetworkOptions } from './network.js';
+import { parsePublicDomain } from './public-domain.js';
 
 export const DEFAULTS = {
   port: 8080,
@@ -67,7 +69,9 @@ export function loadConfig(flags: Flags): WarrenConfig {
     adminClientId: process.env.WARREN_ADMIN_CLIENT_ID || undefined,
     adminClientSecret: process.env.WARREN_ADMIN_CLIENT_SECRET || undefined,
     publicUrl: pick(flags, 'public-url', 'WARREN_PUBLIC_URL') ?? `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
+    publicDomain: parsePublicDomain(pick(flags, 'public-domain', 'WARREN_PUBLIC_DOMAIN')),
     driver: pick(flags, 'driver', 'WARREN_DRIVER') ?? DEFAULTS.driver,
     logLevel: pick(flags, 'log-level', 'WARREN_LOG_LEVEL') ?? DEFAULTS.logLevel,
+    net: loadNetworkOptions(flags, pick),
   };
 }

@@ -50,6 +50,11 @@ export const ERROR_STATUS = {
   invalid_zone_ip: 400,
   zone_missing_host: 422,
   pool_empty: 503,
+  // public access (control-plane.md §8)
+  port_reserved: 400,
+  slug_taken: 409,
+  domain_not_verified: 400,
+  public_port_limit_reached: 400,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

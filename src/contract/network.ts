@@ -57,6 +57,32 @@ function printableList(v: unknown, field: string, maxLen: number, message: strin
 
 const hosts = (v: unknown, field: string) =>
   printableList(v, field, 253, 'Hosts must be non-empty printable ASCII without spaces (max 253 characters)');
+
+const OCTET = '(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
+const IPV4_CIDR = new RegExp(`^${OCTET}(\\.${OCTET}){3}(/([0-9]|[12][0-9]|3[0-2]))?$`);
+const LABEL = '[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?';
+const HOST_NAME = new RegExp(`^(\\*\\.)?(${LABEL}\\.)*${LABEL}\\.?$`, 'i');
+
+/** Egress targets: IPv4 address, IPv4 CIDR, host name or `*.`-wildcard host name. */
+function egressTargets(v: unknown, field: string): string[] {
+  const out = hosts(v, field);
+  out.forEach((h, i) => {
+    const numeric = /^[\d./]+$/.test(h);
+    if (numeric ? !IPV4_CIDR.test(h) : !HOST_NAME.test(h)) {
+      bad(`${field}[${i}]`, `"${h}" is not an IPv4 address, an IPv4 CIDR or a host name`);
+    }
+  });
+  return out;
+}
+
+/** Ingress sources: IPv4 addresses or CIDRs (workspaces are linked by id instead). */
+function ingressSources(v: unknown, field: string): string[] {
+  const out = hosts(v, field).filter((h) => h !== 'host');
+  out.forEach((h, i) => {
+    if (!IPV4_CIDR.test(h)) bad(`${field}[${i}]`, `"${h}" is not an IPv4 address or CIDR (link workspaces with private_link_ids)`);
+  });
+  return out;
+}
 const ids = (v: unknown, field: string) =>
   printableList(v, field, 128, 'Workspace ids must be non-empty printable ASCII strings');
 
@@ -66,14 +92,28 @@ export function parseNetworkPatch(body: Record<string, unknown>, allowIngress: b
   if (body.public_access !== undefined) p.public_access = bool(body.public_access, 'public_access');
   if (body.ingress_ports !== undefined) p.ingress_ports = ports(body.ingress_ports, 'ingress_ports');
   if (body.egress_ports !== undefined) p.egress_ports = ports(body.egress_ports, 'egress_ports');
-  if (body.egress !== undefined) p.egress = hosts(body.egress, 'egress');
+  if (body.egress !== undefined) p.egress = egressTargets(body.egress, 'egress');
   if (body.private_link_ids !== undefined) p.private_link_ids = ids(body.private_link_ids, 'private_link_ids');
+  parseOutboundMode(body);
   if (body.ingress !== undefined) {
     if (!allowIngress) bad('ingress', 'ingress is managed through private_link_ids and public_access; use PUT to replace it');
     // The `host` keyword is derived from public_access, never stored.
-    p.ingress = hosts(body.ingress, 'ingress').filter((h) => h !== 'host');
+    p.ingress = ingressSources(body.ingress, 'ingress');
   }
   return p;
+}
+
+/**
+ * `outbound_mode: "managed"` is what Warren does; bring-your-own-proxy (`custom`,
+ * `custom_proxy`) is a hosted-plan feature Warren does not offer: a clear 501.
+ */
+function parseOutboundMode(body: Record<string, unknown>): void {
+  const mode = body.outbound_mode;
+  if (mode !== undefined && mode !== 'managed' && mode !== 'custom') bad('outbound_mode', 'outbound_mode must be "managed" or "custom"');
+  if (mode === 'custom' || body.custom_proxy !== undefined) {
+    throw new AppError('not_implemented', 'Custom outbound proxies are not supported; use an outbound IP (POST /network/ip)',
+      { field: mode === 'custom' ? 'outbound_mode' : 'custom_proxy' });
+  }
 }
 
 /** PATCH semantics: only given fields change. PUT: `base` is the default policy. */

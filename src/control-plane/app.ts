@@ -13,6 +13,7 @@ import { imageRoutes } from './routes/images.js';
 import { lifecycleRoutes } from './routes/lifecycle.js';
 import { runtimeAccessRoutes } from './routes/runtime-access.js';
 import { networkRoutes } from './routes/network.js';
+import { publicAccessRoutes } from './routes/public-access.js';
 
 export interface ControlPlaneOptions {
   snapshotSupported: boolean;
@@ -42,6 +43,7 @@ export function createControlPlane(ctx: ControlPlaneContext, opts: ControlPlaneO
   app.route('/', lifecycleRoutes(ctx, opts.snapshotSupported));
   app.route('/', runtimeAccessRoutes(ctx));
   app.route('/', networkRoutes(ctx, opts.networkGateway));
+  app.route('/', publicAccessRoutes(ctx));
 
   app.notFound((c) => {
     const { status, body } = toWireError(

@@ -7,6 +7,7 @@ import type { QuotaPolicy } from '../domain/quota.js';
 import type { Store } from '../store/store.js';
 import type { Authenticator } from '../domain/auth.js';
 import type { NetworkPolicies } from '../domain/network-policy.js';
+import type { PublicAccess } from '../domain/public-access.js';
 
 export interface ImageCatalogView {
   list(query: { search?: string; category?: string }): Promise<{ images: unknown[]; categories: unknown[] }>;
@@ -16,6 +17,7 @@ export interface ControlPlaneContext {
   workspaces: WorkspaceService;
   access: RuntimeAccess;
   network: NetworkPolicies;
+  publicAccess: PublicAccess;
   policy: QuotaPolicy;
   store: Store;
   auth: Authenticator;

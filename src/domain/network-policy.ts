@@ -1,10 +1,16 @@
 /**
- * Network policy of a workspace (seed 000): stored per workspace, private links
- * resolved from workspace ids to their addresses. Only ids that resolve to an
- * existing workspace (other than the target itself) are kept, as the seed says.
+ * Network policy of a workspace (seed 000): stored per workspace, enforced by
+ * NetworkSync before a change is answered. Private links are resolved from
+ * workspace ids to their addresses; only ids that resolve to an existing workspace
+ * (other than the target itself) are kept, as the seed says. A deleted workspace
+ * leaves every link that named it. Outbound IPs come from the operator's pool.
  */
+import { AppError } from '../contract/errors.js';
 import { applyNetworkPatch, replacementBase, type NetworkPatch } from '../contract/network.js';
+import type { OutboundIp } from '../config/network.js';
+import { hostHasAddress } from '../network/upstream.js';
 import type { Store, WorkspaceRecord } from '../store/store.js';
+import type { NetworkSync } from './network-sync.js';
 import type { WorkspaceService } from './workspaces.js';
 
 export interface PrivateLinkView {
@@ -15,34 +21,84 @@ export interface PrivateLinkView {
   image_color: string | null;
 }
 
+export interface NetworkPoliciesDeps {
+  store: Store;
+  workspaces: WorkspaceService;
+  sync: NetworkSync;
+  imageLook: (image: string) => { logo: string | null; color: string | null };
+  /** The operator's pool of outbound IPs (GET /zone/mine). */
+  pool: OutboundIp[];
+  /** Whether workspace traffic can leave the host at all (an upstream is configured). */
+  hasUpstream: boolean;
+  log: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+}
+
 export class NetworkPolicies {
-  constructor(
-    private readonly store: Store,
-    private readonly workspaces: WorkspaceService,
-    private readonly imageLook: (image: string) => { logo: string | null; color: string | null },
-  ) {}
+  constructor(private readonly d: NetworkPoliciesDeps) {}
 
   async resolveLinks(ids: string[], selfId?: string): Promise<PrivateLinkView[]> {
     const out: PrivateLinkView[] = [];
     for (const id of ids) {
-      const rec = await this.store.findWorkspace(id);
+      const rec = await this.d.store.findWorkspace(id);
       if (!rec || rec.id === selfId || out.some((l) => l.id === rec.id)) continue;
-      const look = this.imageLook(rec.image);
+      const look = this.d.imageLook(rec.image);
       out.push({ id: rec.id, ip: rec.ip, name: rec.name, image_logo: look.logo, image_color: look.color });
     }
     return out;
   }
 
+  /** PATCH (partial) or PUT (replace); resolves once the kernel enforces the result. */
   async update(idOrSlug: string, patch: NetworkPatch, replace: boolean): Promise<WorkspaceRecord> {
-    const { id } = await this.workspaces.get(idOrSlug);
-    return this.workspaces.withLock(id, async () => {
-      const rec = await this.workspaces.get(id);
+    const { id } = await this.d.workspaces.get(idOrSlug);
+    const saved = await this.d.workspaces.withLock(id, async () => {
+      const rec = await this.d.workspaces.get(id);
       const resolved = patch.private_link_ids
         ? { ...patch, private_link_ids: (await this.resolveLinks(patch.private_link_ids, rec.id)).map((l) => l.id) }
         : patch;
       const base = replace ? replacementBase(rec.network) : rec.network;
       const network = applyNetworkPatch(base, resolved);
-      return this.store.updateWorkspace({ ...rec, network }, rec.version);
+      return this.d.store.updateWorkspace({ ...rec, network }, rec.version);
     });
+    await this.d.sync.sync();
+    return saved;
+  }
+
+  pool(): OutboundIp[] {
+    return this.d.pool.map((p) => ({ ...p }));
+  }
+
+  /** POST /network/ip: assigns an outbound IP of the pool (seed 000 errors). */
+  async applyOutboundIp(idOrSlug: string, ip: unknown): Promise<OutboundIp> {
+    if (ip === undefined || ip === null || ip === '') throw new AppError('ip_required', 'ip is required', { field: 'ip' });
+    if (typeof ip !== 'string') throw new AppError('validation_error', 'ip must be a string', { field: 'ip' });
+    if (this.d.pool.length === 0) throw new AppError('pool_empty', 'No outbound IPs are configured on this server');
+    const entry = this.d.pool.find((p) => p.ip === ip);
+    if (!entry) throw new AppError('invalid_zone_ip', `${ip} is not in the outbound IP pool (GET /zone/mine)`, { field: 'ip' });
+    if (!this.d.hasUpstream || !(await hostHasAddress(ip))) {
+      throw new AppError('zone_missing_host',
+        this.d.hasUpstream ? `${ip} is not an address of this host` : 'This server has no upstream for outbound traffic',
+        { field: 'ip' });
+    }
+    const { id } = await this.d.workspaces.get(idOrSlug);
+    await this.d.workspaces.withLock(id, async () => {
+      const rec = await this.d.workspaces.get(id);
+      await this.d.store.updateWorkspace({ ...rec, network: { ...rec.network, outbound_ip: ip } }, rec.version);
+    });
+    await this.d.sync.sync();
+    return { ...entry };
+  }
+
+  /** A deleted workspace leaves every policy that linked it; then the rules follow. */
+  async forgetWorkspace(deleted: { id: string; ip: string }): Promise<void> {
+    for (const rec of await this.d.store.allWorkspaces()) {
+      if (!rec.network.private_link_ids.includes(deleted.id)) continue;
+      await this.d.workspaces.withLock(rec.id, async () => {
+        const cur = await this.d.store.getWorkspace(rec.id);
+        if (!cur) return;
+        const links = cur.network.private_link_ids.filter((x) => x !== deleted.id);
+        await this.d.store.updateWorkspace({ ...cur, network: { ...cur.network, private_link_ids: links } }, cur.version);
+      });
+    }
+    await this.d.sync.sync();
   }
 }

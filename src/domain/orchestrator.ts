@@ -35,6 +35,7 @@ export class Orchestrator {
     await writeControlFiles(spec, rec);
     await this.deps.driver.create(spec);
     await this.deps.firewall.register(this.sandboxRef(rec));
+    await this.deps.syncNetwork?.();
     const status = await this.deps.driver.inspect(spec);
     if (status.state === 'paused' && canPause(this.deps.driver)) await this.deps.driver.resume(spec);
     if (status.state !== 'running') await this.deps.driver.start(spec);
@@ -103,5 +104,6 @@ export class Orchestrator {
 
   async reattach(rec: WorkspaceRecord): Promise<void> {
     await this.deps.firewall.register(this.sandboxRef(rec));
+    await this.deps.syncNetwork?.();
   }
 }

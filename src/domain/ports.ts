@@ -25,6 +25,8 @@ export interface NetworkLayout {
   subnet: string;
   prefixLen: number;
   gateway: string;
+  /** Resolvers written to the workspace's /etc/resolv.conf; empty: the image's file stays. */
+  dns?: string[];
 }
 
 export interface HostPaths {
@@ -42,6 +44,8 @@ export interface DomainDeps {
   network: NetworkLayout;
   paths: HostPaths;
   hostIfName: (shortId: string) => string;
+  /** Brings the firewall's policy sets in line with the store (after a registration). */
+  syncNetwork?: () => Promise<void>;
   log: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 }
 

@@ -31,6 +31,8 @@ export class RuntimeAccess {
     private readonly signingKey: Buffer,
     /** Called when tokens of a workspace were revoked (rotate, disable): cut live connections. */
     private readonly onRevoked: (workspaceId: string) => void = () => {},
+    /** Called after a change of the stored network policy; resolves once it is enforced. */
+    private readonly onNetworkChanged: () => Promise<void> = async () => {},
   ) {}
 
   async loadIndex(): Promise<void> {
@@ -84,6 +86,7 @@ export class RuntimeAccess {
       const rawToken = r.apiAccess.rawToken || newRawToken();
       return { ...r, apiAccess: { ...r.apiAccess, enabled: true, rawToken }, network: { ...r.network, ingress_ports: ports } };
     });
+    await this.onNetworkChanged();
     return { enabled: true, ...this.sign(rec, 'gateway') };
   }
 

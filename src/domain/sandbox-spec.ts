@@ -33,6 +33,7 @@ export function specFor(rec: WorkspaceRecord, rootfs: string, deps: DomainDeps):
       prefixLen: deps.network.prefixLen,
       gateway: deps.network.gateway,
       bridge: deps.network.bridge,
+      dns: deps.network.dns ?? [],
     },
     agent: {
       port: AGENT_PORT,

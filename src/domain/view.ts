@@ -5,6 +5,7 @@
  */
 import type { WorkspaceRecord, LifecycleState } from '../store/store.js';
 import type { NetworkPolicy } from '../contract/workspace.js';
+import type { PublicPortSummary } from './public-access.js';
 
 const PHASE: Partial<Record<LifecycleState, string>> = {
   creating: 'preparing',
@@ -51,7 +52,8 @@ export function uptimeSeconds(rec: WorkspaceRecord, now = Date.now()): number {
   return Math.max(0, Math.floor((now - Date.parse(rec.startedAt)) / 1000));
 }
 
-export function workspaceView(rec: WorkspaceRecord): Record<string, unknown> {
+/** `publicPorts`: the workspace's exposures (seed `public_ports`); callers that have them pass them. */
+export function workspaceView(rec: WorkspaceRecord, publicPorts: PublicPortSummary[] = []): Record<string, unknown> {
   const running = rec.state === 'running';
   return {
     id: rec.id,
@@ -73,7 +75,7 @@ export function workspaceView(rec: WorkspaceRecord): Record<string, unknown> {
     },
     access: { ssh_enabled: rec.config.ssh_access },
     network: networkFields(rec.network),
-    public_ports: [],
+    public_ports: publicPorts,
     resources: {
       cpus: rec.config.cpus,
       memory_mb: rec.config.memory_mb,

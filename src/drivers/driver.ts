@@ -38,6 +38,8 @@ export interface SandboxSpec {
     gateway: string;
     /** Host bridge the workspace's interface is attached to. */
     bridge: string;
+    /** Resolvers for the workspace's /etc/resolv.conf; absent or empty: the image's file stays. */
+    dns?: string[];
   };
   agent: {
     /** TCP port of the runtime API inside the workspace (9990). */

@@ -31,9 +31,13 @@ test('renderRuleset encodes the baseline policy', () => {
     'sb_ports', 'port_ip']) {
     assert.match(text, new RegExp(`set ${set} \\{`), set);
   }
-  assert.match(text, /iifname != "wbr0" oifname != "wbr0" accept\n\s+ct state established,related accept\n\s+ip saddr @sandboxes jump c_egress\n\s+ip daddr @sandboxes jump c_ingress\n\s+counter name "blocked_forward" drop/);
-  assert.match(text, /hook input[^\n]*\n\s+iifname != "wbr0" accept\n\s+ct state established,related accept\n\s+counter name "blocked_input" drop/);
-  assert.doesNotMatch(text, /hook output/, 'host → workspace stays open');
+  assert.match(text, /iifname != "wbr0" oifname != "wbr0" accept\n\s+ct state established,related accept\n\s+ip saddr @sandboxes jump c_egress\n\s+ip daddr @sandboxes jump c_ingress\n\s+ip saddr @sandboxes accept\n\s+counter name "blocked_forward" drop/);
+  assert.match(text, /hook input[^\n]*\n\s+iifname != "wbr0" accept\n\s+ct state established,related accept\n\s+ip saddr @dns_ok ip daddr 10\.213\.0\.1 meta l4proto \{ tcp, udp \} th dport 53 accept\n\s+counter name "blocked_input" drop/);
+  assert.match(text, /hook output[^\n]*\n\s+oifname != "wbr0" accept\n\s+ct state established,related accept\n\s+ip daddr @sandboxes jump c_host/);
+  assert.match(text, /chain c_host \{\n\s+tcp dport 9990 accept/, 'the host always reaches the agent');
+  assert.doesNotMatch(text, /hook postrouting/, 'no NAT without an upstream');
+  assert.match(renderRuleset({ ...OPTS, upstream: 'eth9' }, []),
+    /oifname "eth9" ip saddr @sandboxes snat ip to ip saddr map @outbound\n\s+oifname "eth9" ip saddr @sandboxes masquerade/);
   assert.match(text, /iifname @sb_ports jump sandbox_port/);
   assert.match(text, /arp saddr ip 10\.213\.0\.0\/16 counter name "spoofed" drop/);
   assert.match(text, /ip saddr 10\.213\.0\.0\/16 counter name "spoofed" drop/);

@@ -295,6 +295,66 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreHan
       assert.equal(await store.getSetting('empty'), '');
     });
 
+    test('public ports: put, list, find by slug, replace, delete', async (t) => {
+      const { store } = await fresh(t);
+      const a = sampleWorkspace();
+      const b = sampleWorkspace();
+      await store.insertWorkspace(a);
+      await store.insertWorkspace(b);
+      const p = (ws: string, port: number, slug: string) =>
+        ({ workspace_id: ws, port, slug, label: `l ${port} ✓`, domain: null, created_at: '2026-01-01T00:00:00.000Z' });
+      await store.putPublicPort(p(a.id, 8080, 'aaa-one'));
+      await store.putPublicPort(p(a.id, 3000, 'aaa-two'));
+      await store.putPublicPort(p(b.id, 8080, 'bbb-one'));
+      assert.deepEqual((await store.listPublicPorts(a.id)).map((r) => r.port), [3000, 8080]);
+      assert.deepEqual(await store.findPublicPortBySlug('aaa-one'), p(a.id, 8080, 'aaa-one'));
+      assert.equal(await store.findPublicPortBySlug('nope'), null);
+      assert.equal((await store.allPublicPorts()).length, 3);
+      // Same (workspace, port): replaced, not duplicated; the old slug is free again.
+      await store.putPublicPort({ ...p(a.id, 8080, 'aaa-new'), label: 'x' });
+      assert.equal(await store.findPublicPortBySlug('aaa-one'), null);
+      assert.equal((await store.findPublicPortBySlug('aaa-new'))?.label, 'x');
+      assert.equal((await store.listPublicPorts(a.id)).length, 2);
+      assert.equal(await store.deletePublicPort(a.id, 3000), true);
+      assert.equal(await store.deletePublicPort(a.id, 3000), false);
+      assert.deepEqual((await store.listPublicPorts(a.id)).map((r) => r.slug), ['aaa-new']);
+    });
+
+    test('public ports: slugs are unique across workspaces; unknown workspace is not_found', async (t) => {
+      const { store } = await fresh(t);
+      const a = sampleWorkspace();
+      const b = sampleWorkspace();
+      await store.insertWorkspace(a);
+      await store.insertWorkspace(b);
+      const rec = { workspace_id: a.id, port: 80, slug: 'taken', label: '', domain: null, created_at: a.createdAt };
+      await store.putPublicPort(rec);
+      await assert.rejects(store.putPublicPort({ ...rec, workspace_id: b.id }), (err: unknown) => {
+        assert.ok(err instanceof AppError);
+        assert.equal(err.code, 'conflict');
+        assert.equal(err.details?.field, 'slug');
+        return true;
+      });
+      await assert.rejects(store.putPublicPort({ ...rec, workspace_id: 'ws_missing', slug: 'other' }), (err: unknown) => {
+        assert.ok(err instanceof AppError);
+        assert.equal(err.code, 'not_found');
+        return true;
+      });
+    });
+
+    test('deleting a workspace deletes its public ports', async (t) => {
+      const { store } = await fresh(t);
+      const a = sampleWorkspace();
+      const b = sampleWorkspace();
+      await store.insertWorkspace(a);
+      await store.insertWorkspace(b);
+      await store.putPublicPort({ workspace_id: a.id, port: 80, slug: 'gone-1', label: '', domain: null, created_at: a.createdAt });
+      await store.putPublicPort({ workspace_id: b.id, port: 80, slug: 'kept-1', label: '', domain: null, created_at: b.createdAt });
+      await store.deleteWorkspace(a.id);
+      assert.deepEqual(await store.listPublicPorts(a.id), []);
+      assert.equal(await store.findPublicPortBySlug('gone-1'), null);
+      assert.deepEqual((await store.allPublicPorts()).map((r) => r.slug), ['kept-1']);
+    });
+
     test('data persists across close and reopen; migrate twice is a no-op', async (t) => {
       const handle = await fresh(t);
       const rec = sampleWorkspace({ version: 1 });

@@ -61,9 +61,23 @@ CREATE TABLE settings (
 );
 `;
 
+/** Exposed ports (public access). Rows go with their workspace (ON DELETE CASCADE). */
+const PUBLIC_PORTS_SCHEMA = `
+CREATE TABLE public_ports (
+  workspace_id TEXT NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
+  port         INTEGER NOT NULL,
+  slug         TEXT NOT NULL UNIQUE,
+  label        TEXT NOT NULL,
+  domain       TEXT,
+  created_at   TEXT NOT NULL,
+  PRIMARY KEY (workspace_id, port)
+);
+`;
+
 /** The migrations of this build, in order. Append only. */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial schema', up: (db) => db.exec(INITIAL_SCHEMA) },
+  { version: 2, name: 'public ports', up: (db) => db.exec(PUBLIC_PORTS_SCHEMA) },
 ];
 
 function ensureBookkeeping(db: Database.Database): void {

@@ -19,10 +19,12 @@ import { closeSync, constants as fsConstants, mkdirSync, openSync } from 'node:f
 import { join } from 'node:path';
 import { AppError } from '../contract/errors.js';
 import { runMigrations } from './migrations.js';
+import { PublicPortTable } from './sqlite-public-ports.js';
 import type {
   ApiKeyRecord,
   LifecycleState,
   Page,
+  PublicPortRecord,
   Store,
   WorkspaceFilter,
   WorkspaceRecord,
@@ -177,6 +179,7 @@ export class SqliteStore implements Store {
   /** Absolute path of the database file. */
   readonly path: string;
   private readonly db: Database.Database;
+  private readonly publicPorts: PublicPortTable;
   private readonly listStatements = new Map<string, { page: Database.Statement; count: Database.Statement }>();
 
   constructor(dataDir: string) {
@@ -194,6 +197,7 @@ export class SqliteStore implements Store {
       this.db.close();
       throw err;
     }
+    this.publicPorts = new PublicPortTable(this.db);
   }
 
   async migrate(): Promise<void> {
@@ -295,6 +299,26 @@ export class SqliteStore implements Store {
 
   async countApiKeys(): Promise<number> {
     return guarded(() => this.db.prepare('SELECT COUNT(*) FROM api_keys').pluck().get()) as number;
+  }
+
+  async putPublicPort(rec: PublicPortRecord): Promise<void> {
+    guarded(() => this.publicPorts.put(rec));
+  }
+
+  async listPublicPorts(workspaceId: string): Promise<PublicPortRecord[]> {
+    return guarded(() => this.publicPorts.list(workspaceId));
+  }
+
+  async allPublicPorts(): Promise<PublicPortRecord[]> {
+    return guarded(() => this.publicPorts.all());
+  }
+
+  async findPublicPortBySlug(slug: string): Promise<PublicPortRecord | null> {
+    return guarded(() => this.publicPorts.bySlug(slug));
+  }
+
+  async deletePublicPort(workspaceId: string, port: number): Promise<boolean> {
+    return guarded(() => this.publicPorts.delete(workspaceId, port));
   }
 
   async getSetting(key: string): Promise<string | null> {

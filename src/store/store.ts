@@ -82,6 +82,18 @@ export interface ApiKeyRecord {
   createdAt: string;
 }
 
+/** One exposed port of a workspace (public access, control-plane.md §8). */
+export interface PublicPortRecord {
+  workspace_id: string;
+  port: number;
+  /** Unique across all workspaces; the edge routes `<slug>.<public domain>` by it. */
+  slug: string;
+  label: string;
+  /** Custom domain; always null until domain ownership checks exist. */
+  domain: string | null;
+  created_at: string;
+}
+
 export interface Store {
   /** Creates tables / runs migrations. Safe to call on every start. */
   migrate(): Promise<void>;
@@ -105,6 +117,20 @@ export interface Store {
   putApiKey(key: ApiKeyRecord): Promise<void>;
   getApiKey(clientId: string): Promise<ApiKeyRecord | null>;
   countApiKeys(): Promise<number>;
+
+  /**
+   * Inserts or replaces the exposure (workspace_id, port). A slug held by another
+   * exposure → AppError('conflict', …, { field: 'slug' }); an unknown workspace →
+   * AppError('not_found', …, { field: 'id' }).
+   */
+  putPublicPort(rec: PublicPortRecord): Promise<void>;
+  /** Exposures of one workspace, by port ascending. */
+  listPublicPorts(workspaceId: string): Promise<PublicPortRecord[]>;
+  /** Every exposure (edge and firewall rebuilds). */
+  allPublicPorts(): Promise<PublicPortRecord[]>;
+  findPublicPortBySlug(slug: string): Promise<PublicPortRecord | null>;
+  /** Returns whether a row was removed. deleteWorkspace removes a workspace's exposures too. */
+  deletePublicPort(workspaceId: string, port: number): Promise<boolean>;
 
   /** Small key/value settings (e.g. secrets' fingerprints, schema facts). */
   getSetting(key: string): Promise<string | null>;

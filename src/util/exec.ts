@@ -16,6 +16,8 @@ export interface ExecOptions {
   /** Data written to the command's stdin. */
   input?: string;
   env?: NodeJS.ProcessEnv;
+  /** Largest stdout/stderr kept (default 16 MiB). */
+  maxBuffer?: number;
 }
 
 export class ExecError extends Error {
@@ -52,7 +54,7 @@ export function run(command: string, args: readonly string[], opts: ExecOptions 
     const child = execFile(
       command,
       args as string[],
-      { timeout: opts.timeoutMs ?? 60_000, maxBuffer: 16 * 1024 * 1024, env: opts.env, encoding: 'utf8' },
+      { timeout: opts.timeoutMs ?? 60_000, maxBuffer: opts.maxBuffer ?? 16 * 1024 * 1024, env: opts.env, encoding: 'utf8' },
       (err, stdout, stderr) => {
         if (!err) return resolve({ stdout, stderr });
         const e = err as NodeJS.ErrnoException & { code?: unknown; signal?: string | null };

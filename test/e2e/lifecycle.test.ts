@@ -90,6 +90,19 @@ test('network policy validation and the public_access host keyword', async () =>
     await bad({ egress: Array.from({ length: 51 }, (_, i) => `h${i}.example`) }, 'egress');
     await bad({ egress: ['bad host'] }, 'egress[0]');
     await bad({ public_access: 'yes' }, 'public_access');
+    await bad({ egress: ['api.example.com', '10.0.0.0/33'] }, 'egress[1]');
+    await bad({ egress: ['under_score..example'] }, 'egress[0]');
+    const badIngress = await api(server, 'PUT', `/workspace/${ws.id}/network`, { ingress: ['10.0.0.0/8', 'somewhere'] });
+    assert.deepEqual([badIngress.status, badIngress.body.details?.field], [422, 'ingress[1]']);
+    const custom = await api(server, 'PATCH', `/workspace/${ws.id}/network`, { outbound_mode: 'custom', custom_proxy: { host: '1.2.3.4', port: 8080 } });
+    assert.deepEqual([custom.status, custom.body.code, custom.body.details?.field], [501, 'not_implemented', 'outbound_mode']);
+    assert.equal((await api(server, 'PATCH', `/workspace/${ws.id}/network`, { outbound_mode: 'managed' })).status, 200);
+    // No outbound IP pool configured on this server.
+    assert.deepEqual((await api(server, 'GET', '/zone/mine')).body.proxies, []);
+    const noPool = await api(server, 'POST', `/workspace/${ws.id}/network/ip`, { ip: '198.51.100.7' });
+    assert.deepEqual([noPool.status, noPool.body.code], [503, 'pool_empty']);
+    const noIp = await api(server, 'POST', `/workspace/${ws.id}/network/ip`, {});
+    assert.deepEqual([noIp.status, noIp.body.code, noIp.body.details?.field], [400, 'ip_required', 'ip']);
 
     await api(server, 'PATCH', `/workspace/${ws.id}/network`, { egress: ['10.0.0.0/8'], public_access: true });
     let net = await client.workspaces.network.get(ws.id);

@@ -65,7 +65,12 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
     const port = server.port;
     const proc = spawn(process.execPath, [CLI, 'serve', '--port', String(port), '--data-dir', dataDir,
       '--images-dir', TEST_IMAGES_DIR, '--bridge', bridge, '--subnet', subnet], {
-      env: { ...process.env, WARREN_ADMIN_CLIENT_ID: ADMIN.clientId, WARREN_ADMIN_CLIENT_SECRET: ADMIN.clientSecret, ...opts.env },
+      // Tests never route workspace traffic off this machine: no upstream and no resolver
+      // unless a test points them at namespaces of its own.
+      env: {
+        ...process.env, WARREN_ADMIN_CLIENT_ID: ADMIN.clientId, WARREN_ADMIN_CLIENT_SECRET: ADMIN.clientSecret,
+        WARREN_UPSTREAM: 'none', WARREN_DNS_UPSTREAM: 'none', ...opts.env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     server.proc = proc;

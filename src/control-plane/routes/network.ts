@@ -1,7 +1,7 @@
 /**
- * Network (control-plane.md §6, seed 000): GET, PATCH (partial), PUT (replace).
- * The gateway already enforces `public_access`; kernel enforcement of the
- * ingress / egress lists is compiled by src/network (see docs/ARCHITECTURE.md).
+ * Network (control-plane.md §6, seed 000): GET, PATCH (partial), PUT (replace),
+ * POST /network/ip (outbound IP) and GET /zone/mine (the outbound IP pool). A
+ * change is answered once the kernel enforces it (src/domain/network-sync.ts).
  */
 import { Hono } from 'hono';
 import { ok } from '../../contract/envelope.js';
@@ -39,5 +39,13 @@ export function networkRoutes(ctx: ControlPlaneContext, gateway: string): Hono<E
       }));
     });
   }
+  app.post('/workspace/:id/network/ip', async (c) => {
+    const rec = await loadWorkspace(ctx, c);
+    const body = await readObject(c);
+    const entry = await ctx.network.applyOutboundIp(rec.id, body.ip);
+    return c.json(ok({ ip: entry.ip, country_code: entry.country_code }));
+  });
+
+  app.get('/zone/mine', (c) => c.json(ok({ proxies: ctx.network.pool() })));
   return app;
 }

@@ -61,22 +61,26 @@ export function workspaceRoutes(ctx: ControlPlaneContext): Hono<Env> {
     const principal = c.get('principal');
     if (principal.kind === 'workspace') {
       const rec = await ctx.workspaces.get(principal.workspaceId);
-      return c.json(ok({ workspaces: [workspaceView(rec)], total: 1, page: 1, limit }));
+      return c.json(ok({ workspaces: [workspaceView(rec, await ctx.publicAccess.summaries(rec.id))], total: 1, page: 1, limit }));
     }
     const { items, total } = await ctx.workspaces.list(
       { mode: q.mode || undefined, state: q.status || undefined, namespace: q.namespace || undefined },
       { page, limit },
     );
-    return c.json(ok({ workspaces: items.map(workspaceView), total, page, limit }));
+    const ports = await ctx.publicAccess.summariesByWorkspace();
+    return c.json(ok({ workspaces: items.map((rec) => workspaceView(rec, ports.get(rec.id))), total, page, limit }));
   });
 
-  app.get('/workspace/:id', async (c) => c.json(ok({ workspace: workspaceView(await loadWorkspace(ctx, c)) })));
+  app.get('/workspace/:id', async (c) => {
+    const rec = await loadWorkspace(ctx, c);
+    return c.json(ok({ workspace: workspaceView(rec, await ctx.publicAccess.summaries(rec.id)) }));
+  });
 
   app.put('/workspace/:id', async (c) => {
     const rec = await loadWorkspace(ctx, c);
     const cmd = parseUpdateWorkspace(await readJson(c));
     const saved = await ctx.workspaces.update(rec.id, cmd);
-    return c.json(ok({ workspace: workspaceView(saved) }));
+    return c.json(ok({ workspace: workspaceView(saved, await ctx.publicAccess.summaries(saved.id)) }));
   });
 
   app.delete('/workspace/:id', async (c) => {
@@ -96,7 +100,7 @@ export function workspaceRoutes(ctx: ControlPlaneContext): Hono<Env> {
     const access = ctx.access.status(rec);
     const token = rec.apiAccess.enabled ? (await ctx.access.gatewayToken(rec.id)).token : null;
     const workspace = {
-      ...workspaceView(rec),
+      ...workspaceView(rec, await ctx.publicAccess.summaries(rec.id)),
       token,
       stats: stats ?? { cpuUsage: 0, memoryUsage: 0, memoryUsedMB: 0, memoryTotalMB: rec.config.memory_mb, networkIn: '0 B', networkOut: '0 B' },
       ssh: { ssh_enabled: rec.config.ssh_access, ssh_id: null, connection: null },

@@ -21,6 +21,7 @@ import { assertShortId, CONTROLLERS, SandboxNames, statePaths } from './names.js
 import { listResidueIds, sandboxMounts, writeMarker } from './residue.js';
 import { snapshotDisk, restoreDisk } from './snapshot.js';
 import { diskUsage, ensureDisk, mountLayers, readMounts, unmountLayers, unmountPoint } from './storage.js';
+import { writeResolvConf } from './resolv.js';
 
 export type DriverLog = (msg: string, fields?: Record<string, unknown>) => void;
 
@@ -210,6 +211,8 @@ export class NsDriver implements PausableDriver, SnapshotDriver {
     await cg.killAll(); // leftovers of a dead sandbox must not share the new one's groups
     await mountLayers(spec.stateDir, spec.image.rootfs, this.names.overlaySource(spec.shortId));
     await this.checkAgentPaths(spec);
+    await writeResolvConf(statePaths(spec.stateDir).rootfs, spec.network.dns ?? []).catch((err: unknown) =>
+      this.log('resolv.conf not written', { shortId: spec.shortId, err: String(err) }));
     const p = statePaths(spec.stateDir);
     await rm(p.pid, { force: true });
     await writeFile(p.oomBaseline, `${await cg.oomKills()}\n`);

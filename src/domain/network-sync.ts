@@ -1,0 +1,112 @@
+/**
+ * Keeps the kernel's firewall equal to the stored network policies: every workspace
+ * record (running or not — elements of a workspace that is not on the bridge are
+ * inert, since the bridge drops its address), its private links, the exposed public
+ * ports and the addresses its allowed host names resolved to are compiled
+ * (src/network/policy.ts) and the difference applied. `sync()` resolves once a
+ * compile that began after the call is in the kernel, so a caller that changed the
+ * store and awaits `sync()` knows its change is enforced. Concurrent calls share one
+ * follow-up run.
+ */
+import type { ApplyResult } from '../network/firewall.js';
+import { compile, egressNames, type Compiled, type PolicySubject } from '../network/policy.js';
+import type { DnsAllowances } from '../network/dns-allowances.js';
+import type { Store, WorkspaceRecord } from '../store/store.js';
+
+export interface NetworkSyncDeps {
+  store: Store;
+  firewall: { applyRules(rules: Compiled): Promise<ApplyResult> };
+  allowances: DnsAllowances;
+  /** Exposed ports (public access): workspace id and port. */
+  exposures: () => Promise<Array<{ workspaceId: string; port: number }>>;
+  /** Whether an upstream exists (outbound IPs are only NATed then). */
+  outbound: boolean;
+  log: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+}
+
+export class NetworkSync {
+  private running: Promise<void> | null = null;
+  private followUp: Promise<void> | null = null;
+  private last: Compiled | null = null;
+  /** Workspace ip → egress name patterns, as of the last compile. */
+  private namesByIp = new Map<string, string[]>();
+  private expiryTimer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly deps: NetworkSyncDeps) {}
+
+  sync(): Promise<void> {
+    if (!this.running) {
+      this.running = this.run().finally(() => (this.running = null));
+      return this.running;
+    }
+    this.followUp ??= this.running.catch(() => undefined).then(() => {
+      this.followUp = null;
+      return this.sync();
+    });
+    return this.followUp;
+  }
+
+  /** The rules as last applied (null before the first sync). */
+  get rules(): Compiled | null {
+    return this.last;
+  }
+
+  /** Egress name patterns of the workspace at `ip` (for the resolver). */
+  egressNamesOf(ip: string): string[] {
+    return this.namesByIp.get(ip) ?? [];
+  }
+
+  close(): void {
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
+    this.expiryTimer = null;
+  }
+
+  private async run(): Promise<void> {
+    const t0 = performance.now();
+    const records = await this.deps.store.allWorkspaces();
+    const byId = new Map(records.map((r) => [r.id, r]));
+    const ips = new Map(records.map((r) => [r.id, r.ip]));
+    const exposures = (await this.deps.exposures()).flatMap((e) => {
+      const ip = ips.get(e.workspaceId);
+      return ip ? [{ ip, port: e.port }] : [];
+    });
+    this.deps.allowances.sweep();
+    const subjects = records.map((r) => this.subjectOf(r, byId));
+    this.namesByIp = new Map(subjects.map((s) => [s.ip, egressNames(s.policy.egress)]));
+    const rules = compile({ subjects, exposures, outbound: this.deps.outbound });
+    const t1 = performance.now();
+    const result = await this.deps.firewall.applyRules(rules);
+    this.last = rules;
+    if (result.added + result.removed > 0) {
+      const ms = (x: number) => Math.round(x * 10) / 10;
+      this.deps.log('info', 'network policy applied', { added: result.added, removed: result.removed, compile_ms: ms(t1 - t0), apply_ms: ms(performance.now() - t1) });
+    }
+    this.armExpiry();
+  }
+
+  private subjectOf(rec: WorkspaceRecord, byId: Map<string, WorkspaceRecord>): PolicySubject {
+    const linkSources = rec.network.private_link_ids.flatMap((id) => {
+      const peer = byId.get(id);
+      return peer && peer.id !== rec.id ? [peer.ip] : [];
+    });
+    return {
+      id: rec.id,
+      ip: rec.ip,
+      policy: rec.network,
+      linkSources,
+      resolved: this.deps.allowances.addressesFor(rec.ip, egressNames(rec.network.egress)),
+    };
+  }
+
+  /** Re-syncs when the next learnt address expires, so it closes on time. */
+  private armExpiry(): void {
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
+    const ms = this.deps.allowances.nextExpiryIn();
+    if (ms === null) return;
+    this.expiryTimer = setTimeout(() => {
+      this.expiryTimer = null;
+      this.sync().catch((err) => this.deps.log('error', 'network sync failed', { err: String(err) }));
+    }, ms + 50);
+    this.expiryTimer.unref();
+  }
+}

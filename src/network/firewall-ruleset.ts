@@ -1,0 +1,203 @@
+/**
+ * The nftables text of a Warren instance's firewall: two tables, both in the root
+ * network namespace, where no workspace process can reach them (workspaces have
+ * their own netns and no capabilities).
+ *
+ * `table inet warren_<id>` (L3, stateful — bridged traffic reaches it through
+ * br_netfilter, which `ensureBridge` switches on for the Warren bridge):
+ * - forward: traffic not touching the bridge is left alone; established/related
+ *   accepted; a registered sender goes through `c_egress`, a registered receiver
+ *   through `c_ingress` (a flow passes only if both allow it); a sender whose egress
+ *   allowed a destination outside the workspaces is accepted; the rest is dropped.
+ * - input (workspace → host): established/related, and DNS to Warren's resolver on
+ *   the bridge address for workspaces in `dns_ok`; everything else dropped.
+ * - output (host → workspace): the agent port always (the gateway's channel), other
+ *   ports per `host_allow` / `host_any` (public_access, exposed ports); the rest dropped.
+ * - postrouting (only with an upstream device): SNAT to the workspace's outbound IP
+ *   when it has one, masquerade otherwise.
+ * The policy sets are filled by `Firewall.applyRules` from src/network/policy.ts.
+ *
+ * `table bridge warren_l2_<id>` (L2 anti-spoofing; stateless, bridge conntrack is off):
+ * a registered port may only send ARP and IPv4 with its registered address; any port
+ * not registered that claims an address of the subnet is dropped.
+ */
+import { AppError } from '../contract/errors.js';
+import { formatCidr, gatewayOf, parseSubnet } from './addresses.js';
+import { PRIVATE_RANGES } from './conntrack.js';
+
+export interface FirewallOptions {
+  /** 4 lowercase hex chars naming this instance's tables. */
+  instanceId: string;
+  /** The Warren bridge the workspaces hang off. */
+  bridge: string;
+  /** The workspace subnet (the bridge holds its gateway). */
+  subnet: string;
+  /** Host device workspace traffic leaves through (NAT); none: no way off the bridge. */
+  upstream?: string | null;
+  /** TCP port of the agent inside every workspace; the host may always reach it. */
+  agentPort?: number;
+  /** Port of Warren's resolver on the bridge address. */
+  dnsPort?: number;
+}
+
+/** One registered workspace: its address and the host side of its veth (a bridge port). */
+export interface SandboxPort {
+  ip: string;
+  hostIf: string;
+}
+
+export interface FirewallTables {
+  inet: string;
+  bridge: string;
+}
+
+export const DEFAULT_AGENT_PORT = 9990;
+export const DEFAULT_DNS_PORT = 53;
+
+export function tableNames(instanceId: string): FirewallTables {
+  if (!/^[0-9a-f]{4}$/.test(instanceId)) {
+    throw new AppError('validation_error', `instanceId must be 4 lowercase hex characters, got "${instanceId}"`,
+      { field: 'instanceId' });
+  }
+  return { inet: `warren_${instanceId}`, bridge: `warren_l2_${instanceId}` };
+}
+
+function elements(items: readonly string[]): string {
+  return items.length === 0 ? '' : ` elements = { ${items.join(', ')} };`;
+}
+
+/** Declarations of the policy sets (filled later, element by element). */
+const POLICY_SETS = `  set internet_ok { type ipv4_addr; }
+  set internet_ports { type ipv4_addr . inet_service; }
+  set egress_allow { type ipv4_addr . ipv4_addr . inet_service; flags interval; }
+  set egress_any { type ipv4_addr . ipv4_addr; flags interval; }
+  set ingress_allow { type ipv4_addr . ipv4_addr . inet_service; flags interval; }
+  set ingress_any { type ipv4_addr . ipv4_addr; flags interval; }
+  set host_allow { type ipv4_addr . inet_service; }
+  set host_any { type ipv4_addr; }
+  set dns_ok { type ipv4_addr; }
+  map outbound { type ipv4_addr : ipv4_addr; }`;
+
+function policyChains(agentPort: number): string {
+  return `  chain c_egress {
+    meta l4proto { tcp, udp } ip saddr . ip daddr . th dport @egress_allow return
+    ip saddr . ip daddr @egress_any return
+    ip daddr @private counter name "blocked_forward" drop
+    ip saddr @internet_ok return
+    meta l4proto { tcp, udp } ip saddr . th dport @internet_ports return
+    counter name "blocked_forward" drop
+  }
+  chain c_ingress {
+    meta l4proto { tcp, udp } ip saddr . ip daddr . th dport @ingress_allow accept
+    ip saddr . ip daddr @ingress_any accept
+    counter name "blocked_forward" drop
+  }
+  chain c_host {
+    tcp dport ${agentPort} accept
+    meta l4proto { tcp, udp } ip daddr . th dport @host_allow accept
+    ip daddr @host_any accept
+    counter name "blocked_output" drop
+  }`;
+}
+
+function natChain(upstream: string | null | undefined): string {
+  if (!upstream) return '';
+  const up = `"${upstream}"`;
+  return `
+  chain postrouting {
+    type nat hook postrouting priority srcnat; policy accept;
+    oifname ${up} ip saddr @sandboxes snat ip to ip saddr map @outbound
+    oifname ${up} ip saddr @sandboxes masquerade
+  }`;
+}
+
+/**
+ * The full ruleset for `nft -f -`, with `registered` pre-loaded and the policy sets
+ * empty. Each table is first declared (no-op if present), then deleted and re-created,
+ * all in one transaction: either both tables are replaced or nothing changes. Other
+ * tables are never named.
+ */
+export function renderRuleset(opts: FirewallOptions, registered: readonly SandboxPort[]): string {
+  const t = tableNames(opts.instanceId);
+  const br = `"${opts.bridge}"`;
+  const cidr = parseSubnet(opts.subnet);
+  const subnet = formatCidr(cidr);
+  const gw = gatewayOf(cidr);
+  const dnsPort = opts.dnsPort ?? DEFAULT_DNS_PORT;
+  const ips = registered.map((s) => s.ip);
+  const ports = registered.map((s) => `"${s.hostIf}"`);
+  const pairs = registered.map((s) => `"${s.hostIf}" . ${s.ip}`);
+  return `table inet ${t.inet}
+delete table inet ${t.inet}
+table inet ${t.inet} {
+  counter blocked_forward { }
+  counter blocked_input { }
+  counter blocked_output { }
+  counter ack { }
+  set sandboxes { type ipv4_addr;${elements(ips)} }
+  set private { type ipv4_addr; flags interval;${elements(PRIVATE_RANGES)} }
+${POLICY_SETS}
+${policyChains(opts.agentPort ?? DEFAULT_AGENT_PORT)}
+  chain forward {
+    type filter hook forward priority filter; policy accept;
+    iifname != ${br} oifname != ${br} accept
+    ct state established,related accept
+    ip saddr @sandboxes jump c_egress
+    ip daddr @sandboxes jump c_ingress
+    ip saddr @sandboxes accept
+    counter name "blocked_forward" drop
+  }
+  chain input {
+    type filter hook input priority filter; policy accept;
+    iifname != ${br} accept
+    ct state established,related accept
+    ip saddr @dns_ok ip daddr ${gw} meta l4proto { tcp, udp } th dport ${dnsPort} accept
+    counter name "blocked_input" drop
+  }
+  chain output {
+    type filter hook output priority filter; policy accept;
+    oifname != ${br} accept
+    ct state established,related accept
+    ip daddr @sandboxes jump c_host
+  }${natChain(opts.upstream)}
+}
+table bridge ${t.bridge}
+delete table bridge ${t.bridge}
+table bridge ${t.bridge} {
+  counter spoofed { }
+  set sb_ports { type ifname;${elements(ports)} }
+  set port_ip { type ifname . ipv4_addr;${elements(pairs)} }
+  chain sandbox_port {
+    ether type arp iifname . arp saddr ip @port_ip accept
+    ether type ip iifname . ip saddr @port_ip accept
+    counter name "spoofed" drop
+  }
+  chain prerouting {
+    type filter hook prerouting priority filter; policy accept;
+    iifname @sb_ports jump sandbox_port
+    ether type arp arp saddr ip ${subnet} counter name "spoofed" drop
+    ether type ip ip saddr ${subnet} counter name "spoofed" drop
+  }
+}
+`;
+}
+
+/** The element batch that adds (`add`) or removes (`delete`) one registration. */
+export function renderElements(verb: 'add' | 'delete', t: FirewallTables, sb: SandboxPort): string {
+  return `${verb} element inet ${t.inet} sandboxes { ${sb.ip} }
+${verb} element bridge ${t.bridge} sb_ports { "${sb.hostIf}" }
+${verb} element bridge ${t.bridge} port_ip { "${sb.hostIf}" . ${sb.ip} }
+`;
+}
+
+/** `delete` / `add` element lines for a policy diff (deletes first: no transient overlap). */
+export function renderPolicyDiff(t: FirewallTables, remove: Record<string, string[]>, add: Record<string, string[]>): string {
+  const lines: string[] = [];
+  for (const [set, els] of Object.entries(remove)) {
+    // A map element is deleted by its key alone.
+    const keys = set === 'outbound' ? els.map((e) => e.split(' : ')[0]!) : els;
+    lines.push(`delete element inet ${t.inet} ${set} { ${keys.join(', ')} }`);
+  }
+  for (const [set, els] of Object.entries(add)) lines.push(`add element inet ${t.inet} ${set} { ${els.join(', ')} }`);
+  return lines.length ? lines.join('\n') + '\n' : '';
+}
