@@ -99,7 +99,8 @@ async function hostLoopback(): Promise<{ lat: number[]; mibs: number }> {
 
 export async function networkBenchmarks(): Promise<BenchResult[]> {
   await ensureTestImages(['node-20', 'debian-12']);
-  const server = await startServer({ env: { WARREN_MAX_WORKSPACES: String(LOADED + 10), WARREN_POOL_CPUS: '100000', WARREN_RUNNING_CPUS: '100000', WARREN_POOL_MEMORY_MB: '1000000', WARREN_RUNNING_MEMORY_MB: '1000000', WARREN_POOL_DISK_MB: '10000000', WARREN_RUNNING_DISK_MB: '10000000' } });
+  // A /22: room for BENCH_POLICY_N workspaces (a test server's /24 holds 253).
+  const server = await startServer({ subnet: '10.198.0.0/22', env: { WARREN_MAX_WORKSPACES: String(LOADED + 10), WARREN_POOL_CPUS: '100000', WARREN_RUNNING_CPUS: '100000', WARREN_POOL_MEMORY_MB: '1000000', WARREN_RUNNING_MEMORY_MB: '1000000', WARREN_POOL_DISK_MB: '10000000', WARREN_RUNNING_DISK_MB: '10000000' } });
   const client = new Oblien({ clientId: ADMIN.clientId, clientSecret: ADMIN.clientSecret, baseUrl: server.url });
   try {
     const table = `warren_${instanceIdFor(server.dataDir)}`;

@@ -13,7 +13,8 @@ import { contains, parseAnyCidr } from './network/addresses.js';
 import { PRIVATE_RANGES } from './network/conntrack.js';
 import { DnsAllowances } from './network/dns-allowances.js';
 import { DnsProxy, matchesEgressName } from './network/dns-proxy.js';
-import { installUpstream, removeUpstream, resolveUpstream, type Upstream } from './network/upstream.js';
+import { join } from 'node:path';
+import { claimUpstreamForwarding, installUpstream, removeUpstream, resolveUpstream, type Upstream } from './network/upstream.js';
 import type { NetworkSync } from './domain/network-sync.js';
 
 type Log = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
@@ -57,8 +58,9 @@ async function dnsUpstreamOf(spec: string): Promise<{ host: string; port: number
 export async function startHostNetwork(cfg: WarrenConfig, gateway: string, log: Log): Promise<HostNetwork> {
   const upstream = await resolveUpstream(cfg.net.upstream);
   if (!upstream && cfg.net.upstream === 'auto') log('warn', 'no default route: workspaces get no internet access');
+  const guardUpstream = upstream ? await claimUpstreamForwarding(upstream, join(cfg.dataDir, 'network-state.json')) : false;
   const firewall = new Firewall({
-    instanceId: cfg.instanceId, bridge: cfg.bridge, subnet: cfg.subnet, upstream: upstream?.device ?? null,
+    instanceId: cfg.instanceId, bridge: cfg.bridge, subnet: cfg.subnet, upstream: upstream?.device ?? null, guardUpstream,
   });
   await firewall.ensure();
   if (upstream) await installUpstream(cfg.bridge, cfg.instanceId, upstream);

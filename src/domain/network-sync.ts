@@ -9,7 +9,7 @@
  * follow-up run.
  */
 import type { ApplyResult } from '../network/firewall.js';
-import { compile, egressNames, type Compiled, type PolicySubject } from '../network/policy.js';
+import { egressNames, PolicyCompiler, type Compiled, type PolicySubject } from '../network/policy.js';
 import type { DnsAllowances } from '../network/dns-allowances.js';
 import type { Store, WorkspaceRecord } from '../store/store.js';
 
@@ -31,6 +31,7 @@ export class NetworkSync {
   /** Workspace ip → egress name patterns, as of the last compile. */
   private namesByIp = new Map<string, string[]>();
   private expiryTimer: NodeJS.Timeout | null = null;
+  private readonly compiler = new PolicyCompiler();
 
   constructor(private readonly deps: NetworkSyncDeps) {}
 
@@ -73,7 +74,7 @@ export class NetworkSync {
     this.deps.allowances.sweep();
     const subjects = records.map((r) => this.subjectOf(r, byId));
     this.namesByIp = new Map(subjects.map((s) => [s.ip, egressNames(s.policy.egress)]));
-    const rules = compile({ subjects, exposures, outbound: this.deps.outbound });
+    const rules = this.compiler.compile({ subjects, exposures, outbound: this.deps.outbound });
     const t1 = performance.now();
     const result = await this.deps.firewall.applyRules(rules);
     this.last = rules;

@@ -55,6 +55,7 @@ function egressOk(c: Compiled, f: Flow): boolean {
   const dstIn = (b: string) => inBlock(f.dst, b);
   if (hasPorts(f) && someElement(c.egress_allow, [f.src, dstIn, String(f.dport)])) return true;
   if (someElement(c.egress_any, [f.src, dstIn])) return true;
+  if (c.link_egress.has(`${f.src} . ${f.dst}`)) return true;
   if (PRIVATE_RANGES.some((b) => inBlock(f.dst, b))) return false;
   if (c.internet_ok.has(f.src)) return true;
   return hasPorts(f) && c.internet_ports.has(`${f.src} . ${f.dport}`);

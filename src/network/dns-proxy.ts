@@ -38,6 +38,7 @@ import {
   buildResponse,
   normalizeName,
   parseMessage,
+  parseQuery,
   udpPayloadLimit,
 } from './dns-wire.js';
 
@@ -247,13 +248,8 @@ export class DnsProxy {
 
   /** The reply for one client packet, or null to drop it. Never throws for bad input. */
   private async answer(query: Buffer, clientIp: string, transport: 'udp' | 'tcp'): Promise<Buffer | null> {
-    let msg: DnsMessage;
-    try {
-      msg = parseMessage(query);
-    } catch {
-      return null;
-    }
-    if (msg.header.qr) return null;
+    const msg = parseQuery(query);
+    if (!msg) return null;
     const question = msg.questions[0];
     const reply = (rcode: number, tc = false): Buffer =>
       buildResponse({ id: msg.header.id, question, rcode, rd: msg.header.rd, tc });

@@ -394,3 +394,13 @@ export function udpPayloadLimit(m: DnsMessage): number {
   const opt = m.additionals.find((r) => r.type === TYPE_OPT);
   return Math.max(512, opt ? opt.class : 512);
 }
+
+/** A client's query, or null for anything else (malformed, or a response). */
+export function parseQuery(buf: Buffer): DnsMessage | null {
+  try {
+    const msg = parseMessage(buf);
+    return msg.header.qr ? null : msg;
+  } catch {
+    return null;
+  }
+}

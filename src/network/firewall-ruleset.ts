@@ -34,6 +34,8 @@ export interface FirewallOptions {
   subnet: string;
   /** Host device workspace traffic leaves through (NAT); none: no way off the bridge. */
   upstream?: string | null;
+  /** Forward from the upstream device only to the bridge (its forwarding is Warren's doing). */
+  guardUpstream?: boolean;
   /** TCP port of the agent inside every workspace; the host may always reach it. */
   agentPort?: number;
   /** Port of Warren's resolver on the bridge address. */
@@ -71,6 +73,7 @@ const POLICY_SETS = `  set internet_ok { type ipv4_addr; }
   set internet_ports { type ipv4_addr . inet_service; }
   set egress_allow { type ipv4_addr . ipv4_addr . inet_service; flags interval; }
   set egress_any { type ipv4_addr . ipv4_addr; flags interval; }
+  set link_egress { type ipv4_addr . ipv4_addr; }
   set ingress_allow { type ipv4_addr . ipv4_addr . inet_service; flags interval; }
   set ingress_any { type ipv4_addr . ipv4_addr; flags interval; }
   set host_allow { type ipv4_addr . inet_service; }
@@ -82,6 +85,7 @@ function policyChains(agentPort: number): string {
   return `  chain c_egress {
     meta l4proto { tcp, udp } ip saddr . ip daddr . th dport @egress_allow return
     ip saddr . ip daddr @egress_any return
+    ip saddr . ip daddr @link_egress return
     ip daddr @private counter name "blocked_forward" drop
     ip saddr @internet_ok return
     meta l4proto { tcp, udp } ip saddr . th dport @internet_ports return
@@ -98,6 +102,12 @@ function policyChains(agentPort: number): string {
     ip daddr @host_any accept
     counter name "blocked_output" drop
   }`;
+}
+
+/** Keeps the host from routing upstream traffic anywhere but to the workspaces. */
+function guard(opts: FirewallOptions, br: string): string {
+  if (!opts.upstream || !opts.guardUpstream) return '';
+  return `    iifname "${opts.upstream}" oifname != ${br} counter name "blocked_forward" drop\n`;
 }
 
 function natChain(upstream: string | null | undefined): string {
@@ -140,7 +150,7 @@ ${POLICY_SETS}
 ${policyChains(opts.agentPort ?? DEFAULT_AGENT_PORT)}
   chain forward {
     type filter hook forward priority filter; policy accept;
-    iifname != ${br} oifname != ${br} accept
+${guard(opts, br)}    iifname != ${br} oifname != ${br} accept
     ct state established,related accept
     ip saddr @sandboxes jump c_egress
     ip daddr @sandboxes jump c_ingress

@@ -38,6 +38,10 @@ test('renderRuleset encodes the baseline policy', () => {
   assert.doesNotMatch(text, /hook postrouting/, 'no NAT without an upstream');
   assert.match(renderRuleset({ ...OPTS, upstream: 'eth9' }, []),
     /oifname "eth9" ip saddr @sandboxes snat ip to ip saddr map @outbound\n\s+oifname "eth9" ip saddr @sandboxes masquerade/);
+  assert.doesNotMatch(renderRuleset({ ...OPTS, upstream: 'eth9' }, []), /iifname "eth9" oifname/);
+  assert.match(renderRuleset({ ...OPTS, upstream: 'eth9', guardUpstream: true }, []),
+    /iifname "eth9" oifname != "wbr0" counter name "blocked_forward" drop\n\s+iifname != "wbr0" oifname != "wbr0" accept/,
+    'the guard comes before the pass-through of non-bridge traffic');
   assert.match(text, /iifname @sb_ports jump sandbox_port/);
   assert.match(text, /arp saddr ip 10\.213\.0\.0\/16 counter name "spoofed" drop/);
   assert.match(text, /ip saddr 10\.213\.0\.0\/16 counter name "spoofed" drop/);

@@ -1,7 +1,7 @@
 // The policy compiler and the flow judge are pure: element texts and verdicts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { collapse, compile, diff, egressNames, emptyCompiled, type PolicySubject, type PolicyView } from './policy.js';
+import { collapse, compile, diff, egressNames, emptyCompiled, PolicyCompiler, type PolicySubject, type PolicyView } from './policy.js';
 import { flowAllowed, parseConntrack } from './conntrack.js';
 import { parseAnyCidr } from './addresses.js';
 
@@ -39,7 +39,8 @@ test('links: the target admits the caller (× its ingress ports), the caller may
     exposures: [], outbound: false,
   });
   assert.deepEqual(sorted(c.ingress_allow), ['10.0.0.2 . 10.0.0.3 . 9990']);
-  assert.deepEqual(sorted(c.egress_any), ['10.0.0.2 . 10.0.0.3']);
+  assert.deepEqual(sorted(c.link_egress), ['10.0.0.2 . 10.0.0.3']);
+  assert.equal(c.egress_any.size, 0);
   const ctx = { sandboxes: new Set(['10.0.0.2', '10.0.0.3']), gateway: '10.0.0.1', agentPort: 9990, dnsPort: 53 };
   assert.equal(flowAllowed(c, ctx, { proto: 'tcp', src: '10.0.0.2', dst: '10.0.0.3', dport: 9990 }), true);
   assert.equal(flowAllowed(c, ctx, { proto: 'tcp', src: '10.0.0.2', dst: '10.0.0.3', dport: 22 }), false);
@@ -51,12 +52,30 @@ test('links: the target admits the caller (× its ingress ports), the caller may
   assert.equal(flowAllowed(c, ctx, { proto: 'tcp', src: '10.0.0.2', dst: '192.168.1.1', dport: 443 }), false, 'private');
 });
 
-test('a link into a block the caller already lists does not create an overlapping element', () => {
+test('a link into a block the caller already lists lands in its own set (no interval overlap)', () => {
   const c = compile({
     subjects: [subject('10.0.0.2', { egress: ['10.0.0.0/24'] }), subject('10.0.0.3', {}, { linkSources: ['10.0.0.2'] })],
     exposures: [], outbound: false,
   });
   assert.deepEqual(sorted(c.egress_any), ['10.0.0.2 . 10.0.0.0/24']);
+  assert.deepEqual(sorted(c.link_egress), ['10.0.0.2 . 10.0.0.3']);
+});
+
+test('PolicyCompiler gives what compile gives, recompiling only changed workspaces', () => {
+  const compiler = new PolicyCompiler();
+  const subjects = Array.from({ length: 50 }, (_, i) => subject(`10.0.1.${i + 2}`, { egress: [`1.2.${i}.0/24`], egress_ports: [443] },
+    { linkSources: i > 0 ? ['10.0.1.2'] : [] }));
+  const input = { subjects, exposures: [{ ip: '10.0.1.2', port: 80 }], outbound: false };
+  assert.deepEqual(compiler.compile(input), compile(input));
+  subjects[7] = subject('10.0.1.9', { allow_internet: false });
+  const changed = { ...input, subjects };
+  assert.deepEqual(compiler.compile(changed), compile(changed));
+  assert.deepEqual(compiler.compile({ ...changed, subjects: subjects.slice(0, 3) }), compile({ ...changed, subjects: subjects.slice(0, 3) }));
+});
+
+test('collapse keeps blocks and the hosts no block covers', () => {
+  const blocks = ['10.0.0.0/8', '10.1.0.0/16', '192.168.1.5', '192.168.1.5', '10.9.9.9', '172.16.0.0/12'].map((x) => parseAnyCidr(x)!);
+  assert.deepEqual(collapse(blocks).sort(), ['10.0.0.0/8', '172.16.0.0/12', '192.168.1.5']);
 });
 
 test('host access, exposures and outbound IPs', () => {

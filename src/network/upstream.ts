@@ -8,8 +8,15 @@
  * receiving interface), never globally. The firewall (firewall-ruleset.ts) decides
  * which flows may leave and NATs them. With no upstream, forwarding on the bridge
  * stays off and no rule exists: nothing routes off the bridge.
+ *
+ * Turning forwarding on for the upstream device would also let the host route
+ * traffic arriving there to its other interfaces. When the device's forwarding was
+ * off before Warren (recorded in the data dir, so a restart still knows), the
+ * firewall guards it: what arrives on the upstream device may only be forwarded to
+ * the bridge (`guardUpstream`), which keeps the host's behaviour as it was.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { AppError } from '../contract/errors.js';
 import { run } from '../util/exec.js';
 import { isIpv4 } from './addresses.js';
@@ -56,6 +63,33 @@ async function rulesFor(table: number): Promise<Array<{ priority?: number; iif?:
   const { stdout } = await run('ip', ['-j', '-4', 'rule', 'show']);
   const rules = JSON.parse(stdout || '[]') as Array<{ priority?: number; iif?: string; table?: string | number }>;
   return rules.filter((r) => String(r.table) === String(table));
+}
+
+async function readForwarding(dev: string): Promise<boolean> {
+  assertIfname(dev);
+  return (await readFile(`/proc/sys/net/ipv4/conf/${dev}/forwarding`, 'utf8')).trim() === '1';
+}
+
+async function ownedDevices(stateFile: string): Promise<string[]> {
+  try {
+    const doc = JSON.parse(await readFile(stateFile, 'utf8')) as { forwardingOwned?: unknown };
+    return Array.isArray(doc.forwardingOwned) ? doc.forwardingOwned.filter((d): d is string => typeof d === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Whether forwarding on the upstream device is (or will be) Warren's doing, and so
+ * must be guarded. Records that fact in `stateFile` before anything is switched on.
+ */
+export async function claimUpstreamForwarding(up: Upstream, stateFile: string): Promise<boolean> {
+  const owned = await ownedDevices(stateFile);
+  if (owned.includes(up.device)) return true;
+  if (await readForwarding(up.device)) return false;
+  await mkdir(dirname(stateFile), { recursive: true, mode: 0o700 });
+  await writeFile(stateFile, JSON.stringify({ forwardingOwned: [...owned, up.device] }) + '\n', { mode: 0o600 });
+  return true;
 }
 
 /** Installs (idempotently) the route, the rule and the forwarding switches. */

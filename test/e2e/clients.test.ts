@@ -52,6 +52,32 @@ test('oblien CLI: create, list, power, api-access, delete', async () => {
   assert.ok(!JSON.parse(await cli('ws', 'list', '--json')).workspaces.some((w: { id: string }) => w.id === id));
 });
 
+test('oblien CLI and MCP: network get / update', async () => {
+  const created = JSON.parse(await cli('ws', 'create', '--image', 'debian-12', '--name', 'cli-net', '--memory', '128', '--json'));
+  const id = created.id ?? created.workspace?.id;
+  try {
+    await cli('network', 'update', id, '--no-allow-internet', '--ingress-ports', '80,443');
+    const net = JSON.parse(await cli('network', 'get', id, '--json'));
+    assert.equal(net.allow_internet, false);
+    assert.deepEqual(net.ingress_ports, [80, 443]);
+    const mcp = await startMcp(env());
+    try {
+      const upd = await mcp.callTool('workspace_network_update', { workspace_id: id, allow_internet: true, egress: ['api.example.com'] }, 15_000);
+      assert.notEqual(upd?.result?.isError, true, JSON.stringify(upd));
+      const got = await mcp.callTool('workspace_network_get', { workspace_id: id }, 15_000);
+      const body = JSON.parse(got.result.content[0].text);
+      assert.deepEqual([body.allow_internet, body.egress], [true, ['api.example.com']]);
+      const ip = await mcp.callTool('workspace_network_ip', { workspace_id: id, ip: '198.51.100.7' }, 15_000);
+      assert.equal(ip?.result?.isError, true, JSON.stringify(ip));
+      assert.match(ip.result.content[0].text, /No outbound IPs are configured/, 'the documented error reaches the MCP caller');
+    } finally {
+      mcp.close();
+    }
+  } finally {
+    await cli('ws', 'delete', id);
+  }
+});
+
 test('oblien-mcp: workspace_list over stdio', async () => {
   const mcp = await startMcp(env());
   try {

@@ -121,6 +121,19 @@ describe('egress', () => {
   });
 });
 
+describe('restart', () => {
+  test('the policy is enforced again after a SIGKILL of the server', async () => {
+    const ws = await client.workspaces.create({ image: 'node-20', memory_mb: 256 });
+    const rt = await runtimeFor(ws.id);
+    await client.workspaces.network.update(ws.id, { egress: [`${NET_A}/32`] });
+    await server.kill();
+    await server.restart();
+    assert.equal(await curl(rt, `http://${NET_A}/`), internet.hostIp, 'allowed before, allowed after');
+    assert.match(await curl(rt, `http://${NET_B}/`), /^curl:/, 'refused before, refused after');
+    await client.workspaces.delete(ws.id);
+  });
+});
+
 describe('private links and direct access', () => {
   test('linked caller reaches the target agent with its raw token; unlinked is refused by the firewall', async () => {
     const caller = await client.workspaces.create({ image: 'node-20', memory_mb: 256, name: 'caller' });

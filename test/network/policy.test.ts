@@ -7,7 +7,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { run } from '../../src/util/exec.js';
+import { run, tryRun } from '../../src/util/exec.js';
 import { Firewall } from '../../src/network/firewall.js';
 import { compile, type PolicySubject, type PolicyView } from '../../src/network/policy.js';
 import { installUpstream, removeUpstream } from '../../src/network/upstream.js';
@@ -46,7 +46,7 @@ const reach = async (from: 'a' | 'b' | 'c', host: string, port: number) => (awai
 before(async () => {
   await lab.setUp(['a', 'b', 'c']);
   await internet.setUp();
-  fw = new Firewall({ instanceId: lab.hex, bridge: lab.bridge, subnet: lab.subnet, upstream: internet.hostIf });
+  fw = new Firewall({ instanceId: lab.hex, bridge: lab.bridge, subnet: lab.subnet, upstream: internet.hostIf, guardUpstream: true });
   await fw.ensure();
   for (const name of ['a', 'b', 'c']) {
     await fw.register(lab.sb(name));
@@ -166,4 +166,44 @@ test('the rules live in the root namespace: a workspace netns holds no table to 
   await run('ip', ['netns', 'exec', lab.sb('a').netns, 'nft', 'flush', 'ruleset']);
   await apply({ a: { allow_internet: false } });
   assert.equal(await reach('a', NET_A, RAW), false);
+});
+
+/** Waits up to `ms` for one UDP datagram in `netns` on addr:9; true if one came. */
+function udpArrives(netns: string, addr: string, ms: number): { ready: Promise<void>; arrived: Promise<boolean> } {
+  const js = `const s = require('dgram').createSocket('udp4'); s.on('message', () => { console.log('got'); process.exit(0); });
+s.bind(9, ${JSON.stringify(addr)}, () => console.log('ready')); setTimeout(() => process.exit(0), ${ms});`;
+  const child = spawn('ip', ['netns', 'exec', netns, 'node', '-e', js], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let out = '';
+  const ready = new Promise<void>((r) => child.stdout!.on('data', (d) => { out += d; if (out.includes('ready')) r(); }));
+  const arrived = new Promise<boolean>((r) => child.on('exit', () => r(out.includes('got'))));
+  return { ready, arrived };
+}
+
+test('the upstream device forwards only towards the workspaces (its forwarding is ours)', async () => {
+  const ns = `wtE-${lab.hex}`;
+  const hostIf = `wtE${lab.hex}`;
+  const [hostSide, nsSide] = [internet.hostIp.replace(/\.1$/, '.9'), internet.hostIp.replace(/\.1$/, '.10')];
+  const send = `require('dgram').createSocket('udp4').send('x', 9, ${JSON.stringify(nsSide)}, () => process.exit(0))`;
+  try {
+    await run('ip', ['netns', 'add', ns]);
+    await run('ip', ['link', 'add', hostIf, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
+    await run('ip', ['addr', 'add', `${hostSide}/30`, 'dev', hostIf]);
+    await run('ip', ['link', 'set', hostIf, 'up']);
+    await run('ip', ['-n', ns, 'addr', 'add', `${nsSide}/30`, 'dev', 'eth0']);
+    await run('ip', ['-n', ns, 'link', 'set', 'eth0', 'up']);
+    const tryOnce = async () => {
+      const probe = udpArrives(ns, nsSide, 1500);
+      await probe.ready;
+      await run('ip', ['netns', 'exec', internet.netns, 'node', '-e', send]);
+      return probe.arrived;
+    };
+    assert.equal(await tryOnce(), false, 'guarded: the host does not route upstream traffic elsewhere');
+    // Control: the same firewall without the guard lets it through, so the guard is what stopped it.
+    await new Firewall({ instanceId: lab.hex, bridge: lab.bridge, subnet: lab.subnet, upstream: internet.hostIf }).ensure();
+    assert.equal(await tryOnce(), true, 'unguarded control');
+  } finally {
+    await fw.ensure();
+    await tryRun('ip', ['netns', 'del', ns]);
+    await tryRun('ip', ['link', 'del', hostIf]);
+  }
 });

@@ -27,7 +27,7 @@ import {
   TYPE_A,
   buildResponse,
   normalizeName,
-  parseMessage,
+  parseQuery,
   udpPayloadLimit,
 } from '../../src/network/dns-wire.js';
 
@@ -74,13 +74,8 @@ function lookup(table: RecordTable, qname: string, qtype: number): AnswerSpec[] 
 
 /** The full answer to `query`; null when the packet is not a query worth answering. */
 function answer(query: Buffer, records: string | RecordTable): { msg: DnsMessage; reply: Buffer } | null {
-  let msg: DnsMessage;
-  try {
-    msg = parseMessage(query);
-  } catch {
-    return null;
-  }
-  if (msg.header.qr) return null;
+  const msg = parseQuery(query);
+  if (!msg) return null;
   const question = msg.questions[0];
   const base = { id: msg.header.id, rd: msg.header.rd, aa: true, ra: false };
   if (!question || msg.questions.length !== 1) return { msg, reply: buildResponse({ ...base, rcode: RCODE_FORMERR }) };

@@ -38,12 +38,14 @@ function freeSubnet(): string {
 
 export interface StartOptions {
   env?: Record<string, string>;
+  /** Workspace subnet (default: a random free-looking /24). */
+  subnet?: string;
 }
 
 export async function startServer(opts: StartOptions = {}): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'warren-e2e-'));
   const bridge = `wt${randomBytes(3).toString('hex')}`;
-  const subnet = freeSubnet();
+  const subnet = opts.subnet ?? freeSubnet();
   const logs: string[] = [];
   const server: TestServer = {
     url: '', port: 0, dataDir, bridge, subnet, proc: null as unknown as ChildProcess, logs,

@@ -12,6 +12,11 @@ import { AppError } from '../../contract/errors.js';
 import { RingBuffer } from '../ring-buffer.js';
 import { isoNow, signalGroup, KILL_GRACE_MS } from '../process.js';
 
+/** After the program exits, output must have been quiet this long before the session ends. */
+const EXIT_QUIET_MS = 50;
+/** Longest wait for the last output after the exit (a child may keep the PTY busy). */
+const EXIT_DRAIN_MAX_MS = 1000;
+
 export const DEFAULT_SCROLLBACK = 64 * 1024;
 export const MAX_SCROLLBACK = 262_144;
 
@@ -67,6 +72,8 @@ export class TerminalSession extends EventEmitter {
   private scrollback: RingBuffer;
   private readonly pty: Pty;
   private paused = false;
+  private exiting = false;
+  private lastDataAt = 0;
 
   constructor(opts: SessionOptions) {
     super();
@@ -118,11 +125,11 @@ export class TerminalSession extends EventEmitter {
   }
 
   write(data: Buffer): void {
-    if (this.alive && data.length > 0) this.pty.write(data);
+    if (this.alive && !this.exiting && data.length > 0) this.pty.write(data);
   }
 
   resize(cols: number, rows: number): void {
-    if (!this.alive) return;
+    if (!this.alive || this.exiting) return;
     this.pty.resize(cols, rows);
     this.cols = cols;
     this.rows = rows;
@@ -166,15 +173,33 @@ export class TerminalSession extends EventEmitter {
   }
 
   private onData(chunk: Buffer): void {
+    this.lastDataAt = Date.now();
     this.scrollback.write(chunk);
     this.emit('data', chunk);
   }
 
+  /**
+   * node-pty may report the exit before the program's last output has been read
+   * from the PTY: the session stays alive (reading) until the output has been
+   * quiet for EXIT_QUIET_MS (at most EXIT_DRAIN_MAX_MS), so scrollback and
+   * subscribers always get everything the program wrote before `exit`.
+   */
   private onExit(code: number, signal: number): void {
-    if (!this.alive) return;
-    this.alive = false;
-    this.exitCode = signal > 0 ? 128 + signal : code;
-    this.emit('exit', this.exitCode);
+    if (!this.alive || this.exiting) return;
+    this.exiting = true;
+    this.resume();
+    const deadline = Date.now() + EXIT_DRAIN_MAX_MS;
+    const finish = () => {
+      const quietFor = Date.now() - this.lastDataAt;
+      if (quietFor < EXIT_QUIET_MS && Date.now() < deadline) {
+        setTimeout(finish, EXIT_QUIET_MS - quietFor);
+        return;
+      }
+      this.alive = false;
+      this.exitCode = signal > 0 ? 128 + signal : code;
+      this.emit('exit', this.exitCode);
+    };
+    setTimeout(finish, EXIT_QUIET_MS);
   }
 }
 

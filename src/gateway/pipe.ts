@@ -1,0 +1,145 @@
+/**
+ * The two ways Warren relays traffic to a port inside a workspace, shared by the
+ * runtime gateway (to the agent) and the public-access edge (to the app):
+ * - `relayHttp`: one request streamed up, the response streamed down, with
+ *   backpressure both ways; a bodiless request that died on a stale pooled socket is
+ *   resent once on a fresh one; the exchange can be cut from outside (`track`).
+ * - `relayUpgrade`: a raw TCP pipe after the handshake request is re-sent (WebSocket).
+ * What differs between the callers — headers, the request line, the error reply —
+ * comes in as parameters; the relays themselves never look at credentials.
+ */
+import { request, type Agent, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import { connect, type Socket } from 'node:net';
+import { pipeline, type Duplex } from 'node:stream';
+
+/** Socket errors that mean a pooled keep-alive connection had died before reuse. */
+const STALE_SOCKET_CODES = new Set(['ECONNRESET', 'EPIPE']);
+
+export function hasBody(req: IncomingMessage): boolean {
+  const len = req.headers['content-length'];
+  return (len !== undefined && len !== '0') || req.headers['transfer-encoding'] !== undefined;
+}
+
+/**
+ * Fails a request whose TCP connect takes longer than `ms` with code
+ * `ETIMEDOUT_CONNECT` (an unreachable workspace must answer, not hang). Once
+ * connected, streams may idle as long as they like.
+ */
+export function armConnectTimeout(upstream: ReturnType<typeof request>, ms: number): void {
+  upstream.on('socket', (socket: Socket) => {
+    if (!socket.connecting) return;
+    const timer = setTimeout(() => {
+      const err = new Error('connect timeout') as NodeJS.ErrnoException;
+      err.code = 'ETIMEDOUT_CONNECT';
+      upstream.destroy(err);
+    }, ms);
+    socket.once('connect', () => clearTimeout(timer));
+    socket.once('close', () => clearTimeout(timer));
+  });
+}
+
+export interface HttpRelay {
+  host: string;
+  port: number;
+  path: string;
+  headers: OutgoingHttpHeaders;
+  agent: Agent;
+  connectTimeoutMs: number;
+  /** Registers a way to cut this exchange; returns the unregister function. */
+  track: (cut: () => void) => () => void;
+  /** Headers sent down to the client, from the upstream's. */
+  responseHeaders: (upRes: IncomingMessage) => OutgoingHttpHeaders;
+  /** Writes the error reply when the upstream cannot be reached (nothing was sent yet). */
+  onUnreachable: (res: ServerResponse, err: NodeJS.ErrnoException) => void;
+}
+
+export function relayHttp(req: IncomingMessage, res: ServerResponse, r: HttpRelay, retry = true): void {
+  const upstream = request({
+    host: r.host, port: r.port, method: req.method, path: r.path, headers: r.headers, agent: retry ? r.agent : false,
+  });
+  const untrack = r.track(() => {
+    upstream.destroy();
+    res.destroy();
+  });
+  armConnectTimeout(upstream, r.connectTimeoutMs);
+  upstream.on('response', (upRes) => {
+    res.writeHead(upRes.statusCode ?? 502, r.responseHeaders(upRes));
+    res.flushHeaders(); // SSE clients must see the headers before the first event
+    pipeline(upRes, res, () => untrack());
+  });
+  upstream.on('error', (err: NodeJS.ErrnoException) => {
+    untrack();
+    if (res.headersSent || res.destroyed) {
+      res.destroy();
+      return;
+    }
+    if (retry && upstream.reusedSocket && STALE_SOCKET_CODES.has(err.code ?? '') && !hasBody(req)) {
+      relayHttp(req, res, r, false); // the pooled socket had died; bodiless requests are safe to resend
+      return;
+    }
+    req.resume();
+    r.onUnreachable(res, err);
+  });
+  // The client went away: stop the upstream work too.
+  res.on('close', () => {
+    untrack();
+    if (!res.writableFinished) upstream.destroy();
+  });
+  if (hasBody(req)) pipeline(req, upstream, () => {});
+  else upstream.end();
+}
+
+export interface UpgradeRelay {
+  host: string;
+  port: number;
+  /** The handshake request as the upstream must see it (request line, headers, blank line). */
+  handshake: string;
+  connectTimeoutMs: number;
+  track: (cut: () => void) => () => void;
+  /** Writes the error reply on the client socket when the upstream cannot be reached. */
+  onUnreachable: (client: Duplex, reason: string) => void;
+}
+
+export function relayUpgrade(client: Duplex, head: Buffer, r: UpgradeRelay): void {
+  const upstream = connect({ host: r.host, port: r.port });
+  const cut = () => {
+    upstream.destroy();
+    client.destroy();
+  };
+  const untrack = r.track(cut);
+  let connected = false;
+  const fail = (reason: string) => {
+    clearTimeout(timer);
+    untrack();
+    r.onUnreachable(client, reason);
+  };
+  const timer = setTimeout(() => {
+    upstream.destroy();
+    fail('connect timeout');
+  }, r.connectTimeoutMs);
+
+  upstream.once('connect', () => {
+    connected = true;
+    clearTimeout(timer);
+    upstream.setNoDelay(true);
+    (client as Partial<Socket>).setNoDelay?.(true);
+    upstream.write(r.handshake);
+    if (head.length > 0) upstream.write(head);
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  upstream.on('error', (err: NodeJS.ErrnoException) => {
+    if (!connected) fail(err.code ?? err.message);
+    else cut();
+  });
+  upstream.on('close', () => {
+    untrack();
+    if (connected) client.destroy(); // before that, fail() is flushing an error reply
+  });
+  client.on('error', cut);
+  client.on('close', () => {
+    clearTimeout(timer);
+    untrack();
+    upstream.destroy();
+  });
+}
