@@ -11,7 +11,7 @@
 import type { ApplyResult } from '../network/firewall.js';
 import { egressNames, PolicyCompiler, type Compiled, type PolicySubject } from '../network/policy.js';
 import type { DnsAllowances } from '../network/dns-allowances.js';
-import type { Store, WorkspaceRecord } from '../store/store.js';
+import type { NetworkPolicyRow, Store } from '../store/store.js';
 
 export interface NetworkSyncDeps {
   store: Store;
@@ -64,7 +64,7 @@ export class NetworkSync {
 
   private async run(): Promise<void> {
     const t0 = performance.now();
-    const records = await this.deps.store.allWorkspaces();
+    const records = await this.deps.store.allNetworkPolicies();
     const byId = new Map(records.map((r) => [r.id, r]));
     const ips = new Map(records.map((r) => [r.id, r.ip]));
     const exposures = (await this.deps.exposures()).flatMap((e) => {
@@ -85,7 +85,7 @@ export class NetworkSync {
     this.armExpiry();
   }
 
-  private subjectOf(rec: WorkspaceRecord, byId: Map<string, WorkspaceRecord>): PolicySubject {
+  private subjectOf(rec: NetworkPolicyRow, byId: Map<string, NetworkPolicyRow>): PolicySubject {
     const linkSources = rec.network.private_link_ids.flatMap((id) => {
       const peer = byId.get(id);
       return peer && peer.id !== rec.id ? [peer.ip] : [];

@@ -68,33 +68,90 @@ function elements(items: readonly string[]): string {
   return items.length === 0 ? '' : ` elements = { ${items.join(', ')} };`;
 }
 
+/**
+ * The interval sets (egress and ingress lists) are split into SHARDS sets by the
+ * workspace address's low bits (the sender's for egress, the receiver's for
+ * ingress). Deleting an interval element makes nft read the whole target set first
+ * (≈ 5 µs per element: 17 ms at 3,500), so a change touches one small shard instead;
+ * a packet of a new flow reaches its shard through one verdict-map lookup.
+ */
+export const SHARDS = 32;
+const SHARDED: Record<string, 'src' | 'dst'> = { egress_allow: 'src', egress_any: 'src', ingress_allow: 'dst', ingress_any: 'dst' };
+const SHARD_TYPES: Record<string, string> = {
+  egress_allow: 'ipv4_addr . ipv4_addr . inet_service', egress_any: 'ipv4_addr . ipv4_addr',
+  ingress_allow: 'ipv4_addr . ipv4_addr . inet_service', ingress_any: 'ipv4_addr . ipv4_addr',
+};
+const shardSuffix = (n: number) => String(n).padStart(2, '0');
+
+/** The kernel set holding `element` of the logical set `set` (itself unless sharded). */
+export function physicalSet(set: string, element: string): string {
+  const side = SHARDED[set];
+  if (!side) return set;
+  const fields = element.split(' . ');
+  const ip = side === 'src' ? fields[0]! : fields[1]!;
+  return `${set}_${shardSuffix(Number(ip.split('.')[3]) % SHARDS)}`;
+}
+
+/** Every kernel set of a logical set (the shards, or itself). */
+export function physicalSets(set: string): string[] {
+  return SHARDED[set] ? Array.from({ length: SHARDS }, (_, n) => `${set}_${shardSuffix(n)}`) : [set];
+}
+
+function shardDeclarations(): string {
+  return Object.keys(SHARDED).flatMap((set) => physicalSets(set).map((name) =>
+    `  set ${name} { type ${SHARD_TYPES[set]}; flags interval; }`)).join('\n');
+}
+
 /** Declarations of the policy sets (filled later, element by element). */
 const POLICY_SETS = `  set internet_ok { type ipv4_addr; }
   set internet_ports { type ipv4_addr . inet_service; }
-  set egress_allow { type ipv4_addr . ipv4_addr . inet_service; flags interval; }
-  set egress_any { type ipv4_addr . ipv4_addr; flags interval; }
+${shardDeclarations()}
   set link_egress { type ipv4_addr . ipv4_addr; }
-  set ingress_allow { type ipv4_addr . ipv4_addr . inet_service; flags interval; }
-  set ingress_any { type ipv4_addr . ipv4_addr; flags interval; }
   set host_allow { type ipv4_addr . inet_service; }
   set host_any { type ipv4_addr; }
   set dns_ok { type ipv4_addr; }
   map outbound { type ipv4_addr : ipv4_addr; }`;
 
+const shardMap = (prefix: string) =>
+  Array.from({ length: SHARDS }, (_, n) => `0.0.0.${n} : goto ${prefix}_${shardSuffix(n)}`).join(', ');
+
+/**
+ * Egress: c_egress → (by sender shard) eg_NN → explicit lists `return` (allowed,
+ * back in forward) → c_egress_tail (links, private drop, allow_internet). `goto`
+ * replaces the frame, so every `return` lands in the forward chain.
+ */
+function shardChains(): string {
+  const out: string[] = [];
+  for (let n = 0; n < SHARDS; n++) {
+    const s = shardSuffix(n);
+    out.push(`  chain eg_${s} {
+    meta l4proto { tcp, udp } ip saddr . ip daddr . th dport @egress_allow_${s} return
+    ip saddr . ip daddr @egress_any_${s} return
+    goto c_egress_tail
+  }
+  chain ig_${s} {
+    meta l4proto { tcp, udp } ip saddr . ip daddr . th dport @ingress_allow_${s} accept
+    ip saddr . ip daddr @ingress_any_${s} accept
+    counter name "blocked_forward" drop
+  }`);
+  }
+  return out.join('\n');
+}
+
 function policyChains(agentPort: number): string {
-  return `  chain c_egress {
-    meta l4proto { tcp, udp } ip saddr . ip daddr . th dport @egress_allow return
-    ip saddr . ip daddr @egress_any return
+  return `  chain c_egress_tail {
     ip saddr . ip daddr @link_egress return
     ip daddr @private counter name "blocked_forward" drop
     ip saddr @internet_ok return
     meta l4proto { tcp, udp } ip saddr . th dport @internet_ports return
     counter name "blocked_forward" drop
   }
+${shardChains()}
+  chain c_egress {
+    ip saddr & 0.0.0.${SHARDS - 1} vmap { ${shardMap('eg')} }
+  }
   chain c_ingress {
-    meta l4proto { tcp, udp } ip saddr . ip daddr . th dport @ingress_allow accept
-    ip saddr . ip daddr @ingress_any accept
-    counter name "blocked_forward" drop
+    ip daddr & 0.0.0.${SHARDS - 1} vmap { ${shardMap('ig')} }
   }
   chain c_host {
     tcp dport ${agentPort} accept
@@ -143,7 +200,7 @@ table inet ${t.inet} {
   counter blocked_forward { }
   counter blocked_input { }
   counter blocked_output { }
-  counter ack { }
+  set ack { type ipv4_addr; }
   set sandboxes { type ipv4_addr;${elements(ips)} }
   set private { type ipv4_addr; flags interval;${elements(PRIVATE_RANGES)} }
 ${POLICY_SETS}
@@ -203,11 +260,24 @@ ${verb} element bridge ${t.bridge} port_ip { "${sb.hostIf}" . ${sb.ip} }
 /** `delete` / `add` element lines for a policy diff (deletes first: no transient overlap). */
 export function renderPolicyDiff(t: FirewallTables, remove: Record<string, string[]>, add: Record<string, string[]>): string {
   const lines: string[] = [];
-  for (const [set, els] of Object.entries(remove)) {
+  for (const [set, els] of byPhysicalSet(remove)) {
     // A map element is deleted by its key alone.
     const keys = set === 'outbound' ? els.map((e) => e.split(' : ')[0]!) : els;
     lines.push(`delete element inet ${t.inet} ${set} { ${keys.join(', ')} }`);
   }
-  for (const [set, els] of Object.entries(add)) lines.push(`add element inet ${t.inet} ${set} { ${els.join(', ')} }`);
+  for (const [set, els] of byPhysicalSet(add)) lines.push(`add element inet ${t.inet} ${set} { ${els.join(', ')} }`);
   return lines.length ? lines.join('\n') + '\n' : '';
+}
+
+function byPhysicalSet(bySet: Record<string, string[]>): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const [set, els] of Object.entries(bySet)) {
+    for (const el of els) {
+      const name = physicalSet(set, el);
+      const list = out.get(name);
+      if (list) list.push(el);
+      else out.set(name, [el]);
+    }
+  }
+  return out;
 }

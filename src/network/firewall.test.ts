@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AppError } from '../contract/errors.js';
-import { Firewall, renderElements, renderRuleset, tableNames } from './firewall.js';
+import { Firewall, physicalSet, renderElements, renderPolicyDiff, renderRuleset, tableNames } from './firewall.js';
 
 const OPTS = { instanceId: '0a1b', bridge: 'wbr0', subnet: '10.213.0.0/16' };
 
@@ -27,8 +27,8 @@ test('renderRuleset replaces only its own two tables, atomically', () => {
 
 test('renderRuleset encodes the baseline policy', () => {
   const text = renderRuleset(OPTS, []);
-  for (const set of ['sandboxes', 'internet_ok', 'private', 'egress_allow', 'egress_any', 'ingress_allow', 'ingress_any',
-    'sb_ports', 'port_ip']) {
+  for (const set of ['sandboxes', 'internet_ok', 'private', 'egress_allow_00', 'egress_any_31', 'ingress_allow_07', 'ingress_any_00',
+    'link_egress', 'host_allow', 'host_any', 'dns_ok', 'sb_ports', 'port_ip']) {
     assert.match(text, new RegExp(`set ${set} \\{`), set);
   }
   assert.match(text, /iifname != "wbr0" oifname != "wbr0" accept\n\s+ct state established,related accept\n\s+ip saddr @sandboxes jump c_egress\n\s+ip daddr @sandboxes jump c_ingress\n\s+ip saddr @sandboxes accept\n\s+counter name "blocked_forward" drop/);
@@ -71,4 +71,15 @@ test('Firewall validates options and registrations before running nft', async ()
   await assert.rejects(fw.register({ ip: '10.213.0.5', hostIf: 'wv1 }' }), (e: unknown) =>
     e instanceof AppError && e.details?.field === 'hostIf');
   await assert.rejects(fw.unregister({ ip: '10.213.255.255', hostIf: 'wv1' }), isIpError);
+});
+
+test('interval elements land in the shard of their workspace address', () => {
+  assert.equal(physicalSet('egress_any', '10.213.0.37 . 1.2.3.0/24'), 'egress_any_05');
+  assert.equal(physicalSet('ingress_allow', '1.2.3.0/24 . 10.213.0.64 . 443'), 'ingress_allow_00');
+  assert.equal(physicalSet('internet_ok', '10.213.0.37'), 'internet_ok');
+  const t = tableNames('0a1b');
+  assert.equal(renderPolicyDiff(t, { egress_any: ['10.213.0.37 . 1.2.3.0/24'] }, { egress_any: ['10.213.0.38 . 1.2.3.0/24', '10.213.0.70 . 5.0.0.0/8'] }),
+    'delete element inet warren_0a1b egress_any_05 { 10.213.0.37 . 1.2.3.0/24 }\n' +
+    'add element inet warren_0a1b egress_any_06 { 10.213.0.38 . 1.2.3.0/24, 10.213.0.70 . 5.0.0.0/8 }\n');
+  assert.match(renderRuleset(OPTS, []), /ip saddr & 0\.0\.0\.31 vmap \{ 0\.0\.0\.0 : goto eg_00, .*0\.0\.0\.31 : goto eg_31 \}/);
 });

@@ -14,7 +14,7 @@ import { assertIfname } from './bridge.js';
 import { cutRefusedFlows } from './conntrack.js';
 import { NftSession } from './nft-session.js';
 import {
-  DEFAULT_AGENT_PORT, DEFAULT_DNS_PORT, renderElements, renderPolicyDiff, renderRuleset, tableNames,
+  DEFAULT_AGENT_PORT, DEFAULT_DNS_PORT, physicalSets, renderElements, renderPolicyDiff, renderRuleset, tableNames,
   type FirewallOptions, type FirewallTables, type SandboxPort,
 } from './firewall-ruleset.js';
 import { diff, emptyCompiled, SET_NAMES, type Compiled } from './policy.js';
@@ -137,7 +137,8 @@ export class Firewall {
   }
 
   private refillScript(rules: Compiled): string {
-    const lines = [...SET_NAMES, 'outbound'].map((set) => `flush ${set === 'outbound' ? 'map' : 'set'} inet ${this.tables.inet} ${set}`);
+    const lines = [...SET_NAMES, 'outbound'].flatMap((set) => physicalSets(set))
+      .map((set) => `flush ${set === 'outbound' ? 'map' : 'set'} inet ${this.tables.inet} ${set}`);
     const add: Record<string, string[]> = {};
     for (const set of [...SET_NAMES, 'outbound'] as const) if (rules[set].size) add[set] = [...rules[set]];
     return lines.join('\n') + '\n' + renderPolicyDiff(this.tables, {}, add);

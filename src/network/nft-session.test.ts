@@ -10,7 +10,7 @@ const session = new NftSession(`inet ${table}`);
 const elements = async () => ((await run('nft', ['list', 'set', 'inet', table, 's'])).stdout.match(/elements = \{ ([^}]*) \}/)?.[1] ?? '').replace(/\s+/g, ' ');
 
 before(async () => {
-  await run('nft', ['-f', '-'], { input: `table inet ${table} { counter ack { }; set s { type ipv4_addr; }; }\n` });
+  await run('nft', ['-f', '-'], { input: `table inet ${table} { set ack { type ipv4_addr; }; set s { type ipv4_addr; }; }\n` });
 });
 after(async () => {
   session.close();

@@ -7,7 +7,7 @@
  *
  * Contract of `apply(script)`: the script's commands become ONE input line, which
  * nft runs as one transaction (all or nothing — checked in nft-session.test.ts);
- * it is followed by a second line listing the `ack` counter of our table, whose
+ * it is followed by a second line listing the empty `ack` set of our table, whose
  * output marks the end of the first line's output (stdout and stderr are one
  * stream, so an error is always read before the marker). Output before the marker
  * that contains `Error:` rejects with that text. If the process dies or stalls,
@@ -30,7 +30,11 @@ export class NftSession {
   private waiter: Waiter | null = null;
   private chain: Promise<unknown> = Promise.resolve();
 
-  /** `ackTarget`: `<family> <table>` holding `counter ack`. */
+  /**
+   * `ackTarget`: `<family> <table>` holding an empty `set ack`. A set, because listing
+   * one small set costs ≈ 1.5 ms while listing a counter makes nft fetch the whole
+   * ruleset (≈ 15 ms with 3,500 elements loaded).
+   */
   constructor(private readonly ackTarget: string) {}
 
   /** Runs `script` (nft commands, one per line) atomically. Calls are serialised. */
@@ -78,14 +82,14 @@ export class NftSession {
         this.fail(new AppError('server_error', 'nft session did not answer in time'));
       }, TIMEOUT_MS);
       this.waiter = { resolve, reject, timer };
-      proc.stdin.write(`${line}\nlist counter ${this.ackTarget} ack\n`);
+      proc.stdin.write(`${line}\nlist set ${this.ackTarget} ack\n`);
     });
   }
 
   private onOutput(chunk: string): void {
     this.output += chunk;
-    const end = /counter ack \{[^}]*\}\s*\}\n/.exec(this.output);
-    if (!end && this.waiter && this.output.includes(`list counter ${this.ackTarget} ack`)) {
+    const end = /set ack \{[^}]*\}\s*\}\n/.exec(this.output);
+    if (!end && this.waiter && this.output.includes(`list set ${this.ackTarget} ack`)) {
       // The marker itself failed (our table is gone): nothing more will come.
       return this.fail(new AppError('server_error', `nft session: ${this.output.trim().slice(0, 500)}`));
     }

@@ -193,6 +193,17 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreHan
       assert.equal((await store.allWorkspaces()).length, 2);
     });
 
+    test('allNetworkPolicies gives id, address and policy of every workspace', async (t) => {
+      const { store } = await fresh(t);
+      const a = sampleWorkspace();
+      const b = minimalWorkspace();
+      await store.insertWorkspace(a);
+      await store.insertWorkspace(b);
+      const rows = (await store.allNetworkPolicies()).sort((x, y) => x.id.localeCompare(y.id));
+      const want = [a, b].map((r) => ({ id: r.id, ip: r.ip, network: r.network })).sort((x, y) => x.id.localeCompare(y.id));
+      assert.deepEqual(rows, want);
+    });
+
     test('null slugs and idempotency keys do not collide', async (t) => {
       const { store } = await fresh(t);
       await store.insertWorkspace(minimalWorkspace());

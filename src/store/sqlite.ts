@@ -23,6 +23,7 @@ import { PublicPortTable } from './sqlite-public-ports.js';
 import type {
   ApiKeyRecord,
   LifecycleState,
+  NetworkPolicyRow,
   Page,
   PublicPortRecord,
   Store,
@@ -246,6 +247,12 @@ export class SqliteStore implements Store {
         return { items: rows.map(rowToRecord), total };
       })(),
     );
+  }
+
+  async allNetworkPolicies(): Promise<NetworkPolicyRow[]> {
+    const rows = guarded(() => this.db.prepare('SELECT id, ip, network FROM workspaces').all()) as
+      Array<{ id: string; ip: string; network: string }>;
+    return rows.map((r) => ({ id: r.id, ip: r.ip, network: JSON.parse(r.network) as WorkspaceRecord['network'] }));
   }
 
   async allWorkspaces(): Promise<WorkspaceRecord[]> {

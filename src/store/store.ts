@@ -83,6 +83,13 @@ export interface ApiKeyRecord {
 }
 
 /** One exposed port of a workspace (public access, control-plane.md §8). */
+/** The part of a workspace record the network policy compiler needs. */
+export interface NetworkPolicyRow {
+  id: string;
+  ip: string;
+  network: WorkspaceRecord['network'];
+}
+
 export interface PublicPortRecord {
   workspace_id: string;
   port: number;
@@ -106,6 +113,8 @@ export interface Store {
   findWorkspaceByIdempotencyKey(key: string): Promise<WorkspaceRecord | null>;
   listWorkspaces(filter: WorkspaceFilter, page: Page): Promise<{ items: WorkspaceRecord[]; total: number }>;
   /** Every workspace, for reconciliation and address allocation. */
+  /** id, address and network policy of every workspace (what the firewall compiles; cheap). */
+  allNetworkPolicies(): Promise<NetworkPolicyRow[]>;
   allWorkspaces(): Promise<WorkspaceRecord[]>;
   /**
    * Writes `rec` (bumping `version` and `updatedAt`). With `expectedVersion`, fails
