@@ -197,7 +197,8 @@ describe('public access through the edge', () => {
 
   test('a stopped workspace answers 409 workspace_not_running', async () => {
     const port = (await client.workspaces.publicAccess.expose(wsId, { port: APP_PORT })) as any;
-    await client.workspaces.stop(wsId);
+    const stopped = await api(server, 'POST', `/workspace/${wsId}/stop`);
+    assert.deepEqual(stopped.body.workspace.public_ports.map((p: any) => p.hash), [port.hash], 'power answers show the exposures');
     const res = await viaPath(port.hash, '/');
     assert.equal(res.status, 409);
     assert.equal(res.body.code, 'workspace_not_running');

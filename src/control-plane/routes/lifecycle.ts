@@ -57,7 +57,7 @@ export function lifecycleRoutes(ctx: ControlPlaneContext, snapshotSupported: boo
     app.post(`/workspace/:id/${action}`, async (c) => {
       const rec = await loadWorkspace(ctx, c);
       const after = await ctx.workspaces.power(rec.id, action);
-      const ws = after ? workspaceView(after) : null;
+      const ws = after ? workspaceView(after, await ctx.publicAccess.summaries(after.id)) : null;
       return c.json(ok({ action, status: after?.state, workspace: ws }));
     });
   }

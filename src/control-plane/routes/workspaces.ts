@@ -91,7 +91,8 @@ export function workspaceRoutes(ctx: ControlPlaneContext): Hono<Env> {
 
   app.post('/workspace/:id/provisioning/retry', async (c) => {
     const rec = await loadWorkspace(ctx, c);
-    return c.json(ok({ workspace: workspaceView(await ctx.workspaces.retryCreate(rec.id)) }));
+    const retried = await ctx.workspaces.retryCreate(rec.id);
+    return c.json(ok({ workspace: workspaceView(retried, await ctx.publicAccess.summaries(retried.id)) }));
   });
 
   app.get('/workspace/:id/details', async (c) => {
