@@ -157,10 +157,11 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
   reconciler.startSweeping(5_000);
   await networkSync.sync();
   await hostNet.startResolver(networkSync);
-  // Safety net: whatever path changed a record, the kernel follows within seconds.
+  // Safety net: every path that changes a policy syncs itself; this retries an apply
+  // that failed (the kernel then still differs from the last compile) within half a minute.
   const networkTimer = setInterval(() => {
     networkSync.sync().catch((err) => log.error({ err }, 'network sync failed'));
-  }, 5_000);
+  }, 30_000);
   networkTimer.unref();
 
   const publicAccess = new PublicAccess({

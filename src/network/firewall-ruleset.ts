@@ -200,7 +200,6 @@ table inet ${t.inet} {
   counter blocked_forward { }
   counter blocked_input { }
   counter blocked_output { }
-  set ack { type ipv4_addr; }
   set sandboxes { type ipv4_addr;${elements(ips)} }
   set private { type ipv4_addr; flags interval;${elements(PRIVATE_RANGES)} }
 ${POLICY_SETS}

@@ -75,7 +75,7 @@ export class Firewall {
 
   constructor(opts: FirewallOptions) {
     this.tables = tableNames(opts.instanceId);
-    this.session = new NftSession(`inet ${this.tables.inet}`);
+    this.session = new NftSession();
     assertIfname(opts.bridge);
     parseSubnet(opts.subnet);
     if (opts.upstream) assertIfname(opts.upstream, 'upstream');

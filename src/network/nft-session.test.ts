@@ -6,11 +6,11 @@ import { run, tryRun } from '../util/exec.js';
 import { NftSession } from './nft-session.js';
 
 const table = `wtS_${randomBytes(3).toString('hex')}`;
-const session = new NftSession(`inet ${table}`);
+const session = new NftSession();
 const elements = async () => ((await run('nft', ['list', 'set', 'inet', table, 's'])).stdout.match(/elements = \{ ([^}]*) \}/)?.[1] ?? '').replace(/\s+/g, ' ');
 
 before(async () => {
-  await run('nft', ['-f', '-'], { input: `table inet ${table} { set ack { type ipv4_addr; }; set s { type ipv4_addr; }; }\n` });
+  await run('nft', ['-f', '-'], { input: `table inet ${table} { set s { type ipv4_addr; }; }\n` });
 });
 after(async () => {
   session.close();

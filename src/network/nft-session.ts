@@ -7,8 +7,9 @@
  *
  * Contract of `apply(script)`: the script's commands become ONE input line, which
  * nft runs as one transaction (all or nothing — checked in nft-session.test.ts);
- * it is followed by a second line listing the empty `ack` set of our table, whose
- * output marks the end of the first line's output (stdout and stderr are one
+ * it is followed by a second line, `describe ip saddr` (answered by nft itself,
+ * without reading the kernel: the cheapest command that prints), whose output
+ * marks the end of the first line's output (stdout and stderr are one
  * stream, so an error is always read before the marker). Output before the marker
  * that contains `Error:` rejects with that text. If the process dies or stalls,
  * it is killed and the next call starts a fresh one.
@@ -17,6 +18,9 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { AppError } from '../contract/errors.js';
 
 const TIMEOUT_MS = 10_000;
+/** Marks the end of a batch's output; a listing of kernel state would cost a cache fetch (2–15 ms). */
+const MARKER_COMMAND = 'describe ip saddr';
+const MARKER_OUTPUT = /payload expression, datatype ipv4_addr[^\n]*\n/;
 
 interface Waiter {
   resolve: () => void;
@@ -30,12 +34,6 @@ export class NftSession {
   private waiter: Waiter | null = null;
   private chain: Promise<unknown> = Promise.resolve();
 
-  /**
-   * `ackTarget`: `<family> <table>` holding an empty `set ack`. A set, because listing
-   * one small set costs ≈ 1.5 ms while listing a counter makes nft fetch the whole
-   * ruleset (≈ 15 ms with 3,500 elements loaded).
-   */
-  constructor(private readonly ackTarget: string) {}
 
   /** Runs `script` (nft commands, one per line) atomically. Calls are serialised. */
   apply(script: string): Promise<void> {
@@ -82,17 +80,13 @@ export class NftSession {
         this.fail(new AppError('server_error', 'nft session did not answer in time'));
       }, TIMEOUT_MS);
       this.waiter = { resolve, reject, timer };
-      proc.stdin.write(`${line}\nlist set ${this.ackTarget} ack\n`);
+      proc.stdin.write(`${line}\n${MARKER_COMMAND}\n`);
     });
   }
 
   private onOutput(chunk: string): void {
     this.output += chunk;
-    const end = /set ack \{[^}]*\}\s*\}\n/.exec(this.output);
-    if (!end && this.waiter && this.output.includes(`list set ${this.ackTarget} ack`)) {
-      // The marker itself failed (our table is gone): nothing more will come.
-      return this.fail(new AppError('server_error', `nft session: ${this.output.trim().slice(0, 500)}`));
-    }
+    const end = MARKER_OUTPUT.exec(this.output);
     if (!end || !this.waiter) return;
     const before = this.output.slice(0, end.index);
     this.output = this.output.slice(end.index + end[0].length);
