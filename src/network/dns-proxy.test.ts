@@ -16,12 +16,10 @@ import {
   TYPE_A,
   TYPE_AAAA,
   TYPE_OPT,
-  buildQuery,
-  buildResponse,
-  encodeMessage,
   parseMessage,
   type DnsMessage,
 } from './dns-wire.js';
+import { buildQuery, buildResponse, encodeMessage } from './dns-encode.js';
 import { startFakeDns, type RecordTable } from '../../test/support/fake-dns.js';
 
 const LO = '127.0.0.1';

@@ -35,12 +35,12 @@ import {
   TYPE_A,
   TYPE_AAAA,
   addressesFor,
-  buildResponse,
   normalizeName,
   parseMessage,
   parseQuery,
   udpPayloadLimit,
 } from './dns-wire.js';
+import { buildResponse } from './dns-encode.js';
 
 export interface ResolvedAddress {
   address: string;

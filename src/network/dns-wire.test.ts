@@ -12,14 +12,12 @@ import {
   TYPE_CNAME,
   TYPE_OPT,
   addressesFor,
-  buildQuery,
-  buildResponse,
-  encodeMessage,
   normalizeName,
   parseMessage,
   readName,
   udpPayloadLimit,
 } from './dns-wire.js';
+import { buildQuery, buildResponse, encodeMessage } from './dns-encode.js';
 
 function header(count: { qd?: number; an?: number }): Buffer {
   const h = Buffer.alloc(12);

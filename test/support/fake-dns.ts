@@ -18,18 +18,17 @@ import { readFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  type AnswerSpec,
   type DnsMessage,
   RCODE_FORMERR,
   RCODE_NOERROR,
   RCODE_NXDOMAIN,
   RCODE_SERVFAIL,
   TYPE_A,
-  buildResponse,
   normalizeName,
   parseQuery,
   udpPayloadLimit,
 } from '../../src/network/dns-wire.js';
+import { type AnswerSpec, buildResponse } from '../../src/network/dns-encode.js';
 
 export type RecordTable = Record<string, string[] | string | number>;
 
