@@ -8,25 +8,8 @@ import Database from 'better-sqlite3';
 import { AppError } from '../contract/errors.js';
 import type { PublicPortRecord } from './store.js';
 
-interface PublicPortRow {
-  workspace_id: string;
-  port: number;
-  slug: string;
-  label: string;
-  domain: string | null;
-  created_at: string;
-}
-
-function toRecord(row: PublicPortRow): PublicPortRecord {
-  return {
-    workspace_id: row.workspace_id,
-    port: row.port,
-    slug: row.slug,
-    label: row.label,
-    domain: row.domain,
-    created_at: row.created_at,
-  } satisfies PublicPortRecord;
-}
+/** The table's columns are exactly the record's fields, so selected rows are records as they are. */
+const COLUMNS = 'workspace_id, port, slug, label, domain, created_at';
 
 /** Constraint failures with an API meaning; anything else is rethrown unchanged. */
 function translate(err: unknown): unknown {
@@ -44,7 +27,7 @@ export class PublicPortTable {
   constructor(private readonly db: Database.Database) {}
 
   put(rec: PublicPortRecord): void {
-    const sql = `INSERT INTO public_ports (workspace_id, port, slug, label, domain, created_at)
+    const sql = `INSERT INTO public_ports (${COLUMNS})
                  VALUES (@workspace_id, @port, @slug, @label, @domain, @created_at)
                  ON CONFLICT (workspace_id, port) DO UPDATE SET slug = excluded.slug,
                    label = excluded.label, domain = excluded.domain, created_at = excluded.created_at`;
@@ -56,18 +39,17 @@ export class PublicPortTable {
   }
 
   list(workspaceId: string): PublicPortRecord[] {
-    const rows = this.db.prepare('SELECT * FROM public_ports WHERE workspace_id = ? ORDER BY port').all(workspaceId);
-    return (rows as PublicPortRow[]).map(toRecord);
+    return this.db.prepare(`SELECT ${COLUMNS} FROM public_ports WHERE workspace_id = ? ORDER BY port`)
+      .all(workspaceId) as PublicPortRecord[];
   }
 
   all(): PublicPortRecord[] {
-    const rows = this.db.prepare('SELECT * FROM public_ports ORDER BY workspace_id, port').all();
-    return (rows as PublicPortRow[]).map(toRecord);
+    return this.db.prepare(`SELECT ${COLUMNS} FROM public_ports ORDER BY workspace_id, port`).all() as PublicPortRecord[];
   }
 
   bySlug(slug: string): PublicPortRecord | null {
-    const row = this.db.prepare('SELECT * FROM public_ports WHERE slug = ?').get(slug) as PublicPortRow | undefined;
-    return row === undefined ? null : toRecord(row);
+    const row = this.db.prepare(`SELECT ${COLUMNS} FROM public_ports WHERE slug = ?`).get(slug) as PublicPortRecord | undefined;
+    return row ?? null;
   }
 
   delete(workspaceId: string, port: number): boolean {
