@@ -20,6 +20,7 @@ import { AppError } from '../contract/errors.js';
 import { forwardEdgeHttp, forwardEdgeUpgrade, type EdgeHop } from './edge-forward.js';
 import { sendWireError, writeSocketError } from './respond.js';
 import type { GatewayLog } from './types.js';
+import { CutRegistry } from './cuts.js';
 
 export interface EdgeTarget {
   workspaceId: string;
@@ -88,22 +89,12 @@ const keyOf = (workspaceId: string, port: number) => `${workspaceId}:${port}`;
 
 export function createEdge(opts: EdgeOptions): Edge {
   const connectTimeoutMs = opts.connectTimeoutMs ?? 5000;
-  /** Cut functions of open exchanges, per exposure key `<workspace>:<port>`. */
-  const open = new Map<string, Set<() => void>>();
+  /** Open exchanges per exposure key `<workspace>:<port>`. */
+  const open = new CutRegistry();
   /** Pooled keep-alive sockets to each exposure, dropped with it. */
   const agents = new Map<string, Agent>();
   /** Bumped on every revoke: a lookup that overlapped one is repeated. */
   let revocations = 0;
-
-  const tracker = (key: string) => (cut: () => void) => {
-    let set = open.get(key);
-    if (!set) open.set(key, (set = new Set()));
-    set.add(cut);
-    return () => {
-      set.delete(cut);
-      if (set.size === 0 && open.get(key) === set) open.delete(key);
-    };
-  };
 
   function agentFor(key: string): Agent {
     let agent = agents.get(key);
@@ -114,11 +105,7 @@ export function createEdge(opts: EdgeOptions): Edge {
   function cutKey(key: string): number {
     agents.get(key)?.destroy();
     agents.delete(key);
-    const set = open.get(key);
-    open.delete(key);
-    const cuts = set ? [...set] : [];
-    for (const cut of cuts) cut();
-    return cuts.length;
+    return open.cut(key);
   }
 
   /** The hop for a request, or throws the AppError to answer with. */
@@ -135,7 +122,7 @@ export function createEdge(opts: EdgeOptions): Edge {
     const key = keyOf(target.workspaceId, target.port);
     return {
       workspaceId: target.workspaceId, ip: target.ip, port: target.port, path: route.path,
-      agent: agentFor(key), connectTimeoutMs, log: opts.log, track: tracker(key),
+      agent: agentFor(key), connectTimeoutMs, log: opts.log, track: open.track(key),
     };
   }
 

@@ -14,6 +14,7 @@ import { forwardUpgrade } from './forward-upgrade.js';
 import { callerToken, isHealthPath, isRuntimePath, pathnameOf } from './paths.js';
 import { sendJson, sendWireError, writeSocketError } from './respond.js';
 import type { Gateway, GatewayOptions, RuntimeRoute } from './types.js';
+import { CutRegistry } from './cuts.js';
 
 export type { Gateway, GatewayOptions, RuntimeRoute } from './types.js';
 
@@ -24,18 +25,8 @@ export function createGateway(opts: GatewayOptions): Gateway {
   // Pooled keep-alive connections to agents. No socket timeout: SSE and long exec
   // requests may stay silent for minutes.
   const agent = new Agent({ keepAlive: true, maxFreeSockets: 64 });
-  /** Cut functions of open exchanges, per workspace (for disconnectWorkspace). */
-  const open = new Map<string, Set<() => void>>();
-
-  const tracker = (workspaceId: string) => (cut: () => void) => {
-    let set = open.get(workspaceId);
-    if (!set) open.set(workspaceId, (set = new Set()));
-    set.add(cut);
-    return () => {
-      set.delete(cut);
-      if (set.size === 0 && open.get(workspaceId) === set) open.delete(workspaceId);
-    };
-  };
+  /** Open exchanges per workspace (for disconnectWorkspace). */
+  const open = new CutRegistry();
 
   /** Resolves the caller's route, or throws the AppError to send back. */
   async function route(req: IncomingMessage): Promise<RuntimeRoute> {
@@ -70,7 +61,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
       agent,
       connectTimeoutMs,
       log: opts.log,
-      track: tracker(target.workspaceId),
+      track: open.track(target.workspaceId),
     });
   }
 
@@ -88,7 +79,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
       route: target,
       connectTimeoutMs,
       log: opts.log,
-      track: tracker(target.workspaceId),
+      track: open.track(target.workspaceId),
     });
   }
 
@@ -108,12 +99,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
       });
     },
     disconnectWorkspace(workspaceId) {
-      const set = open.get(workspaceId);
-      if (!set) return 0;
-      open.delete(workspaceId);
-      const cuts = [...set];
-      for (const cut of cuts) cut();
-      return cuts.length;
+      return open.cut(workspaceId);
     },
     close() {
       agent.destroy();
