@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import type { ResolvedCommand } from './command.js';
 import { isoNow, signalExitCode, stopGroup } from '../process.js';
 import { AppError } from '../../contract/errors.js';
+import { firstEvent } from '../../util/events.js';
 
 export type TaskStatus = 'pending' | 'running' | 'exited' | 'failed';
 
@@ -142,15 +143,7 @@ export class ExecTask extends EventEmitter {
   /** Resolves once the process was spawned or the task failed to start (status left `pending`). */
   started(): Promise<void> {
     if (this.status !== 'pending') return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        this.off('started', done);
-        this.off('exit', done);
-        resolve();
-      };
-      this.on('started', done);
-      this.on('exit', done);
-    });
+    return firstEvent(this, ['started', 'exit']);
   }
 
   /**

@@ -10,6 +10,7 @@ import {
 } from '../files/entries.js';
 import { walk } from '../files/walk.js';
 import { fsError } from './files.js';
+import { firstEvent } from '../../util/events.js';
 
 export function registerFileListRoutes(router: Router): void {
   router.get('/files', listRoute);
@@ -64,7 +65,7 @@ async function streamRoute(ctx: RequestContext) {
   const { res } = ctx;
   res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-cache' });
   const line = async (obj: unknown) => {
-    if (!res.write(`${JSON.stringify(obj)}\n`)) await waitDrain(res);
+    if (!res.write(`${JSON.stringify(obj)}\n`)) await firstEvent(res, ['drain', 'close']);
   };
   let closed = false;
   res.on('close', () => (closed = true));
@@ -91,14 +92,3 @@ async function streamRoute(ctx: RequestContext) {
   return undefined;
 }
 
-function waitDrain(res: RequestContext['res']): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.on('drain', done);
-    res.on('close', done);
-  });
-}
