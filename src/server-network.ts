@@ -30,10 +30,10 @@ export interface HostNetwork {
   close(): Promise<void>;
 }
 
-const NON_PUBLIC = [...PRIVATE_RANGES, '0.0.0.0/8', '127.0.0.0/8', '224.0.0.0/3'];
+const NON_PUBLIC = [...PRIVATE_RANGES, '0.0.0.0/8', '127.0.0.0/8', '224.0.0.0/3'].map((b) => parseAnyCidr(b)!);
 
 function isPublicAddress(ip: string): boolean {
-  return !NON_PUBLIC.some((block) => contains(parseAnyCidr(block)!, ip));
+  return !NON_PUBLIC.some((block) => contains(block, ip));
 }
 
 async function resolvConfNameserver(): Promise<string | null> {

@@ -66,14 +66,13 @@ export class NetworkSync {
     const t0 = performance.now();
     const records = await this.deps.store.allNetworkPolicies();
     const byId = new Map(records.map((r) => [r.id, r]));
-    const ips = new Map(records.map((r) => [r.id, r.ip]));
     const exposures = (await this.deps.exposures()).flatMap((e) => {
-      const ip = ips.get(e.workspaceId);
+      const ip = byId.get(e.workspaceId)?.ip;
       return ip ? [{ ip, port: e.port }] : [];
     });
     this.deps.allowances.sweep();
+    this.namesByIp = new Map(records.map((r) => [r.ip, egressNames(r.network.egress)]));
     const subjects = records.map((r) => this.subjectOf(r, byId));
-    this.namesByIp = new Map(subjects.map((s) => [s.ip, egressNames(s.policy.egress)]));
     const rules = this.compiler.compile({ subjects, exposures, outbound: this.deps.outbound });
     const t1 = performance.now();
     const result = await this.deps.firewall.applyRules(rules);
@@ -95,7 +94,7 @@ export class NetworkSync {
       ip: rec.ip,
       policy: rec.network,
       linkSources,
-      resolved: this.deps.allowances.addressesFor(rec.ip, egressNames(rec.network.egress)),
+      resolved: this.deps.allowances.addressesFor(rec.ip, this.egressNamesOf(rec.ip)),
     };
   }
 

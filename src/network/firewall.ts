@@ -104,8 +104,9 @@ export class Firewall {
         await this.apply(this.refillScript(rules));
       }
       this.current = rules;
+      const registered = new Set(this.byIf.values());
       const touched = Object.values(d.remove).flat().flatMap((el) => el.split(/ [.:] /))
-        .filter((ip) => [...this.byIf.values()].includes(ip));
+        .filter((ip) => registered.has(ip));
       const flowsCut = touched.length === 0 ? Promise.resolve(0) : this.requestCut(touched);
       const count = (r: Record<string, string[]>) => Object.values(r).reduce((n, l) => n + l.length, 0);
       return { added: count(d.add), removed: count(d.remove), flowsCut };
