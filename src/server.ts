@@ -35,6 +35,7 @@ import { defaultPolicy } from './domain/policy.js';
 import type { DomainDeps } from './domain/ports.js';
 import { createControlPlane } from './control-plane/app.js';
 import { projectRoot } from './util/paths.js';
+import { prepareStorage, storageDirs } from './storage/pool.js';
 
 export interface RunningWarren {
   server: Server;
@@ -83,7 +84,14 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
     exposures: async () => (await store.allPublicPorts()).map((r) => ({ workspaceId: r.workspace_id, port: r.port })),
   });
 
-  const driver = createDriver(cfg.driver, { instanceId: cfg.instanceId, log: (msg, fields) => log.info(fields ?? {}, msg) });
+  const storage = await prepareStorage({ dataDir: cfg.dataDir, request: cfg.storage, poolBytes: cfg.storagePoolBytes });
+  const storageDir = storageDirs(storage.root);
+  log.info({ mode: storage.mode, copyOnWrite: storage.copyOnWrite }, 'storage ready');
+  const driver = createDriver(cfg.driver, {
+    instanceId: cfg.instanceId,
+    log: (msg, fields) => log.info(fields ?? {}, msg),
+    storage: { snapshotsDir: storageDir.snapshots, scratchDir: storageDir.scratch, copyOnWrite: storage.copyOnWrite },
+  });
   await driver.prepare();
   slowStartForTests(driver);
   const images = new ImageStore({
@@ -99,7 +107,7 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
     probe: probeAgent,
     network: { bridge: cfg.bridge, subnet: cfg.subnet, prefixLen, gateway, dns: hostNet.dnsServer ? [hostNet.dnsServer] : [] },
     syncNetwork: () => networkSync.sync(),
-    paths: { dataDir: cfg.dataDir, bundleDir: projectRoot(), nodeBinary: process.execPath },
+    paths: { workspacesDir: storageDir.workspaces, bundleDir: projectRoot(), nodeBinary: process.execPath },
     hostIfName: (shortId) => new SandboxNames(cfg.instanceId).hostVeth(shortId),
     log: domainLog,
   };

@@ -1,7 +1,7 @@
 /**
  * `warren purge --data-dir D --yes`: removes every kernel object this instance
  * made — sandboxes (processes, mounts, cgroups, namespaces, veths), its firewall
- * tables and its bridge — without needing the server or its database. For
+ * tables, its bridge, and unmounts its storage pool — without needing the server or its database. For
  * uninstalling, and for tests to clean up after a failure. The data dir itself is
  * left for the operator to delete.
  */
@@ -9,6 +9,7 @@ import { loadConfig, type Flags } from '../config/load.js';
 import { createDriver } from '../drivers/registry.js';
 import { Firewall, removeBridge } from '../network/index.js';
 import { removeUpstream } from '../network/upstream.js';
+import { releaseStorage } from '../storage/pool.js';
 
 export async function purge(flags: Flags): Promise<void> {
   if (flags.yes !== true) throw new Error('purge destroys every workspace of this instance; pass --yes to confirm');
@@ -19,5 +20,6 @@ export async function purge(flags: Flags): Promise<void> {
   await new Firewall({ instanceId: cfg.instanceId, bridge: cfg.bridge, subnet: cfg.subnet }).destroy();
   await removeUpstream(cfg.bridge, cfg.instanceId).catch(() => undefined);
   await removeBridge(cfg.bridge);
+  await releaseStorage(cfg.dataDir);
   process.stdout.write(`purged ${residue.length} sandbox(es), firewall tables and bridge ${cfg.bridge}\n`);
 }

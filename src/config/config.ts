@@ -3,6 +3,7 @@
  * Every value has an embedded default so that `warren serve` works on a fresh host.
  */
 import type { NetworkOptions } from './network.js';
+import type { StorageRequest } from '../storage/pool.js';
 
 export interface WarrenConfig {
   /** TCP port of the single origin serving control plane, gateway and edge. */
@@ -29,6 +30,10 @@ export interface WarrenConfig {
   publicDomain: string;
   /** Driver name; 'ns' is the embedded default. */
   driver: string;
+  /** Where layers live and whether they clone copy-on-write (src/storage/pool.ts). */
+  storage: StorageRequest;
+  /** Apparent size of a new XFS storage pool (bytes); default: the data dir's filesystem size. */
+  storagePoolBytes?: number;
   logLevel: string;
   /** Upstream, resolver and outbound-IP options (src/config/network.ts). */
   net: NetworkOptions;

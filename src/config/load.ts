@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import type { WarrenConfig } from './config.js';
 import { loadNetworkOptions } from './network.js';
 import { parsePublicDomain } from './public-domain.js';
+import { parseSize, parseStorageRequest } from '../storage/pool.js';
 
 export const DEFAULTS = {
   port: 8080,
@@ -57,6 +58,7 @@ export function loadConfig(flags: Flags): WarrenConfig {
   const host = pick(flags, 'host', 'WARREN_HOST') ?? DEFAULTS.host;
   const bridge = pick(flags, 'bridge', 'WARREN_BRIDGE') ?? DEFAULTS.bridge;
   if (!/^[a-zA-Z0-9_-]{1,15}$/.test(bridge)) throw new Error(`--bridge must be 1–15 characters of [a-zA-Z0-9_-]`);
+  const poolSize = pick(flags, 'storage-pool-size', 'WARREN_STORAGE_POOL_SIZE');
   return {
     port,
     host,
@@ -71,6 +73,8 @@ export function loadConfig(flags: Flags): WarrenConfig {
     publicUrl: pick(flags, 'public-url', 'WARREN_PUBLIC_URL') ?? `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
     publicDomain: parsePublicDomain(pick(flags, 'public-domain', 'WARREN_PUBLIC_DOMAIN')),
     driver: pick(flags, 'driver', 'WARREN_DRIVER') ?? DEFAULTS.driver,
+    storage: parseStorageRequest(pick(flags, 'storage', 'WARREN_STORAGE')),
+    storagePoolBytes: poolSize === undefined ? undefined : parseSize(poolSize),
     logLevel: pick(flags, 'log-level', 'WARREN_LOG_LEVEL') ?? DEFAULTS.logLevel,
     net: loadNetworkOptions(flags, pick),
   };

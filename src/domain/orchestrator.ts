@@ -74,7 +74,7 @@ export class Orchestrator {
     const spec = await this.spec(rec, false);
     await this.deps.driver.destroy(spec);
     await this.deps.firewall.unregister(this.sandboxRef(rec));
-    await rm(workspaceDir(this.deps.paths.dataDir, rec.id), { recursive: true, force: true });
+    await rm(workspaceDir(this.deps.paths.workspacesDir, rec.id), { recursive: true, force: true });
   }
 
   async inspect(rec: WorkspaceRecord) {

@@ -30,7 +30,8 @@ export interface NetworkLayout {
 }
 
 export interface HostPaths {
-  dataDir: string;
+  /** Holds one directory per workspace (control files, sandbox state); on the storage pool. */
+  workspacesDir: string;
   /** Project root holding dist/, node_modules/ and package.json for the agent. */
   bundleDir: string;
   nodeBinary: string;

@@ -9,12 +9,12 @@ import type { WorkspaceRecord } from '../store/store.js';
 import { AGENT_PORT, DEFAULT_PIDS_LIMIT, type DomainDeps } from './ports.js';
 import { hostnameOf } from './view.js';
 
-export function workspaceDir(dataDir: string, id: string): string {
-  return join(dataDir, 'workspaces', id);
+export function workspaceDir(workspacesDir: string, id: string): string {
+  return join(workspacesDir, id);
 }
 
 export function specFor(rec: WorkspaceRecord, rootfs: string, deps: DomainDeps): SandboxSpec {
-  const dir = workspaceDir(deps.paths.dataDir, rec.id);
+  const dir = workspaceDir(deps.paths.workspacesDir, rec.id);
   return {
     id: rec.id,
     shortId: rec.shortId,

@@ -8,6 +8,14 @@
  * and never talks HTTP. Optional abilities are sub-interfaces checked at run time.
  */
 
+import type { Readable } from 'node:stream';
+
+/** A snapshot of a writable layer, held by the driver: the owner's shortId and the snapshot's id. */
+export interface LayerRef {
+  shortId: string;
+  snapshotId: string;
+}
+
 /** Everything a driver needs to realise one workspace. Derived from the stored record. */
 export interface SandboxSpec {
   /** Public workspace id (`ws_…`). */
@@ -53,6 +61,11 @@ export interface SandboxSpec {
   };
   /** Host directory the driver owns for this workspace (layers, pid files, logs). */
   stateDir: string;
+  /**
+   * When the sandbox has no writable layer yet, it starts from a copy-on-write clone of
+   * this snapshot instead of an empty layer (fork). Ignored once a layer exists.
+   */
+  seed?: LayerRef;
 }
 
 export type SandboxState = 'running' | 'paused' | 'stopped' | 'absent';
@@ -63,6 +76,8 @@ export interface SandboxStatus {
   pid?: number;
   /** Why a previously running sandbox is gone, when known (e.g. 'exited', 'oom'). */
   reason?: string;
+  /** Exit status of the sandbox's main process when it ended by itself (128+n for signal n). */
+  exitCode?: number;
 }
 
 export interface SandboxStats {
@@ -97,8 +112,16 @@ export interface Driver {
   /** What is really there now, read from the host, not from memory. */
   inspect(spec: SandboxSpec): Promise<SandboxStatus>;
   stats(spec: SandboxSpec): Promise<SandboxStats>;
-  /** Changes CPU / memory / pids limits of a live sandbox where the backend can. */
+  /**
+   * Changes CPU / memory / pids limits of a live sandbox, and grows its writable layer to
+   * `diskMb` (online when live; a smaller `diskMb` than the layer is left as is).
+   */
   updateResources(spec: SandboxSpec): Promise<void>;
+  /**
+   * Calls `onExit` once when the running sandbox ends by itself (not by stop/destroy);
+   * returns the function that stops watching. Optional: without it the domain polls.
+   */
+  watchExit?(spec: SandboxSpec, onExit: () => void): () => void;
   /**
    * shortIds of every sandbox of this driver found on the host (processes, mounts,
    * namespaces, cgroups), so the reconciler can remove those no record owns.
@@ -113,10 +136,91 @@ export interface PausableDriver extends Driver {
   resume(spec: SandboxSpec): Promise<void>;
 }
 
+/** What this driver's snapshots hold and cost. */
+export interface SnapshotCapabilities {
+  /** A snapshot holds the whole writable filesystem. */
+  filesystem: true;
+  /** Whether process memory is captured too. */
+  memory: boolean;
+  /** Why memory is not captured (shown to clients), or null. */
+  memoryUnavailableReason: string | null;
+  /** Snapshots, restores and forks are reflink clones (milliseconds) rather than streamed copies. */
+  copyOnWrite: boolean;
+}
+
+export interface SnapshotResult {
+  /** Bytes the snapshot's data occupies (shared with the live layer when copy-on-write). */
+  bytes: number;
+  copyOnWrite: boolean;
+  /** How long the sandbox's processes and filesystem were frozen for the copy (0 when stopped). */
+  frozenMs: number;
+}
+
+export interface ExportOptions {
+  /** Absolute paths of the workspace's filesystem to include; absent: the whole writable layer. */
+  paths?: string[];
+  /** Absolute paths to leave out. */
+  exclude?: string[];
+}
+
+export interface TarExport {
+  /** An uncompressed tar stream. */
+  stream: Readable;
+  /** Settles when the export finished and its temporary mounts are gone; rejects if it failed. */
+  done: Promise<void>;
+}
+
+/** A layer operation that failed for a reason the caller can act on (not a host fault). */
+export class LayerError extends Error {
+  constructor(
+    readonly reason: 'path_missing' | 'no_space' | 'bad_archive',
+    message: string,
+    /** The workspace path concerned, when there is one. */
+    readonly path?: string,
+  ) {
+    super(message);
+    this.name = 'LayerError';
+  }
+}
+
+/** `layer`: the stream is a whole writable layer and replaces it; `files`: extracted over the current files. */
+export type ImportKind = 'layer' | 'files';
+
+export interface LayerEntry {
+  /** Absolute path inside the workspace. */
+  path: string;
+  type: 'file' | 'dir' | 'symlink' | 'deleted' | 'other';
+  size: number;
+}
+
+/**
+ * The writable layer as an object: snapshots (point-in-time copies), restore, fork
+ * seeds, tar export/import for archives. Every operation is atomic on disk: a crash
+ * leaves the old layer or the new one, never a mix.
+ */
 export interface SnapshotDriver extends Driver {
-  /** Writes a copy of the writable layer to `dest` (a file path). */
-  snapshot(spec: SandboxSpec, dest: string): Promise<{ bytes: number }>;
-  restore(spec: SandboxSpec, src: string): Promise<void>;
+  readonly snapshots: SnapshotCapabilities;
+  /**
+   * Captures the writable layer at one instant: a live sandbox's processes and filesystem
+   * are frozen for the copy. `keepFrozen` leaves a live sandbox's processes frozen after.
+   */
+  snapshot(spec: SandboxSpec, snapshotId: string, opts?: { keepFrozen?: boolean }): Promise<SnapshotResult>;
+  /** Replaces the writable layer with the snapshot's. The sandbox must be stopped. */
+  restore(spec: SandboxSpec, from: LayerRef): Promise<void>;
+  /** Idempotent. */
+  deleteSnapshot(ref: LayerRef): Promise<void>;
+  /** Every complete snapshot on the host (interrupted copies are swept by `prepare`). */
+  listSnapshots(): Promise<LayerRef[]>;
+  /** A tar of the snapshot: its whole writable layer, or with `paths` those paths of the workspace's filesystem. */
+  exportTar(spec: SandboxSpec, from: LayerRef, opts: ExportOptions): Promise<TarExport>;
+  /** Rebuilds the writable layer from a tar stream. The sandbox must be stopped. */
+  importTar(spec: SandboxSpec, input: Readable, kind: ImportKind): Promise<void>;
+  /** Entries of the writable layer (what differs from the image), at most `limit`. */
+  listChanges(spec: SandboxSpec, limit: number): Promise<{ entries: LayerEntry[]; truncated: boolean }>;
+  /** Flushes the writable layer of a live sandbox to its image file. */
+  syncLayer(spec: SandboxSpec): Promise<void>;
+  /** Undoes what an interrupted snapshot may have left on a live sandbox (a frozen filesystem). */
+  recover(spec: SandboxSpec): Promise<void>;
 }
 
 export function canPause(d: Driver): d is PausableDriver {

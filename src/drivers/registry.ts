@@ -4,11 +4,13 @@
  */
 import { AppError } from '../contract/errors.js';
 import type { Driver } from './driver.js';
-import { NsDriver } from './ns/driver.js';
+import { NsDriver, type NsStorageOptions } from './ns/driver.js';
 
 export interface DriverOptions {
   instanceId: string;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
+  /** Snapshot and scratch directories on the storage pool; absent: no snapshots (purge). */
+  storage?: NsStorageOptions;
 }
 
 export const DRIVERS: Record<string, (o: DriverOptions) => Driver> = {

@@ -12,6 +12,7 @@ import { canPause, type Driver, type SandboxSpec } from '../../src/drivers/drive
 import { execIn, health, shIn, waitForAgent } from './agent-client.js';
 import type { SpecOverrides } from './harness.js';
 import { isolationTests } from './conformance-isolation.js';
+import { layerTests } from './conformance-layers.js';
 
 export type SpecMaker = (overrides?: SpecOverrides) => SandboxSpec | Promise<SandboxSpec>;
 
@@ -202,5 +203,6 @@ export function runDriverConformance(name: string, makeDriver: () => Driver | Pr
     });
 
     isolationTests(ctx);
+    layerTests(ctx);
   });
 }

@@ -103,11 +103,13 @@ describe('host-wide kernel files', () => {
     assert.doesNotMatch(r.stdout, new RegExp(bridge.name));
   });
 
-  test('no /sys, no cgroup file system reachable', async () => {
-    const r = await shIn(spec, 'echo "sys:$(ls -A /sys 2>/dev/null)"; mkdir -p /tmp/cg && mount -t cgroup -o memory none /tmp/cg; '
-      + 'echo rc=$?; echo 1 > /sys/fs/cgroup/memory/memory.limit_in_bytes 2>&1; cat /proc/self/cgroup');
-    assert.match(r.stdout, /^sys:\n/, '/sys has content');
-    assert.match(r.stdout, /rc=[1-9]/);
+  test('/sys holds only the sandbox\'s own cgroups, read-only; no cgroup file system reachable', async () => {
+    const r = await shIn(spec, 'echo "sys:$(ls -A /sys)|$(ls /sys/fs/cgroup | tr "\\n" " ")"; mkdir -p /tmp/cg && mount -t cgroup -o memory none /tmp/cg; '
+      + 'echo rc=$?; echo 1 > /sys/fs/cgroup/memory/memory.limit_in_bytes; echo limit=$?; mkdir /sys/fs/cgroup/memory/child; echo child=$?; '
+      + 'echo $$ > /sys/fs/cgroup/pids/cgroup.procs; echo procs=$?; touch /sys/x; echo sys=$?; '
+      + 'ls /sys/fs/cgroup/memory | grep -c release_agent; cat /proc/self/cgroup');
+    assert.match(r.stdout, /^sys:fs\|cpu cpuacct memory pids \n/, '/sys shows more than the cgroup views');
+    assert.match(r.stdout, /rc=[1-9]\d*\nlimit=[1-9]\d*\nchild=[1-9]\d*\nprocs=[1-9]\d*\nsys=[1-9]\d*\n0\n/);
     assert.match(r.stdout, /freezer:\/\n/, 'cgroup namespace hides the host path');
   });
 });

@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { run, tryRun } from '../../src/util/exec.js';
 import type { SandboxSpec } from '../../src/drivers/driver.js';
+import type { NsStorageOptions } from '../../src/drivers/ns/driver.js';
+import { prepareStorage, releaseStorage, storageDirs, type StorageMode } from '../../src/storage/pool.js';
 
 export const AGENT_PORT = 9990;
 
@@ -53,6 +55,10 @@ export interface Fixture {
   bundleDir: string;
   controlDir: string;
   stateRoot: string;
+  /** Snapshot and scratch dirs for a driver that snapshots (set by poolStorage). */
+  storage?: NsStorageOptions;
+  /** Unmounts the fixture's storage pool, if any (before cleanup). */
+  release(): Promise<void>;
   cleanup(): void;
 }
 
@@ -69,7 +75,22 @@ export function makeFixture(): Fixture {
   writeFileSync(join(controlDir, 'token'), 'test-token\n');
   const stateRoot = join(root, 'state');
   mkdirSync(stateRoot);
-  return { root, bundleDir, controlDir, stateRoot, cleanup: () => rmSync(root, { recursive: true, force: true }) };
+  return {
+    root, bundleDir, controlDir, stateRoot,
+    release: async () => undefined,
+    cleanup: () => rmSync(root, { recursive: true, force: true }),
+  };
+}
+
+/** Puts the fixture's sandbox layers and snapshots on storage of `mode` (an XFS pool: copy-on-write). */
+export async function poolStorage(fixture: Fixture, mode: StorageMode): Promise<Fixture> {
+  const dataDir = join(fixture.root, 'data');
+  const info = await prepareStorage({ dataDir, request: mode, poolBytes: 64 * 1024 * 1024 * 1024 });
+  const dirs = storageDirs(info.root);
+  fixture.stateRoot = dirs.workspaces;
+  fixture.storage = { snapshotsDir: dirs.snapshots, scratchDir: dirs.scratch, copyOnWrite: info.copyOnWrite };
+  fixture.release = () => releaseStorage(dataDir);
+  return fixture;
 }
 
 export interface TestBridge {
@@ -111,6 +132,7 @@ export interface SpecOverrides {
   resources?: Partial<SandboxSpec['resources']>;
   network?: Partial<SandboxSpec['network']>;
   env?: Record<string, string>;
+  seed?: SandboxSpec['seed'];
 }
 
 /** Returns a function making fresh specs (unique shortId, IP, stateDir) with overrides. */
@@ -130,6 +152,7 @@ export function specFactory(o: SpecFactoryOptions) {
       },
       agent: { port: AGENT_PORT, bundleDir: o.fixture.bundleDir, nodeBinary: process.execPath, controlDir: o.fixture.controlDir },
       stateDir: join(o.fixture.stateRoot, shortId),
+      ...(overrides.seed ? { seed: overrides.seed } : {}),
     };
   };
 }

@@ -1,5 +1,6 @@
 /**
- * The conformance suite against the namespace driver, on a real Debian rootfs, as root.
+ * The conformance suite against the namespace driver, on a real Debian rootfs, as root,
+ * with its layers on an XFS reflink pool (Warren's default storage on an ext4 host).
  * Kernel objects: bridge wtAc0 on 10.231.0.0/26 (gateway .1), driver instance random.
  */
 import { after, before } from 'node:test';
@@ -8,7 +9,7 @@ import { rmdirSync } from 'node:fs';
 import { NsDriver } from '../../src/drivers/ns/driver.js';
 import { CONTROLLERS, SandboxNames } from '../../src/drivers/ns/names.js';
 import { runDriverConformance } from './conformance.js';
-import { makeBridge, makeFixture, specFactory, type Fixture, type SpecOverrides, type TestBridge } from './harness.js';
+import { makeBridge, makeFixture, poolStorage, specFactory, type Fixture, type SpecOverrides, type TestBridge } from './harness.js';
 import { testRootfs } from './rootfs.js';
 
 const instanceId = randomBytes(2).toString('hex');
@@ -17,13 +18,14 @@ let bridge: TestBridge;
 let make: ReturnType<typeof specFactory>;
 
 before(async () => {
-  fixture = makeFixture();
+  fixture = await poolStorage(makeFixture(), 'xfs');
   bridge = await makeBridge('c0', '10.231.0.1', 26);
   make = specFactory({ fixture, bridge, rootfs: await testRootfs() });
 });
 
 after(async () => {
   await bridge?.remove();
+  await fixture?.release();
   fixture?.cleanup();
   const names = new SandboxNames(instanceId);
   for (const c of CONTROLLERS) {
@@ -35,6 +37,6 @@ after(async () => {
 
 runDriverConformance(
   'ns',
-  () => new NsDriver({ instanceId }),
+  () => new NsDriver({ instanceId, storage: fixture.storage }),
   (o?: SpecOverrides) => make(o),
 );

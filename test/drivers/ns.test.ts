@@ -1,7 +1,8 @@
 /**
  * Namespace-driver specifics beyond the conformance suite: kernel object names and
  * limits, surviving a SIGKILLed server, PID-reuse guard, exit reasons, convergence after
- * a host reboot, loop-mount residue, snapshot/restore. Bridge wtAn0 on 10.231.0.64/26.
+ * a host reboot, loop-mount residue, snapshots by streamed copy (storage mode `copy`; the
+ * conformance suite runs on the copy-on-write pool). Bridge wtAn0 on 10.231.0.64/26.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,17 +13,17 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { NsDriver } from '../../src/drivers/ns/driver.js';
 import { CONTROLLERS, SandboxNames, statePaths } from '../../src/drivers/ns/names.js';
-import { mountLayers } from '../../src/drivers/ns/storage.js';
+import { LAYER_IMAGE_MB, mountLayers } from '../../src/drivers/ns/storage.js';
 import { deleteNetns } from '../../src/network/plumbing.js';
 import type { SandboxSpec } from '../../src/drivers/driver.js';
 import { run } from '../../src/util/exec.js';
 import { health, shIn, waitForAgent } from './agent-client.js';
-import { makeBridge, makeFixture, specFactory, type Fixture, type SpecOverrides, type TestBridge } from './harness.js';
+import { makeBridge, makeFixture, poolStorage, specFactory, type Fixture, type SpecOverrides, type TestBridge } from './harness.js';
 import { testRootfs } from './rootfs.js';
 
 const instanceId = randomBytes(2).toString('hex');
 const names = new SandboxNames(instanceId);
-const driver = new NsDriver({ instanceId });
+let driver: NsDriver;
 const made: SandboxSpec[] = [];
 let fixture: Fixture;
 let bridge: TestBridge;
@@ -64,7 +65,8 @@ const cg = (c: string, shortId: string, file: string): string =>
   readFileSync(join('/sys/fs/cgroup', c, `warren-${instanceId}`, shortId, file), 'utf8').trim();
 
 before(async () => {
-  fixture = makeFixture();
+  fixture = await poolStorage(makeFixture(), 'copy');
+  driver = new NsDriver({ instanceId, storage: fixture.storage });
   bridge = await makeBridge('n0', '10.231.0.65', 26);
   make = specFactory({ fixture, bridge, rootfs: await testRootfs() });
   await driver.prepare();
@@ -73,6 +75,7 @@ before(async () => {
 after(async () => {
   for (const spec of made) await driver.destroy(spec);
   await bridge?.remove();
+  await fixture?.release();
   fixture?.cleanup();
   for (const c of CONTROLLERS) {
     try {
@@ -96,8 +99,11 @@ test('kernel objects carry the agreed names and limits', async () => {
     assert.match(readFileSync(`/proc/${pid}/cgroup`, 'utf8'), new RegExp(`:${c}:/warren-${instanceId}/${spec.shortId}\\n`));
   }
   const disk = statSync(statePaths(spec.stateDir).disk);
-  assert.equal(disk.size, 200 * 1024 * 1024);
+  assert.equal(disk.size, LAYER_IMAGE_MB * 1024 * 1024, 'every layer image has the same (thin) apparent size');
   assert.ok(disk.blocks * 512 < 40 * 1024 * 1024, 'disk image is not sparse');
+  const df = (await shIn(spec, 'df -k / | tail -1')).stdout.trim().split(/\s+/);
+  const quotaKiB = Number(df[2]) + Number(df[3]);
+  assert.ok(quotaKiB > 190 * 1024 && quotaKiB <= 200 * 1024, `used + available inside is ${quotaKiB} KiB, not the 200 MiB quota`);
 });
 
 test('a sandbox survives its server being SIGKILLed and is adopted by a new driver', async () => {
@@ -130,11 +136,11 @@ test('inspect is not fooled by PID reuse', async () => {
 test('a sandbox that dies tells why: exited, or oom', async () => {
   const crashed = await up();
   await shIn(crashed, `kill -9 ${(await health(crashed)).pid}`).catch(() => undefined);
-  assert.deepEqual(await waitForState(crashed, 'stopped'), { state: 'stopped', reason: 'exited' });
+  assert.deepEqual(await waitForState(crashed, 'stopped'), { state: 'stopped', reason: 'exited', exitCode: 137 });
   // The agent itself exceeds the limit: the sandbox's main process dies of OOM.
   const starved = await up({ resources: { memoryMb: 128 } });
   await fetch(`http://${starved.network.ip}:${starved.agent.port}/hog`, { method: 'POST' }).catch(() => undefined);
-  assert.deepEqual(await waitForState(starved, 'stopped'), { state: 'stopped', reason: 'oom' });
+  assert.deepEqual(await waitForState(starved, 'stopped'), { state: 'stopped', reason: 'oom', exitCode: 137 });
   // A stopped-by-us sandbox reports no reason; a dead one restarts cleanly.
   await driver.stop(crashed);
   assert.deepEqual(await driver.inspect(crashed), { state: 'stopped' });
@@ -176,7 +182,7 @@ test('start converges after a host reboot wiped netns, cgroups and mounts', asyn
 test('a leftover loop mount is found by listResidue and removed by destroyResidue', async () => {
   const spec = fresh();
   await driver.create(spec);
-  await mountLayers(spec.stateDir, spec.image.rootfs, names.overlaySource(spec.shortId));
+  await mountLayers(spec.stateDir, spec.image.rootfs, names.overlaySource(spec.shortId), spec.resources.diskMb);
   await run('umount', [statePaths(spec.stateDir).rootfs]); // overlay gone, loop fs still mounted
   await deleteNetns({ netnsName: names.netns(spec.shortId), hostIf: names.hostVeth(spec.shortId) });
   for (const c of CONTROLLERS) rmdirSync(names.cgroupDir(c, spec.shortId));
@@ -185,21 +191,33 @@ test('a leftover loop mount is found by listResidue and removed by destroyResidu
   assert.ok(!(await driver.listResidue()).includes(spec.shortId));
 });
 
-test('snapshot copies the writable layer consistently; restore brings it back', async () => {
+test('snapshots by streamed copy: consistent, frozen only for the copy; restore brings them back', async () => {
+  assert.equal(driver.snapshots.copyOnWrite, false);
   const spec = await up();
   await shIn(spec, 'echo v1 > /root/data.txt');
-  const dest = join(fixture.root, 'snap', `${spec.shortId}.img`);
   const t0 = performance.now();
-  const { bytes } = await driver.snapshot(spec, dest);
+  const snap = await driver.snapshot(spec, 'copy-1');
   const ms = performance.now() - t0;
-  assert.ok(bytes > 0 && bytes < spec.resources.diskMb * 1024 * 1024, `snapshot bytes ${bytes}`);
+  assert.equal(snap.copyOnWrite, false);
+  assert.ok(snap.bytes > 0 && snap.frozenMs > 0 && snap.frozenMs <= ms + 1, JSON.stringify(snap));
   assert.equal((await driver.inspect(spec)).state, 'running', 'snapshot left the sandbox frozen');
   await shIn(spec, 'echo v2 > /root/data.txt');
-  await assert.rejects(driver.restore(spec, dest), /stop it first/);
+  await assert.rejects(driver.restore(spec, { shortId: spec.shortId, snapshotId: 'copy-1' }), /stop it first/);
   await driver.stop(spec);
-  await driver.restore(spec, dest);
+  await driver.restore(spec, { shortId: spec.shortId, snapshotId: 'copy-1' });
   await driver.start(spec);
   await waitForAgent(spec);
   assert.equal((await shIn(spec, 'cat /root/data.txt')).stdout, 'v1\n');
-  console.log(`# snapshot of a running sandbox: ${ms.toFixed(0)} ms, ${bytes} bytes`);
+  await driver.deleteSnapshot({ shortId: spec.shortId, snapshotId: 'copy-1' });
+  assert.ok(!(await driver.listSnapshots()).some((r) => r.snapshotId === 'copy-1'));
+  console.log(`# streamed-copy snapshot of a running sandbox: ${ms.toFixed(0)} ms (frozen ${snap.frozenMs.toFixed(0)} ms)`);
+});
+
+test('recover thaws a layer a crashed snapshot left frozen', async () => {
+  const spec = await up();
+  await driver.syncLayer(spec);
+  await run('fsfreeze', ['--freeze', statePaths(spec.stateDir).upperFs]);
+  await driver.recover(spec);
+  await driver.recover(spec); // idempotent
+  assert.equal((await shIn(spec, 'echo ok > /root/after-recover && cat /root/after-recover', 5000)).stdout, 'ok\n');
 });

@@ -29,10 +29,18 @@ export interface BwrapLayout {
   rootfs: string;
   infoFd: number;
   seccompFd: number;
+  /** Where bwrap reports the main process's exit code (`--json-status-fd`). */
+  statusFd?: number;
   /** Names present in the host's /proc (only existing entries can be bound over). */
   hostProcEntries: ReadonlySet<string>;
   /** Which optional agent paths exist on the host. */
   agentHas: { nodeModules: boolean; packageJson: boolean };
+  /**
+   * The sandbox's own cgroup directories (controller → host dir), shown read-only at
+   * /sys/fs/cgroup/<controller> so processes can read their limits (memory.limit_in_bytes,
+   * cpu.cfs_quota_us, pids.max) as they change. Nothing else of /sys exists.
+   */
+  cgroupViews?: ReadonlyArray<{ controller: string; hostDir: string }>;
 }
 
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -64,6 +72,16 @@ function procHardening(entries: ReadonlySet<string>): string[] {
   return args;
 }
 
+/** /sys: an empty read-only tmpfs, with only the sandbox's own cgroups bound read-only inside. */
+function sysMounts(layout: BwrapLayout): string[] {
+  const views = layout.cgroupViews ?? [];
+  if (views.length === 0) return [];
+  const args = ['--size', '4096', '--tmpfs', '/sys'];
+  for (const v of views) args.push('--ro-bind', v.hostDir, `/sys/fs/cgroup/${v.controller}`);
+  args.push('--remount-ro', '/sys');
+  return args;
+}
+
 /** /.warren: a tmpfs holding read-only binds of the agent, then made read-only itself. */
 function agentMounts(spec: SandboxSpec, layout: BwrapLayout): string[] {
   const b = spec.agent.bundleDir;
@@ -90,6 +108,7 @@ export function bwrapArgs(spec: SandboxSpec, layout: BwrapLayout): string[] {
     '--proc', '/proc',
     ...procHardening(layout.hostProcEntries),
     '--dev', '/dev',
+    ...sysMounts(layout),
     '--size', String(64 * 1024 * 1024), '--tmpfs', '/run',
     ...agentMounts(spec, layout),
     '--dir', '/root', '--chdir', '/root',
@@ -102,6 +121,7 @@ export function bwrapArgs(spec: SandboxSpec, layout: BwrapLayout): string[] {
     '--info-fd', String(layout.infoFd),
     '--seccomp', String(layout.seccompFd),
   );
+  if (layout.statusFd !== undefined) args.push('--json-status-fd', String(layout.statusFd));
   return args;
 }
 

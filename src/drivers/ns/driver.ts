@@ -10,28 +10,47 @@
  */
 import { existsSync } from 'node:fs';
 import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import type {
-  DriverCapabilities, PausableDriver, SandboxSpec, SandboxStats, SandboxStatus, SnapshotDriver,
+  DriverCapabilities, ExportOptions, ImportKind, LayerRef, PausableDriver, SandboxSpec, SandboxStats, SandboxStatus,
+  SnapshotCapabilities, SnapshotDriver, SnapshotResult, TarExport,
 } from '../driver.js';
 import { createNetns, deleteNetns, netnsPath } from '../../network/plumbing.js';
 import { run } from '../../util/exec.js';
+import { isMounted, mountsUnder, readMounts, unmountAll } from '../../storage/mounts.js';
 import { SandboxCgroups } from './cgroups.js';
-import { launchSandbox, saveLogTail } from './launch.js';
+import { launchSandbox, readExitStatus, saveLogTail, watchExitStatus } from './launch.js';
 import { assertShortId, CONTROLLERS, SandboxNames, statePaths } from './names.js';
 import { listResidueIds, sandboxMounts, writeMarker } from './residue.js';
-import { snapshotDisk, restoreDisk } from './snapshot.js';
-import { diskUsage, ensureDisk, mountLayers, readMounts, unmountLayers, unmountPoint } from './storage.js';
+import { LayerStore, MEMORY_UNAVAILABLE_REASON } from './layers.js';
+import { exportTar, importTar } from './layer-tar.js';
+import { listChanges } from './layer-list.js';
+import { diskUsage, ensureDisk, mountLayers, setLayerQuota, syncLayer, unmountLayers, unmountPoint } from './storage.js';
 import { writeResolvConf } from './resolv.js';
 
 export type DriverLog = (msg: string, fields?: Record<string, unknown>) => void;
+
+/** Where snapshots and temporary mounts live (on the storage pool, src/storage/pool.ts). */
+export interface NsStorageOptions {
+  snapshotsDir: string;
+  scratchDir: string;
+  /** Layer copies are reflink clones. */
+  copyOnWrite: boolean;
+}
 
 export interface NsDriverOptions {
   /** 4 hex chars naming this Warren instance's kernel objects. */
   instanceId: string;
   log?: DriverLog;
+  /** Without it the driver cannot snapshot (e.g. `warren purge`). */
+  storage?: NsStorageOptions;
 }
 
-const REQUIRED_COMMANDS = ['bash', 'bwrap', 'nsenter', 'ip', 'mount', 'umount', 'mkfs.ext4', 'fsfreeze', 'cp'];
+/** Controllers whose files the sandbox may read at /sys/fs/cgroup/<controller> (its own group only). */
+const CGROUP_VIEWS = ['memory', 'cpu', 'cpuacct', 'pids'] as const;
+
+const REQUIRED_COMMANDS = ['bash', 'bwrap', 'nsenter', 'ip', 'mount', 'umount', 'mkfs.ext4', 'e2fsck', 'resize2fs',
+  'fsfreeze', 'cp', 'tar', 'find', 'ionice'];
 
 async function readInt(path: string): Promise<number | undefined> {
   try {
@@ -44,15 +63,21 @@ async function readInt(path: string): Promise<number | undefined> {
 
 export class NsDriver implements PausableDriver, SnapshotDriver {
   readonly name = 'ns';
-  readonly capabilities: DriverCapabilities = { pause: true, snapshot: true };
+  readonly capabilities: DriverCapabilities;
+  readonly snapshots: SnapshotCapabilities;
   private readonly names: SandboxNames;
   private readonly log: DriverLog;
+  private readonly layers: LayerStore | null;
   private procEntries: Set<string> | undefined;
   private readonly queues = new Map<string, Promise<unknown>>();
 
-  constructor(opts: NsDriverOptions) {
+  constructor(private readonly opts: NsDriverOptions) {
     this.names = new SandboxNames(opts.instanceId);
     this.log = opts.log ?? (() => undefined);
+    this.layers = opts.storage ? new LayerStore(opts.storage) : null;
+    this.capabilities = { pause: true, snapshot: this.layers !== null };
+    this.snapshots = this.layers?.capabilities
+      ?? { filesystem: true, memory: false, memoryUnavailableReason: MEMORY_UNAVAILABLE_REASON, copyOnWrite: false };
   }
 
   async prepare(): Promise<void> {
@@ -68,6 +93,18 @@ export class NsDriver implements PausableDriver, SnapshotDriver {
     if (process.getuid?.() !== 0) missing.push('root privileges');
     if (missing.length) throw new Error(`namespace driver prerequisites missing: ${missing.join(', ')}`);
     await this.hostProcEntries();
+    await this.sweepStorage();
+  }
+
+  /** Interrupted snapshot copies and temporary mounts of a crashed server go. */
+  private async sweepStorage(): Promise<void> {
+    const storage = this.opts.storage;
+    if (!storage || !this.layers) return;
+    await this.layers.sweep();
+    for (const m of await mountsUnder(storage.scratchDir)) await unmountAll(m);
+    for (const name of await readdir(storage.scratchDir).catch(() => [] as string[])) {
+      await rm(`${storage.scratchDir}/${name}`, { recursive: true, force: true });
+    }
   }
 
   create(spec: SandboxSpec): Promise<void> {
@@ -104,7 +141,14 @@ export class NsDriver implements PausableDriver, SnapshotDriver {
     if (pid === undefined) return { state };
     // Started and never stopped by us, yet gone: tell why if the kernel knows.
     const baseline = (await readInt(p.oomBaseline)) ?? 0;
-    return { state, reason: (await cg.oomKills()) > baseline ? 'oom' : 'exited' };
+    const exitCode = await readExitStatus(p.status);
+    const reason = (await cg.oomKills()) > baseline ? 'oom' : 'exited';
+    return exitCode === undefined ? { state, reason } : { state, reason, exitCode };
+  }
+
+  watchExit(spec: SandboxSpec, onExit: () => void): () => void {
+    assertShortId(spec.shortId);
+    return watchExitStatus(statePaths(spec.stateDir).status, onExit);
   }
 
   async stats(spec: SandboxSpec): Promise<SandboxStats> {
@@ -128,6 +172,8 @@ export class NsDriver implements PausableDriver, SnapshotDriver {
     return this.serial(spec, async () => {
       const cg = this.cgroups(spec.shortId);
       if (cg.exists()) await cg.setLimits(spec.resources);
+      const upperFs = statePaths(spec.stateDir).upperFs;
+      if (await isMounted(upperFs)) await setLayerQuota(upperFs, spec.resources.diskMb);
     });
   }
 
@@ -145,12 +191,47 @@ export class NsDriver implements PausableDriver, SnapshotDriver {
     });
   }
 
-  snapshot(spec: SandboxSpec, dest: string): Promise<{ bytes: number }> {
-    return this.serial(spec, () => snapshotDisk(spec.stateDir, this.cgroups(spec.shortId), dest));
+  snapshot(spec: SandboxSpec, snapshotId: string, opts: { keepFrozen?: boolean } = {}): Promise<SnapshotResult> {
+    const ref = { shortId: spec.shortId, snapshotId };
+    return this.serial(spec, () => this.layerStore().snapshot(spec.stateDir, this.cgroups(spec.shortId), ref, opts.keepFrozen));
   }
 
-  restore(spec: SandboxSpec, src: string): Promise<void> {
-    return this.serial(spec, () => restoreDisk(spec.stateDir, src));
+  restore(spec: SandboxSpec, from: LayerRef): Promise<void> {
+    return this.serial(spec, () => this.layerStore().restore(spec.stateDir, from));
+  }
+
+  deleteSnapshot(ref: LayerRef): Promise<void> {
+    return this.layerStore().delete(ref);
+  }
+
+  listSnapshots(): Promise<LayerRef[]> {
+    return this.layerStore().list();
+  }
+
+  exportTar(spec: SandboxSpec, from: LayerRef, opts: ExportOptions): Promise<TarExport> {
+    return exportTar(this.storage(), this.layerStore().fileOf(from), spec.image.rootfs, opts);
+  }
+
+  importTar(spec: SandboxSpec, input: Readable, kind: ImportKind): Promise<void> {
+    return this.serial(spec, () => importTar(this.storage(), {
+      stateDir: spec.stateDir, imageRootfs: spec.image.rootfs, diskMb: spec.resources.diskMb, input, kind,
+    }));
+  }
+
+  listChanges(spec: SandboxSpec, limit: number) {
+    return this.serial(spec, () => listChanges(spec.stateDir, this.storage().scratchDir, limit));
+  }
+
+  syncLayer(spec: SandboxSpec): Promise<void> {
+    return this.serial(spec, () => syncLayer(spec.stateDir));
+  }
+
+  /** A snapshot interrupted by a crash can leave the layer fsfreeze'd: thaw it (EINVAL when not frozen). */
+  recover(spec: SandboxSpec): Promise<void> {
+    return this.serial(spec, async () => {
+      const upperFs = statePaths(spec.stateDir).upperFs;
+      if (await isMounted(upperFs)) await run('fsfreeze', ['--unfreeze', upperFs]).catch(() => undefined);
+    });
   }
 
   listResidue(): Promise<string[]> {
@@ -173,6 +254,16 @@ export class NsDriver implements PausableDriver, SnapshotDriver {
     return new SandboxCgroups(this.names, shortId);
   }
 
+  private layerStore(): LayerStore {
+    if (!this.layers) throw new Error('this namespace driver was made without storage: it cannot snapshot');
+    return this.layers;
+  }
+
+  private storage(): NsStorageOptions {
+    if (!this.opts.storage) throw new Error('this namespace driver was made without storage');
+    return this.opts.storage;
+  }
+
   /** Runs `fn` after every earlier operation on the same sandbox has settled. */
   private serial<T>(spec: SandboxSpec, fn: () => Promise<T>): Promise<T> {
     assertShortId(spec.shortId);
@@ -188,7 +279,8 @@ export class NsDriver implements PausableDriver, SnapshotDriver {
 
   private async createNow(spec: SandboxSpec): Promise<void> {
     const t0 = performance.now();
-    await ensureDisk(spec.stateDir, spec.resources.diskMb);
+    const seed = spec.seed && this.layers ? { image: this.layers.fileOf(spec.seed), copyOnWrite: this.layers.capabilities.copyOnWrite } : undefined;
+    await ensureDisk(spec.stateDir, spec.resources.diskMb, seed);
     await writeMarker(spec.stateDir, { instanceId: this.names.instanceId, shortId: spec.shortId, id: spec.id });
     await this.cgroups(spec.shortId).ensure(spec.resources);
     await createNetns({
@@ -209,12 +301,13 @@ export class NsDriver implements PausableDriver, SnapshotDriver {
     await this.createNow(spec); // converge after a crash or host reboot (cheap when present)
     const cg = this.cgroups(spec.shortId);
     await cg.killAll(); // leftovers of a dead sandbox must not share the new one's groups
-    await mountLayers(spec.stateDir, spec.image.rootfs, this.names.overlaySource(spec.shortId));
+    await mountLayers(spec.stateDir, spec.image.rootfs, this.names.overlaySource(spec.shortId), spec.resources.diskMb);
     await this.checkAgentPaths(spec);
     await writeResolvConf(statePaths(spec.stateDir).rootfs, spec.network.dns ?? []).catch((err: unknown) =>
       this.log('resolv.conf not written', { shortId: spec.shortId, err: String(err) }));
     const p = statePaths(spec.stateDir);
     await rm(p.pid, { force: true });
+    await rm(p.status, { force: true });
     await writeFile(p.oomBaseline, `${await cg.oomKills()}\n`);
     const launched = await launchSandbox({
       spec,
@@ -226,6 +319,7 @@ export class NsDriver implements PausableDriver, SnapshotDriver {
           nodeModules: existsSync(`${spec.agent.bundleDir}/node_modules`),
           packageJson: existsSync(`${spec.agent.bundleDir}/package.json`),
         },
+        cgroupViews: CGROUP_VIEWS.map((c) => ({ controller: c, hostDir: cg.dir(c) })),
       },
     });
     this.log('sandbox started', { shortId: spec.shortId, pid: launched.pid, ms: Math.round(performance.now() - t0) });
@@ -244,7 +338,7 @@ export class NsDriver implements PausableDriver, SnapshotDriver {
     }
     await saveLogTail(p.liveLog, p.log);
     await unmountLayers(spec.stateDir);
-    for (const f of [p.pid, p.bwrapPid, p.info]) await rm(f, { force: true });
+    for (const f of [p.pid, p.bwrapPid, p.info, p.status]) await rm(f, { force: true });
   }
 
   private async requireLive(spec: SandboxSpec): Promise<void> {

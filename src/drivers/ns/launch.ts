@@ -6,7 +6,7 @@
  * sandbox is born inside its cgroups and network namespace.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, watch, type FSWatcher } from 'node:fs';
 import { open, readFile, writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AGENT_COMMAND, bwrapArgs, type BwrapLayout } from './bwrap-args.js';
@@ -18,14 +18,16 @@ const INFO_FD = 3;
 const SECCOMP_FD = 4;
 /** bwrap reads its options from this fd, so the sandbox's /proc/1/cmdline shows no host paths. */
 const ARGS_FD = 5;
+/** bwrap writes `{"exit-code": N}` here when the sandbox's main process ends (host-side, trusted). */
+const STATUS_FD = 6;
 const HOST_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 /**
- * `bash -c` script: close every fd above 5 (whatever the server inherited must not reach
+ * `bash -c` script: close every fd above 6 (whatever the server inherited must not reach
  * the sandbox; node does not close non-CLOEXEC fds on spawn), join the N cgroups given
  * as arguments, then exec the rest. bash, not dash: dash cannot name fds above 9.
  */
 const JOIN_CGROUPS_AND_EXEC = [
-  'for f in /proc/self/fd/*; do n=${f##*/}; case $n in 0|1|2|3|4|5) ;; *) eval "exec $n>&-" 2>/dev/null;; esac; done',
+  'for f in /proc/self/fd/*; do n=${f##*/}; case $n in 0|1|2|3|4|5|6) ;; *) eval "exec $n>&-" 2>/dev/null;; esac; done',
   'n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1" || exit 125; shift; n=$((n-1)); done',
   'exec "$@"',
 ].join('; ');
@@ -34,7 +36,7 @@ export interface LaunchInput {
   spec: SandboxSpec;
   netnsPath: string;
   cgroupProcs: string[];
-  layout: Omit<BwrapLayout, 'infoFd' | 'seccompFd' | 'rootfs'>;
+  layout: Omit<BwrapLayout, 'infoFd' | 'seccompFd' | 'statusFd' | 'rootfs'>;
   timeoutMs?: number;
 }
 
@@ -86,19 +88,21 @@ export async function saveLogTail(liveLog: string, dest: string): Promise<void> 
 export async function launchSandbox(input: LaunchInput): Promise<Launched> {
   const p = statePaths(input.spec.stateDir);
   await writeFile(p.seccomp, sandboxSeccompFilter(), { mode: 0o600 });
-  const args = bwrapArgs(input.spec, { ...input.layout, rootfs: p.rootfs, infoFd: INFO_FD, seccompFd: SECCOMP_FD });
+  const args = bwrapArgs(input.spec, {
+    ...input.layout, rootfs: p.rootfs, infoFd: INFO_FD, seccompFd: SECCOMP_FD, statusFd: STATUS_FD,
+  });
   // The log lives on the quota'd writable-layer file system: a sandbox writing to its
   // stdout (or reopening it via /proc/N/fd/1) can fill its own quota, not the host disk.
   await writeFile(p.args, args.map((a) => `${a}\0`).join(''), { mode: 0o600 });
   const fds = [openSync(p.liveLog, 'a', 0o600), openSync(p.info, 'w', 0o600), openSync(p.seccomp, 'r'),
-    openSync(p.args, 'r')];
+    openSync(p.args, 'r'), openSync(p.status, 'w', 0o600)];
   let exited: string | undefined;
   let bwrapPid: number | undefined;
   try {
     const child = spawn('/bin/bash', ['-c', JOIN_CGROUPS_AND_EXEC, 'bash', String(input.cgroupProcs.length),
       ...input.cgroupProcs, 'nsenter', `--net=${input.netnsPath}`, 'bwrap', '--args', String(ARGS_FD), '--', ...AGENT_COMMAND], {
       detached: true,
-      stdio: ['ignore', fds[0]!, fds[0]!, fds[1]!, fds[2]!, fds[3]!],
+      stdio: ['ignore', fds[0]!, fds[0]!, fds[1]!, fds[2]!, fds[3]!, fds[4]!],
       env: { PATH: HOST_PATH },
     });
     child.on('error', (err) => { exited = `spawn failed: ${err.message}`; });
@@ -125,4 +129,47 @@ export async function launchSandbox(input: LaunchInput): Promise<Launched> {
     }
     await sleep(2);
   }
+}
+
+/**
+ * The exit status bwrap recorded for the sandbox's main process, if it ended by itself:
+ * the file holds `{"child-pid": …}` then, at the end, `{"exit-code": N}`.
+ */
+export async function readExitStatus(statusFile: string): Promise<number | undefined> {
+  let text: string;
+  try {
+    text = await readFile(statusFile, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const m = /"exit-code"\s*:\s*(\d+)/.exec(text);
+  return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * Calls `onExit` once when bwrap records an exit code in `statusFile` (inotify on the
+ * file; a final read closes the race with an exit before the watch). Returns the unwatch.
+ */
+export function watchExitStatus(statusFile: string, onExit: () => void): () => void {
+  let done = false;
+  let watcher: FSWatcher | undefined;
+  const stop = () => {
+    done = true;
+    watcher?.close();
+  };
+  const check = () => {
+    void readExitStatus(statusFile).then((code) => {
+      if (code === undefined || done) return;
+      stop();
+      onExit();
+    });
+  };
+  try {
+    watcher = watch(statusFile, { persistent: false }, check);
+    watcher.on('error', () => watcher?.close());
+  } catch {
+    /* no status file (not started by this build): the domain's periodic check covers it */
+  }
+  check();
+  return stop;
 }

@@ -78,6 +78,8 @@ export function statePaths(stateDir: string) {
     pid: join(stateDir, 'sandbox.pid'),
     bwrapPid: join(stateDir, 'bwrap.pid'),
     info: join(stateDir, 'bwrap-info.json'),
+    /** bwrap's --json-status-fd output: child pid, then the exit code when the sandbox ends. */
+    status: join(stateDir, 'bwrap-status.json'),
     seccomp: join(stateDir, 'seccomp.bpf'),
     args: join(stateDir, 'bwrap.args'),
     /** Tail of the sandbox's stdout/stderr, saved by stop. */

@@ -7,8 +7,8 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { listNetns } from '../../network/plumbing.js';
+import { readMounts } from '../../storage/mounts.js';
 import { CONTROLLERS, isShortId, statePaths, type SandboxNames } from './names.js';
-import { readMounts } from './storage.js';
 
 interface Marker {
   instanceId: string;

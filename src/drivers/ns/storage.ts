@@ -1,57 +1,46 @@
 /**
- * The writable layer of a sandbox: a sparse ext4 image (`disk.img`, size = the disk
- * quota) loop-mounted at `upper-fs`, and an overlay of the image's read-only rootfs
- * (lower, never copied) with `upper-fs/upper` at `rootfs`. Filling the layer hits
- * ENOSPC inside the image, never the host disk.
+ * The writable layer of a sandbox: a sparse ext4 image (`disk.img`) loop-mounted at
+ * `upper-fs`, and an overlay of the image's read-only rootfs (lower, never copied)
+ * with `upper-fs/upper` at `rootfs`.
+ *
+ * The disk quota. Every image has the same large apparent size (LAYER_IMAGE_MB, thin:
+ * only written blocks take space), and the quota is ext4's in-kernel reservation
+ * (`/sys/fs/ext4/<loop>/reserved_clusters`): every block beyond `diskMb` is reserved,
+ * so a write past the quota gets ENOSPC inside the image — never a full host disk —
+ * whatever the writer's privileges (the reservation binds CAP_SYS_RESOURCE too, which
+ * overlayfs writes carry when the mounter has it). Growing the quota is one write of
+ * that file, online; resize2fs could not do it here (it needs CAP_SYS_RESOURCE).
+ * The reservation lives in memory, so `mountLayers` sets it on every mount, before
+ * anything else can write.
  */
-import { mkdir, open, readFile, stat, statfs } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
-import { run, tryRun } from '../../util/exec.js';
+import { existsSync } from 'node:fs';
+import { mkdir, open, rename, rm, stat, statfs, writeFile } from 'node:fs/promises';
+import { basename, dirname, resolve } from 'node:path';
+import { run } from '../../util/exec.js';
+import { cloneFile, TMP_MARK } from '../../storage/clone.js';
+import { isMounted, mountAt, readMounts, unmountAll } from '../../storage/mounts.js';
 import { statePaths } from './names.js';
 
 const MiB = 1024 * 1024;
 const EXT4_MAGIC_OFFSET = 1080;
 const EXT4_MAGIC = 0xef53;
-
-export interface MountEntry {
-  mountPoint: string;
-  fstype: string;
-  source: string;
-}
-
-/** Decodes the octal escapes (\040 …) mountinfo uses for spaces and friends. */
-function unescapeMountPath(s: string): string {
-  return s.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
-}
-
-/** Mounts of the server's mount namespace, in mount order. */
-export async function readMounts(): Promise<MountEntry[]> {
-  const text = await readFile('/proc/self/mountinfo', 'utf8');
-  const out: MountEntry[] = [];
-  for (const line of text.split('\n')) {
-    const [left, right] = line.split(' - ');
-    if (!left || !right) continue;
-    const mountPoint = left.split(' ')[4];
-    const [fstype, source] = right.split(' ');
-    if (mountPoint && fstype && source) {
-      out.push({ mountPoint: unescapeMountPath(mountPoint), fstype, source: unescapeMountPath(source) });
-    }
-  }
-  return out;
-}
-
-export async function isMounted(path: string): Promise<boolean> {
-  const target = resolve(path);
-  return (await readMounts()).some((m) => m.mountPoint === target);
-}
+/** Apparent size of every layer image: the largest quota a layer can grow to online. */
+export const LAYER_IMAGE_MB = 256 * 1024;
+/** One inode per 64 KiB of apparent size (4 M inodes), allocated lazily. */
+const BYTES_PER_INODE = '65536';
 
 /** overlayfs splits its options on ',' and ':'; such paths can't be expressed safely. */
 function assertOverlaySafe(path: string): void {
   if (/[,:\\\n]/.test(path)) throw new Error(`path not usable in an overlay mount: ${path}`);
 }
 
-async function hasExt4(disk: string): Promise<boolean> {
-  const fh = await open(disk, 'r');
+export async function hasExt4(disk: string): Promise<boolean> {
+  let fh;
+  try {
+    fh = await open(disk, 'r');
+  } catch {
+    return false;
+  }
   try {
     const buf = Buffer.alloc(2);
     const { bytesRead } = await fh.read(buf, 0, 2, EXT4_MAGIC_OFFSET);
@@ -61,34 +50,101 @@ async function hasExt4(disk: string): Promise<boolean> {
   }
 }
 
-/** Creates the sparse disk image (formatted once) and the mount-point directories. Idempotent. */
-export async function ensureDisk(stateDir: string, diskMb: number): Promise<void> {
+/** Makes a fresh, empty layer image at `path` (sparse, formatted). */
+export async function makeLayerImage(path: string, diskMb: number): Promise<void> {
+  const fh = await open(path, 'w', 0o600);
+  try {
+    await fh.truncate(Math.max(diskMb, LAYER_IMAGE_MB) * MiB);
+  } finally {
+    await fh.close();
+  }
+  // -m 0: no root-reserved blocks (the quota is the reservation set at mount).
+  await run('mkfs.ext4', ['-q', '-F', '-O', '^has_journal', '-m', '0', '-i', BYTES_PER_INODE,
+    '-E', 'root_owner=0:0', path]);
+}
+
+export interface LayerSeed {
+  /** Image file to clone when the sandbox has no layer yet. */
+  image: string;
+  copyOnWrite: boolean;
+}
+
+/**
+ * Creates the layer image once — empty, or a clone of `seed` — and the mount-point
+ * directories. Idempotent; an existing layer is never touched.
+ */
+export async function ensureDisk(stateDir: string, diskMb: number, seed?: LayerSeed): Promise<void> {
   const p = statePaths(stateDir);
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
   await mkdir(p.upperFs, { recursive: true });
   await mkdir(p.rootfs, { recursive: true });
-  try {
-    const fh = await open(p.disk, 'wx', 0o600);
-    await fh.truncate(diskMb * MiB);
-    await fh.close();
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-  }
   if (await hasExt4(p.disk)) return;
-  // -m 0: no root-reserved blocks (the sandbox is root, the whole quota is usable).
-  await run('mkfs.ext4', ['-q', '-F', '-O', '^has_journal', '-m', '0', '-E', 'root_owner=0:0', p.disk]);
+  if (seed) {
+    await cloneFile(seed.image, p.disk, seed.copyOnWrite);
+    return;
+  }
+  // Formatted beside its final name, then renamed: a crash never leaves a half-made layer.
+  const tmp = `${p.disk}${TMP_MARK}${process.pid}`;
+  try {
+    await makeLayerImage(tmp, diskMb);
+    await rename(tmp, p.disk);
+  } finally {
+    await rm(tmp, { force: true });
+  }
 }
 
-/** Loop-mounts the writable layer and overlays it on the image rootfs. Idempotent. */
-export async function mountLayers(stateDir: string, imageRootfs: string, overlaySource: string): Promise<void> {
+/** The loop device holding a mounted layer (e.g. `loop7`), or undefined when unmounted. */
+async function loopDevice(upperFs: string): Promise<string | undefined> {
+  const m = await mountAt(upperFs);
+  return m && m.source.startsWith('/dev/loop') ? basename(m.source) : undefined;
+}
+
+/**
+ * Limits the mounted layer to `diskMb` in total (used + free), online. A quota below
+ * what is already used leaves no free space; files are never removed.
+ */
+export async function setLayerQuota(upperFs: string, diskMb: number): Promise<void> {
+  const dev = await loopDevice(upperFs);
+  if (!dev) throw new Error(`no layer image is mounted at ${upperFs}`);
+  const fs = await statfs(upperFs);
+  const wanted = Math.floor((diskMb * MiB) / fs.bsize);
+  const reserve = Math.max(0, fs.blocks - wanted);
+  await writeFile(`/sys/fs/ext4/${dev}/reserved_clusters`, String(reserve));
+}
+
+/** A layer image smaller than LAYER_IMAGE_MB (made before quotas were reservations) is enlarged offline. */
+async function enlargeOldImage(disk: string, diskMb: number): Promise<void> {
+  const size = (await stat(disk)).size;
+  const want = Math.max(diskMb, LAYER_IMAGE_MB) * MiB;
+  if (size >= want) return;
+  await run('e2fsck', ['-f', '-p', disk], { timeoutMs: 10 * 60_000 });
+  const fh = await open(disk, 'r+');
+  try {
+    await fh.truncate(want);
+  } finally {
+    await fh.close();
+  }
+  await run('resize2fs', [disk], { timeoutMs: 10 * 60_000 });
+}
+
+/** Loop-mounts a layer image; `noinit_itable`: the kernel would otherwise zero every inode table of the thin image. */
+export async function mountLayerImage(image: string, at: string, readOnly: boolean): Promise<void> {
+  const opts = readOnly ? 'loop,ro,noload,nodev,nosuid,noexec' : 'loop,nodev,nosuid,noatime,noinit_itable';
+  await run('mount', ['-t', 'ext4', '-o', opts, image, at]);
+}
+
+/** Loop-mounts the writable layer (quota applied) and overlays it on the image rootfs. Idempotent. */
+export async function mountLayers(stateDir: string, imageRootfs: string, overlaySource: string, diskMb: number): Promise<void> {
   const p = statePaths(stateDir);
   const lower = resolve(imageRootfs);
   const upper = `${p.upperFs}/upper`;
   const work = `${p.upperFs}/work`;
   for (const path of [lower, upper, work, p.rootfs]) assertOverlaySafe(path);
   if (!(await isMounted(p.upperFs))) {
-    await run('mount', ['-t', 'ext4', '-o', 'loop,nodev,nosuid,noatime', p.disk, p.upperFs]);
+    await enlargeOldImage(p.disk, diskMb);
+    await mountLayerImage(p.disk, p.upperFs, false);
   }
+  await setLayerQuota(p.upperFs, diskMb);
   await mkdir(upper, { recursive: true });
   await mkdir(work, { recursive: true });
   if (!(await isMounted(p.rootfs))) {
@@ -96,14 +152,6 @@ export async function mountLayers(stateDir: string, imageRootfs: string, overlay
     await run('mount', ['-t', 'overlay', overlaySource, '-o',
       `lowerdir=${lower},upperdir=${upper},workdir=${work},nodev`, p.rootfs]);
   }
-}
-
-/** Unmounts every layer of the point (stacked mounts included); lazy as a last resort. */
-async function unmountAll(path: string): Promise<void> {
-  for (let i = 0; i < 8 && (await isMounted(path)); i++) {
-    if (!(await tryRun('umount', [path]))) await run('umount', ['-l', path]);
-  }
-  if (await isMounted(path)) throw new Error(`could not unmount ${path}`);
 }
 
 /** Unmounts overlay then the loop filesystem; the disk image stays. Idempotent. */
@@ -118,12 +166,13 @@ export async function unmountPoint(mountPoint: string): Promise<void> {
   await unmountAll(mountPoint);
 }
 
-/** Bytes used / size of the writable layer. Unmounted: allocated bytes of the image. */
+/** Bytes used / quota of the writable layer. Unmounted: allocated bytes of the image. */
 export async function diskUsage(stateDir: string, diskMb: number): Promise<{ used: number; limit: number }> {
   const p = statePaths(stateDir);
   if (await isMounted(p.upperFs)) {
     const s = await statfs(p.upperFs);
-    return { used: (s.blocks - s.bfree) * s.bsize, limit: s.blocks * s.bsize };
+    const used = (s.blocks - s.bfree) * s.bsize;
+    return { used, limit: used + s.bavail * s.bsize };
   }
   try {
     const s = await stat(p.disk);
@@ -133,6 +182,12 @@ export async function diskUsage(stateDir: string, diskMb: number): Promise<{ use
   }
 }
 
+/** Writes everything the layer holds in memory to its image (syncfs). */
+export async function syncLayer(stateDir: string): Promise<void> {
+  const p = statePaths(stateDir);
+  if (await isMounted(p.upperFs)) await run('sync', ['-f', p.upperFs]);
+}
+
 /** State dirs whose layers are mounted and whose overlay source carries `prefix`. */
 export async function mountedStateDirs(prefix: string): Promise<Map<string, string>> {
   const found = new Map<string, string>();
@@ -140,4 +195,9 @@ export async function mountedStateDirs(prefix: string): Promise<Map<string, stri
     if (m.fstype === 'overlay' && m.source.startsWith(prefix)) found.set(m.source.slice(prefix.length), dirname(m.mountPoint));
   }
   return found;
+}
+
+/** True if `stateDir` holds a layer image. */
+export function hasLayer(stateDir: string): boolean {
+  return existsSync(statePaths(stateDir).disk);
 }

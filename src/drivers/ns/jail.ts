@@ -1,0 +1,50 @@
+/**
+ * Runs a host tool (tar) over a workspace's files without trusting them. The files are
+ * the workspace's to shape — a symlink `etc -> /etc`, then `etc/passwd` — and a tool
+ * run on the host would follow such links into the host. So the tool runs in a
+ * bubblewrap jail whose root holds only the host's read-only /usr (the tool and its
+ * libraries) and the workspace tree at /target: every link resolves inside the jail,
+ * where there is nothing of the host but public system files. The jail keeps root's
+ * file capabilities (owners, device whiteouts and trusted.* xattrs must round-trip)
+ * and has no network.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+
+export const JAIL_TARGET = '/target';
+
+/** Capabilities tar needs to write a layer faithfully; everything else is dropped. */
+const KEEP_CAPS = ['CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_MKNOD',
+  'CAP_SYS_ADMIN', 'CAP_SETFCAP'];
+
+export function jailArgs(targetDir: string, writable: boolean): string[] {
+  const args = ['--unshare-pid', '--unshare-net', '--unshare-ipc', '--unshare-uts', '--die-with-parent', '--new-session',
+    '--ro-bind', '/usr', '/usr', '--symlink', 'usr/lib', '/lib', '--symlink', 'usr/lib64', '/lib64',
+    '--symlink', 'usr/bin', '/bin', '--dev', '/dev',
+    writable ? '--bind' : '--ro-bind', targetDir, JAIL_TARGET, '--chdir', JAIL_TARGET,
+    '--cap-drop', 'ALL'];
+  for (const cap of KEEP_CAPS) args.push('--cap-add', cap);
+  return args;
+}
+
+/** Spawns `argv` (absolute host path first) in the jail; stdin/stdout are pipes for the caller. */
+export function spawnJailed(targetDir: string, argv: string[], writable: boolean): ChildProcess {
+  return spawn('bwrap', [...jailArgs(targetDir, writable), '--', ...argv], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { PATH: '/usr/bin:/bin', LC_ALL: 'C' },
+  });
+}
+
+/** Resolves when the child exits 0; rejects with its (bounded) stderr otherwise. */
+export function exited(child: ChildProcess, what: string): Promise<string> {
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    if (stderr.length < 8192) stderr += d.toString();
+  });
+  return new Promise((resolve, reject) => {
+    child.once('error', (err) => reject(new Error(`${what}: ${err.message}`)));
+    child.once('close', (code, signal) => {
+      if (code === 0) resolve(stderr);
+      else reject(Object.assign(new Error(`${what} failed (${signal ?? code}): ${stderr.trim().slice(0, 2000)}`), { exitCode: code, stderr }));
+    });
+  });
+}
