@@ -20,7 +20,7 @@ import { createDriver } from './drivers/registry.js';
 import { SandboxNames } from './drivers/ns/names.js';
 import { ImageStore } from './images/image-store.js';
 import { createProgressPrinter } from './images/progress.js';
-import { probeAgent } from './gateway/probe.js';
+import { probeAgent, waitForTcp } from './gateway/probe.js';
 import { createGateway } from './gateway/gateway.js';
 import { createEdge } from './gateway/edge.js';
 import { PublicAccess, publicUrls } from './domain/public-access.js';
@@ -36,6 +36,9 @@ import type { DomainDeps } from './domain/ports.js';
 import { createControlPlane } from './control-plane/app.js';
 import { projectRoot } from './util/paths.js';
 import { prepareStorage, storageDirs } from './storage/pool.js';
+import { ArchiveFiles } from './storage/archive-files.js';
+import { observeStore, type RecordListener } from './store/observed.js';
+import { createLifecycle } from './server-lifecycle.js';
 
 export interface RunningWarren {
   server: Server;
@@ -71,7 +74,9 @@ function slowStartForTests(driver: { start: (...a: never[]) => Promise<unknown> 
 export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<RunningWarren> {
   await mkdir(cfg.dataDir, { recursive: true, mode: 0o700 });
   await chmod(cfg.dataDir, 0o700);
-  const store = await openStore({ dataDir: cfg.dataDir, databaseUrl: cfg.databaseUrl });
+  // Every workspace record written goes past `onRecord` (deadline timers, exit watches).
+  let onRecord: RecordListener = () => {};
+  const store = observeStore(await openStore({ dataDir: cfg.dataDir, databaseUrl: cfg.databaseUrl }), (rec, id) => onRecord(rec, id));
   const signingKey = await loadOrCreateKeyFile(join(cfg.dataDir, 'secrets', 'gateway-signing.key'), 32);
 
   // ensureBridge validates the subnet and refuses one overlapping a route Warren does not own.
@@ -100,8 +105,10 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
   });
 
   const domainLog: DomainDeps['log'] = (level, msg, fields) => log[level](fields ?? {}, msg);
+  const archiveFiles = new ArchiveFiles(join(cfg.dataDir, 'archives'));
   const deps: DomainDeps = {
     driver,
+    archives: archiveFiles,
     firewall,
     images: { resolveId: (x) => images.resolve(x)?.id ?? null, ensure: (id) => images.ensure(id) },
     probe: probeAgent,
@@ -111,14 +118,17 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
     hostIfName: (shortId) => new SandboxNames(cfg.instanceId).hostVeth(shortId),
     log: domainLog,
   };
-  const orchestrator = new Orchestrator(deps);
+  const orchestrator = new Orchestrator(deps, store);
   const policy = await defaultPolicy(cfg);
   let access: RuntimeAccess | null = null;
   const statsView = new StatsView();
   let cutConnections: (id: string) => void = () => {};
   // Public access (exposed ports): the edge asks the domain where a slug goes.
   let listenPort = cfg.port; // the real port once listening (cfg.port may be 0)
-  const edge = createEdge({ publicDomain: cfg.publicDomain, lookup: (slug) => publicAccess.resolve(slug), log: (msg, f) => log.info(f ?? {}, msg) });
+  const edge = createEdge({
+    publicDomain: cfg.publicDomain, lookup: (slug) => publicAccess.resolve(slug), log: (msg, f) => log.info(f ?? {}, msg),
+    onExchange: (id) => lifecycle.activity.begin(id),
+  });
   let network: NetworkPolicies | null = null;
   const hooks = {
     log: domainLog,
@@ -140,7 +150,10 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
     resolveImage: deps.images.resolveId,
     createWaitMs: 60_000,
   });
-  access = new RuntimeAccess(store, workspaces, orchestrator, signingKey, (id) => cutConnections(id), () => networkSync.sync());
+  const lifecycle = createLifecycle({ store, orchestrator, workspaces, policy, archiveFiles, config: cfg.lifecycle, log: domainLog });
+  onRecord = (rec, id) => lifecycle.onRecord(rec, id);
+  access = new RuntimeAccess(store, workspaces, orchestrator, signingKey, (id) => cutConnections(id), () => networkSync.sync(),
+    (id) => lifecycle.idle.wake(id));
   await access.loadIndex();
   const auth = new Authenticator(store, access);
   const admin = await auth.bootstrapAdmin(cfg.dataDir,
@@ -159,9 +172,10 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
     pool: cfg.net.outboundIps,
     hasUpstream: hostNet.upstream !== null,
   });
-  const reconciler = new Reconciler(store, orchestrator, workspaces, hooks);
+  const reconciler = new Reconciler(store, orchestrator, workspaces, hooks, lifecycle.exits, archiveFiles);
   const summary = await reconciler.reconcileAll();
   log.info({ ...summary, subnet: cfg.subnet }, 'reconciled workspaces with the host');
+  await lifecycle.arm();
   reconciler.startSweeping(5_000);
   await networkSync.sync();
   await hostNet.startResolver(networkSync);
@@ -177,10 +191,15 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
     urls: publicUrls({ publicDomain: cfg.publicDomain, baseUrl: () => cfg.publicUrl.replace(/:0$/, `:${listenPort}`), port: () => listenPort }),
     onRevoked: (id, port) => void edge.revoke(id, port),
     onExposuresChanged: () => networkSync.sync(),
+    wake: (id) => lifecycle.idle.wake(id),
+    waitForPort: waitForTcp,
   });
   const controlPlane = createControlPlane(
     {
       workspaces, access, network, policy, store, auth, publicAccess,
+      snapshots: lifecycle.snapshots, archives: lifecycle.archives, resources: lifecycle.resources, idle: lifecycle.idle,
+      layerCapabilities: () => orchestrator.layers?.capabilities ?? null,
+      touch: (id) => lifecycle.activity.touch(id),
       images: { list: async (q) => ({ images: await images.list(q), categories: images.categories() }) },
       stats: async (id) => {
         const rec = await store.getWorkspace(id);
@@ -189,12 +208,14 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
       },
     },
     {
-      snapshotSupported: false,
       networkGateway: gateway,
       onInternalError: (err, requestId) => log.error({ err, requestId }, 'internal error'),
     },
   );
-  const gatewayHandler = createGateway({ resolve: (token) => access!.resolve(token), log: (msg, f) => log.info(f ?? {}, msg) });
+  const gatewayHandler = createGateway({
+    resolve: (token) => access!.resolve(token), log: (msg, f) => log.info(f ?? {}, msg),
+    onExchange: (id) => lifecycle.activity.begin(id),
+  });
   cutConnections = (id) => gatewayHandler.disconnectWorkspace(id);
   const cpListener = getRequestListener(controlPlane.fetch);
 
@@ -229,6 +250,7 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
     server, port, store, workspaces, reconciler,
     async close() {
       reconciler.stopSweeping();
+      lifecycle.close();
       const closed = new Promise<void>((r) => server.close(() => r()));
       server.closeIdleConnections();
       setTimeout(() => server.closeAllConnections(), 2_000).unref();

@@ -2,7 +2,7 @@
  * Control files written by the host into a read-only directory of the workspace
  * (`WARREN_CONTROL_DIR`, default `/.warren/control`):
  *   token        the raw connection token; empty or missing = runtime API disabled
- *   config.json  { workspace_id, hostname, env: {K: V}, cmd?: string[] }
+ *   config.json  { workspace_id, hostname, env: {K: V}, cmd?: string[], exit_with_cmd?: boolean }
  *
  * The host rewrites them at any time (token rotation, env change), so every read
  * goes through `ControlFile`, which re-reads on change and costs one stat() otherwise.
@@ -58,6 +58,11 @@ export interface WorkspaceConfig {
   hostname: string;
   env: Record<string, string>;
   cmd?: string[];
+  /**
+   * The workspace ends with its `cmd`: when the command exits the agent exits with the
+   * same status, so the sandbox (and Warren's restart policy) sees the exit.
+   */
+  exitWithCmd?: boolean;
 }
 
 const EMPTY_CONFIG: WorkspaceConfig = { workspaceId: '', hostname: '', env: {} };
@@ -118,5 +123,6 @@ function parseConfig(text: string): WorkspaceConfig | null {
     hostname: typeof o.hostname === 'string' ? o.hostname : '',
     env,
     ...(cmd ? { cmd } : {}),
+    ...(o.exit_with_cmd === true ? { exitWithCmd: true } : {}),
   };
 }

@@ -17,6 +17,8 @@ import { signalGroup } from './process.js';
 
 /** Time children get between SIGTERM and SIGKILL when the agent stops. */
 const SHUTDOWN_GRACE_MS = 1000;
+/** The same when the workspace's command ended (the workspace is ending anyway). */
+const CMD_EXIT_GRACE_MS = 200;
 
 const log: AgentLogger = (level, msg, fields = {}) => {
   try {
@@ -39,7 +41,11 @@ function main(): void {
   const config = control.config();
 
   const tasks = new TaskStore();
-  const supervisor = new Supervisor({ cmd: config.cmd, env: config.env });
+  // When the workspace ends with its command, the agent leaves with the command's status.
+  const onCmdExit = config.exitWithCmd
+    ? (code: number) => shutdown(`cmd exited with ${code}`, code, CMD_EXIT_GRACE_MS)
+    : undefined;
+  const supervisor = new Supervisor({ cmd: config.cmd, env: config.env, onExit: onCmdExit });
   const server = createAgentServer({
     tokens: control,
     tasks,
@@ -53,16 +59,19 @@ function main(): void {
   process.on('unhandledRejection', (err) => log('error', 'unhandled rejection', { err: String(err) }));
 
   // SIGTERM every process group we started, give them a moment, SIGKILL the rest, exit.
-  const shutdown = (signal: string) => {
-    log('info', 'shutting down', { signal });
+  let stopping = false;
+  function shutdown(reason: string, exitCode = 0, graceMs = SHUTDOWN_GRACE_MS): void {
+    if (stopping) return;
+    stopping = true;
+    log('info', 'shutting down', { reason });
     const groups = [...tasks.close(), supervisor.stop()].filter((p): p is number => p !== undefined);
     server.close();
     server.closeAllConnections();
     setTimeout(() => {
       for (const pid of groups) signalGroup(pid, 'SIGKILL');
-      process.exit(0);
-    }, SHUTDOWN_GRACE_MS);
-  };
+      process.exit(exitCode);
+    }, graceMs);
+  }
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
 

@@ -1,8 +1,10 @@
 /**
  * Runs the workspace's startup command (config.json `cmd`) with the workspace env,
  * in its own process group, and keeps the newest output in a bounded ring buffer.
- * Restart policy: none yet — the command runs once per agent start; its final state
- * is reported in `GET /runtime` (`boot_services.cmd`).
+ * The command runs once per agent start; its final state is reported in
+ * `GET /runtime` (`boot_services.cmd`). `onExit` hears how it ended (also when it could
+ * not be spawned: 127), unless it was stopped on purpose — restarts are Warren's
+ * restart policy, applied to the whole workspace (src/domain/exits.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { RingBuffer } from './ring-buffer.js';
@@ -29,6 +31,8 @@ export interface SupervisorOptions {
   cwd?: string;
   /** Output bytes kept (stdout and stderr interleaved). Default 256 KiB. */
   ringBytes?: number;
+  /** The command ended by itself with this status (128+n for signal n; 127 when it could not start). */
+  onExit?: (code: number) => void;
 }
 
 export class Supervisor {
@@ -74,6 +78,7 @@ export class Supervisor {
       this.child = null;
       this.exitCode = code ?? (signal ? signalExitCode(signal) : undefined);
       this.setState(this.stopping ? 'stopped' : 'exited');
+      if (!this.stopping) this.opts.onExit?.(this.exitCode ?? 1);
     });
   }
 
@@ -115,6 +120,7 @@ export class Supervisor {
     this.child = null;
     this.error = err instanceof Error ? err.message : String(err);
     this.setState('failed');
+    if (!this.stopping) this.opts.onExit?.(127);
   }
 
   private setState(state: SupervisedState): void {

@@ -37,4 +37,17 @@ export interface WarrenConfig {
   logLevel: string;
   /** Upstream, resolver and outbound-IP options (src/config/network.ts). */
   net: NetworkOptions;
+  lifecycle: LifecycleConfig;
+}
+
+/** Restart-policy backoff and idle-policy minimums (environment only; see README). */
+export interface LifecycleConfig {
+  /** First restart delay; each further restart doubles it (WARREN_RESTART_BACKOFF_MS, default 500). */
+  restartBackoffMs: number;
+  /** Longest restart delay (WARREN_RESTART_BACKOFF_MAX_MS, default 60000). */
+  restartBackoffMaxMs: number;
+  /** Smallest idle suspend_after an owner may set (WARREN_IDLE_MIN_SECONDS, default 120). */
+  idleMinSuspendS: number;
+  /** Smallest non-zero idle stop_after (WARREN_IDLE_MIN_STOP_SECONDS, default 3600). */
+  idleMinStopS: number;
 }

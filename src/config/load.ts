@@ -45,6 +45,15 @@ function pick(flags: Flags, flag: string, env: string): string | undefined {
   return process.env[env] || undefined;
 }
 
+/** A non-negative number from the environment, or `dflt`. */
+function envNumber(name: string, dflt: number): number {
+  const v = process.env[name];
+  if (v === undefined || v === '') return dflt;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a non-negative number, got ${JSON.stringify(v)}`);
+  return n;
+}
+
 /** Kernel object names derive from this: stable for a data dir, distinct between data dirs. */
 export function instanceIdFor(dataDir: string): string {
   return createHash('sha256').update(resolve(dataDir)).digest('hex').slice(0, 4);
@@ -77,5 +86,11 @@ export function loadConfig(flags: Flags): WarrenConfig {
     storagePoolBytes: poolSize === undefined ? undefined : parseSize(poolSize),
     logLevel: pick(flags, 'log-level', 'WARREN_LOG_LEVEL') ?? DEFAULTS.logLevel,
     net: loadNetworkOptions(flags, pick),
+    lifecycle: {
+      restartBackoffMs: envNumber('WARREN_RESTART_BACKOFF_MS', 500),
+      restartBackoffMaxMs: envNumber('WARREN_RESTART_BACKOFF_MAX_MS', 60_000),
+      idleMinSuspendS: envNumber('WARREN_IDLE_MIN_SECONDS', 120),
+      idleMinStopS: envNumber('WARREN_IDLE_MIN_STOP_SECONDS', 3600),
+    },
   };
 }

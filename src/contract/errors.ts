@@ -35,6 +35,14 @@ export const ERROR_STATUS = {
   CREATE_FAILED: 500,
   // lifecycle
   invalid_state: 409,
+  idle_not_allowed: 409,
+  workspace_waking: 503,
+  // snapshots, archives, resources (control-plane.md §9, §10)
+  archive_corrupted: 409,
+  archive_too_large: 409,
+  disk_shrink_not_supported: 409,
+  memory_in_use: 409,
+  insufficient_storage: 507,
   // runtime gateway
   public_access_required: 403,
   runtime_api_disabled: 403,

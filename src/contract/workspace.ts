@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { AppError, type ErrorCode } from './errors.js';
 import { parseDuration } from './duration.js';
+import { parseIdle } from './lifecycle.js';
 
 export const RESTART_POLICIES = ['no', 'always', 'on-failure'] as const;
 export const TTL_ACTIONS = ['stop', 'pause', 'suspend', 'remove'] as const;
@@ -171,7 +172,7 @@ const KNOWN_CONFIG_KEYS = new Set([
   'restart_policy', 'max_restarts', 'keep_logs', 'static_network', 'network_config', 'ssh_access',
   'env', 'cmd', 'workloads', 'wait_for_init', 'proxy_assignment_id',
 ]);
-const PASSTHROUGH_KEYS = ['idle', 'desktop', 'macos', 'enable_kvm', 'kernel_id', 'ready_check'];
+const PASSTHROUGH_KEYS = ['desktop', 'macos', 'enable_kvm', 'kernel_id', 'ready_check'];
 
 /**
  * Parses a create-time `config` (with top-level aliases already folded in) against
@@ -221,6 +222,11 @@ export function parseConfig(
     out.proxy_assignment_id = parseNonNegInt(c.proxy_assignment_id, 'config.proxy_assignment_id');
   }
   for (const k of PASSTHROUGH_KEYS) if (c[k] !== undefined) out.extra[k] = c[k];
+  if (c.idle !== undefined) {
+    const idle = parseIdle(c.idle, 'config.idle');
+    if (idle) out.extra.idle = idle;
+    else delete out.extra.idle;
+  }
   return out;
 }
 

@@ -14,9 +14,10 @@ import { lifecycleRoutes } from './routes/lifecycle.js';
 import { runtimeAccessRoutes } from './routes/runtime-access.js';
 import { networkRoutes } from './routes/network.js';
 import { publicAccessRoutes } from './routes/public-access.js';
+import { layerRoutes } from './routes/layers.js';
+import { resourceRoutes } from './routes/resources.js';
 
 export interface ControlPlaneOptions {
-  snapshotSupported: boolean;
   networkGateway: string;
   onInternalError?: (err: unknown, requestId: string) => void;
 }
@@ -40,7 +41,9 @@ export function createControlPlane(ctx: ControlPlaneContext, opts: ControlPlaneO
 
   app.route('/', imageRoutes(ctx));
   app.route('/', workspaceRoutes(ctx));
-  app.route('/', lifecycleRoutes(ctx, opts.snapshotSupported));
+  app.route('/', lifecycleRoutes(ctx));
+  app.route('/', layerRoutes(ctx));
+  app.route('/', resourceRoutes(ctx));
   app.route('/', runtimeAccessRoutes(ctx));
   app.route('/', networkRoutes(ctx, opts.networkGateway));
   app.route('/', publicAccessRoutes(ctx));

@@ -8,6 +8,11 @@ import type { Store } from '../store/store.js';
 import type { Authenticator } from '../domain/auth.js';
 import type { NetworkPolicies } from '../domain/network-policy.js';
 import type { PublicAccess } from '../domain/public-access.js';
+import type { SnapshotService } from '../domain/snapshots.js';
+import type { ArchiveService } from '../domain/archives.js';
+import type { ResourceService } from '../domain/resources.js';
+import type { IdleService } from '../domain/idle.js';
+import type { SnapshotCapabilities } from '../drivers/driver.js';
 
 export interface ImageCatalogView {
   list(query: { search?: string; category?: string }): Promise<{ images: unknown[]; categories: unknown[] }>;
@@ -22,6 +27,14 @@ export interface ControlPlaneContext {
   store: Store;
   auth: Authenticator;
   images: ImageCatalogView;
+  snapshots: SnapshotService;
+  archives: ArchiveService;
+  resources: ResourceService;
+  idle: IdleService;
+  /** What the driver's snapshots hold; null when it cannot snapshot. */
+  layerCapabilities(): SnapshotCapabilities | null;
+  /** Counts as traffic for the idle policy (ping). */
+  touch(workspaceId: string): void;
   /** Optional live stats for details; absent fields are reported as zero. */
   stats(id: string): Promise<Record<string, unknown> | null>;
 }

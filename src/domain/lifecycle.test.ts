@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { planTransition, TRANSITIONS, type PowerAction } from './lifecycle.js';
+import { planTransition, requireLayerState, TRANSITIONS, type PowerAction } from './lifecycle.js';
 import { AppError } from '../contract/errors.js';
 import type { LifecycleState } from '../store/store.js';
 
 const ALL: LifecycleState[] = ['creating', 'starting', 'running', 'pausing', 'paused', 'resuming',
-  'stopping', 'stopped', 'restarting', 'deleting', 'failed'];
+  'stopping', 'stopped', 'restarting', 'restoring', 'destroying', 'archived', 'deleting', 'failed'];
 
 test('every legal transition goes through its recorded transitional state', () => {
   assert.deepEqual(planTransition('stopped', 'start'), { kind: 'go', via: 'starting', to: 'running' });
@@ -41,4 +41,23 @@ test('transitional states block every action but delete of a creating workspace'
   assert.throws(() => planTransition('deleting', 'delete'));
   assert.equal(planTransition('creating', 'delete').kind, 'go');
   assert.throws(() => planTransition('paused', 'start'));
+});
+
+test('archived: only start (re-create) and delete leave it; destroy is a no-op there', () => {
+  assert.deepEqual(planTransition('archived', 'start'), { kind: 'go', via: 'starting', to: 'running' });
+  assert.deepEqual(planTransition('archived', 'destroy'), { kind: 'noop' });
+  assert.equal(planTransition('archived', 'delete').kind, 'go');
+  for (const a of ['stop', 'restart', 'pause', 'resume', 'restore'] as PowerAction[]) {
+    assert.throws(() => planTransition('archived', a));
+  }
+  assert.deepEqual(planTransition('running', 'destroy'), { kind: 'go', via: 'destroying', to: 'archived' });
+  assert.deepEqual(planTransition('paused', 'restore'), { kind: 'go', via: 'restoring', to: null });
+});
+
+test('layer actions need a layer: running, paused or stopped', () => {
+  for (const s of ALL) {
+    const ok = ['running', 'paused', 'stopped'].includes(s);
+    if (ok) requireLayerState(s, 'snapshot');
+    else assert.throws(() => requireLayerState(s, 'fork'), (e: unknown) => e instanceof AppError && e.code === 'invalid_state');
+  }
 });

@@ -5,6 +5,7 @@
  * finish an operation a crash interrupted, so every branch is idempotent.
  */
 import { AppError, isAppError } from '../contract/errors.js';
+import { archiveFileName } from '../contract/layers.js';
 import type { PendingOperation, Store, WorkspaceRecord, LifecycleState } from '../store/store.js';
 import type { Orchestrator } from './orchestrator.js';
 
@@ -16,20 +17,47 @@ export interface OperationHooks {
   log: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 }
 
-const FINAL: Record<Exclude<PendingOperation['op'], 'delete'>, LifecycleState> = {
-  create: 'running',
-  start: 'running',
-  restart: 'running',
-  resume: 'running',
-  stop: 'stopped',
-  pause: 'paused',
-};
+function finalState(p: PendingOperation): LifecycleState {
+  switch (p.op) {
+    case 'create': case 'start': case 'restart': case 'resume': return 'running';
+    case 'stop': return 'stopped';
+    case 'pause': return 'paused';
+    case 'destroy': return 'archived';
+    case 'restore': return p.then ?? 'running';
+    case 'delete': throw new Error('delete has no final state');
+  }
+}
 
-async function sideEffects(orch: Orchestrator, rec: WorkspaceRecord, op: PendingOperation['op']): Promise<void> {
-  switch (op) {
+async function restore(orch: Orchestrator, rec: WorkspaceRecord, p: PendingOperation): Promise<void> {
+  const layers = orch.requireLayers();
+  if (!p.source) throw new AppError('validation_error', 'Nothing to restore from', { field: 'source' });
+  const source = await layers.resolve(rec, p.source);
+  await orch.bringDown(rec);
+  await layers.replace(rec, source);
+  if (p.then === 'running' || p.then === 'paused') await orch.bringUp(rec);
+  if (p.then === 'paused') await orch.pause(rec);
+}
+
+/** Destroy: the final archive first (when asked for; kept if a crash already completed it), then the sandbox. */
+async function destroy(orch: Orchestrator, store: Store, rec: WorkspaceRecord, p: PendingOperation): Promise<void> {
+  if (p.archive) {
+    const layers = orch.requireLayers();
+    const existing = await store.getArchive(rec.id, p.archive.version);
+    if (existing?.state !== 'ready') {
+      const draft = { version: p.archive.version, format: p.archive.format, vmPaths: [], excludeVmPaths: [] };
+      const job = await layers.beginArchive(rec, draft, archiveFileName(draft.version, draft.format));
+      await layers.finishArchive(rec, job);
+    }
+  }
+  await orch.destroySandbox(rec);
+}
+
+async function sideEffects(orch: Orchestrator, store: Store, rec: WorkspaceRecord, p: PendingOperation): Promise<void> {
+  const source = p.source && p.op !== 'restore' ? await orch.requireLayers().resolve(rec, p.source) : undefined;
+  switch (p.op) {
     case 'create':
     case 'start':
-      return orch.bringUp(rec);
+      return orch.bringUp(rec, source);
     case 'restart':
       await orch.bringDown(rec);
       return orch.bringUp(rec);
@@ -41,6 +69,10 @@ async function sideEffects(orch: Orchestrator, rec: WorkspaceRecord, op: Pending
       return orch.resume(rec);
     case 'delete':
       return orch.destroy(rec);
+    case 'restore':
+      return restore(orch, rec, p);
+    case 'destroy':
+      return destroy(orch, store, rec, p);
   }
 }
 
@@ -66,12 +98,14 @@ export async function runPending(
   const pending = rec.pending;
   if (!pending) return rec;
   try {
-    await sideEffects(orch, rec, pending.op);
+    await sideEffects(orch, store, rec, pending);
   } catch (err) {
     hooks.log('error', 'workspace operation failed', { id: rec.id, op: pending.op, err: String(err) });
     const error = failureOf(pending.op, err);
     const failed = await store.updateWorkspace({ ...rec, state: 'failed', pending: null, error });
-    if (pending.op !== 'create') throw new AppError(isAppError(err) ? err.code : 'server_error', error.message);
+    if (pending.op !== 'create') {
+      throw new AppError(isAppError(err) ? err.code : 'server_error', error.message, isAppError(err) ? err.details : undefined);
+    }
     return failed;
   }
   hooks.onSettled?.(rec, pending.op);
@@ -80,13 +114,13 @@ export async function runPending(
     hooks.onDeleted(rec);
     return null;
   }
-  const state = FINAL[pending.op];
-  const startedAt = state === 'running' && pending.op !== 'resume' ? new Date().toISOString() : rec.startedAt;
+  const state = finalState(pending);
+  const fresh = state === 'running' && pending.op !== 'resume';
   return store.updateWorkspace({
     ...rec,
     state,
     pending: null,
     error: null,
-    startedAt: state === 'stopped' ? null : startedAt,
+    startedAt: state === 'running' || state === 'paused' ? (fresh ? new Date().toISOString() : rec.startedAt) : null,
   });
 }

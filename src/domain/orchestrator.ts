@@ -3,36 +3,57 @@
  * and back, through the driver, firewall and image store. It holds no state of its
  * own; callers (WorkspaceService, Reconciler) record intent in the store before
  * calling it and the outcome after. Every method is idempotent so a crash at any
- * point can be finished by calling it again.
+ * point can be finished by calling it again. Writable-layer work (snapshots,
+ * archives, restore) is `layers` (src/domain/layer-ops.ts), present when the driver
+ * can snapshot.
  */
 import { rm } from 'node:fs/promises';
-import { canPause, type SandboxSpec } from '../drivers/driver.js';
+import { canPause, canSnapshot, type LayerRef, type SandboxSpec } from '../drivers/driver.js';
 import { AppError } from '../contract/errors.js';
-import type { WorkspaceRecord } from '../store/store.js';
+import type { Store, WorkspaceRecord } from '../store/store.js';
 import type { DomainDeps } from './ports.js';
 import { AGENT_PORT } from './ports.js';
 import { specFor, workspaceDir, writeControlFiles, writeAgentToken } from './sandbox-spec.js';
+import { LayerOps, type ResolvedSource } from './layer-ops.js';
 
 /** How long a freshly started agent may take to answer /health. */
 const AGENT_READY_TIMEOUT_MS = 30_000;
 
 export class Orchestrator {
-  constructor(private readonly deps: DomainDeps) {}
+  readonly layers: LayerOps | null;
+
+  constructor(private readonly deps: DomainDeps, store: Store) {
+    const driver = deps.driver;
+    this.layers = canSnapshot(driver) ? new LayerOps({ store, driver, archives: deps.archives, spec: (r, b) => this.spec(r, b) }) : null;
+  }
+
+  get driver() {
+    return this.deps.driver;
+  }
 
   /** Spec for a record; `rootfs` is only known once the image is built. */
-  private async spec(rec: WorkspaceRecord, buildImage: boolean): Promise<SandboxSpec> {
+  async spec(rec: WorkspaceRecord, buildImage: boolean, seed?: LayerRef): Promise<SandboxSpec> {
     const rootfs = buildImage ? await this.deps.images.ensure(rec.image) : '';
-    return specFor(rec, rootfs, this.deps);
+    const spec = specFor(rec, rootfs, this.deps);
+    if (seed) spec.seed = seed;
+    return spec;
   }
 
   private sandboxRef(rec: WorkspaceRecord) {
     return { ip: rec.ip, hostIf: this.deps.hostIfName(rec.shortId) };
   }
 
-  /** Creates (if needed) and boots the sandbox, then waits for its agent. */
-  async bringUp(rec: WorkspaceRecord): Promise<void> {
-    const spec = await this.spec(rec, true);
+  /**
+   * Creates (if needed) and boots the sandbox, then waits for its agent. With a
+   * `source`, a sandbox that has no layer yet starts from it (a fork's seed, or the
+   * archive an archived workspace comes back from).
+   */
+  async bringUp(rec: WorkspaceRecord, source?: ResolvedSource): Promise<void> {
+    const spec = await this.spec(rec, true, source?.kind === 'snapshot' ? source.ref : undefined);
     await writeControlFiles(spec, rec);
+    if (source?.kind === 'archive' && (await this.deps.driver.inspect(spec)).state === 'absent') {
+      await this.requireLayers().importArchive(spec, source.archive);
+    }
     await this.deps.driver.create(spec);
     await this.deps.firewall.register(this.sandboxRef(rec));
     await this.deps.syncNetwork?.();
@@ -71,10 +92,18 @@ export class Orchestrator {
 
   /** Removes the sandbox and every file of the workspace. */
   async destroy(rec: WorkspaceRecord): Promise<void> {
+    await this.destroySandbox(rec);
+    await this.layers?.dropAllOf(rec.id);
+    await this.deps.archives.removeAll(rec.id);
+    await rm(workspaceDir(this.deps.paths.workspacesDir, rec.id), { recursive: true, force: true });
+  }
+
+  /** Removes the sandbox, its writable layer and snapshots; the record and its archives stay (archived). */
+  async destroySandbox(rec: WorkspaceRecord): Promise<void> {
     const spec = await this.spec(rec, false);
     await this.deps.driver.destroy(spec);
     await this.deps.firewall.unregister(this.sandboxRef(rec));
-    await rm(workspaceDir(this.deps.paths.workspacesDir, rec.id), { recursive: true, force: true });
+    await this.layers?.dropAllOf(rec.id, 'snapshot');
   }
 
   async inspect(rec: WorkspaceRecord) {
@@ -102,8 +131,23 @@ export class Orchestrator {
     await this.deps.driver.destroyResidue(shortId);
   }
 
+  /** A live sandbox found at start: firewall registration, and what a crashed snapshot may have left frozen. */
   async reattach(rec: WorkspaceRecord): Promise<void> {
+    if (canSnapshot(this.deps.driver)) await this.deps.driver.recover(await this.spec(rec, false));
     await this.deps.firewall.register(this.sandboxRef(rec));
     await this.deps.syncNetwork?.();
+  }
+
+  /** Calls `onExit` when the running sandbox ends by itself; null when the driver cannot tell. */
+  async watchExit(rec: WorkspaceRecord, onExit: () => void): Promise<(() => void) | null> {
+    const driver = this.deps.driver;
+    return driver.watchExit ? driver.watchExit(await this.spec(rec, false), onExit) : null;
+  }
+
+  requireLayers(): LayerOps {
+    if (!this.layers) {
+      throw new AppError('not_implemented', `The ${this.deps.driver.name} driver cannot snapshot or archive`, { field: 'driver' });
+    }
+    return this.layers;
   }
 }

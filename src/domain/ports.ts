@@ -3,7 +3,9 @@
  * wires real implementations (src/drivers, src/network, src/images); unit tests of
  * pure logic may pass fakes.
  */
+import type { Readable } from 'node:stream';
 import type { Driver } from '../drivers/driver.js';
+import type { ArchiveFormat } from '../contract/layers.js';
 
 export interface FirewallPort {
   register(sandbox: { ip: string; hostIf: string }): Promise<void>;
@@ -37,8 +39,24 @@ export interface HostPaths {
   nodeBinary: string;
 }
 
+/**
+ * Archive files (src/storage/archive-files.ts): compressed, checksummed, written
+ * atomically. `read` fails (at the latest at its end) when the file's sha256 is not the
+ * recorded one; `checksum` is null for a missing file.
+ */
+export interface ArchiveFilesPort {
+  write(workspaceId: string, file: string, format: ArchiveFormat, tar: Readable): Promise<{ bytes: number; sha256: string }>;
+  checksum(workspaceId: string, file: string): Promise<string | null>;
+  read(workspaceId: string, file: string, format: ArchiveFormat, sha256: string): Readable;
+  remove(workspaceId: string, file: string): Promise<void>;
+  removeAll(workspaceId: string): Promise<void>;
+  /** Removes leftovers of interrupted writes; returns the complete files found. */
+  sweep(): Promise<Array<{ workspaceId: string; file: string }>>;
+}
+
 export interface DomainDeps {
   driver: Driver;
+  archives: ArchiveFilesPort;
   firewall: FirewallPort;
   images: ImagesPort;
   probe: AgentProbe;

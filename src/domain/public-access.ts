@@ -58,6 +58,10 @@ export interface PublicAccessDeps {
   onRevoked?: (workspaceId: string, port: number) => void;
   reservedPorts?: readonly number[];
   maxPerWorkspace?: number;
+  /** Wakes a sleeping workspace (idle policy); absent: a sleeping workspace is 409 like a stopped one. */
+  wake?: (id: string) => Promise<WorkspaceRecord>;
+  /** After a cold wake (the workspace was stopped), waits until its port accepts connections. */
+  waitForPort?: (ip: string, port: number, timeoutMs: number) => Promise<boolean>;
   /** Slug generator (tests); default 8 random base36 characters. */
   newSlug?: () => string;
 }
@@ -75,6 +79,9 @@ export function publicUrls(o: { publicDomain: string; baseUrl: () => string; por
     pathUrl: (slug) => `${o.baseUrl().replace(/\/+$/, '')}/p/${slug}/`,
   };
 }
+
+/** How long a request to a cold-woken workspace waits for its application's port. */
+export const WAKE_PORT_WAIT_MS = 10_000;
 
 export function randomSlug(): string {
   const bytes = randomBytes(8);
@@ -194,14 +201,29 @@ export class PublicAccess {
   async resolve(slug: string): Promise<EdgeTarget | null> {
     const rec = await this.d.store.findPublicPortBySlug(slug);
     if (!rec) return null;
-    const ws = await this.d.store.getWorkspace(rec.workspace_id);
+    let ws = await this.d.store.getWorkspace(rec.workspace_id);
     if (!ws) return null;
+    if (ws.state !== 'running' && ws.lifecycle.asleep && this.d.wake) ws = await this.wakeFor(ws, rec.port);
     if (ws.state !== 'running') {
       throw new AppError('workspace_not_running', `The workspace behind this address is ${ws.state}`, {
         workspace_id: ws.id, state: ws.state,
       });
     }
     return { workspaceId: ws.id, ip: ws.ip, port: rec.port };
+  }
+
+  /**
+   * Wakes the workspace behind an exposure. A frozen one answers at once; a stopped one
+   * boots, and its application gets WAKE_PORT_WAIT_MS to listen, else 503
+   * `workspace_waking` (retry; the boot goes on).
+   */
+  private async wakeFor(ws: WorkspaceRecord, port: number): Promise<WorkspaceRecord> {
+    const cold = ws.lifecycle.asleep?.state === 'stopped';
+    const woken = await this.d.wake!(ws.id);
+    if (cold && woken.state === 'running' && this.d.waitForPort && !(await this.d.waitForPort(woken.ip, port, WAKE_PORT_WAIT_MS))) {
+      throw new AppError('workspace_waking', 'The workspace is starting; retry in a moment', { retry_after: 1, workspace_id: ws.id });
+    }
+    return woken;
   }
 
   private async find(workspaceId: string, port: number): Promise<PublicPortRecord> {

@@ -2,37 +2,52 @@
  * Makes the host match the store, at start-up and then periodically.
  *
  * At start (after a restart or a kill -9 of the server):
+ * - layers: snapshots and archives a crash interrupted are removed — rows still
+ *   `pending`/`writing` and their files, files no row names, the temporary snapshots
+ *   of archive writes — so no half archive and no orphaned layer survive;
  * - a record with `pending` set had an operation interrupted: it is run again
- *   (every operation is idempotent), so a create in flight finishes;
+ *   (every operation is idempotent), so a create or fork in flight finishes;
  * - a settled record is compared with what the driver finds: a running workspace
- *   whose sandbox died is booted again, a stopped one whose processes survived is
- *   stopped, a live one is re-registered with the firewall;
- * - sandboxes on the host that no record owns (residue of a deleted or never
- *   recorded workspace) are removed.
+ *   whose sandbox ended by itself meets its restart policy, one whose sandbox vanished
+ *   otherwise (host reboot) is booted again, a stopped one whose processes survived is
+ *   stopped, an archived one's leftovers are destroyed, a live one is re-registered
+ *   (and thawed, should a crashed snapshot have left it frozen);
+ * - sandboxes on the host that no record owns are removed, and fork seeds no pending
+ *   create needs any more are dropped.
  *
- * Periodically: a running workspace whose sandbox died is restarted per its
- * restart_policy or marked stopped; a temporary workspace past its TTL gets its
- * ttl_action.
+ * Periodically (a safety net for missed exit notifications): running workspaces whose
+ * sandbox ended meet their restart policy.
  */
-import type { Store, WorkspaceRecord } from '../store/store.js';
+import type { Store } from '../store/store.js';
 import type { Orchestrator } from './orchestrator.js';
 import { runPending, type OperationHooks } from './operations.js';
 import type { WorkspaceService } from './workspaces.js';
-import { ttlExpiresAt } from './view.js';
+import type { ExitHandler } from './exits.js';
+import type { ArchiveFilesPort } from './ports.js';
+import { refOf } from './layer-ops.js';
+
+export interface ReconcileSummary {
+  resumed: number;
+  repaired: number;
+  residue: number;
+  layers: number;
+}
 
 export class Reconciler {
   private timer: NodeJS.Timeout | null = null;
   private sweeping = false;
-  private readonly restarts = new Map<string, number>();
 
   constructor(
     private readonly store: Store,
     private readonly orch: Orchestrator,
     private readonly workspaces: WorkspaceService,
     private readonly hooks: OperationHooks,
+    private readonly exits: ExitHandler,
+    private readonly archives: ArchiveFilesPort,
   ) {}
 
-  async reconcileAll(): Promise<{ resumed: number; repaired: number; residue: number }> {
+  async reconcileAll(): Promise<ReconcileSummary> {
+    const layers = await this.sweepLayers();
     const records = await this.store.allWorkspaces();
     const known = new Set(records.map((r) => r.shortId));
     let residue = 0;
@@ -56,7 +71,8 @@ export class Reconciler {
         this.hooks.log('error', 'reconcile failed', { id: rec.id, err: String(err) });
       }
     }
-    return { resumed, repaired, residue };
+    await this.collectForkSeeds();
+    return { resumed, repaired, residue, layers };
   }
 
   private async finish(id: string): Promise<void> {
@@ -68,24 +84,83 @@ export class Reconciler {
   private async repair(id: string): Promise<boolean> {
     const rec = await this.store.getWorkspace(id);
     if (!rec || rec.pending) return false;
-    const actual = (await this.orch.inspect(rec)).state;
+    const actual = await this.orch.inspect(rec);
     if (rec.state === 'running' || rec.state === 'paused') {
-      if (actual === 'running' || actual === 'paused') {
+      if (actual.state === 'running' || actual.state === 'paused') {
         await this.orch.reattach(rec);
-        if (rec.state === 'paused' && actual === 'running') await this.orch.pause(rec);
-        if (rec.state === 'running' && actual === 'paused') await this.orch.resume(rec);
-        return rec.state !== actual;
+        if (rec.state === 'paused' && actual.state === 'running') await this.orch.pause(rec);
+        if (rec.state === 'running' && actual.state === 'paused') await this.orch.resume(rec);
+        return rec.state !== actual.state;
+      }
+      if (rec.state === 'running' && actual.exitCode !== undefined) {
+        await this.exits.checkLocked(id); // it ended by itself while we were away
+        return true;
       }
       await this.orch.bringUp(rec);
       if (rec.state === 'paused') await this.orch.pause(rec);
       await this.store.updateWorkspace({ ...rec, startedAt: new Date().toISOString() });
       return true;
     }
-    if (rec.state === 'stopped' && (actual === 'running' || actual === 'paused')) {
+    if (rec.state === 'stopped' && (actual.state === 'running' || actual.state === 'paused')) {
       await this.orch.bringDown(rec);
       return true;
     }
+    if (rec.state === 'archived' && actual.state !== 'absent') {
+      await this.orch.destroySandbox(rec);
+      return true;
+    }
     return false;
+  }
+
+  /** Removes what interrupted snapshot and archive operations left; returns how many things went. */
+  private async sweepLayers(): Promise<number> {
+    let removed = 0;
+    const layers = this.orch.layers;
+    if (layers) {
+      const rows = await this.store.listSnapshots({});
+      for (const s of rows) {
+        if (s.state === 'pending' || s.purpose === 'archive') {
+          await layers.drop(s);
+          removed++;
+        }
+      }
+      const live = new Set(rows.filter((s) => s.state === 'ready' && s.purpose !== 'archive').map((s) => `${s.short_id}/${s.id}`));
+      const files = await layers.listFiles();
+      for (const f of files) {
+        if (live.has(`${f.shortId}/${f.snapshotId}`)) continue;
+        await layers.dropFile(f);
+        removed++;
+      }
+      const present = new Set(files.map((f) => `${f.shortId}/${f.snapshotId}`));
+      for (const s of rows) {
+        if (s.state === 'ready' && s.purpose !== 'archive' && !present.has(`${refOf(s).shortId}/${s.id}`)) {
+          this.hooks.log('warn', 'snapshot file missing; forgetting the snapshot', { id: s.id, workspace: s.workspace_id });
+          await this.store.deleteSnapshot(s.id);
+          removed++;
+        }
+      }
+    }
+    for (const a of await this.store.allArchives()) {
+      if (a.state !== 'writing') continue;
+      await this.archives.remove(a.workspace_id, a.file);
+      await this.store.deleteArchive(a.workspace_id, a.version);
+      removed++;
+    }
+    await this.archives.sweep();
+    return removed;
+  }
+
+  /** A fork's seed goes once no pending create still needs it. */
+  private async collectForkSeeds(): Promise<void> {
+    const layers = this.orch.layers;
+    if (!layers) return;
+    const needed = new Set<string>();
+    for (const r of await this.store.allWorkspaces()) {
+      if (r.pending?.source?.kind === 'snapshot') needed.add(r.pending.source.snapshotId);
+    }
+    for (const s of await this.store.listSnapshots({ purpose: 'fork' })) {
+      if (!needed.has(s.id)) await layers.drop(s);
+    }
   }
 
   startSweeping(intervalMs: number): void {
@@ -104,50 +179,12 @@ export class Reconciler {
     this.sweeping = true;
     try {
       for (const rec of await this.store.allWorkspaces()) {
-        if (rec.state !== 'running' || rec.pending) continue;
-        await this.checkTtl(rec).catch((err) => this.hooks.log('error', 'ttl action failed', { id: rec.id, err: String(err) }));
-        await this.checkAlive(rec).catch((err) => this.hooks.log('error', 'liveness check failed', { id: rec.id, err: String(err) }));
+        if (rec.state === 'running' && !rec.pending) await this.exits.check(rec.id);
       }
+    } catch (err) {
+      this.hooks.log('error', 'sweep failed', { err: String(err) });
     } finally {
       this.sweeping = false;
-    }
-  }
-
-  private async checkTtl(rec: WorkspaceRecord): Promise<void> {
-    const expires = ttlExpiresAt(rec);
-    if (!expires || Date.parse(expires) > Date.now()) return;
-    const action = rec.config.ttl_action === 'remove' ? 'delete' : rec.config.ttl_action === 'stop' ? 'stop' : 'pause';
-    this.hooks.log('info', 'ttl expired', { id: rec.id, action });
-    await this.workspaces.power(rec.id, action);
-  }
-
-  private async checkAlive(rec: WorkspaceRecord): Promise<void> {
-    await this.workspaces.withLock(rec.id, async () => {
-      const cur = await this.store.getWorkspace(rec.id);
-      if (!cur || cur.state !== 'running' || cur.pending) return;
-      const status = await this.orch.inspect(cur);
-      if (status.state === 'running' || status.state === 'paused') return;
-      await this.onExit(cur, status.reason ?? 'exited');
-    });
-  }
-
-  private async onExit(rec: WorkspaceRecord, reason: string): Promise<void> {
-    const count = this.restarts.get(rec.id) ?? 0;
-    const policy = rec.config.restart_policy;
-    const allowed = rec.config.max_restarts === 0 || count < rec.config.max_restarts;
-    this.hooks.log('warn', 'workspace sandbox exited', { id: rec.id, reason, restarts: count });
-    if (policy !== 'no' && allowed) {
-      this.restarts.set(rec.id, count + 1);
-      await this.orch.bringUp(rec);
-      await this.store.updateWorkspace({ ...rec, startedAt: new Date().toISOString() });
-      return;
-    }
-    await this.orch.bringDown(rec);
-    const stopped = await this.store.updateWorkspace({ ...rec, state: 'stopped', startedAt: null,
-      error: { code: reason === 'oom' ? 'oom_killed' : 'exited', message: `Workspace exited (${reason})` } });
-    if (rec.config.remove_on_exit) {
-      const intent = await this.store.updateWorkspace({ ...stopped, state: 'deleting', pending: { op: 'delete', startedAt: new Date().toISOString() } });
-      await runPending(this.store, this.orch, intent, this.hooks);
     }
   }
 }

@@ -33,6 +33,8 @@ export class RuntimeAccess {
     private readonly onRevoked: (workspaceId: string) => void = () => {},
     /** Called after a change of the stored network policy; resolves once it is enforced. */
     private readonly onNetworkChanged: () => Promise<void> = async () => {},
+    /** Wakes a workspace the idle policy put to sleep; resolves with it running (src/domain/idle.ts). */
+    private readonly wake?: (id: string) => Promise<WorkspaceRecord>,
   ) {}
 
   async loadIndex(): Promise<void> {
@@ -144,13 +146,14 @@ export class RuntimeAccess {
 
   /** The gateway's routing decision for a token (spec README §2.2). */
   async resolve(token: string): Promise<RuntimeRoute> {
-    const rec = await this.recordForToken(token);
+    let rec = await this.recordForToken(token);
     if (!rec || !rec.apiAccess.enabled) throw new AppError('unauthorized', 'Invalid or expired runtime token');
     if (!rec.network.public_access) {
       throw new AppError('public_access_required',
         'Gateway access needs public_access: true on the workspace network (PATCH /workspace/:id/network)',
         { field: 'public_access', workspace_id: rec.id });
     }
+    if (rec.state !== 'running' && rec.lifecycle.asleep && this.wake) rec = await this.wake(rec.id);
     if (rec.state !== 'running') {
       throw new AppError('workspace_not_running', `Workspace is ${rec.state}; start or resume it first`, {
         field: 'status', current_state: rec.state, workspace_id: rec.id,

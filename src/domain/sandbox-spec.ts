@@ -64,6 +64,8 @@ export async function writeControlFiles(spec: SandboxSpec, rec: WorkspaceRecord)
     hostname: spec.hostname,
     env: spec.env,
     cmd: spec.cmd ?? null,
+    // The workspace ends when its command does; Warren's restart policy takes it from there.
+    exit_with_cmd: true,
     port: AGENT_PORT,
   };
   await writeAtomic(join(spec.agent.controlDir, 'config.json'), JSON.stringify(config));

@@ -6,11 +6,13 @@
 import type { WorkspaceRecord, LifecycleState } from '../store/store.js';
 import type { NetworkPolicy } from '../contract/workspace.js';
 import type { PublicPortSummary } from './public-access.js';
+import { ttlDeadline } from './deadlines.js';
 
 const PHASE: Partial<Record<LifecycleState, string>> = {
   creating: 'preparing',
   starting: 'starting',
   restarting: 'starting',
+  restoring: 'starting',
   deleting: 'deleting',
   failed: 'failed',
 };
@@ -87,6 +89,8 @@ export function workspaceView(rec: WorkspaceRecord, publicPorts: PublicPortSumma
       remove_on_exit: rec.config.remove_on_exit,
       restart_policy: rec.config.restart_policy,
       ttl_expires_at: ttlExpiresAt(rec),
+      restart_info: rec.lifecycle.restart,
+      sleeping: rec.lifecycle.asleep !== null,
     },
     metadata: rec.metadata,
     created_at: rec.createdAt,
@@ -95,10 +99,8 @@ export function workspaceView(rec: WorkspaceRecord, publicPorts: PublicPortSumma
 }
 
 export function ttlExpiresAt(rec: WorkspaceRecord): string | null {
-  if (rec.mode !== 'temporary' || rec.config.ttl === null || !rec.startedAt) return null;
-  const renewed = rec.config.extra.ttl_renewed_at;
-  const anchor = Math.max(Date.parse(rec.startedAt), typeof renewed === 'string' ? Date.parse(renewed) : 0);
-  return new Date(anchor + rec.config.ttl * 1000).toISOString();
+  const at = ttlDeadline(rec);
+  return at === null ? null : new Date(at).toISOString();
 }
 
 /** The raw VM config shown in details/config: what the driver was asked for. */

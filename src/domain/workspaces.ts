@@ -5,19 +5,20 @@
  * workspace at a time (KeyedLock); creates are serialised around the quota check
  * and address allocation so reservations cannot race.
  */
-import { randomBytes } from 'node:crypto';
 import { AppError } from '../contract/errors.js';
 import type { CreateWorkspaceCommand, UpdateWorkspaceCommand } from '../contract/commands.js';
-import { defaultConfig, defaultNetworkPolicy, parseConfig } from '../contract/workspace.js';
+import { defaultConfig, parseConfig } from '../contract/workspace.js';
 import type { Store, WorkspaceRecord, WorkspaceFilter, Page } from '../store/store.js';
 import { allocate } from '../network/addresses.js';
 import { KeyedLock } from './locks.js';
-import { planTransition, type PowerAction } from './lifecycle.js';
+import { isLive, planTransition, type PowerAction } from './lifecycle.js';
 import { checkCreate, checkRunning, demandOf, usageOf, type QuotaPolicy } from './quota.js';
 import { runPending, type OperationHooks } from './operations.js';
 import type { Orchestrator } from './orchestrator.js';
 import type { NetworkLayout } from './ports.js';
-import { newRawToken } from './tokens.js';
+import { newWorkspaceRecord } from './records.js';
+import { applyLive, checkResourceChange } from './resources.js';
+import { intentOf, type TransitionOptions } from './transitions.js';
 
 export interface WorkspaceServiceOptions {
   store: Store;
@@ -26,7 +27,7 @@ export interface WorkspaceServiceOptions {
   network: NetworkLayout;
   resolveImage: (idOrRef: string) => string | null;
   hooks: OperationHooks;
-  /** How long POST /workspace waits for the sandbox before answering `creating`. */
+  /** How long POST /workspace waits for the sandbox before answering `creating` (unless wait_for_init). */
   createWaitMs: number;
 }
 
@@ -37,6 +38,8 @@ export interface LifecycleChange {
   remove_on_exit?: unknown;
   restart_policy?: unknown;
   renew?: boolean;
+  /** Replaces config.extra.idle (null removes it). */
+  idle?: { suspend_after: number; stop_after: number } | null;
 }
 
 const CREATE_LOCK = '__create__';
@@ -67,54 +70,50 @@ export class WorkspaceService {
     if (!image) throw new AppError('INVALID_IMAGE', `Unknown image ${cmd.image}`, { field: 'image' });
     const limits = this.o.policy.limits;
     const config = parseConfig(cmd.rawConfig, defaultConfig(limits), limits, cmd.mode);
-    const rec = await this.lock.run(CREATE_LOCK, () => this.reserve(cmd, image, config));
-    const op = this.background(rec.id);
-    await Promise.race([op, delay(this.o.createWaitMs)]);
-    return { rec: await this.get(rec.id), created: true };
+    const [rec] = await this.reserve((all) => {
+      if (cmd.slug && all.some((r) => r.slug === cmd.slug)) {
+        throw new AppError('conflict', `Slug ${cmd.slug} is taken`, { field: 'slug' });
+      }
+      return [{ image, name: cmd.name, slug: cmd.slug, namespace: cmd.namespace, mode: cmd.mode, config, idempotencyKey: cmd.idempotencyKey }];
+    });
+    const op = this.background(rec!.id);
+    // wait_for_init: answer only once provisioning ended, however long it takes.
+    await (config.wait_for_init ? op : Promise.race([op, delay(this.o.createWaitMs)]));
+    return { rec: await this.get(rec!.id), created: true };
   }
 
-  /** Quota check, address allocation and the intent record, atomically. */
-  private async reserve(cmd: CreateWorkspaceCommand, image: string, config: WorkspaceRecord['config']) {
-    const all = await this.o.store.allWorkspaces();
-    checkCreate(this.o.policy, usageOf(all), demandOf({ config }));
-    if (cmd.slug && all.some((r) => r.slug === cmd.slug)) {
-      throw new AppError('conflict', `Slug ${cmd.slug} is taken`, { field: 'slug' });
-    }
-    const ip = allocate(this.o.network.subnet, new Set(all.map((r) => r.ip)));
-    const now = new Date().toISOString();
-    const shortId = randomBytes(4).toString('hex');
-    const network = defaultNetworkPolicy();
-    network.allow_internet = config.network_config.allow_internet;
-    network.public_access = config.network_config.public_ingress;
-    const rec: WorkspaceRecord = {
-      id: `ws_${randomBytes(6).toString('hex')}`,
-      shortId,
-      name: cmd.name ?? `${image}-${shortId}`,
-      slug: cmd.slug,
-      namespace: cmd.namespace,
-      mode: cmd.mode,
-      image,
-      state: 'creating',
-      pending: { op: 'create', startedAt: now },
-      userRequestedStop: false,
-      config,
-      network,
-      ip,
-      apiAccess: { enabled: false, rawToken: newRawToken(), generation: 1 },
-      metadata: {},
-      idempotencyKey: cmd.idempotencyKey,
-      error: null,
-      createdAt: now,
-      updatedAt: now,
-      startedAt: null,
-      version: 0,
-    };
-    await this.o.store.insertWorkspace(rec);
-    return rec;
+  /**
+   * Quota check, address allocation and the intent records of one or more new
+   * workspaces, atomically (all or none): `build` sees every record and returns the
+   * new workspaces' fields.
+   */
+  async reserve(build: (all: WorkspaceRecord[]) => Array<Omit<Parameters<typeof newWorkspaceRecord>[0], 'ip'>>): Promise<WorkspaceRecord[]> {
+    return this.lock.run(CREATE_LOCK, async () => {
+      const all = await this.o.store.allWorkspaces();
+      const inputs = build(all);
+      const usage = usageOf(all);
+      for (const input of inputs) {
+        checkCreate(this.o.policy, usage, demandOf(input));
+        usage.count += 1;
+        for (const k of ['pool', 'running'] as const) {
+          usage[k].cpus += input.config.cpus;
+          usage[k].memory_mb += input.config.memory_mb;
+          usage[k].disk_mb += input.config.disk_size_mb;
+        }
+      }
+      const taken = new Set(all.map((r) => r.ip));
+      const recs = inputs.map((input) => {
+        const ip = allocate(this.o.network.subnet, taken);
+        taken.add(ip);
+        return newWorkspaceRecord({ ...input, ip });
+      });
+      for (const rec of recs) await this.o.store.insertWorkspace(rec);
+      return recs;
+    });
   }
 
   /** Runs the pending operation of `id` under its lock, tracked for shutdown. */
-  private background(id: string): Promise<unknown> {
+  background(id: string): Promise<unknown> {
     const p = this.lock
       .run(id, async () => {
         const rec = await this.o.store.getWorkspace(id);
@@ -145,23 +144,34 @@ export class WorkspaceService {
     return this.get(id);
   }
 
-  async power(idOrSlug: string, action: PowerAction): Promise<WorkspaceRecord | null> {
+  async power(idOrSlug: string, action: PowerAction, opts: TransitionOptions = {}): Promise<WorkspaceRecord | null> {
     const { id } = await this.get(idOrSlug);
-    return this.lock.run(id, async () => {
-      const rec = await this.get(id);
-      const plan = planTransition(rec.state, action);
-      if (plan.kind === 'noop') return rec;
-      if (['start', 'restart'].includes(action) && rec.state === 'stopped') {
-        checkRunning(this.o.policy, usageOf(await this.o.store.allWorkspaces(), rec.id), demandOf(rec));
-      }
-      const intent = await this.o.store.updateWorkspace({
-        ...rec,
-        state: plan.via,
-        pending: { op: action, startedAt: new Date().toISOString() },
-        userRequestedStop: action === 'stop' ? true : action === 'start' || action === 'restart' ? false : rec.userRequestedStop,
-      });
-      return runPending(this.o.store, this.o.orchestrator, intent, this.o.hooks);
-    });
+    return this.lock.run(id, () => this.transitionLocked(id, action, opts));
+  }
+
+  /**
+   * `action` on a workspace whose lock the caller holds. A stop of a workspace with
+   * `remove_on_exit` deletes it (it exited); starting an archived workspace brings its
+   * latest whole-layer archive back.
+   */
+  async transitionLocked(id: string, action: PowerAction, opts: TransitionOptions = {}): Promise<WorkspaceRecord | null> {
+    const rec = await this.get(id);
+    const plan = planTransition(rec.state, action);
+    if (plan.kind === 'noop') return rec;
+    if ((action === 'start' || action === 'restart') && !isLive(rec.state)) {
+      checkRunning(this.o.policy, usageOf(await this.o.store.allWorkspaces(), rec.id), demandOf(rec));
+    }
+    if (action === 'start' && rec.state === 'archived' && !opts.source) {
+      const archive = (await this.o.store.listArchives(id)).filter((a) => a.state === 'ready' && a.kind === 'layer').at(-1);
+      if (archive) opts = { ...opts, source: { kind: 'archive', version: archive.version } };
+    }
+    const now = new Date().toISOString();
+    const intent = await this.o.store.updateWorkspace(intentOf(rec, action, opts, plan.via, now));
+    const after = await runPending(this.o.store, this.o.orchestrator, intent, this.o.hooks);
+    if (after && action === 'stop' && after.config.remove_on_exit) {
+      return this.transitionLocked(id, 'delete', { by: opts.by ?? 'user' });
+    }
+    return after;
   }
 
   async update(idOrSlug: string, cmd: UpdateWorkspaceCommand): Promise<WorkspaceRecord> {
@@ -172,24 +182,15 @@ export class WorkspaceService {
       if (cmd.name !== undefined) next.name = cmd.name;
       if (cmd.slug !== undefined) next.slug = cmd.slug;
       if (cmd.rawConfig) next.config = parseConfig(cmd.rawConfig, rec.config, this.o.policy.limits, rec.mode);
-      if (cmd.rawConfig?.disk_size_mb !== undefined || cmd.rawConfig?.writable_size_mb !== undefined) {
-        if (next.config.disk_size_mb !== rec.config.disk_size_mb) {
-          throw new AppError('conflict', 'The writable disk size cannot be changed after creation', {
-            field: 'config.disk_size_mb',
-          });
-        }
-      }
-      const usage = usageOf(await this.o.store.allWorkspaces(), rec.id);
-      checkCreate({ ...this.o.policy, maxSandboxes: Number.POSITIVE_INFINITY }, usage, demandOf(next));
-      const saved = await this.o.store.updateWorkspace(next, rec.version);
-      if (rec.state === 'running' || rec.state === 'paused') await this.o.orchestrator.updateResources(saved);
-      return saved;
+      await checkResourceChange(this.o.store, this.o.policy, rec, next);
+      if (isLive(rec.state)) await applyLive(this.o.orchestrator, next);
+      return this.o.store.updateWorkspace(next, rec.version);
     });
   }
 
   /**
-   * Changes mode / TTL / restart policy (lifecycle routes). `renew` restarts the
-   * TTL clock (ping). Validation of the loose fields happens here.
+   * Changes mode / TTL / restart policy / idle policy (lifecycle routes). `renew`
+   * restarts the TTL clock (ping). Validation of the loose fields happens here.
    */
   async updateLifecycle(idOrSlug: string, change: (rec: WorkspaceRecord) => LifecycleChange): Promise<WorkspaceRecord> {
     const { id } = await this.get(idOrSlug);
@@ -207,9 +208,26 @@ export class WorkspaceService {
       if (ch.ttl !== undefined) config.ttl = ch.ttl;
       if (ch.ttl_action !== undefined) config.ttl_action = ch.ttl_action;
       if (ch.renew || ch.ttl !== undefined) config.extra.ttl_renewed_at = new Date().toISOString();
+      if (ch.idle !== undefined) {
+        if (ch.idle === null) delete config.extra.idle;
+        else config.extra.idle = ch.idle;
+      }
       const mode = ch.mode ?? rec.mode;
       if (mode === 'permanent') config.ttl = null;
       return this.o.store.updateWorkspace({ ...rec, mode, config }, rec.version);
+    });
+  }
+
+  /** A scheduled action failed: a due restart is given up (or it would be retried forever) and the reason kept. */
+  async recordScheduleFailure(id: string, kind: string, err: unknown): Promise<void> {
+    if (kind !== 'restart') return;
+    await this.lock.run(id, async () => {
+      const rec = await this.o.store.getWorkspace(id);
+      if (!rec || !rec.lifecycle.restart.next_restart_at || rec.state !== 'stopped') return;
+      const error = err instanceof AppError ? { code: err.code, message: err.message } : { code: 'server_error', message: 'Restart failed' };
+      await this.o.store.updateWorkspace({
+        ...rec, error, lifecycle: { ...rec.lifecycle, restart: { ...rec.lifecycle.restart, next_restart_at: null } },
+      });
     });
   }
 

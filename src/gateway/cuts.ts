@@ -6,15 +6,20 @@
 export class CutRegistry {
   private readonly open = new Map<string, Set<() => void>>();
 
-  /** The `track` function for exchanges of `key`: registers a cut, returns its unregister. */
-  track(key: string): (cut: () => void) => () => void {
+  /**
+   * The `track` function for exchanges of `key`: registers a cut, returns its unregister.
+   * `observe`, when given, is told when each exchange begins and (once) when it ends.
+   */
+  track(key: string, observe?: () => () => void): (cut: () => void) => () => void {
     return (cut) => {
       let set = this.open.get(key);
       if (!set) this.open.set(key, (set = new Set()));
       set.add(cut);
+      const end = observe?.();
       return () => {
         set.delete(cut);
         if (set.size === 0 && this.open.get(key) === set) this.open.delete(key);
+        end?.();
       };
     };
   }

@@ -19,7 +19,7 @@ import type { Duplex } from 'node:stream';
 import { AppError } from '../contract/errors.js';
 import { forwardEdgeHttp, forwardEdgeUpgrade, type EdgeHop } from './edge-forward.js';
 import { sendWireError, writeSocketError } from './respond.js';
-import type { GatewayLog } from './types.js';
+import type { ExchangeObserver, GatewayLog } from './types.js';
 import { CutRegistry } from './cuts.js';
 
 export interface EdgeTarget {
@@ -35,6 +35,8 @@ export interface EdgeOptions {
   /** Give up connecting to the workspace port after this long (ms, default 5000) → 502. */
   connectTimeoutMs?: number;
   log?: GatewayLog;
+  /** Exchange accounting for the idle policy. */
+  onExchange?: ExchangeObserver;
 }
 
 export interface Edge {
@@ -122,7 +124,8 @@ export function createEdge(opts: EdgeOptions): Edge {
     const key = keyOf(target.workspaceId, target.port);
     return {
       workspaceId: target.workspaceId, ip: target.ip, port: target.port, path: route.path,
-      agent: agentFor(key), connectTimeoutMs, log: opts.log, track: open.track(key),
+      agent: agentFor(key), connectTimeoutMs, log: opts.log,
+      track: open.track(key, opts.onExchange && (() => opts.onExchange!(target!.workspaceId))),
     };
   }
 

@@ -27,6 +27,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
   const agent = new Agent({ keepAlive: true, maxFreeSockets: 64 });
   /** Open exchanges per workspace (for disconnectWorkspace). */
   const open = new CutRegistry();
+  const track = (workspaceId: string) => open.track(workspaceId, opts.onExchange && (() => opts.onExchange!(workspaceId)));
 
   /** Resolves the caller's route, or throws the AppError to send back. */
   async function route(req: IncomingMessage): Promise<RuntimeRoute> {
@@ -61,7 +62,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
       agent,
       connectTimeoutMs,
       log: opts.log,
-      track: open.track(target.workspaceId),
+      track: track(target.workspaceId),
     });
   }
 
@@ -79,7 +80,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
       route: target,
       connectTimeoutMs,
       log: opts.log,
-      track: open.track(target.workspaceId),
+      track: track(target.workspaceId),
     });
   }
 

@@ -4,6 +4,7 @@
  * its own short deadline so a black-holed address cannot stall the loop.
  */
 import { request } from 'node:http';
+import { connect } from 'node:net';
 
 const ATTEMPT_TIMEOUT_MS = 1000;
 const RETRY_DELAY_MS = 50;
@@ -45,4 +46,20 @@ function healthy(ip: string, port: number, timeoutMs: number): Promise<boolean> 
     req.on('error', reject);
     req.end();
   });
+}
+
+/** Resolves true once a TCP connection to ip:port succeeds, false after `timeoutMs`. */
+export async function waitForTcp(ip: string, port: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const sock = connect({ host: ip, port, timeout: Math.min(ATTEMPT_TIMEOUT_MS, Math.max(1, deadline - Date.now())) });
+      sock.once('connect', () => { sock.destroy(); resolve(true); });
+      sock.once('timeout', () => { sock.destroy(); resolve(false); });
+      sock.once('error', () => resolve(false));
+    });
+    if (ok) return true;
+    await new Promise((r) => setTimeout(r, RETRY_DELAY_MS));
+  }
+  return false;
 }

@@ -30,7 +30,12 @@ export interface GatewayOptions {
   log?: GatewayLog;
   /** Give up connecting to an agent after this long (ms, default 5000) → 502. */
   connectTimeoutMs?: number;
+  /** Called when an exchange with a workspace begins; the returned function when it ends (idle policy). */
+  onExchange?: ExchangeObserver;
 }
+
+/** Exchange accounting for the idle policy: `begin(workspaceId)` returns the end callback. */
+export type ExchangeObserver = (workspaceId: string) => () => void;
 
 export interface Gateway {
   /** True for paths of the runtime API (files, exec, terminals, ws, proxy, …). */

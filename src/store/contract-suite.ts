@@ -11,6 +11,7 @@ import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { AppError } from '../contract/errors.js';
 import type { WorkspaceRecord, Store } from './store.js';
+import { layerContractTests } from './contract-layers.js';
 
 export interface StoreHandle {
   store: Store;
@@ -67,6 +68,13 @@ export function sampleWorkspace(overrides: Partial<WorkspaceRecord> = {}): Works
     ip: `10.88.${Math.floor(n / 250)}.${(n % 250) + 2}`,
     apiAccess: { enabled: true, rawToken: 'ab'.repeat(32), generation: 4 },
     metadata: { owner: 'zoë', 'key with spaces': 'value', empty: '' },
+    lifecycle: {
+      restart: {
+        count: 2, last_exit_code: 137, last_exit_reason: 'oom', last_exit_at: '2026-01-01T00:00:02.000Z',
+        last_restart_at: '2026-01-01T00:00:03.000Z', next_restart_at: null,
+      },
+      asleep: { since: '2026-01-01T00:00:04.000Z', state: 'paused' },
+    },
     idempotencyKey: `idem-${n}`,
     error: { code: 'CREATE_FAILED', message: 'overlay mount failed' },
     createdAt: `2026-01-01T00:00:${String(n % 60).padStart(2, '0')}.000Z`,
@@ -385,5 +393,7 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreHan
       assert.equal(await reopened.getSetting('jwt.fingerprint'), 'abc');
       assert.equal((await reopened.listWorkspaces({}, { page: 1, limit: 10 })).total, 1);
     });
+
+    layerContractTests(fresh);
   });
 }

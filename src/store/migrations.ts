@@ -74,10 +74,48 @@ CREATE TABLE public_ports (
 );
 `;
 
+/**
+ * Snapshots and archives of writable layers (control-plane.md §10), and the lifecycle
+ * bookkeeping of a workspace (restart policy counters, idle sleep) as JSON.
+ */
+const LAYERS_SCHEMA = `
+ALTER TABLE workspaces ADD COLUMN lifecycle TEXT NOT NULL DEFAULT '{}';
+
+CREATE TABLE snapshots (
+  id            TEXT PRIMARY KEY NOT NULL,
+  workspace_id  TEXT NOT NULL,
+  short_id      TEXT NOT NULL,
+  purpose       TEXT NOT NULL,      -- snapshot | fork | archive
+  state         TEXT NOT NULL,      -- pending | ready
+  bytes         INTEGER NOT NULL,
+  copy_on_write INTEGER NOT NULL,
+  frozen_ms     REAL NOT NULL,
+  created_at    TEXT NOT NULL
+);
+CREATE INDEX snapshots_workspace ON snapshots (workspace_id, purpose, created_at);
+
+CREATE TABLE archives (
+  workspace_id     TEXT NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
+  version          TEXT NOT NULL,
+  state            TEXT NOT NULL,   -- writing | ready
+  format           TEXT NOT NULL,   -- tar.zst | tar.gz
+  kind             TEXT NOT NULL,   -- layer | files
+  vm_paths         TEXT NOT NULL,   -- JSON string[]
+  exclude_vm_paths TEXT NOT NULL,   -- JSON string[]
+  size_bytes       INTEGER NOT NULL,
+  sha256           TEXT,
+  file             TEXT NOT NULL,
+  created_at       TEXT NOT NULL,
+  completed_at     TEXT,
+  PRIMARY KEY (workspace_id, version)
+);
+`;
+
 /** The migrations of this build, in order. Append only. */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial schema', up: (db) => db.exec(INITIAL_SCHEMA) },
   { version: 2, name: 'public ports', up: (db) => db.exec(PUBLIC_PORTS_SCHEMA) },
+  { version: 3, name: 'snapshots, archives and lifecycle bookkeeping', up: (db) => db.exec(LAYERS_SCHEMA) },
 ];
 
 function ensureBookkeeping(db: Database.Database): void {

@@ -65,7 +65,7 @@ test('sqlite: migrations are recorded once', async (t) => {
   const db = new Database(join(dir, DB_FILE_NAME), { readonly: true });
   t.after(() => db.close());
   const rows = db.prepare('SELECT version FROM schema_migrations').all();
-  assert.deepEqual(rows, [{ version: 1 }, { version: 2 }]);
+  assert.deepEqual(rows, [{ version: 1 }, { version: 2 }, { version: 3 }]);
 });
 
 test('sqlite: a database migrated by a newer build is refused', async (t) => {

@@ -20,9 +20,15 @@ import { join } from 'node:path';
 import { AppError } from '../contract/errors.js';
 import { runMigrations } from './migrations.js';
 import { PublicPortTable } from './sqlite-public-ports.js';
+import { ArchiveTable, SnapshotTable } from './sqlite-layers.js';
+import { emptyLifecycleInfo } from './store.js';
 import type {
   ApiKeyRecord,
+  ArchiveRecord,
+  LifecycleInfo,
   LifecycleState,
+  SnapshotFilter,
+  SnapshotRecord,
   NetworkPolicyRow,
   Page,
   PublicPortRecord,
@@ -50,6 +56,7 @@ interface WorkspaceRow {
   ip: string;
   api_access: string;
   metadata: string;
+  lifecycle: string;
   idempotency_key: string | null;
   error: string | null;
   created_at: string;
@@ -60,7 +67,7 @@ interface WorkspaceRow {
 
 const COLUMNS: ReadonlyArray<keyof WorkspaceRow> = [
   'id', 'short_id', 'name', 'slug', 'namespace', 'mode', 'image', 'state', 'pending',
-  'user_requested_stop', 'config', 'network', 'ip', 'api_access', 'metadata',
+  'user_requested_stop', 'config', 'network', 'ip', 'api_access', 'metadata', 'lifecycle',
   'idempotency_key', 'error', 'created_at', 'updated_at', 'started_at', 'version',
 ];
 
@@ -101,6 +108,7 @@ function recordToRow(rec: WorkspaceRecord): WorkspaceRow {
     ip: rec.ip,
     api_access: JSON.stringify(rec.apiAccess),
     metadata: JSON.stringify(rec.metadata),
+    lifecycle: JSON.stringify(rec.lifecycle),
     idempotency_key: rec.idempotencyKey,
     error: toJson(rec.error),
     created_at: rec.createdAt,
@@ -127,6 +135,7 @@ function rowToRecord(row: WorkspaceRow): WorkspaceRecord {
     ip: row.ip,
     apiAccess: JSON.parse(row.api_access) as WorkspaceRecord['apiAccess'],
     metadata: JSON.parse(row.metadata) as WorkspaceRecord['metadata'],
+    lifecycle: { ...emptyLifecycleInfo(), ...(JSON.parse(row.lifecycle) as Partial<LifecycleInfo>) },
     idempotencyKey: row.idempotency_key,
     error: fromJson<WorkspaceRecord['error']>(row.error),
     createdAt: row.created_at,
@@ -181,6 +190,8 @@ export class SqliteStore implements Store {
   readonly path: string;
   private readonly db: Database.Database;
   private readonly publicPorts: PublicPortTable;
+  private readonly snapshots: SnapshotTable;
+  private readonly archives: ArchiveTable;
   private readonly listStatements = new Map<string, { page: Database.Statement; count: Database.Statement }>();
 
   constructor(dataDir: string) {
@@ -199,6 +210,8 @@ export class SqliteStore implements Store {
       throw err;
     }
     this.publicPorts = new PublicPortTable(this.db);
+    this.snapshots = new SnapshotTable(this.db);
+    this.archives = new ArchiveTable(this.db);
   }
 
   async migrate(): Promise<void> {
@@ -326,6 +339,42 @@ export class SqliteStore implements Store {
 
   async deletePublicPort(workspaceId: string, port: number): Promise<boolean> {
     return guarded(() => this.publicPorts.delete(workspaceId, port));
+  }
+
+  async putSnapshot(rec: SnapshotRecord): Promise<void> {
+    guarded(() => this.snapshots.put(rec));
+  }
+
+  async getSnapshot(id: string): Promise<SnapshotRecord | null> {
+    return guarded(() => this.snapshots.get(id));
+  }
+
+  async listSnapshots(filter: SnapshotFilter): Promise<SnapshotRecord[]> {
+    return guarded(() => this.snapshots.list(filter));
+  }
+
+  async deleteSnapshot(id: string): Promise<void> {
+    guarded(() => this.snapshots.delete(id));
+  }
+
+  async putArchive(rec: ArchiveRecord): Promise<void> {
+    guarded(() => this.archives.put(rec));
+  }
+
+  async getArchive(workspaceId: string, version: string): Promise<ArchiveRecord | null> {
+    return guarded(() => this.archives.get(workspaceId, version));
+  }
+
+  async listArchives(workspaceId: string): Promise<ArchiveRecord[]> {
+    return guarded(() => this.archives.list(workspaceId));
+  }
+
+  async allArchives(): Promise<ArchiveRecord[]> {
+    return guarded(() => this.archives.all());
+  }
+
+  async deleteArchive(workspaceId: string, version: string): Promise<boolean> {
+    return guarded(() => this.archives.delete(workspaceId, version));
   }
 
   async getSetting(key: string): Promise<string | null> {

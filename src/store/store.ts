@@ -8,6 +8,9 @@
  * when the row changed underneath.
  */
 import type { WorkspaceConfig, NetworkPolicy } from '../contract/workspace.js';
+import type { ArchiveFormat } from '../contract/layers.js';
+
+export type { ArchiveFormat };
 
 export type LifecycleState =
   | 'creating'
@@ -19,13 +22,58 @@ export type LifecycleState =
   | 'stopping'
   | 'stopped'
   | 'restarting'
+  | 'restoring'
+  | 'destroying'
+  /** The sandbox and its writable layer were destroyed; the record and its archives remain. */
+  | 'archived'
   | 'deleting'
   | 'failed';
 
+/** Where a new writable layer comes from (restore, fork, start of an archived workspace). */
+export type LayerSource =
+  | { kind: 'snapshot'; snapshotId: string }
+  | { kind: 'archive'; version: string };
+
 /** An operation recorded before its side effects, so a crash can be resumed or undone. */
 export interface PendingOperation {
-  op: 'create' | 'start' | 'stop' | 'restart' | 'pause' | 'resume' | 'delete';
+  op: 'create' | 'start' | 'stop' | 'restart' | 'pause' | 'resume' | 'delete' | 'restore' | 'destroy';
   startedAt: string;
+  /** create/start/restore: the layer to start from when there is none (or to replace it with, for restore). */
+  source?: LayerSource;
+  /** restore: the state the workspace returns to afterwards. */
+  then?: 'running' | 'paused' | 'stopped';
+  /** destroy: write this archive first. */
+  archive?: { version: string; format: ArchiveFormat };
+  /** Set when the operation was started by Warren (TTL, restart policy, idle) rather than a user. */
+  automatic?: boolean;
+}
+
+/** The restart policy's memory of a workspace (GET /lifecycle `restart_info`). */
+export interface RestartInfo {
+  /** Restarts made by the policy since a user last started the workspace. */
+  count: number;
+  last_exit_code: number | null;
+  /** 'exited' or 'oom'. */
+  last_exit_reason: string | null;
+  last_exit_at: string | null;
+  last_restart_at: string | null;
+  /** When the policy starts the workspace again (backoff); null when none is due. */
+  next_restart_at: string | null;
+}
+
+export interface LifecycleInfo {
+  restart: RestartInfo;
+  /** Set while the idle policy keeps the workspace asleep; the next request wakes it. */
+  asleep: { since: string; state: 'paused' | 'stopped' } | null;
+}
+
+export function emptyLifecycleInfo(): LifecycleInfo {
+  return {
+    restart: {
+      count: 0, last_exit_code: null, last_exit_reason: null, last_exit_at: null, last_restart_at: null, next_restart_at: null,
+    },
+    asleep: null,
+  };
 }
 
 export interface ApiAccessState {
@@ -54,6 +102,8 @@ export interface WorkspaceRecord {
   ip: string;
   apiAccess: ApiAccessState;
   metadata: Record<string, string>;
+  /** Restart policy bookkeeping and sleep state. */
+  lifecycle: LifecycleInfo;
   idempotencyKey: string | null;
   /** Last failure, shown in `provisioning.error`. */
   error: { code: string; message: string } | null;
@@ -101,6 +151,51 @@ export interface PublicPortRecord {
   created_at: string;
 }
 
+/**
+ * A point-in-time copy of a writable layer held by the driver. `purpose`: the user's
+ * snapshot (restore), a fork's seed, or the source of an archive being written.
+ * Written `pending` before the copy and `ready` after, so a crash is recognisable.
+ */
+export interface SnapshotRecord {
+  id: string;
+  /** The workspace it was taken of. */
+  workspace_id: string;
+  /** The driver's owner id of the file (the workspace's shortId, or a fresh one for a fork seed). */
+  short_id: string;
+  purpose: 'snapshot' | 'fork' | 'archive';
+  state: 'pending' | 'ready';
+  bytes: number;
+  copy_on_write: boolean;
+  frozen_ms: number;
+  created_at: string;
+}
+
+/** A versioned, compressed, checksummed archive of a workspace's files in the data dir. */
+export interface ArchiveRecord {
+  workspace_id: string;
+  version: string;
+  /** `writing` until the file is complete and renamed into place. */
+  state: 'writing' | 'ready';
+  format: ArchiveFormat;
+  /** `layer`: the whole writable layer; `files`: `vm_paths` of the workspace's filesystem. */
+  kind: 'layer' | 'files';
+  vm_paths: string[];
+  exclude_vm_paths: string[];
+  size_bytes: number;
+  /** sha256 of the file (hex), checked on every read; null while writing. */
+  sha256: string | null;
+  /** File name inside the workspace's archive directory. */
+  file: string;
+  created_at: string;
+  completed_at: string | null;
+}
+
+export interface SnapshotFilter {
+  workspaceId?: string;
+  purpose?: SnapshotRecord['purpose'];
+  state?: SnapshotRecord['state'];
+}
+
 export interface Store {
   /** Creates tables / runs migrations. Safe to call on every start. */
   migrate(): Promise<void>;
@@ -140,6 +235,26 @@ export interface Store {
   findPublicPortBySlug(slug: string): Promise<PublicPortRecord | null>;
   /** Returns whether a row was removed. deleteWorkspace removes a workspace's exposures too. */
   deletePublicPort(workspaceId: string, port: number): Promise<boolean>;
+
+  /** Inserts or replaces the snapshot with this id. */
+  putSnapshot(rec: SnapshotRecord): Promise<void>;
+  getSnapshot(id: string): Promise<SnapshotRecord | null>;
+  /** Matching snapshots, oldest first. */
+  listSnapshots(filter: SnapshotFilter): Promise<SnapshotRecord[]>;
+  deleteSnapshot(id: string): Promise<void>;
+
+  /**
+   * Inserts or replaces the archive (workspace_id, version). An unknown workspace →
+   * AppError('not_found', …, { field: 'id' }). Rows go with their workspace.
+   */
+  putArchive(rec: ArchiveRecord): Promise<void>;
+  getArchive(workspaceId: string, version: string): Promise<ArchiveRecord | null>;
+  /** Archives of one workspace, oldest first. */
+  listArchives(workspaceId: string): Promise<ArchiveRecord[]>;
+  /** Every archive (reconciliation). */
+  allArchives(): Promise<ArchiveRecord[]>;
+  /** Returns whether a row was removed. */
+  deleteArchive(workspaceId: string, version: string): Promise<boolean>;
 
   /** Small key/value settings (e.g. secrets' fingerprints, schema facts). */
   getSetting(key: string): Promise<string | null>;

@@ -44,8 +44,21 @@ export function workspaceRoutes(ctx: ControlPlaneContext): Hono<Env> {
 
   app.get('/workspace/estimate', (c) => c.json(ok(estimate(c.req.query()))));
 
-  // Archived (deleted but kept) workspaces are not retained by this server yet.
-  app.get('/workspace/archived', (c) => c.json(ok({ workspaces: [], total: 0 })));
+  // Workspaces whose VM was destroyed (DELETE /lifecycle) while their record and archives remain.
+  app.get('/workspace/archived', async (c) => {
+    const q = c.req.query();
+    const page = intParam(q.page, 'page', 1, 1, 1_000_000);
+    const limit = intParam(q.limit, 'limit', 20, 1, 100);
+    const principal = c.get('principal');
+    const { items, total } = principal.kind === 'workspace'
+      ? await ctx.workspaces.get(principal.workspaceId).then((r) => (r.state === 'archived' ? { items: [r], total: 1 } : { items: [], total: 0 }))
+      : await ctx.workspaces.list({ state: 'archived', namespace: q.namespace || undefined }, { page, limit });
+    const workspaces = await Promise.all(items.map(async (rec) => {
+      const archives = (await ctx.archives.list(rec.id)).filter((a) => a.state === 'ready');
+      return { ...workspaceView(rec), archives: archives.map((a) => a.version), latest_archive: archives.at(-1)?.version ?? null };
+    }));
+    return c.json(ok({ workspaces, total, page, limit }));
+  });
 
   app.post('/workspace', async (c) => {
     requireAdmin(c);
