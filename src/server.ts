@@ -17,6 +17,8 @@ import { ensureBridge } from './network/index.js';
 import { startHostNetwork } from './server-network.js';
 import { NetworkSync } from './domain/network-sync.js';
 import { createDriver } from './drivers/registry.js';
+import { canSnapshot, type Driver } from './drivers/driver.js';
+import { PassThrough } from 'node:stream';
 import { SandboxNames } from './drivers/ns/names.js';
 import { ImageStore } from './images/image-store.js';
 import { createProgressPrinter } from './images/progress.js';
@@ -71,6 +73,42 @@ function slowStartForTests(driver: { start: (...a: never[]) => Promise<unknown> 
   }) as typeof driver.start;
 }
 
+/**
+ * Fault injection for crash tests: WARREN_TEST_SNAPSHOT_HOLD_MS holds every snapshot
+ * after its copy (its row still `pending`), WARREN_TEST_EXPORT_HOLD_MS every archive
+ * export after its first bytes (its file half written); both log "test hook: holding …"
+ * so a test can SIGKILL the server while such an operation is provably in flight.
+ */
+function holdLayerOpsForTests(driver: Driver, log: Logger): void {
+  const snapMs = Number(process.env.WARREN_TEST_SNAPSHOT_HOLD_MS ?? 0);
+  const ms = Number(process.env.WARREN_TEST_EXPORT_HOLD_MS ?? 0);
+  if (!canSnapshot(driver)) return;
+  const snapshot = driver.snapshot.bind(driver);
+  if (snapMs) driver.snapshot = async (...args) => {
+    const r = await snapshot(...args);
+    log.warn({ snapshot: args[1] }, 'test hook: holding a snapshot');
+    await new Promise((res) => setTimeout(res, snapMs));
+    return r;
+  };
+  if (!ms) return;
+  const exportTar = driver.exportTar.bind(driver);
+  driver.exportTar = async (...args) => {
+    const exp = await exportTar(...args);
+    const held = new PassThrough();
+    let first = true;
+    exp.stream.on('data', (chunk: Buffer) => {
+      held.write(chunk);
+      if (!first) return;
+      first = false;
+      exp.stream.pause();
+      log.warn({}, 'test hook: holding an archive export');
+      setTimeout(() => exp.stream.resume(), ms);
+    });
+    exp.stream.on('end', () => held.end());
+    return { stream: held, done: exp.done };
+  };
+}
+
 export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<RunningWarren> {
   await mkdir(cfg.dataDir, { recursive: true, mode: 0o700 });
   await chmod(cfg.dataDir, 0o700);
@@ -99,6 +137,7 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
   });
   await driver.prepare();
   slowStartForTests(driver);
+  holdLayerOpsForTests(driver, log);
   const images = new ImageStore({
     imagesDir: cfg.imagesDir,
     onProgress: createProgressPrinter((line) => log.info({ component: 'images' }, line)),

@@ -5,37 +5,22 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { ADMIN, ROOT, startServer, type TestServer } from '../support/warren.js';
+import { startServer, type TestServer } from '../support/warren.js';
 import { ensureTestImages } from '../support/images.js';
 import { startMcp } from '../support/mcp.js';
+import { cliHarness } from '../support/cli.js';
 
-const run = promisify(execFile);
-const BIN = join(ROOT, 'node_modules', '.bin');
 let server: TestServer;
-let home: string;
-
-function env() {
-  return { ...process.env, HOME: home, OBLIEN_CLIENT_ID: ADMIN.clientId, OBLIEN_CLIENT_SECRET: ADMIN.clientSecret, OBLIEN_BASE_URL: server.url };
-}
-
-async function cli(...args: string[]) {
-  const { stdout } = await run(join(BIN, 'oblien'), args, { env: env(), timeout: 60_000 });
-  return stdout;
-}
+const harness = cliHarness(() => server);
+const { cli, env } = harness;
 
 before(async () => {
   await ensureTestImages();
   server = await startServer();
-  home = mkdtempSync(join(tmpdir(), 'warren-cli-home-'));
 });
 after(async () => {
   await server?.stop();
-  rmSync(home, { recursive: true, force: true });
+  harness.cleanup();
 });
 
 test('oblien CLI: create, list, power, api-access, delete', async () => {

@@ -24,8 +24,8 @@ export interface TestServer {
   subnet: string;
   proc: ChildProcess;
   logs: string[];
-  /** Starts the same instance again (after kill or stop) on the same data dir. */
-  restart(): Promise<void>;
+  /** Starts the same instance again (after kill or stop) on the same data dir; `env` replaces the start options' env. */
+  restart(env?: Record<string, string>): Promise<void>;
   /** SIGKILL: no cleanup, as a crash. */
   kill(): Promise<void>;
   stop(): Promise<void>;
@@ -49,7 +49,7 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
   const logs: string[] = [];
   const server: TestServer = {
     url: '', port: 0, dataDir, bridge, subnet, proc: null as unknown as ChildProcess, logs,
-    restart: () => launch(),
+    restart: (env) => launch(env),
     kill: async () => {
       const p = server.proc;
       if (p.exitCode !== null || p.signalCode !== null) return;
@@ -63,15 +63,16 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
-  async function launch(): Promise<void> {
+  async function launch(envOverride?: Record<string, string>): Promise<void> {
     const port = server.port;
+    const extraEnv = envOverride ?? opts.env;
     const proc = spawn(process.execPath, [CLI, 'serve', '--port', String(port), '--data-dir', dataDir,
       '--images-dir', TEST_IMAGES_DIR, '--bridge', bridge, '--subnet', subnet], {
       // Tests never route workspace traffic off this machine: no upstream and no resolver
       // unless a test points them at namespaces of its own.
       env: {
         ...process.env, WARREN_ADMIN_CLIENT_ID: ADMIN.clientId, WARREN_ADMIN_CLIENT_SECRET: ADMIN.clientSecret,
-        WARREN_UPSTREAM: 'none', WARREN_DNS_UPSTREAM: 'none', ...opts.env,
+        WARREN_UPSTREAM: 'none', WARREN_DNS_UPSTREAM: 'none', ...extraEnv,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
