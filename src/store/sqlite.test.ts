@@ -10,6 +10,9 @@ import { AppError } from '../contract/errors.js';
 import { runStoreContract, sampleWorkspace } from './contract-suite.js';
 import { openStore } from './open.js';
 import { DB_FILE_NAME, SqliteStore } from './sqlite.js';
+import { MIGRATIONS, runMigrations } from './migrations.js';
+import { recordToRow } from './sqlite-workspace-rows.js';
+import { emptyLifecycleInfo } from './store.js';
 import type { Store } from './store.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -66,6 +69,20 @@ test('sqlite: migrations are recorded once', async (t) => {
   t.after(() => db.close());
   const rows = db.prepare('SELECT version FROM schema_migrations').all();
   assert.deepEqual(rows, [{ version: 1 }, { version: 2 }, { version: 3 }]);
+});
+
+test('sqlite: a workspace stored before the layers migration reads with empty lifecycle bookkeeping', async (t) => {
+  const dir = tempDir(t);
+  const db = new Database(join(dir, DB_FILE_NAME));
+  runMigrations(db, MIGRATIONS.slice(0, 2));
+  const rec = sampleWorkspace();
+  const { lifecycle: _dropped, ...old } = recordToRow(rec);
+  const cols = Object.keys(old);
+  db.prepare(`INSERT INTO workspaces (${cols.join(', ')}) VALUES (${cols.map((c) => '@' + c).join(', ')})`).run(old);
+  db.close();
+  const store = await openStore({ dataDir: dir });
+  t.after(() => store.close());
+  assert.deepEqual(await store.getWorkspace(rec.id), { ...rec, lifecycle: emptyLifecycleInfo() });
 });
 
 test('sqlite: a database migrated by a newer build is refused', async (t) => {
