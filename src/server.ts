@@ -188,6 +188,7 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
     network: deps.network,
     resolveImage: deps.images.resolveId,
     createWaitMs: 60_000,
+    validateIdle: (mode, idle) => lifecycle.idle.validate(mode, idle),
   });
   const lifecycle = createLifecycle({ store, orchestrator, workspaces, policy, archiveFiles, config: cfg.lifecycle, log: domainLog });
   onRecord = (rec, id) => lifecycle.onRecord(rec, id);

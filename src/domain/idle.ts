@@ -28,11 +28,11 @@ export class IdleService {
 
   constructor(private readonly d: IdleDeps) {}
 
-  /** Checks a policy against the operator's minimums and the workspace (permanent only). */
-  validate(rec: WorkspaceRecord, policy: { suspend_after: number; stop_after: number } | null): void {
+  /** Checks a policy against the operator's minimums and the workspace's mode (permanent only). */
+  validate(mode: WorkspaceRecord['mode'], policy: { suspend_after: number; stop_after: number } | null): void {
     if (policy === null) return;
     if (!this.d.canSleep) throw new AppError('idle_not_allowed', 'This driver cannot suspend workspaces', { field: 'suspend_after' });
-    if (rec.mode !== 'permanent') {
+    if (mode !== 'permanent') {
       throw new AppError('idle_not_allowed', 'Automatic sleep is for permanent workspaces; temporary ones have a TTL', { field: 'mode' });
     }
     if (policy.suspend_after < this.d.minSuspendS) {

@@ -14,7 +14,7 @@ import { AppError } from '../contract/errors.js';
 import type { ResourcesCommand } from '../contract/resources.js';
 import { parseConfig } from '../contract/workspace.js';
 import type { Store, WorkspaceRecord } from '../store/store.js';
-import { isLive } from './lifecycle.js';
+import { isLive, isTransitional } from './lifecycle.js';
 import type { Orchestrator } from './orchestrator.js';
 import { checkCreate, checkRunning, demandOf, usageOf, type QuotaPolicy } from './quota.js';
 
@@ -70,6 +70,11 @@ export class ResourceService {
     const { id } = await this.d.workspaces.get(idOrSlug);
     return this.d.workspaces.withLock(id, async () => {
       const rec = await this.d.workspaces.get(id);
+      if (isTransitional(rec.state)) {
+        throw new AppError('invalid_state', `Resources cannot change while the workspace is ${rec.state}`, {
+          field: 'status', current_state: rec.state,
+        });
+      }
       const raw: Record<string, unknown> = {};
       if (cmd.cpus !== undefined) raw.cpus = cmd.cpus;
       if (cmd.memory_mb !== undefined) raw.memory_mb = cmd.memory_mb;

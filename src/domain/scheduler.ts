@@ -25,10 +25,14 @@ const KINDS: DeadlineKind[] = ['ttl', 'restart', 'idle-suspend', 'idle-stop'];
 export class LifecycleScheduler {
   private readonly timers = new Timers();
   private readonly since = Date.now();
+  /** Workspaces with an idle policy: only their traffic moves a deadline (no store read per request otherwise). */
+  private readonly withIdle = new Set<string>();
   private closed = false;
 
   constructor(private readonly d: SchedulerDeps) {
-    d.activity.onIdle((id) => void this.refreshId(id));
+    d.activity.onIdle((id) => {
+      if (this.withIdle.has(id)) void this.refreshId(id);
+    });
   }
 
   async armAll(): Promise<void> {
@@ -38,6 +42,8 @@ export class LifecycleScheduler {
   /** Re-arms the timers of one workspace from its record (null: it is gone). */
   refresh(rec: WorkspaceRecord | null, id = rec?.id): void {
     if (!id || this.closed) return;
+    if (rec && idleOf(rec)) this.withIdle.add(id);
+    else this.withIdle.delete(id);
     const due = rec ? deadlinesOf(rec, this.activityOf(id)) : [];
     for (const kind of KINDS) {
       const d = due.find((x) => x.kind === kind);

@@ -29,6 +29,8 @@ export interface WorkspaceServiceOptions {
   hooks: OperationHooks;
   /** How long POST /workspace waits for the sandbox before answering `creating` (unless wait_for_init). */
   createWaitMs: number;
+  /** Checks a create's `config.idle` against the operator's minimums (IdleService.validate). */
+  validateIdle?: (mode: WorkspaceRecord['mode'], idle: { suspend_after: number; stop_after: number } | null) => void;
 }
 
 export interface LifecycleChange {
@@ -70,6 +72,7 @@ export class WorkspaceService {
     if (!image) throw new AppError('INVALID_IMAGE', `Unknown image ${cmd.image}`, { field: 'image' });
     const limits = this.o.policy.limits;
     const config = parseConfig(cmd.rawConfig, defaultConfig(limits), limits, cmd.mode);
+    this.o.validateIdle?.(cmd.mode, (config.extra.idle as { suspend_after: number; stop_after: number } | undefined) ?? null);
     const [rec] = await this.reserve((all) => {
       if (cmd.slug && all.some((r) => r.slug === cmd.slug)) {
         throw new AppError('conflict', `Slug ${cmd.slug} is taken`, { field: 'slug' });

@@ -4,7 +4,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, type TestServer } from '../support/warren.js';
+import { api, startServer, type TestServer } from '../support/warren.js';
 import { ensureTestImages } from '../support/images.js';
 import { cliHarness } from '../support/cli.js';
 import { startMcp } from '../support/mcp.js';
@@ -74,6 +74,11 @@ test('oblien lifecycle: get, make-temporary, update-ttl, make-permanent, idle, d
     assert.equal(JSON.parse(await cli('lifecycle', 'get', ws.id, '--json')).idle, null);
     assert.match(await cli('lifecycle', 'destroy', ws.id), /Destroyed/);
     assert.equal((await client.workspaces.get(ws.id)).status, 'archived');
+    const short = await api(server, 'POST', '/workspace', { image: 'debian-12', config: { idle: { suspend_after: 30 } } });
+    assert.equal(short.status, 422, 'a create-time idle policy below the minimum');
+    assert.equal(short.body.details.field, 'suspend_after');
+    const temp = await api(server, 'POST', '/workspace', { image: 'debian-12', mode: 'temporary', config: { idle: { suspend_after: 600 } } });
+    assert.equal(temp.body.code, 'idle_not_allowed');
   } finally {
     await client.workspaces.delete(ws.id);
   }

@@ -112,7 +112,7 @@ export function lifecycleRoutes(ctx: ControlPlaneContext): Hono<Env> {
   app.put('/workspace/:id/lifecycle/idle', async (c) => {
     const rec = await loadWorkspace(ctx, c);
     const policy = parseIdle(await readObject(c));
-    ctx.idle.validate(rec, policy);
+    ctx.idle.validate(rec.mode, policy);
     const saved = await ctx.workspaces.updateLifecycle(rec.id, () => ({ idle: policy }));
     return c.json(ok(lifecycleStatus(saved, caps())));
   });
