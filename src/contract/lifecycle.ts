@@ -5,8 +5,9 @@
 import { AppError } from './errors.js';
 import { parseDuration } from './duration.js';
 import { parseVersion } from './layers.js';
-import { TTL_ACTIONS } from './workspace.js';
 
+/** TTL expiry actions (seed: stop, remove; SDK: pause, suspend too). */
+export const TTL_ACTIONS = ['stop', 'pause', 'suspend', 'remove'] as const;
 export type TtlAction = (typeof TTL_ACTIONS)[number];
 
 /** `{ suspend_after, stop_after }` in seconds; suspend_after 0 = no idle policy. */

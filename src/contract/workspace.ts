@@ -6,10 +6,11 @@
 import { z } from 'zod';
 import { AppError, type ErrorCode } from './errors.js';
 import { parseDuration } from './duration.js';
-import { parseIdle } from './lifecycle.js';
+import { parseIdle, TTL_ACTIONS } from './lifecycle.js';
+
+export { TTL_ACTIONS };
 
 export const RESTART_POLICIES = ['no', 'always', 'on-failure'] as const;
-export const TTL_ACTIONS = ['stop', 'pause', 'suspend', 'remove'] as const;
 export const MODES = ['permanent', 'temporary'] as const;
 /** Default mode: the SDK's current docs say permanent (spec control-plane.md §2). */
 export const DEFAULT_MODE = 'permanent';

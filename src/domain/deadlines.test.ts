@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { deadlinesOf, Timers } from './deadlines.js';
-import { sampleWorkspace } from '../store/contract-suite.js';
+import { sampleWorkspace } from '../store/contract-fixtures.js';
 import { emptyLifecycleInfo, type WorkspaceRecord } from '../store/store.js';
 
 const T0 = Date.parse('2026-06-01T00:00:00.000Z');

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decideExit } from './exits.js';
-import { sampleWorkspace } from '../store/contract-suite.js';
+import { sampleWorkspace } from '../store/contract-fixtures.js';
 import { emptyLifecycleInfo, type WorkspaceRecord } from '../store/store.js';
 
 const backoff = { baseMs: 500, maxMs: 4000 };

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { intentOf, lifecycleAfter } from './transitions.js';
-import { sampleWorkspace } from '../store/contract-suite.js';
+import { sampleWorkspace } from '../store/contract-fixtures.js';
 import { emptyLifecycleInfo } from '../store/store.js';
 
 const NOW = '2026-06-01T00:00:00.000Z';

@@ -6,8 +6,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { AppError } from '../contract/errors.js';
 import type { ArchiveRecord, SnapshotRecord } from './store.js';
-import type { StoreHandle } from './contract-suite.js';
-import { sampleWorkspace } from './contract-suite.js';
+import { sampleWorkspace, type StoreHandle } from './contract-fixtures.js';
 
 function snapshot(id: string, over: Partial<SnapshotRecord> = {}): SnapshotRecord {
   return {

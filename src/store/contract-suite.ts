@@ -10,95 +10,11 @@
 import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { AppError } from '../contract/errors.js';
-import type { WorkspaceRecord, Store } from './store.js';
+import type { WorkspaceRecord } from './store.js';
 import { layerContractTests } from './contract-layers.js';
+import { minimalWorkspace, sampleWorkspace, type StoreHandle } from './contract-fixtures.js';
 
-export interface StoreHandle {
-  store: Store;
-  reopen(): Promise<Store>;
-  cleanup(): Promise<void>;
-}
-
-let serial = 0;
-
-/** A complete record with nested JSON, unicode and every nullable field filled in. */
-export function sampleWorkspace(overrides: Partial<WorkspaceRecord> = {}): WorkspaceRecord {
-  const n = ++serial;
-  return {
-    id: `ws_${n.toString().padStart(6, '0')}`,
-    shortId: `s${n.toString(36)}x`,
-    name: `Workspace ${n} — ünïcode ✓`,
-    slug: `slug-${n}`,
-    namespace: 'team-a',
-    mode: 'permanent',
-    image: 'node:20',
-    state: 'running',
-    pending: { op: 'start', startedAt: '2026-01-02T03:04:05.678Z' },
-    userRequestedStop: true,
-    config: {
-      cpus: 2,
-      memory_mb: 1024,
-      disk_size_mb: 2048,
-      ttl: 3600,
-      ttl_action: 'pause',
-      remove_on_exit: false,
-      restart_policy: 'on-failure',
-      max_restarts: 3,
-      keep_logs: true,
-      static_network: false,
-      network_config: { allow_internet: true, public_ingress: false },
-      ssh_access: true,
-      env: [{ key: 'A', value: 'x=y "quoted" \n newline' }, { key: 'EMPTY', value: '' }],
-      cmd: ['/bin/sh', '-c', 'echo hi'],
-      workloads: [{ name: 'w', nested: { deep: [1, null, 'x', { z: false }] } }],
-      wait_for_init: true,
-      proxy_assignment_id: null,
-      extra: { idle: { timeout: '5m' }, desktop: null, ready_check: [1.5, -2] },
-    },
-    network: {
-      allow_internet: false,
-      public_access: true,
-      ingress: ['10.0.0.0/8'],
-      ingress_ports: [80, 443],
-      egress: [],
-      egress_ports: [53],
-      private_link_ids: ['pl_1'],
-      outbound_ip: null,
-    },
-    ip: `10.88.${Math.floor(n / 250)}.${(n % 250) + 2}`,
-    apiAccess: { enabled: true, rawToken: 'ab'.repeat(32), generation: 4 },
-    metadata: { owner: 'zoë', 'key with spaces': 'value', empty: '' },
-    lifecycle: {
-      restart: {
-        count: 2, last_exit_code: 137, last_exit_reason: 'oom', last_exit_at: '2026-01-01T00:00:02.000Z',
-        last_restart_at: '2026-01-01T00:00:03.000Z', next_restart_at: null,
-      },
-      asleep: { since: '2026-01-01T00:00:04.000Z', state: 'paused' },
-    },
-    idempotencyKey: `idem-${n}`,
-    error: { code: 'CREATE_FAILED', message: 'overlay mount failed' },
-    createdAt: `2026-01-01T00:00:${String(n % 60).padStart(2, '0')}.000Z`,
-    updatedAt: '2026-01-01T00:00:00.000Z',
-    startedAt: '2026-01-01T00:00:01.000Z',
-    version: 1,
-    ...overrides,
-  };
-}
-
-/** Same as sampleWorkspace but with every nullable field null. */
-export function minimalWorkspace(overrides: Partial<WorkspaceRecord> = {}): WorkspaceRecord {
-  return sampleWorkspace({
-    slug: null,
-    namespace: null,
-    pending: null,
-    idempotencyKey: null,
-    error: null,
-    startedAt: null,
-    userRequestedStop: false,
-    metadata: {},
-    ...overrides,
-  });
-}
+export { minimalWorkspace, sampleWorkspace, type StoreHandle };
 
 async function expectAppError(p: Promise<unknown>, code: string, field: string): Promise<void> {
   await assert.rejects(p, (err: unknown) => {
