@@ -60,7 +60,7 @@ export function layerError(err: unknown): unknown {
       field: 'archive',
     });
   }
-  if (err instanceof Error && /No space left on device/.test(err.message)) {
+  if (err instanceof Error && /no space left on device/i.test(err.message)) {
     return new AppError('insufficient_storage', 'The host has no room left for this copy of the workspace\'s disk');
   }
   return err;

@@ -28,14 +28,32 @@ function finalState(p: PendingOperation): LifecycleState {
   }
 }
 
+/** The operation failed but was undone: the workspace is as it was (its old layer intact), in `state`. */
+class Reverted extends Error {
+  constructor(override readonly cause: unknown, readonly state: LifecycleState) {
+    super('reverted');
+  }
+}
+
+async function returnTo(orch: Orchestrator, rec: WorkspaceRecord, then: PendingOperation['then']): Promise<void> {
+  if (then === 'running' || then === 'paused') await orch.bringUp(rec);
+  if (then === 'paused') await orch.pause(rec);
+}
+
+/** Restore: the layer is replaced atomically, so a source that cannot be applied leaves the old one, brought back up. */
 async function restore(orch: Orchestrator, rec: WorkspaceRecord, p: PendingOperation): Promise<void> {
   const layers = orch.requireLayers();
   if (!p.source) throw new AppError('validation_error', 'Nothing to restore from', { field: 'source' });
   const source = await layers.resolve(rec, p.source);
   await orch.bringDown(rec);
-  await layers.replace(rec, source);
-  if (p.then === 'running' || p.then === 'paused') await orch.bringUp(rec);
-  if (p.then === 'paused') await orch.pause(rec);
+  try {
+    await layers.replace(rec, source);
+  } catch (err) {
+    if (!isAppError(err)) throw err;
+    await returnTo(orch, rec, p.then);
+    throw new Reverted(err, p.then ?? 'stopped');
+  }
+  await returnTo(orch, rec, p.then);
 }
 
 /** Destroy: the final archive first (when asked for; kept if a crash already completed it), then the sandbox. */
@@ -100,6 +118,11 @@ export async function runPending(
   try {
     await sideEffects(orch, store, rec, pending);
   } catch (err) {
+    if (err instanceof Reverted) {
+      hooks.log('warn', 'workspace operation undone', { id: rec.id, op: pending.op, err: String(err.cause) });
+      await store.updateWorkspace({ ...rec, state: err.state, pending: null });
+      throw err.cause;
+    }
     hooks.log('error', 'workspace operation failed', { id: rec.id, op: pending.op, err: String(err) });
     const error = failureOf(pending.op, err);
     const failed = await store.updateWorkspace({ ...rec, state: 'failed', pending: null, error });

@@ -201,3 +201,21 @@ test('fork: three workspaces with the source\'s files, their own addresses and t
     await client.workspaces.delete(ws.id);
   }
 });
+
+test('an archive that no longer fits is refused with its code and the workspace comes back as it was', async () => {
+  const ws = await client.workspaces.create({ image: 'debian-12', memory_mb: 256, disk_size_mb: 256 });
+  try {
+    const rt = await openRuntime(client, server, ws.id);
+    await rt.exec.run(['sh', '-c', 'head -c 100000000 /dev/urandom > /root/a']);
+    await client.workspaces.snapshots.createArchive(ws.id, { version: 'only-a', vm_paths: ['/root/a'] });
+    await rt.exec.run(['sh', '-c', 'mv /root/a /root/c && head -c 100000000 /dev/urandom > /root/b && echo mark > /root/mark']);
+    const res = await api(server, 'POST', `/workspace/${ws.id}/restore`, { archive: 'only-a' });
+    assert.equal(res.status, 409, res.text);
+    assert.equal(res.body.code, 'archive_too_large');
+    const after = await client.workspaces.get(ws.id);
+    assert.equal(after.status, 'running', 'the workspace was left failed');
+    assert.equal((await rt.exec.run(['sh', '-c', 'cat /root/mark; test -e /root/a || echo no-a'])).stdout, 'mark\nno-a\n');
+  } finally {
+    await client.workspaces.delete(ws.id);
+  }
+});
