@@ -9,14 +9,16 @@ import type { BenchResult } from './stats.js';
 import { coreBenchmarks } from './core.js';
 import { runtimeBenchmarks, RUNTIME_BENCHMARKS } from './runtime.js';
 import { networkBenchmarks, NETWORK_BENCHMARKS } from './network.js';
+import { lifecycleBenchmarks, LIFECYCLE_BENCHMARKS } from './lifecycle.js';
 
 type Bench = () => Promise<BenchResult[]>;
-const SUITES: Record<string, Bench> = { core: coreBenchmarks, runtime: runtimeBenchmarks, network: networkBenchmarks };
+const SUITES: Record<string, Bench> = { core: coreBenchmarks, runtime: runtimeBenchmarks, network: networkBenchmarks, lifecycle: lifecycleBenchmarks };
 /** Benchmark names each suite produces, so `npm run bench -- create_to_first_exec` finds its suite. */
 const NAMES: Record<string, string> = {
   create_to_first_exec: 'core', idle_workspace_memory: 'core', idle_workspace_pss: 'core',
   ...Object.fromEntries(RUNTIME_BENCHMARKS.map((n) => [n, 'runtime'])),
   ...Object.fromEntries(NETWORK_BENCHMARKS.map((n) => [n, 'network'])),
+  ...Object.fromEntries(LIFECYCLE_BENCHMARKS.map((n) => [n, 'lifecycle'])),
 };
 
 const RESULTS = fileURLToPath(new URL('./results.json', import.meta.url));

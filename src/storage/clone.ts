@@ -24,11 +24,15 @@ export async function cloneFile(src: string, dest: string, cow: boolean): Promis
       await run('ionice', ['-c', '2', '-n', '7', 'nice', '-n', '10', 'cp', '--reflink=never', '--sparse=always', '--', src, tmp],
         { timeoutMs: COPY_TIMEOUT_MS });
     }
-    const fh = await open(tmp, 'r');
-    try {
-      await fh.sync(); // durable before it becomes visible under its final name
-    } finally {
-      await fh.close();
+    // A streamed copy's data must be durable before it shows under its final name. A clone
+    // is one journaled metadata operation, which the filesystem's log orders before the rename.
+    if (!cow) {
+      const fh = await open(tmp, 'r');
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
     }
     await rename(tmp, dest);
   } finally {

@@ -63,6 +63,11 @@ export class SandboxCgroups {
     return CONTROLLERS.some((c) => existsSync(this.dir(c)));
   }
 
+  /** Every controller's group exists. */
+  complete(): boolean {
+    return CONTROLLERS.every((c) => existsSync(this.dir(c)));
+  }
+
   /** Creates every group (idempotent) and applies the limits. */
   async ensure(limits: CgroupLimits): Promise<void> {
     for (const c of CONTROLLERS) {

@@ -15,7 +15,7 @@ import type {
   DriverCapabilities, ExportOptions, ImportKind, LayerRef, PausableDriver, SandboxSpec, SandboxStats, SandboxStatus,
   SnapshotCapabilities, SnapshotDriver, SnapshotResult, TarExport,
 } from '../driver.js';
-import { createNetns, deleteNetns, netnsPath } from '../../network/plumbing.js';
+import { createNetns, deleteNetns, linkExists, netnsExists, netnsPath } from '../../network/plumbing.js';
 import { run } from '../../util/exec.js';
 import { isMounted, mountsUnder, readMounts, unmountAll } from '../../storage/mounts.js';
 import { SandboxCgroups } from './cgroups.js';
@@ -291,14 +291,26 @@ export class NsDriver implements PausableDriver, SnapshotDriver {
       prefixLen: spec.network.prefixLen,
       gateway: spec.network.gateway,
     });
+    await writeFile(statePaths(spec.stateDir).created, `${Date.now()}\n`);
     this.log('sandbox created', { shortId: spec.shortId, ms: Math.round(performance.now() - t0) });
+  }
+
+  /**
+   * Whether everything `createNow` makes is still there, read cheaply from the host (no
+   * process spawned): its last step's stamp, the netns, the host veth and the cgroups. A
+   * host reboot or a crash mid-create fails the check, and create runs again.
+   */
+  private async isCreated(spec: SandboxSpec): Promise<boolean> {
+    const p = statePaths(spec.stateDir);
+    return existsSync(p.created) && existsSync(p.disk) && this.cgroups(spec.shortId).complete()
+      && linkExists(this.names.hostVeth(spec.shortId)) && (await netnsExists(this.names.netns(spec.shortId)));
   }
 
   private async startNow(spec: SandboxSpec): Promise<SandboxStatus> {
     const current = await this.inspect(spec);
     if (current.state === 'running' || current.state === 'paused') return current;
     const t0 = performance.now();
-    await this.createNow(spec); // converge after a crash or host reboot (cheap when present)
+    if (!(await this.isCreated(spec))) await this.createNow(spec); // converge after a crash or host reboot
     const cg = this.cgroups(spec.shortId);
     await cg.killAll(); // leftovers of a dead sandbox must not share the new one's groups
     await mountLayers(spec.stateDir, spec.image.rootfs, this.names.overlaySource(spec.shortId), spec.resources.diskMb);

@@ -88,5 +88,7 @@ export function statePaths(stateDir: string) {
     liveLog: join(stateDir, 'upper-fs', 'sandbox.log'),
     oomBaseline: join(stateDir, 'oom-baseline'),
     marker: join(stateDir, 'sandbox.json'),
+    /** Written by the last step of create: everything create makes exists. */
+    created: join(stateDir, 'created'),
   };
 }
