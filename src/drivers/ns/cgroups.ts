@@ -135,7 +135,7 @@ export class SandboxCgroups {
         if (frozen) await writeFile(file, 'THAWED').catch(() => undefined);
         throw new Error(`freezer did not reach ${want} within ${timeoutMs} ms`);
       }
-      await sleep(2);
+      await sleep(1); // sleeping tasks freeze at once; busy ones within a scheduler tick
       await writeFile(file, want); // a FREEZING attempt may need a nudge
     }
   }

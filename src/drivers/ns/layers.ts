@@ -12,7 +12,6 @@
 import { mkdir, readdir, rm, rmdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LayerRef, SnapshotCapabilities, SnapshotResult } from '../driver.js';
-import { run } from '../../util/exec.js';
 import { cloneFile, TMP_MARK } from '../../storage/clone.js';
 import { isMounted } from '../../storage/mounts.js';
 import type { SandboxCgroups } from './cgroups.js';
@@ -67,12 +66,7 @@ export class LayerStore {
       const wasFrozen = (await cg.freezerState()) === 'FROZEN';
       if (!wasFrozen && cg.exists()) await cg.setFrozen(true);
       try {
-        await run('fsfreeze', ['--freeze', p.upperFs]);
-        try {
-          await cloneFile(p.disk, dest, this.o.copyOnWrite);
-        } finally {
-          await run('fsfreeze', ['--unfreeze', p.upperFs]);
-        }
+        await cloneFile(p.disk, dest, this.o.copyOnWrite, p.upperFs);
       } finally {
         if (!wasFrozen && !keepFrozen && cg.exists()) await cg.setFrozen(false);
         frozenMs = performance.now() - t0;
