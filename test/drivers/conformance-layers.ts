@@ -106,7 +106,8 @@ export function layerTests(ctx: ConformanceContext): void {
     const d = driver(t);
     if (!d) return;
     const source = await ctx.up();
-    await shIn(source, `${MAKE_TREE} && rm /etc/motd && chmod 4711 /root/tree/f3 && ln -s /etc/hostname /root/link && mkfifo /root/fifo`);
+    await shIn(source, `${MAKE_TREE} && rm /etc/motd && chmod 4711 /root/tree/f3 && ln -s /etc/hostname /root/link && mkfifo /root/fifo `
+      + '&& touch "$(printf \'/root/we\\nird\\tname\')"');
     const hash = await treeHash(source);
     await d.snapshot(source, 'exp');
     const exp = await d.exportTar(source, { shortId: source.shortId, snapshotId: 'exp' }, {});
@@ -124,6 +125,7 @@ export function layerTests(ctx: ConformanceContext): void {
     const changes = await d.listChanges(target, 10_000);
     assert.ok(changes.entries.some((e) => e.path === '/etc/motd' && e.type === 'deleted'), 'whiteout listed');
     assert.ok(changes.entries.some((e) => e.path === '/root/tree/f9' && e.type === 'file' && e.size === 9 * 37));
+    assert.ok(changes.entries.some((e) => e.path === '/root/we\nird\tname' && e.type === 'file'), 'a name with a newline and a tab');
     const few = await d.listChanges(target, 3);
     assert.equal(few.entries.length, 3);
     assert.equal(few.truncated, true);

@@ -1,16 +1,18 @@
 /**
- * Runs a host tool (tar) over a workspace's files without trusting them. The files are
- * the workspace's to shape — a symlink `etc -> /etc`, then `etc/passwd` — and a tool
+ * Runs a host tool (tar, find) over a workspace's files without trusting them. The files
+ * are the workspace's to shape — a symlink `etc -> /etc`, then `etc/passwd` — and a tool
  * run on the host would follow such links into the host. So the tool runs in a
- * bubblewrap jail whose root holds only the host's read-only /usr (the tool and its
- * libraries) and the workspace tree at /target: every link resolves inside the jail,
- * where there is nothing of the host but public system files. The jail keeps root's
- * file capabilities (owners, device whiteouts and trusted.* xattrs must round-trip)
- * and has no network.
+ * bubblewrap jail whose root holds only the host's programs and shared libraries,
+ * read-only, and the workspace tree at /target: every link resolves inside the jail,
+ * where there is nothing of the host but public binaries. The jail keeps root's file
+ * capabilities (owners, device whiteouts and trusted.* xattrs must round-trip) and has
+ * no network.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 
 export const JAIL_TARGET = '/target';
+/** Debian's multiarch library directory of this host (tar, find and sh link only against libraries there). */
+const LIB_ARCH = `${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu`;
 
 /** Capabilities tar needs to write a layer faithfully; everything else is dropped. */
 const KEEP_CAPS = ['CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_MKNOD',
@@ -18,7 +20,8 @@ const KEEP_CAPS = ['CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_
 
 export function jailArgs(targetDir: string, writable: boolean): string[] {
   const args = ['--unshare-pid', '--unshare-net', '--unshare-ipc', '--unshare-uts', '--die-with-parent', '--new-session',
-    '--ro-bind', '/usr', '/usr', '--symlink', 'usr/lib', '/lib', '--symlink', 'usr/lib64', '/lib64',
+    '--ro-bind', '/usr/bin', '/usr/bin', '--ro-bind', `/usr/lib/${LIB_ARCH}`, `/usr/lib/${LIB_ARCH}`,
+    '--ro-bind', '/usr/lib64', '/usr/lib64', '--symlink', 'usr/lib', '/lib', '--symlink', 'usr/lib64', '/lib64',
     '--symlink', 'usr/bin', '/bin', '--dev', '/dev',
     writable ? '--bind' : '--ro-bind', targetDir, JAIL_TARGET, '--chdir', JAIL_TARGET,
     '--cap-drop', 'ALL'];

@@ -8,7 +8,6 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { LayerEntry } from '../driver.js';
 import { isMounted, mountsUnder, unmountAll } from '../../storage/mounts.js';
 import { spawnJailed } from './jail.js';
@@ -19,22 +18,28 @@ const TYPES: Record<string, LayerEntry['type']> = { f: 'file', d: 'dir', l: 'sym
 
 async function listUpper(upper: string, limit: number): Promise<{ entries: LayerEntry[]; truncated: boolean }> {
   if (!existsSync(upper)) return { entries: [], truncated: false };
-  const find = spawnJailed(upper, ['/usr/bin/find', '.', '-mindepth', '1', '-printf', '%y\t%s\t%P\n'], false);
+  // NUL-terminated records: a file name may hold tabs and newlines, never NUL.
+  const find = spawnJailed(upper, ['/usr/bin/find', '.', '-mindepth', '1', '-printf', '%y\\t%s\\t%P\\0'], false);
   find.stdin!.end();
   find.stderr!.resume();
+  find.stdout!.setEncoding('utf8'); // whole characters per chunk
   const entries: LayerEntry[] = [];
   let truncated = false;
-  const lines = createInterface({ input: find.stdout! });
-  for await (const line of lines) {
-    if (entries.length >= limit) {
-      truncated = true;
-      break;
+  let rest = '';
+  for await (const chunk of find.stdout!) {
+    const records = (rest + (chunk as string)).split('\0');
+    rest = records.pop() ?? '';
+    for (const record of records) {
+      if (entries.length >= limit) {
+        truncated = true;
+        break;
+      }
+      const [t, size, ...path] = record.split('\t');
+      if (!t || path.length === 0) continue;
+      entries.push({ path: `/${path.join('\t')}`, type: TYPES[t] ?? 'other', size: t === 'f' ? Number(size) : 0 });
     }
-    const [t, size, path] = line.split('\t');
-    if (!t || path === undefined) continue;
-    entries.push({ path: `/${path}`, type: TYPES[t] ?? 'other', size: t === 'f' ? Number(size) : 0 });
+    if (truncated) break;
   }
-  lines.close();
   find.kill('SIGKILL');
   return { entries, truncated };
 }
