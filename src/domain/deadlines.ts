@@ -11,6 +11,8 @@
  *   `suspend_after` (nothing in flight).
  * - `idle-stop`: asleep (paused by the idle policy) for `stop_after`.
  */
+import type { IdlePolicy } from '../contract/lifecycle.js';
+import type { WorkspaceConfig } from '../contract/workspace.js';
 import type { WorkspaceRecord } from '../store/store.js';
 
 export type DeadlineKind = 'ttl' | 'restart' | 'idle-suspend' | 'idle-stop';
@@ -29,13 +31,9 @@ export interface ActivityView {
   sinceMs: number;
 }
 
-export interface IdleSettings {
-  suspend_after: number;
-  stop_after: number;
-}
-
-export function idleOf(rec: WorkspaceRecord): IdleSettings | null {
-  const v = rec.config.extra.idle as Partial<IdleSettings> | null | undefined;
+/** The idle policy stored in a config (`extra.idle`, normalised by parseConfig), or null. */
+export function idleOf(config: WorkspaceConfig): IdlePolicy | null {
+  const v = config.extra.idle as Partial<IdlePolicy> | null | undefined;
   if (!v || typeof v.suspend_after !== 'number' || v.suspend_after <= 0) return null;
   return { suspend_after: v.suspend_after, stop_after: typeof v.stop_after === 'number' ? v.stop_after : 0 };
 }
@@ -55,7 +53,7 @@ export function deadlinesOf(rec: WorkspaceRecord, activity: ActivityView): Deadl
   if (ttl !== null && (rec.state === 'running' || (rec.state === 'paused' && !pausing))) out.push({ kind: 'ttl', at: ttl });
   const next = rec.lifecycle.restart.next_restart_at;
   if (rec.state === 'stopped' && next) out.push({ kind: 'restart', at: Date.parse(next) });
-  const idle = idleOf(rec);
+  const idle = idleOf(rec.config);
   if (idle && rec.mode === 'permanent') {
     if (rec.state === 'running' && !activity.busy) {
       const started = rec.startedAt ? Date.parse(rec.startedAt) : 0;

@@ -7,6 +7,7 @@
  * the boot) and is then served. Concurrent wakes of one workspace share one operation.
  */
 import { AppError } from '../contract/errors.js';
+import type { IdlePolicy } from '../contract/lifecycle.js';
 import type { Store, WorkspaceRecord } from '../store/store.js';
 import type { ActivityTracker } from './activity.js';
 import { idleOf } from './deadlines.js';
@@ -29,7 +30,7 @@ export class IdleService {
   constructor(private readonly d: IdleDeps) {}
 
   /** Checks a policy against the operator's minimums and the workspace's mode (permanent only). */
-  validate(mode: WorkspaceRecord['mode'], policy: { suspend_after: number; stop_after: number } | null): void {
+  validate(mode: WorkspaceRecord['mode'], policy: IdlePolicy | null): void {
     if (policy === null) return;
     if (!this.d.canSleep) throw new AppError('idle_not_allowed', 'This driver cannot suspend workspaces', { field: 'suspend_after' });
     if (mode !== 'permanent') {
@@ -51,13 +52,8 @@ export class IdleService {
   async sleep(id: string): Promise<void> {
     if (this.d.activity.busy(id)) return;
     const rec = await this.d.store.getWorkspace(id);
-    if (!rec || rec.state !== 'running' || !idleOf(rec)) return;
+    if (!rec || rec.state !== 'running' || !idleOf(rec.config)) return;
     await this.d.workspaces.power(id, 'pause', { by: 'idle' });
-  }
-
-  /** True when a request should wake `rec` rather than be refused. */
-  isAsleep(rec: WorkspaceRecord): boolean {
-    return rec.lifecycle.asleep !== null;
   }
 
   /**

@@ -73,7 +73,7 @@ export class LayerOps {
     return this.d.driver.snapshots;
   }
 
-  /** Snapshots `rec`'s layer (row pending → copy → row ready). `shortId`: a fresh owner for a fork seed. */
+  /** Snapshots `rec`'s layer (row pending → copy → row ready); the file is held under the workspace's shortId. */
   async take(rec: WorkspaceRecord, purpose: SnapshotRecord['purpose'], opts: { keepFrozen?: boolean } = {}): Promise<SnapshotRecord> {
     const row: SnapshotRecord = {
       id: `snap_${randomBytes(6).toString('hex')}`,

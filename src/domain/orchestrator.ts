@@ -92,8 +92,8 @@ export class Orchestrator {
 
   /** Removes the sandbox and every file of the workspace. */
   async destroy(rec: WorkspaceRecord): Promise<void> {
-    await this.destroySandbox(rec);
-    await this.layers?.dropAllOf(rec.id);
+    await this.destroySandbox(rec); // drops its snapshots; what is left are archive-purpose ones
+    await this.layers?.dropAllOf(rec.id, 'archive');
     await this.deps.archives.removeAll(rec.id);
     await rm(workspaceDir(this.deps.paths.workspacesDir, rec.id), { recursive: true, force: true });
   }

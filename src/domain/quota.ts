@@ -36,14 +36,16 @@ export function demandOf(rec: Pick<WorkspaceRecord, 'config'>): Demand {
   return { cpus: rec.config.cpus, memory_mb: rec.config.memory_mb, disk_mb: rec.config.disk_size_mb };
 }
 
+/** Adds `d` to `pool` in place (a reservation). */
+export function addDemand(pool: Pool, d: Demand): void {
+  pool.cpus += d.cpus;
+  pool.memory_mb += d.memory_mb;
+  pool.disk_mb += d.disk_mb;
+}
+
 function sum(recs: WorkspaceRecord[]): Pool {
   const total: Pool = { cpus: 0, memory_mb: 0, disk_mb: 0 };
-  for (const r of recs) {
-    const d = demandOf(r);
-    total.cpus += d.cpus;
-    total.memory_mb += d.memory_mb;
-    total.disk_mb += d.disk_mb;
-  }
+  for (const r of recs) addDemand(total, demandOf(r));
   return total;
 }
 

@@ -25,6 +25,7 @@ import type { WorkspaceService } from './workspaces.js';
 import type { ExitHandler } from './exits.js';
 import type { ArchiveFilesPort } from './ports.js';
 import { refOf } from './layer-ops.js';
+import type { LayerRef } from '../drivers/driver.js';
 
 export interface ReconcileSummary {
   resumed: number;
@@ -124,16 +125,17 @@ export class Reconciler {
           removed++;
         }
       }
-      const live = new Set(rows.filter((s) => s.state === 'ready' && s.purpose !== 'archive').map((s) => `${s.short_id}/${s.id}`));
+      const keyOf = (r: LayerRef) => `${r.shortId}/${r.snapshotId}`;
+      const live = new Set(rows.filter((s) => s.state === 'ready' && s.purpose !== 'archive').map((s) => keyOf(refOf(s))));
       const files = await layers.listFiles();
       for (const f of files) {
-        if (live.has(`${f.shortId}/${f.snapshotId}`)) continue;
+        if (live.has(keyOf(f))) continue;
         await layers.dropFile(f);
         removed++;
       }
-      const present = new Set(files.map((f) => `${f.shortId}/${f.snapshotId}`));
+      const present = new Set(files.map(keyOf));
       for (const s of rows) {
-        if (s.state === 'ready' && s.purpose !== 'archive' && !present.has(`${refOf(s).shortId}/${s.id}`)) {
+        if (s.state === 'ready' && s.purpose !== 'archive' && !present.has(keyOf(refOf(s)))) {
           this.hooks.log('warn', 'snapshot file missing; forgetting the snapshot', { id: s.id, workspace: s.workspace_id });
           await this.store.deleteSnapshot(s.id);
           removed++;

@@ -3,11 +3,10 @@
  *
  * A change is checked against the operator's limits (403 RESOURCE_NOT_ALLOWED), a
  * smaller disk is refused (409 disk_shrink_not_supported: files are never thrown
- * away), and the pools are re-reserved with the new demand (the owned pool always,
- * the running pool when the workspace's processes exist). A live workspace gets the
- * change at once — CPU quota and memory limit in its cgroups (its processes can read
- * them at /sys/fs/cgroup), disk quota online — unless `apply: false`, which stores it
- * for the next start. A memory limit below what the workspace uses now is refused
+ * away), and the owned and running pools are re-reserved with the new demand. A live
+ * workspace gets the change at once — CPU quota and memory limit in its cgroups (its
+ * processes can read them at /sys/fs/cgroup), disk quota online — unless `apply: false`,
+ * which stores it for the next start. A memory limit below what the workspace uses now is refused
  * (409 memory_in_use) and nothing is stored.
  */
 import { AppError } from '../contract/errors.js';
@@ -16,7 +15,7 @@ import { parseConfig } from '../contract/workspace.js';
 import type { Store, WorkspaceRecord } from '../store/store.js';
 import { isLive, isTransitional } from './lifecycle.js';
 import type { Orchestrator } from './orchestrator.js';
-import { checkCreate, checkRunning, demandOf, usageOf, type QuotaPolicy } from './quota.js';
+import { checkCreate, demandOf, usageOf, type QuotaPolicy } from './quota.js';
 
 export interface ResourcesView {
   cpus: number;
@@ -35,8 +34,8 @@ export async function checkResourceChange(store: Store, policy: QuotaPolicy, rec
       `The disk can grow but not shrink (now ${rec.config.disk_size_mb} MB)`, { field: 'disk_size_mb', current: rec.config.disk_size_mb });
   }
   const usage = usageOf(await store.allWorkspaces(), rec.id);
+  // checkCreate checks the owned and the running pool; the count is not a resize's business.
   checkCreate({ ...policy, maxSandboxes: Number.POSITIVE_INFINITY }, usage, demandOf(next));
-  if (isLive(rec.state)) checkRunning(policy, usage, demandOf(next));
 }
 
 /** Applies the stored limits to a live sandbox; a memory limit below current use becomes 409 memory_in_use. */

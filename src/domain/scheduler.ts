@@ -42,7 +42,7 @@ export class LifecycleScheduler {
   /** Re-arms the timers of one workspace from its record (null: it is gone). */
   refresh(rec: WorkspaceRecord | null, id = rec?.id): void {
     if (!id || this.closed) return;
-    if (rec && idleOf(rec)) this.withIdle.add(id);
+    if (rec && idleOf(rec.config)) this.withIdle.add(id);
     else this.withIdle.delete(id);
     const due = rec ? deadlinesOf(rec, this.activityOf(id)) : [];
     for (const kind of KINDS) {
@@ -100,7 +100,7 @@ export class LifecycleScheduler {
         await w.power(rec.id, 'start', { by: 'policy' });
         return;
       case 'idle-suspend':
-        if (idleOf(rec)) await this.d.idle.sleep(rec.id);
+        if (idleOf(rec.config)) await this.d.idle.sleep(rec.id);
         return;
       case 'idle-stop':
         await w.power(rec.id, 'stop', { by: 'idle' });

@@ -7,16 +7,18 @@
  */
 import { AppError } from '../contract/errors.js';
 import type { CreateWorkspaceCommand, UpdateWorkspaceCommand } from '../contract/commands.js';
+import type { IdlePolicy } from '../contract/lifecycle.js';
 import { defaultConfig, parseConfig } from '../contract/workspace.js';
 import type { Store, WorkspaceRecord, WorkspaceFilter, Page } from '../store/store.js';
 import { allocate } from '../network/addresses.js';
 import { KeyedLock } from './locks.js';
 import { isLive, planTransition, type PowerAction } from './lifecycle.js';
-import { checkCreate, checkRunning, demandOf, usageOf, type QuotaPolicy } from './quota.js';
+import { addDemand, checkCreate, checkRunning, demandOf, usageOf, type QuotaPolicy } from './quota.js';
 import { runPending, type OperationHooks } from './operations.js';
 import type { Orchestrator } from './orchestrator.js';
 import type { NetworkLayout } from './ports.js';
 import { newWorkspaceRecord } from './records.js';
+import { idleOf } from './deadlines.js';
 import { applyLive, checkResourceChange } from './resources.js';
 import { intentOf, type TransitionOptions } from './transitions.js';
 
@@ -30,7 +32,7 @@ export interface WorkspaceServiceOptions {
   /** How long POST /workspace waits for the sandbox before answering `creating` (unless wait_for_init). */
   createWaitMs: number;
   /** Checks a create's `config.idle` against the operator's minimums (IdleService.validate). */
-  validateIdle?: (mode: WorkspaceRecord['mode'], idle: { suspend_after: number; stop_after: number } | null) => void;
+  validateIdle?: (mode: WorkspaceRecord['mode'], idle: IdlePolicy | null) => void;
 }
 
 export interface LifecycleChange {
@@ -41,7 +43,7 @@ export interface LifecycleChange {
   restart_policy?: unknown;
   renew?: boolean;
   /** Replaces config.extra.idle (null removes it). */
-  idle?: { suspend_after: number; stop_after: number } | null;
+  idle?: IdlePolicy | null;
 }
 
 const CREATE_LOCK = '__create__';
@@ -72,7 +74,7 @@ export class WorkspaceService {
     if (!image) throw new AppError('INVALID_IMAGE', `Unknown image ${cmd.image}`, { field: 'image' });
     const limits = this.o.policy.limits;
     const config = parseConfig(cmd.rawConfig, defaultConfig(limits), limits, cmd.mode);
-    this.o.validateIdle?.(cmd.mode, (config.extra.idle as { suspend_after: number; stop_after: number } | undefined) ?? null);
+    this.o.validateIdle?.(cmd.mode, idleOf(config));
     const [rec] = await this.reserve((all) => {
       if (cmd.slug && all.some((r) => r.slug === cmd.slug)) {
         throw new AppError('conflict', `Slug ${cmd.slug} is taken`, { field: 'slug' });
@@ -96,13 +98,11 @@ export class WorkspaceService {
       const inputs = build(all);
       const usage = usageOf(all);
       for (const input of inputs) {
-        checkCreate(this.o.policy, usage, demandOf(input));
+        const demand = demandOf(input);
+        checkCreate(this.o.policy, usage, demand);
         usage.count += 1;
-        for (const k of ['pool', 'running'] as const) {
-          usage[k].cpus += input.config.cpus;
-          usage[k].memory_mb += input.config.memory_mb;
-          usage[k].disk_mb += input.config.disk_size_mb;
-        }
+        addDemand(usage.pool, demand);
+        addDemand(usage.running, demand);
       }
       const taken = new Set(all.map((r) => r.ip));
       const recs = inputs.map((input) => {

@@ -160,7 +160,7 @@ export interface SnapshotRecord {
   id: string;
   /** The workspace it was taken of. */
   workspace_id: string;
-  /** The driver's owner id of the file (the workspace's shortId, or a fresh one for a fork seed). */
+  /** The driver's owner id of the file: the shortId of the workspace it was taken of. */
   short_id: string;
   purpose: 'snapshot' | 'fork' | 'archive';
   state: 'pending' | 'ready';

@@ -29,7 +29,6 @@ function snapshotFields(caps: SnapshotCapabilities | null) {
 }
 
 function lifecycleStatus(rec: WorkspaceRecord, caps: SnapshotCapabilities | null) {
-  const idle = idleOf(rec);
   return {
     mode: rec.mode,
     status: rec.state,
@@ -42,7 +41,7 @@ function lifecycleStatus(rec: WorkspaceRecord, caps: SnapshotCapabilities | null
     uptime: uptimeSeconds(rec),
     expires_at: ttlExpiresAt(rec),
     created_at: rec.createdAt,
-    idle: idle ? { suspend_after: idle.suspend_after, stop_after: idle.stop_after } : null,
+    idle: idleOf(rec.config),
     sleeping: rec.lifecycle.asleep !== null,
     asleep_since: rec.lifecycle.asleep?.since ?? null,
     ...snapshotFields(caps),

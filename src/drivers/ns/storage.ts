@@ -13,12 +13,11 @@
  * The reservation lives in memory, so `mountLayers` sets it on every mount, before
  * anything else can write.
  */
-import { existsSync } from 'node:fs';
 import { mkdir, open, rename, rm, stat, statfs, writeFile } from 'node:fs/promises';
-import { basename, dirname, resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { run } from '../../util/exec.js';
 import { cloneFile, TMP_MARK } from '../../storage/clone.js';
-import { isMounted, mountAt, readMounts, unmountAll } from '../../storage/mounts.js';
+import { isMounted, mountAt, unmountAll } from '../../storage/mounts.js';
 import { statePaths } from './names.js';
 
 const MiB = 1024 * 1024;
@@ -186,18 +185,4 @@ export async function diskUsage(stateDir: string, diskMb: number): Promise<{ use
 export async function syncLayer(stateDir: string): Promise<void> {
   const p = statePaths(stateDir);
   if (await isMounted(p.upperFs)) await run('sync', ['-f', p.upperFs]);
-}
-
-/** State dirs whose layers are mounted and whose overlay source carries `prefix`. */
-export async function mountedStateDirs(prefix: string): Promise<Map<string, string>> {
-  const found = new Map<string, string>();
-  for (const m of await readMounts()) {
-    if (m.fstype === 'overlay' && m.source.startsWith(prefix)) found.set(m.source.slice(prefix.length), dirname(m.mountPoint));
-  }
-  return found;
-}
-
-/** True if `stateDir` holds a layer image. */
-export function hasLayer(stateDir: string): boolean {
-  return existsSync(statePaths(stateDir).disk);
 }
