@@ -112,6 +112,20 @@ describe('host-wide kernel files', () => {
     assert.match(r.stdout, /rc=[1-9]\d*\nlimit=[1-9]\d*\nchild=[1-9]\d*\nprocs=[1-9]\d*\nsys=[1-9]\d*\n0\n/);
     assert.match(r.stdout, /freezer:\/\n/, 'cgroup namespace hides the host path');
   });
+
+  test('the delegated workloads/ subtree stays under the sandbox\'s limits and leads nowhere else', async () => {
+    const names = new SandboxNames(instanceId);
+    const hostLimit = readFileSync(join(names.cgroupDir('memory', spec.shortId), 'memory.limit_in_bytes'), 'utf8').trim();
+    const r = await shIn(spec, 'W=/sys/fs/cgroup/memory/workloads; mkdir $W/a $W/a/b && echo made; '
+      + 'echo 99999999999999 > $W/a/memory.limit_in_bytes; echo $$ > $W/a/b/tasks && echo moved; '
+      + 'echo $$ > /sys/fs/cgroup/memory/tasks; echo parent=$?; echo $$ > $W/../cgroup.procs; echo up=$?; '
+      + 'ls -A $W/a | grep -c release_agent; cat $W/a/b/memory.use_hierarchy; '
+      + 'perl -e \'$x = "a" x 400000000; print length($x) > 0 ? "" : ""\'; echo big=$?');
+    assert.match(r.stdout, /made\nmoved\nparent=[1-9]\d*\nup=[1-9]\d*\n0\n1\n/);
+    assert.ok(Number(hostLimit) < 400_000_000, `the test needs a sandbox limit below 400 MB, not ${hostLimit}`);
+    assert.match(r.stdout, /big=(137|1)\n/, 'a child group escaped the sandbox memory limit');
+    assert.equal(readFileSync(join(names.cgroupDir('memory', spec.shortId), 'memory.limit_in_bytes'), 'utf8').trim(), hostLimit);
+  });
 });
 
 describe('namespaces, mounts and privileged syscalls', () => {

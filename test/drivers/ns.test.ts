@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { NsDriver } from '../../src/drivers/ns/driver.js';
@@ -168,12 +168,18 @@ test('terminal devices work inside (the devices cgroup allows ptmx, pts and tty)
   assert.equal(r.stdout, 'pty ok\n4\nnull ok\n', r.stderr);
 });
 
+/** What a reboot does to a sandbox's cgroup: gone with its children (the agent's workloads/ groups). */
+function rmCgroupTree(dir: string): void {
+  for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) rmCgroupTree(join(dir, e.name));
+  rmdirSync(dir);
+}
+
 test('start converges after a host reboot wiped netns, cgroups and mounts', async () => {
   const spec = await up();
   await shIn(spec, 'echo survived > /root/reboot.txt');
   await driver.stop(spec);
   await deleteNetns({ netnsName: names.netns(spec.shortId), hostIf: names.hostVeth(spec.shortId) });
-  for (const c of CONTROLLERS) rmdirSync(names.cgroupDir(c, spec.shortId));
+  for (const c of CONTROLLERS) rmCgroupTree(names.cgroupDir(c, spec.shortId));
   assert.equal((await driver.start(spec)).state, 'running');
   await waitForAgent(spec);
   assert.equal((await shIn(spec, 'cat /root/reboot.txt')).stdout, 'survived\n');
@@ -185,7 +191,7 @@ test('a leftover loop mount is found by listResidue and removed by destroyResidu
   await mountLayers(spec.stateDir, spec.image.rootfs, names.overlaySource(spec.shortId), spec.resources.diskMb);
   await run('umount', [statePaths(spec.stateDir).rootfs]); // overlay gone, loop fs still mounted
   await deleteNetns({ netnsName: names.netns(spec.shortId), hostIf: names.hostVeth(spec.shortId) });
-  for (const c of CONTROLLERS) rmdirSync(names.cgroupDir(c, spec.shortId));
+  for (const c of CONTROLLERS) rmCgroupTree(names.cgroupDir(c, spec.shortId));
   assert.ok((await driver.listResidue()).includes(spec.shortId));
   await driver.destroyResidue(spec.shortId);
   assert.ok(!(await driver.listResidue()).includes(spec.shortId));

@@ -41,6 +41,14 @@ export interface BwrapLayout {
    * cpu.cfs_quota_us, pids.max) as they change. Nothing else of /sys exists.
    */
   cgroupViews?: ReadonlyArray<{ controller: string; hostDir: string }>;
+  /**
+   * Subdirectory of each cgroup view bound writable (`workloads`): the agent makes one
+   * group per workload there, so each is measured apart. Limits stay hierarchical (a child
+   * never exceeds the sandbox's group), and the sandbox's own group files stay read-only.
+   */
+  delegatedCgroupSubdir?: string;
+  /** Host directory bound writable at /.warren/logs (the agent's log files). */
+  logsDir?: string;
 }
 
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -77,7 +85,11 @@ function sysMounts(layout: BwrapLayout): string[] {
   const views = layout.cgroupViews ?? [];
   if (views.length === 0) return [];
   const args = ['--size', '4096', '--tmpfs', '/sys'];
-  for (const v of views) args.push('--ro-bind', v.hostDir, `/sys/fs/cgroup/${v.controller}`);
+  const sub = layout.delegatedCgroupSubdir;
+  for (const v of views) {
+    args.push('--ro-bind', v.hostDir, `/sys/fs/cgroup/${v.controller}`);
+    if (sub) args.push('--bind', `${v.hostDir}/${sub}`, `/sys/fs/cgroup/${v.controller}/${sub}`);
+  }
   args.push('--remount-ro', '/sys');
   return args;
 }
@@ -94,8 +106,9 @@ function agentMounts(spec: SandboxSpec, layout: BwrapLayout): string[] {
     '--ro-bind', spec.agent.controlDir, '/.warren/control',
     // ripgrep for content search in images without it (debian-12); skipped if the host lacks it
     '--ro-bind-try', HOST_RIPGREP, '/.warren/bin/rg',
-    '--remount-ro', '/.warren',
   );
+  if (layout.logsDir) args.push('--bind', layout.logsDir, '/.warren/logs');
+  args.push('--remount-ro', '/.warren');
   return args;
 }
 

@@ -3,8 +3,8 @@
  * memory, cpu, cpuacct, pids, freezer and devices. Limits are plain file writes, so
  * they can be changed while the sandbox runs.
  */
-import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { mkdir, readFile, readdir, rmdir, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CONTROLLERS, type Controller, type SandboxNames } from './names.js';
@@ -16,6 +16,13 @@ export interface CgroupLimits {
 }
 
 const MiB = 1024 * 1024;
+
+/**
+ * Controllers whose `workloads/` subdirectory the sandbox may write (src/drivers/ns/bwrap-args.ts):
+ * the agent makes one child group per workload there. No delegation of freezer or devices.
+ */
+export const DELEGATED_CONTROLLERS: readonly Controller[] = ['memory', 'cpu', 'cpuacct', 'pids'];
+export const DELEGATED_SUBDIR = 'workloads';
 const CFS_PERIOD_US = 100_000;
 
 /**
@@ -37,6 +44,16 @@ async function readNumber(path: string): Promise<number> {
   const text = await readText(path);
   const n = text === undefined ? NaN : Number(text.trim());
   return Number.isFinite(n) ? n : 0;
+}
+
+/** A kernel pseudo-file's number, read synchronously (see `usage`); 0 when absent. */
+export function readNumberNow(path: string): number {
+  try {
+    const n = Number(readFileSync(path, 'utf8').trim());
+    return Number.isFinite(n) ? n : 0;
+  } catch {
+    return 0;
+  }
 }
 
 function errCode(err: unknown): string | undefined {
@@ -74,8 +91,14 @@ export class SandboxCgroups {
       // A concurrent destroy may rmdir the shared parent between the two mkdirs: retry once.
       await mkdir(this.dir(c), { recursive: true }).catch(() => mkdir(this.dir(c), { recursive: true }));
     }
+    await this.ensureDelegated();
     await this.restrictDevices();
     await this.setLimits(limits);
+  }
+
+  /** The writable `workloads/` subdirectory of each delegated controller (sandboxes made before it existed lack it). */
+  async ensureDelegated(): Promise<void> {
+    for (const c of DELEGATED_CONTROLLERS) await mkdir(join(this.dir(c), DELEGATED_SUBDIR), { recursive: true });
   }
 
   private async restrictDevices(): Promise<void> {
@@ -164,10 +187,27 @@ export class SandboxCgroups {
   /** Removes every (empty) group; the caller kills processes first. Absent groups are fine. */
   async remove(): Promise<void> {
     for (const c of CONTROLLERS) {
-      await this.rmdirRetry(this.dir(c));
+      await this.removeTree(this.dir(c));
       // The instance parent goes when the last sandbox goes; busy or gone is fine.
       await rmdir(this.names.cgroupParent(c)).catch(() => undefined);
     }
+  }
+
+  /**
+   * rmdir children before parents: the sandbox may have made any tree under its delegated
+   * subdirectory. Iterative (a hostile tree may be deep); cgroupfs directories hold only
+   * control files, which rmdir ignores.
+   */
+  private async removeTree(root: string): Promise<void> {
+    const order: string[] = [];
+    const queue = [root];
+    while (queue.length > 0) {
+      const dir = queue.pop() as string;
+      order.push(dir);
+      const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+      for (const e of entries) if (e.isDirectory()) queue.push(join(dir, e.name));
+    }
+    for (const dir of order.reverse()) await this.rmdirRetry(dir);
   }
 
   private async rmdirRetry(dir: string): Promise<void> {
@@ -189,13 +229,17 @@ export class SandboxCgroups {
     return m ? Number(m[1]) : 0;
   }
 
-  async usage(): Promise<{ cpuUsageNs: number; memoryBytes: number; memoryLimitBytes: number; pids: number }> {
-    const [cpuUsageNs, memoryBytes, memoryLimitBytes, pids] = await Promise.all([
-      readNumber(this.file('cpuacct', 'cpuacct.usage')),
-      readNumber(this.file('memory', 'memory.usage_in_bytes')),
-      readNumber(this.file('memory', 'memory.limit_in_bytes')),
-      readNumber(this.file('pids', 'pids.current')),
-    ]);
-    return { cpuUsageNs, memoryBytes, memoryLimitBytes, pids };
+  /**
+   * Counters for the stats samplers. Kernel pseudo-files answer from memory without
+   * blocking, so they are read synchronously: a promise round trip per tiny file cost
+   * more CPU than the read (measured ≈ 110 µs each; 100 workspaces sampled every second).
+   */
+  usage(): Promise<{ cpuUsageNs: number; memoryBytes: number; memoryLimitBytes: number; pids: number }> {
+    return Promise.resolve({
+      cpuUsageNs: readNumberNow(this.file('cpuacct', 'cpuacct.usage')),
+      memoryBytes: readNumberNow(this.file('memory', 'memory.usage_in_bytes')),
+      memoryLimitBytes: readNumberNow(this.file('memory', 'memory.limit_in_bytes')),
+      pids: readNumberNow(this.file('pids', 'pids.current')),
+    });
   }
 }

@@ -9,7 +9,7 @@
  * serialised inside this process.
  */
 import { existsSync } from 'node:fs';
-import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type {
   DriverCapabilities, ExportOptions, ImportKind, LayerRef, PausableDriver, SandboxSpec, SandboxStats, SandboxStatus,
@@ -18,7 +18,8 @@ import type {
 import { createNetns, deleteNetns, linkExists, netnsExists, netnsPath } from '../../network/plumbing.js';
 import { run } from '../../util/exec.js';
 import { isMounted, mountsUnder, readMounts, unmountAll } from '../../storage/mounts.js';
-import { SandboxCgroups } from './cgroups.js';
+import { readNumberNow, SandboxCgroups } from './cgroups.js';
+import { sandboxLayout } from './sandbox-layout.js';
 import { launchSandbox, readExitStatus, saveLogTail, watchExitStatus } from './launch.js';
 import { assertShortId, CONTROLLERS, SandboxNames, statePaths } from './names.js';
 import { listResidueIds, sandboxMounts, writeMarker } from './residue.js';
@@ -46,8 +47,6 @@ export interface NsDriverOptions {
   storage?: NsStorageOptions;
 }
 
-/** Controllers whose files the sandbox may read at /sys/fs/cgroup/<controller> (its own group only). */
-const CGROUP_VIEWS = ['memory', 'cpu', 'cpuacct', 'pids'] as const;
 
 const REQUIRED_COMMANDS = ['bash', 'bwrap', 'nsenter', 'ip', 'mount', 'umount', 'mkfs.ext4', 'e2fsck', 'resize2fs',
   'fsfreeze', 'cp', 'tar', 'find', 'ionice'];
@@ -68,7 +67,6 @@ export class NsDriver implements PausableDriver, SnapshotDriver {
   private readonly names: SandboxNames;
   private readonly log: DriverLog;
   private readonly layers: LayerStore | null;
-  private procEntries: Set<string> | undefined;
   private readonly queues = new Map<string, Promise<unknown>>();
 
   constructor(private readonly opts: NsDriverOptions) {
@@ -92,7 +90,6 @@ export class NsDriver implements PausableDriver, SnapshotDriver {
     if (!(await readFile('/proc/filesystems', 'utf8')).includes('overlay')) missing.push('overlayfs');
     if (process.getuid?.() !== 0) missing.push('root privileges');
     if (missing.length) throw new Error(`namespace driver prerequisites missing: ${missing.join(', ')}`);
-    await this.hostProcEntries();
     await this.sweepStorage();
   }
 
@@ -157,8 +154,8 @@ export class NsDriver implements PausableDriver, SnapshotDriver {
     const disk = await diskUsage(spec.stateDir, spec.resources.diskMb);
     const net = `/sys/class/net/${this.names.hostVeth(spec.shortId)}/statistics`;
     // Host-side counters: what the host end receives is what the workspace sent.
-    const hostRx = (await readInt(`${net}/rx_bytes`)) ?? 0;
-    const hostTx = (await readInt(`${net}/tx_bytes`)) ?? 0;
+    const hostRx = readNumberNow(`${net}/rx_bytes`);
+    const hostTx = readNumberNow(`${net}/tx_bytes`);
     return {
       ...usage,
       diskUsedBytes: disk.used,
@@ -314,7 +311,7 @@ export class NsDriver implements PausableDriver, SnapshotDriver {
     const cg = this.cgroups(spec.shortId);
     await cg.killAll(); // leftovers of a dead sandbox must not share the new one's groups
     await mountLayers(spec.stateDir, spec.image.rootfs, this.names.overlaySource(spec.shortId), spec.resources.diskMb);
-    await this.checkAgentPaths(spec);
+    const layout = await sandboxLayout(spec, cg);
     await writeResolvConf(statePaths(spec.stateDir).rootfs, spec.network.dns ?? []).catch((err: unknown) =>
       this.log('resolv.conf not written', { shortId: spec.shortId, err: String(err) }));
     const p = statePaths(spec.stateDir);
@@ -325,14 +322,7 @@ export class NsDriver implements PausableDriver, SnapshotDriver {
       spec,
       netnsPath: netnsPath(this.names.netns(spec.shortId)),
       cgroupProcs: cg.procsFiles(),
-      layout: {
-        hostProcEntries: await this.hostProcEntries(),
-        agentHas: {
-          nodeModules: existsSync(`${spec.agent.bundleDir}/node_modules`),
-          packageJson: existsSync(`${spec.agent.bundleDir}/package.json`),
-        },
-        cgroupViews: CGROUP_VIEWS.map((c) => ({ controller: c, hostDir: cg.dir(c) })),
-      },
+      layout,
     });
     this.log('sandbox started', { shortId: spec.shortId, pid: launched.pid, ms: Math.round(performance.now() - t0) });
     return { state: 'running', pid: launched.pid };
@@ -370,20 +360,6 @@ export class NsDriver implements PausableDriver, SnapshotDriver {
     } catch {
       return false;
     }
-  }
-
-  private async checkAgentPaths(spec: SandboxSpec): Promise<void> {
-    const a = spec.agent;
-    for (const path of [`${a.bundleDir}/dist`, a.nodeBinary, a.controlDir]) {
-      await stat(path).catch(() => {
-        throw new Error(`agent path missing on the host: ${path}`);
-      });
-    }
-  }
-
-  private async hostProcEntries(): Promise<Set<string>> {
-    this.procEntries ??= new Set((await readdir('/proc')).filter((n) => !/^\d+$/.test(n)));
-    return this.procEntries;
   }
 
   /** rm -rf that refuses to cross a mount point (a live layer must never be deleted through). */

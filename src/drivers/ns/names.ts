@@ -86,6 +86,11 @@ export function statePaths(stateDir: string) {
     log: join(stateDir, 'sandbox.log'),
     /** stdout/stderr while running: on the loop fs, outside the overlay upper. */
     liveLog: join(stateDir, 'upper-fs', 'sandbox.log'),
+    /**
+     * The agent's log files (cmd and workloads), bound writable at /.warren/logs: on the
+     * layer's filesystem (so under its disk quota) but outside the overlay the user sees.
+     */
+    agentLogs: join(stateDir, 'upper-fs', 'logs'),
     oomBaseline: join(stateDir, 'oom-baseline'),
     marker: join(stateDir, 'sandbox.json'),
     /** Written by the last step of create: everything create makes exists. */
