@@ -10,15 +10,20 @@ import { coreBenchmarks } from './core.js';
 import { runtimeBenchmarks, RUNTIME_BENCHMARKS } from './runtime.js';
 import { networkBenchmarks, NETWORK_BENCHMARKS } from './network.js';
 import { lifecycleBenchmarks, LIFECYCLE_BENCHMARKS } from './lifecycle.js';
+import { observeBenchmarks, OBSERVE_BENCHMARKS } from './observe.js';
+import { workloadLogBenchmarks, WORKLOAD_LOG_BENCHMARKS } from './workload-logs.js';
 
 type Bench = () => Promise<BenchResult[]>;
-const SUITES: Record<string, Bench> = { core: coreBenchmarks, runtime: runtimeBenchmarks, network: networkBenchmarks, lifecycle: lifecycleBenchmarks };
+const SUITES: Record<string, Bench> = { core: coreBenchmarks, runtime: runtimeBenchmarks, network: networkBenchmarks, lifecycle: lifecycleBenchmarks,
+  observe: observeBenchmarks, workloads: workloadLogBenchmarks };
 /** Benchmark names each suite produces, so `npm run bench -- create_to_first_exec` finds its suite. */
 const NAMES: Record<string, string> = {
   create_to_first_exec: 'core', idle_workspace_memory: 'core', idle_workspace_pss: 'core',
   ...Object.fromEntries(RUNTIME_BENCHMARKS.map((n) => [n, 'runtime'])),
   ...Object.fromEntries(NETWORK_BENCHMARKS.map((n) => [n, 'network'])),
   ...Object.fromEntries(LIFECYCLE_BENCHMARKS.map((n) => [n, 'lifecycle'])),
+  ...Object.fromEntries(OBSERVE_BENCHMARKS.map((n) => [n, 'observe'])),
+  ...Object.fromEntries(WORKLOAD_LOG_BENCHMARKS.map((n) => [n, 'workloads'])),
 };
 
 const RESULTS = fileURLToPath(new URL('./results.json', import.meta.url));

@@ -5,6 +5,7 @@
  * restart backoff, idle), and the snapshot, archive and resource services. Timers and
  * watches follow every record write (`onRecord`, fed by the observed store).
  */
+import type { NoteLifecycle } from './domain/activity-log.js';
 import type { LifecycleConfig } from './config/config.js';
 import type { Store, WorkspaceRecord } from './store/store.js';
 import { canPause } from './drivers/driver.js';
@@ -28,12 +29,14 @@ export interface LifecycleWiring {
   archiveFiles: ArchiveFilesPort;
   config: LifecycleConfig;
   log: DomainDeps['log'];
+  /** Exits, snapshots and forks for the activity history. */
+  note?: NoteLifecycle;
 }
 
 export function createLifecycle(w: LifecycleWiring) {
   const activity = new ActivityTracker();
   const exits = new ExitHandler({
-    store: w.store, orchestrator: w.orchestrator, workspaces: w.workspaces, log: w.log,
+    store: w.store, orchestrator: w.orchestrator, workspaces: w.workspaces, log: w.log, note: w.note,
     backoff: { baseMs: w.config.restartBackoffMs, maxMs: w.config.restartBackoffMaxMs },
   });
   const exitWatch = new ExitWatch(w.orchestrator, exits);
@@ -44,7 +47,7 @@ export function createLifecycle(w: LifecycleWiring) {
   });
   const scheduler = new LifecycleScheduler({ store: w.store, workspaces: w.workspaces, idle, activity, log: w.log });
   const snapshots = new SnapshotService({
-    store: w.store, orchestrator: w.orchestrator, workspaces: w.workspaces, forkWaitMs: 60_000, log: w.log,
+    store: w.store, orchestrator: w.orchestrator, workspaces: w.workspaces, forkWaitMs: 60_000, log: w.log, note: w.note,
   });
   const archives = new ArchiveService({ store: w.store, orchestrator: w.orchestrator, workspaces: w.workspaces, files: w.archiveFiles });
   const resources = new ResourceService({ store: w.store, policy: w.policy, orchestrator: w.orchestrator, workspaces: w.workspaces });

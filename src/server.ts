@@ -6,6 +6,7 @@
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { mkdir, chmod } from 'node:fs/promises';
+import { release } from 'node:os';
 import { join } from 'node:path';
 import { getRequestListener } from '@hono/node-server';
 import type { Logger } from 'pino';
@@ -31,7 +32,11 @@ import { RuntimeAccess } from './domain/runtime-access.js';
 import { Authenticator } from './domain/auth.js';
 import { NetworkPolicies } from './domain/network-policy.js';
 import { Reconciler } from './domain/reconciler.js';
-import { StatsView } from './domain/stats.js';
+import { BootLogFiles } from './storage/boot-log.js';
+import { createWorkloadPlane } from './server-workloads.js';
+import { StatsHub } from './domain/sampler.js';
+import { isLive } from './domain/lifecycle.js';
+import { createMetrics } from './metrics/registry.js';
 import { defaultPolicy } from './domain/policy.js';
 import type { DomainDeps } from './domain/ports.js';
 import { createControlPlane } from './control-plane/app.js';
@@ -40,6 +45,8 @@ import { prepareStorage, storageDirs } from './storage/pool.js';
 import { ArchiveFiles } from './storage/archive-files.js';
 import { observeStore, type RecordListener } from './store/observed.js';
 import { createLifecycle } from './server-lifecycle.js';
+import { noteEntry } from './domain/activity-log.js';
+import { createUsage } from './server-usage.js';
 
 export interface RunningWarren {
   server: Server;
@@ -69,11 +76,18 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
   // ensureBridge validates the subnet and refuses one overlapping a route Warren does not own.
   const { gateway, prefixLen } = await ensureBridge(cfg.bridge, cfg.subnet);
   const netLog: DomainDeps['log'] = (level, msg, fields) => log[level](fields ?? {}, msg);
+  // Operator metrics: live workspaces are read at scrape time (orchestrator exists by then).
+  const metrics = createMetrics({
+    inventory: async () => (await store.allWorkspaces()).map((r) => ({
+      id: r.id, state: r.state, read: isLive(r.state) ? () => orchestrator.stats(r) : undefined,
+    })),
+  });
   const hostNet = await startHostNetwork(cfg, gateway, netLog);
   const firewall = hostNet.firewall;
   const networkSync = new NetworkSync({
     store, firewall, allowances: hostNet.allowances, outbound: hostNet.upstream !== null, log: netLog,
     exposures: async () => (await store.allPublicPorts()).map((r) => ({ workspaceId: r.workspace_id, port: r.port })),
+    observeApply: metrics.observePolicyApply,
   });
 
   const storage = await prepareStorage({ dataDir: cfg.dataDir, request: cfg.storage, poolBytes: cfg.storagePoolBytes });
@@ -89,10 +103,12 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
   const images = new ImageStore({
     imagesDir: cfg.imagesDir,
     onProgress: createProgressPrinter((line) => log.info({ component: 'images' }, line)),
+    onBuilt: metrics.observeImageBuild,
   });
 
   const domainLog: DomainDeps['log'] = (level, msg, fields) => log[level](fields ?? {}, msg);
   const archiveFiles = new ArchiveFiles(join(cfg.dataDir, 'archives'));
+  const bootLog = new BootLogFiles(storageDir.workspaces);
   const deps: DomainDeps = {
     driver,
     archives: archiveFiles,
@@ -103,12 +119,17 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
     syncNetwork: () => networkSync.sync(),
     paths: { workspacesDir: storageDir.workspaces, bundleDir: projectRoot(), nodeBinary: process.execPath },
     hostIfName: (shortId) => new SandboxNames(cfg.instanceId).hostVeth(shortId),
+    bootLog,
     log: domainLog,
   };
   const orchestrator = new Orchestrator(deps, store);
+  const usage = createUsage({ store, config: cfg.usage, sample: (rec) => orchestrator.stats(rec), log: domainLog });
   const policy = await defaultPolicy(cfg);
   let access: RuntimeAccess | null = null;
-  const statsView = new StatsView();
+  const statsHub = new StatsHub({
+    sample: (rec) => orchestrator.stats(rec), intervalMs: cfg.statsIntervalMs,
+    onError: (id, err) => log.warn({ id, err: String(err) }, 'stats reading failed; its streams end'),
+  });
   let cutConnections: (id: string) => void = () => {};
   // Public access (exposed ports): the edge asks the domain where a slug goes.
   let listenPort = cfg.port; // the real port once listening (cfg.port may be 0)
@@ -119,13 +140,15 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
   let network: NetworkPolicies | null = null;
   const hooks = {
     log: domainLog,
+    activity: usage.activity.onOperation,
     onSettled: (rec: { id: string }, op: string) => {
       if (op !== 'start' && op !== 'resume' && op !== 'create') cutConnections(rec.id);
       if (op !== 'start' && op !== 'resume' && op !== 'create') edge.disconnectWorkspace(rec.id);
     },
     onDeleted: (rec: Parameters<RuntimeAccess['forget']>[0]) => {
       access?.forget(rec);
-      statsView.forget(rec.id);
+      usage.forget(rec.id);
+      statsHub.forget(rec.id);
       edge.disconnectWorkspace(rec.id); // its exposures went with the record (store cascade)
       hostNet.allowances.forget(rec.ip);
       network?.forgetWorkspace(rec).catch((err) => log.error({ err, id: rec.id }, 'unlinking a deleted workspace failed'));
@@ -138,8 +161,19 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
     createWaitMs: 60_000,
     validateIdle: (mode, idle) => lifecycle.idle.validate(mode, idle),
   });
-  const lifecycle = createLifecycle({ store, orchestrator, workspaces, policy, archiveFiles, config: cfg.lifecycle, log: domainLog });
-  onRecord = (rec, id) => lifecycle.onRecord(rec, id);
+  const lifecycle = createLifecycle({
+    store, orchestrator, workspaces, policy, archiveFiles, config: cfg.lifecycle, log: domainLog,
+    note: (n) => usage.activity.record(noteEntry(n)),
+  });
+  const inside = createWorkloadPlane({
+    store, workspaces, exits: lifecycle.exits, bootLog, workspacesDir: storageDir.workspaces,
+    statsIntervalMs: cfg.statsIntervalMs, log: domainLog,
+  });
+  onRecord = (rec, id) => {
+    lifecycle.onRecord(rec, id);
+    inside.exitWatch.sync(rec, id); // vm_on_exit: follows running workspaces that ask for it
+    statsHub.observe(rec, id); // a workspace that stops ends its stats streams
+  };
   access = new RuntimeAccess(store, workspaces, orchestrator, signingKey, (id) => cutConnections(id), () => networkSync.sync(),
     (id) => lifecycle.idle.wake(id));
   await access.loadIndex();
@@ -164,6 +198,8 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
   const summary = await reconciler.reconcileAll();
   log.info({ ...summary, subnet: cfg.subnet }, 'reconciled workspaces with the host');
   await lifecycle.arm();
+  await usage.start();
+  for (const rec of await store.allWorkspaces()) inside.exitWatch.sync(rec, rec.id);
   reconciler.startSweeping(5_000);
   await networkSync.sync();
   await hostNet.startResolver(networkSync);
@@ -186,14 +222,20 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
     {
       workspaces, access, network, policy, store, auth, publicAccess,
       snapshots: lifecycle.snapshots, archives: lifecycle.archives, resources: lifecycle.resources, idle: lifecycle.idle,
+      usage: usage.reports, activity: usage.activity,
+      workloads: inside.workloads, logs: inside.logs,
       layerCapabilities: () => orchestrator.layers?.capabilities ?? null,
       touch: (id) => lifecycle.activity.touch(id),
       images: { list: async (q) => ({ images: await images.list(q), categories: images.categories() }) },
       stats: async (id) => {
         const rec = await store.getWorkspace(id);
-        if (!rec || (rec.state !== 'running' && rec.state !== 'paused')) return null;
-        return statsView.shape(id, await orchestrator.stats(rec), rec.config.memory_mb);
+        if (!rec || !isLive(rec.state)) return null;
+        return { ...(await statsHub.sampleOnce(rec)) };
       },
+      statsHub,
+      host: { driver: driver.name, kernelRelease: release() },
+      metrics,
+      metricsToken: cfg.metricsToken ?? null,
     },
     {
       networkGateway: gateway,
@@ -203,6 +245,7 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
   const gatewayHandler = createGateway({
     resolve: (token) => access!.resolve(token), log: (msg, f) => log.info(f ?? {}, msg),
     onExchange: (id) => lifecycle.activity.begin(id),
+    observeExec: metrics.observeGatewayExec,
   });
   cutConnections = (id) => gatewayHandler.disconnectWorkspace(id);
   const cpListener = getRequestListener(controlPlane.fetch);
@@ -239,12 +282,15 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
     async close() {
       reconciler.stopSweeping();
       lifecycle.close();
+      inside.exitWatch.close();
+      statsHub.close();
       const closed = new Promise<void>((r) => server.close(() => r()));
       server.closeIdleConnections();
       setTimeout(() => server.closeAllConnections(), 2_000).unref();
       await closed;
       edge.close();
       await workspaces.drain();
+      await usage.close();
       clearInterval(networkTimer);
       networkSync.close();
       await hostNet.close();

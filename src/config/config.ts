@@ -4,6 +4,7 @@
  */
 import type { NetworkOptions } from './network.js';
 import type { StorageRequest } from '../storage/pool.js';
+import type { UsageConfig } from './usage.js';
 
 export interface WarrenConfig {
   /** TCP port of the single origin serving control plane, gateway and edge. */
@@ -38,6 +39,12 @@ export interface WarrenConfig {
   /** Upstream, resolver and outbound-IP options (src/config/network.ts). */
   net: NetworkOptions;
   lifecycle: LifecycleConfig;
+  /** Usage sampling, retention and the price table (src/config/usage.ts). */
+  usage: UsageConfig;
+  /** Tick of the live stats samplers (WARREN_STATS_INTERVAL_MS, default 1000, at least 200). */
+  statsIntervalMs: number;
+  /** Bearer token that may read GET /metrics besides the admin key (WARREN_METRICS_TOKEN). */
+  metricsToken?: string;
 }
 
 /** Restart-policy backoff and idle-policy minimums (environment only; see README). */

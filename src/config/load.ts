@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import type { WarrenConfig } from './config.js';
 import { loadNetworkOptions } from './network.js';
 import { parsePublicDomain } from './public-domain.js';
+import { loadUsageConfig } from './usage.js';
 import { parseSize, parseStorageRequest } from '../storage/pool.js';
 
 export const DEFAULTS = {
@@ -54,6 +55,13 @@ function envNumber(name: string, dflt: number): number {
   return n;
 }
 
+/** WARREN_STATS_INTERVAL_MS: the stats samplers' tick; below 200 ms they would cost more than they tell. */
+function statsInterval(): number {
+  const ms = envNumber('WARREN_STATS_INTERVAL_MS', 1000);
+  if (ms < 200) throw new Error(`WARREN_STATS_INTERVAL_MS must be at least 200, got ${ms}`);
+  return ms;
+}
+
 /** Kernel object names derive from this: stable for a data dir, distinct between data dirs. */
 export function instanceIdFor(dataDir: string): string {
   return createHash('sha256').update(resolve(dataDir)).digest('hex').slice(0, 4);
@@ -92,5 +100,8 @@ export function loadConfig(flags: Flags): WarrenConfig {
       idleMinSuspendS: envNumber('WARREN_IDLE_MIN_SECONDS', 120),
       idleMinStopS: envNumber('WARREN_IDLE_MIN_STOP_SECONDS', 3600),
     },
+    usage: loadUsageConfig(dataDir),
+    statsIntervalMs: statsInterval(),
+    metricsToken: process.env.WARREN_METRICS_TOKEN || undefined,
   };
 }

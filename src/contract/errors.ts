@@ -63,6 +63,10 @@ export const ERROR_STATUS = {
   slug_taken: 409,
   domain_not_verified: 400,
   public_port_limit_reached: 400,
+  // workloads (control-plane.md §11)
+  workload_not_found: 404,
+  workload_limit_reached: 409,
+  workload_exists: 409,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

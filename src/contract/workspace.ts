@@ -3,6 +3,7 @@
  * typed commands they parse into. Parsing never throws anything but AppError with a
  * stable code and `details.field`; the seed's codes are kept (INVALID_NAMESPACE, …).
  */
+import { parseConfigWorkloads, type WorkloadSpec } from './workloads.js';
 import { z } from 'zod';
 import { AppError, type ErrorCode } from './errors.js';
 import { parseDuration } from './duration.js';
@@ -56,7 +57,8 @@ export interface WorkspaceConfig {
   ssh_access: boolean;
   env: Array<{ key: string; value: string }>;
   cmd: string[] | null;
-  workloads: unknown[];
+  /** The workspace's workloads (control-plane.md §11); enabled ones start at boot, in order. */
+  workloads: WorkloadSpec[];
   wait_for_init: boolean;
   proxy_assignment_id: number | null;
   /** Fields accepted for client compatibility and kept verbatim (idle, desktop, ready_check, …). */
@@ -215,10 +217,7 @@ export function parseConfig(
   if (c.network_config !== undefined) out.network_config = parseNetworkConfig(c.network_config, out.network_config);
   if (c.env !== undefined) out.env = parseEnv(c.env);
   if (c.cmd !== undefined) out.cmd = parseCmd(c.cmd);
-  if (c.workloads !== undefined) {
-    if (!Array.isArray(c.workloads)) fail('INVALID_CONFIG', 'config.workloads', 'config.workloads must be an array');
-    out.workloads = c.workloads;
-  }
+  if (c.workloads !== undefined && c.workloads !== null) out.workloads = parseConfigWorkloads(c.workloads);
   if (c.proxy_assignment_id !== undefined && c.proxy_assignment_id !== null) {
     out.proxy_assignment_id = parseNonNegInt(c.proxy_assignment_id, 'config.proxy_assignment_id');
   }

@@ -9,6 +9,7 @@ import { AppError } from '../contract/errors.js';
 import { toWireError } from '../contract/envelope.js';
 import type { ControlPlaneContext, Env } from './context.js';
 import { workspaceRoutes } from './routes/workspaces.js';
+import { usageRoutes } from './routes/usage.js';
 import { imageRoutes } from './routes/images.js';
 import { lifecycleRoutes } from './routes/lifecycle.js';
 import { runtimeAccessRoutes } from './routes/runtime-access.js';
@@ -16,18 +17,24 @@ import { networkRoutes } from './routes/network.js';
 import { publicAccessRoutes } from './routes/public-access.js';
 import { layerRoutes } from './routes/layers.js';
 import { resourceRoutes } from './routes/resources.js';
+import { workloadRoutes } from './routes/workloads.js';
+import { logRoutes } from './routes/logs.js';
+import { metadataRoutes } from './routes/metadata.js';
+import { statsRoutes } from './routes/stats.js';
+import { METRICS_PATH, metricsRoutes, requestTimer } from './routes/metrics.js';
 
 export interface ControlPlaneOptions {
   networkGateway: string;
   onInternalError?: (err: unknown, requestId: string) => void;
 }
 
-/** Paths reachable without credentials. */
-const PUBLIC_PATHS = new Set(['/', '/healthz']);
+/** Paths reachable without the generic credentials check (/metrics does its own). */
+const PUBLIC_PATHS = new Set(['/', '/healthz', METRICS_PATH]);
 
 export function createControlPlane(ctx: ControlPlaneContext, opts: ControlPlaneOptions): Hono<Env> {
   const app = new Hono<Env>();
 
+  app.use('*', requestTimer(ctx.metrics.observeHttp));
   app.use('*', async (c, next) => {
     const requestId = c.req.header('x-request-id') ?? `req_${randomBytes(8).toString('hex')}`;
     c.set('requestId', requestId);
@@ -40,6 +47,7 @@ export function createControlPlane(ctx: ControlPlaneContext, opts: ControlPlaneO
   app.get('/healthz', (c) => c.json({ success: true, status: 'ok' }));
 
   app.route('/', imageRoutes(ctx));
+  app.route('/', usageRoutes(ctx)); // before workspaceRoutes: /workspace/usage|activity|estimate are not ids
   app.route('/', workspaceRoutes(ctx));
   app.route('/', lifecycleRoutes(ctx));
   app.route('/', layerRoutes(ctx));
@@ -47,6 +55,11 @@ export function createControlPlane(ctx: ControlPlaneContext, opts: ControlPlaneO
   app.route('/', runtimeAccessRoutes(ctx));
   app.route('/', networkRoutes(ctx, opts.networkGateway));
   app.route('/', publicAccessRoutes(ctx));
+  app.route('/', workloadRoutes(ctx));
+  app.route('/', logRoutes(ctx));
+  app.route('/', metadataRoutes(ctx));
+  app.route('/', statsRoutes(ctx));
+  app.route('/', metricsRoutes(ctx));
 
   app.notFound((c) => {
     const { status, body } = toWireError(

@@ -13,6 +13,12 @@ import type { ArchiveService } from '../domain/archives.js';
 import type { ResourceService } from '../domain/resources.js';
 import type { IdleService } from '../domain/idle.js';
 import type { SnapshotCapabilities } from '../drivers/driver.js';
+import type { UsageReports } from '../domain/usage-report.js';
+import type { ActivityLog } from '../domain/activity-log.js';
+import type { WorkloadService } from '../domain/workloads.js';
+import type { WorkspaceLogs } from '../domain/workspace-logs.js';
+import type { StatsHub } from '../domain/sampler.js';
+import type { WarrenMetrics } from '../metrics/registry.js';
 
 export interface ImageCatalogView {
   list(query: { search?: string; category?: string }): Promise<{ images: unknown[]; categories: unknown[] }>;
@@ -31,12 +37,26 @@ export interface ControlPlaneContext {
   archives: ArchiveService;
   resources: ResourceService;
   idle: IdleService;
+  /** Usage series, totals, credits and the estimate (routes/usage.ts). */
+  usage: UsageReports;
+  /** The lifecycle activity history. */
+  activity: ActivityLog;
+  workloads: WorkloadService;
+  logs: WorkspaceLogs;
   /** What the driver's snapshots hold; null when it cannot snapshot. */
   layerCapabilities(): SnapshotCapabilities | null;
   /** Counts as traffic for the idle policy (ping). */
   touch(workspaceId: string): void;
   /** Optional live stats for details; absent fields are reported as zero. */
   stats(id: string): Promise<Record<string, unknown> | null>;
+  /** Live stats: one sampler per watched workspace, fanned out (routes/stats.ts). */
+  statsHub: StatsHub;
+  /** Facts of this host for GET /workspace/:id/info (never host paths). */
+  host: { driver: string; kernelRelease: string };
+  /** Operator metrics (GET /metrics) and the API latency histogram. */
+  metrics: Pick<WarrenMetrics, 'render' | 'observeHttp'>;
+  /** WARREN_METRICS_TOKEN: a Bearer token that may read /metrics; null when unset. */
+  metricsToken: string | null;
 }
 
 /** Who is calling: an admin API key, or a token scoped to one workspace. */

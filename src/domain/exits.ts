@@ -15,6 +15,7 @@ import type { SandboxStatus } from '../drivers/driver.js';
 import type { Store, WorkspaceRecord } from '../store/store.js';
 import type { Orchestrator } from './orchestrator.js';
 import type { WorkspaceService } from './workspaces.js';
+import type { NoteLifecycle } from './activity-log.js';
 
 export interface Backoff {
   baseMs: number;
@@ -39,6 +40,8 @@ export interface ExitDeps {
   workspaces: WorkspaceService;
   backoff: Backoff;
   log: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+  /** The activity history hears every exit (src/domain/activity-log.ts). */
+  note?: NoteLifecycle;
 }
 
 export class ExitHandler {
@@ -59,6 +62,23 @@ export class ExitHandler {
     if (!rec || rec.state !== 'running' || rec.pending) return;
     const status = await this.d.orchestrator.inspect(rec);
     if (status.state === 'running' || status.state === 'paused') return;
+    await this.ended(rec, status);
+  }
+
+  /**
+   * A workload with `vm_on_exit: exit` ended for good: the workspace ends with it, with
+   * the workload's status, exactly as if its main process had (restart policy included).
+   */
+  async workloadExit(id: string, exitCode: number): Promise<void> {
+    await this.d.workspaces.withLock(id, async () => {
+      const rec = await this.d.store.getWorkspace(id);
+      if (!rec || rec.state !== 'running' || rec.pending) return;
+      await this.ended(rec, { exitCode, reason: 'workload_exit' });
+    });
+  }
+
+  private async ended(rec: WorkspaceRecord, status: Pick<SandboxStatus, 'reason' | 'exitCode'>): Promise<void> {
+    const id = rec.id;
     const decision = decideExit(rec, status, Date.now(), this.d.backoff);
     const reason = status.reason ?? 'exited';
     this.d.log('warn', 'workspace exited', { id, reason, exitCode: status.exitCode, decision: decision.kind });
@@ -79,7 +99,18 @@ export class ExitHandler {
       startedAt: null,
       userRequestedStop: false,
       lifecycle: { ...rec.lifecycle, restart, asleep: null },
-      error: { code, message: `The workspace's main process ended (${exitText})` },
+      error: {
+        code,
+        message: reason === 'workload_exit'
+          ? `A workload with vm_on_exit "exit" ended (${exitText})`
+          : `The workspace's main process ended (${exitText})`,
+      },
+    });
+    this.d.note?.({
+      workspaceId: id, type: 'exited', from: 'running', to: 'stopped',
+      origin: reason === 'workload_exit' ? 'workload' : 'workspace',
+      reason: reason === 'oom' ? 'out of memory' : exitText,
+      details: { exit_code: status.exitCode ?? null, exit_reason: reason, then: decision.kind },
     });
     if (decision.kind === 'stop' && rec.config.remove_on_exit) {
       await this.d.workspaces.transitionLocked(id, 'delete', { by: 'policy' });

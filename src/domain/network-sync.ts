@@ -22,6 +22,8 @@ export interface NetworkSyncDeps {
   /** Whether an upstream exists (outbound IPs are only NATed then). */
   outbound: boolean;
   log: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+  /** A sync that changed the kernel: seconds of compile + apply (operator metrics). */
+  observeApply?: (seconds: number) => void;
 }
 
 export class NetworkSync {
@@ -78,6 +80,7 @@ export class NetworkSync {
     const result = await this.deps.firewall.applyRules(rules);
     this.last = rules;
     if (result.added + result.removed > 0) {
+      this.deps.observeApply?.((performance.now() - t0) / 1000);
       const ms = (x: number) => Math.round(x * 10) / 10;
       this.deps.log('info', 'network policy applied', { added: result.added, removed: result.removed, compile_ms: ms(t1 - t0), apply_ms: ms(performance.now() - t1) });
     }

@@ -9,12 +9,24 @@ import { archiveFileName } from '../contract/layers.js';
 import type { PendingOperation, Store, WorkspaceRecord, LifecycleState } from '../store/store.js';
 import type { Orchestrator } from './orchestrator.js';
 
+/** An operation's outcome, for the activity history. `rec` is the record as the operation found it (its intent). */
+export interface OperationEvent {
+  rec: WorkspaceRecord;
+  op: PendingOperation['op'];
+  /** The state it ended in; 'deleted' when the record is gone. */
+  to: LifecycleState | 'deleted';
+  /** The error code when it failed (to: 'failed') or was undone (to: the state it returned to). */
+  error?: string;
+}
+
 export interface OperationHooks {
   /** Called after a workspace record is removed (token indexes, …). */
   onDeleted(rec: WorkspaceRecord): void;
   /** Called after an operation settled (e.g. to cut runtime connections on stop). */
   onSettled?(rec: WorkspaceRecord, op: PendingOperation['op']): void;
   log: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+  /** Called once per outcome, after it is stored (the activity history). Must not throw. */
+  activity?(e: OperationEvent): void;
 }
 
 function finalState(p: PendingOperation): LifecycleState {
@@ -121,11 +133,13 @@ export async function runPending(
     if (err instanceof Reverted) {
       hooks.log('warn', 'workspace operation undone', { id: rec.id, op: pending.op, err: String(err.cause) });
       await store.updateWorkspace({ ...rec, state: err.state, pending: null });
+      hooks.activity?.({ rec, op: pending.op, to: err.state, error: isAppError(err.cause) ? err.cause.code : 'server_error' });
       throw err.cause;
     }
     hooks.log('error', 'workspace operation failed', { id: rec.id, op: pending.op, err: String(err) });
     const error = failureOf(pending.op, err);
     const failed = await store.updateWorkspace({ ...rec, state: 'failed', pending: null, error });
+    hooks.activity?.({ rec, op: pending.op, to: 'failed', error: error.code });
     if (pending.op !== 'create') {
       throw new AppError(isAppError(err) ? err.code : 'server_error', error.message, isAppError(err) ? err.details : undefined);
     }
@@ -135,15 +149,18 @@ export async function runPending(
   if (pending.op === 'delete') {
     await store.deleteWorkspace(rec.id);
     hooks.onDeleted(rec);
+    hooks.activity?.({ rec, op: pending.op, to: 'deleted' });
     return null;
   }
   const state = finalState(pending);
   const fresh = state === 'running' && pending.op !== 'resume';
-  return store.updateWorkspace({
+  const done = await store.updateWorkspace({
     ...rec,
     state,
     pending: null,
     error: null,
     startedAt: state === 'running' || state === 'paused' ? (fresh ? new Date().toISOString() : rec.startedAt) : null,
   });
+  hooks.activity?.({ rec, op: pending.op, to: state });
+  return done;
 }

@@ -49,18 +49,46 @@ export class Orchestrator {
    * archive an archived workspace comes back from).
    */
   async bringUp(rec: WorkspaceRecord, source?: ResolvedSource): Promise<void> {
+    const log = this.deps.bootLog;
+    await log?.begin(rec.id, rec.config.keep_logs);
+    const t0 = performance.now();
+    const ms = () => `${Math.round(performance.now() - t0)} ms`;
+    const step = (m: string) => log?.step(rec.id, `${m} (${ms()})`);
+    log?.step(rec.id, `Boot of ${rec.id}: image ${rec.image}, ${rec.config.cpus} CPU, ${rec.config.memory_mb} MB memory, `
+      + `${rec.config.disk_size_mb} MB disk, address ${rec.ip}`);
+    try {
+      await this.bringUpSteps(rec, source, step);
+      step('Boot complete');
+    } catch (err) {
+      log?.step(rec.id, `Boot failed after ${ms()}: ${err instanceof AppError ? err.code : 'internal error'}`, 'error');
+      throw err;
+    } finally {
+      log?.end(rec.id);
+    }
+  }
+
+  private async bringUpSteps(rec: WorkspaceRecord, source: ResolvedSource | undefined, step: (m: string) => void): Promise<void> {
     const spec = await this.spec(rec, true, source?.kind === 'snapshot' ? source.ref : undefined);
+    step(`Image ${rec.image} ready`);
     await writeControlFiles(spec, rec);
+    const workloads = rec.config.workloads.filter((w) => w.enabled).length;
+    step(`Control files written (${workloads} workload${workloads === 1 ? '' : 's'} to start)`);
     if (source?.kind === 'archive' && (await this.deps.driver.inspect(spec)).state === 'absent') {
       await this.requireLayers().importArchive(spec, source.archive);
+      step(`Writable layer restored from archive ${source.archive.version}`);
     }
+    if (source?.kind === 'snapshot') step('Writable layer seeded from a snapshot');
     await this.deps.driver.create(spec);
+    step('Sandbox resources ready: writable layer, cgroups, network namespace');
     await this.deps.firewall.register(this.sandboxRef(rec));
     await this.deps.syncNetwork?.();
+    step('Network policy in force');
     const status = await this.deps.driver.inspect(spec);
     if (status.state === 'paused' && canPause(this.deps.driver)) await this.deps.driver.resume(spec);
     if (status.state !== 'running') await this.deps.driver.start(spec);
+    step(`Sandbox ${status.state === 'running' ? 'already running' : 'started'} (${this.deps.driver.name} driver)`);
     await this.waitForAgent(rec);
+    step(`Runtime agent answered on port ${AGENT_PORT}`);
   }
 
   private async waitForAgent(rec: WorkspaceRecord): Promise<void> {

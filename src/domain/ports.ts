@@ -54,6 +54,47 @@ export interface ArchiveFilesPort {
   sweep(): Promise<Array<{ workspaceId: string; file: string }>>;
 }
 
+/** Where a workspace's agent answers, and the directory holding its control token. */
+export interface AgentTarget {
+  ip: string;
+  port: number;
+  controlDir: string;
+}
+
+/**
+ * The agent's internal API (`/_warren/*`: workloads and log files), reached with the
+ * control token. Errors are AppErrors: `agent_unreachable`, or a relayed `workload_not_found`.
+ */
+export interface AgentControlPort {
+  call<T>(target: AgentTarget, method: string, path: string, body?: unknown): Promise<T>;
+  /** The JSON payloads of an SSE stream; ends when the agent closes it or `signal` aborts. */
+  stream(target: AgentTarget, path: string, signal: AbortSignal): AsyncIterable<Record<string, unknown>>;
+}
+
+/** One line of the boot log: Warren's own provisioning steps for a workspace. */
+export interface BootLogLine {
+  timestamp: string;
+  message: string;
+  level: 'info' | 'error';
+}
+
+/**
+ * The boot log of each workspace, kept by the host (src/storage/boot-log.ts): one file per
+ * boot plus the previous one, bounded. `follow` replays then calls `onLine` for new lines
+ * until the boot ends (`onEnd`), and returns the function that stops following.
+ */
+export interface BootLogPort {
+  begin(workspaceId: string, keepPrevious: boolean): Promise<void>;
+  step(workspaceId: string, message: string, level?: 'info' | 'error'): void;
+  end(workspaceId: string): void;
+  read(workspaceId: string, tail: number): Promise<BootLogLine[]>;
+  files(workspaceId: string): Promise<Array<{ name: string; size: number; modified: string }>>;
+  readFile(workspaceId: string, name: string): Promise<BootLogLine[] | null>;
+  clear(workspaceId: string): Promise<void>;
+  booting(workspaceId: string): boolean;
+  follow(workspaceId: string, tail: number, onLine: (l: BootLogLine) => void, onEnd: () => void): Promise<() => void>;
+}
+
 export interface DomainDeps {
   driver: Driver;
   archives: ArchiveFilesPort;
@@ -63,6 +104,8 @@ export interface DomainDeps {
   network: NetworkLayout;
   paths: HostPaths;
   hostIfName: (shortId: string) => string;
+  /** Warren's provisioning steps per workspace (the boot log); absent in some unit tests. */
+  bootLog?: BootLogPort;
   /** Brings the firewall's policy sets in line with the store (after a registration). */
   syncNetwork?: () => Promise<void>;
   log: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;

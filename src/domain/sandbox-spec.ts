@@ -2,7 +2,8 @@
  * Stored record → SandboxSpec handed to the driver, plus the control files the
  * agent reads inside the workspace (token and config), written atomically.
  */
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SandboxSpec } from '../drivers/driver.js';
 import type { WorkspaceRecord } from '../store/store.js';
@@ -11,6 +12,11 @@ import { hostnameOf } from './view.js';
 
 export function workspaceDir(workspacesDir: string, id: string): string {
   return join(workspacesDir, id);
+}
+
+/** The directory of control files (token, config, control token) the agent reads. */
+export function controlDirOf(workspacesDir: string, id: string): string {
+  return join(workspaceDir(workspacesDir, id), 'control');
 }
 
 export function specFor(rec: WorkspaceRecord, rootfs: string, deps: DomainDeps): SandboxSpec {
@@ -39,7 +45,7 @@ export function specFor(rec: WorkspaceRecord, rootfs: string, deps: DomainDeps):
       port: AGENT_PORT,
       bundleDir: deps.paths.bundleDir,
       nodeBinary: deps.paths.nodeBinary,
-      controlDir: join(dir, 'control'),
+      controlDir: controlDirOf(deps.paths.workspacesDir, rec.id),
     },
     stateDir: join(dir, 'sandbox'),
   };
@@ -67,7 +73,22 @@ export async function writeControlFiles(spec: SandboxSpec, rec: WorkspaceRecord)
     // The workspace ends when its command does; Warren's restart policy takes it from there.
     exit_with_cmd: true,
     port: AGENT_PORT,
+    // Enabled workloads start at boot, in order; the agent supervises them.
+    workloads: rec.config.workloads.filter((w) => w.enabled),
+    keep_logs: rec.config.keep_logs,
   };
   await writeAtomic(join(spec.agent.controlDir, 'config.json'), JSON.stringify(config));
   await writeAgentToken(spec, rec);
+  await ensureControlToken(spec.agent.controlDir);
+}
+
+/**
+ * The host's credential for the agent's internal API (workloads, log files): made once per
+ * workspace, never shown to clients, independent of the runtime token (which may be off).
+ */
+async function ensureControlToken(controlDir: string): Promise<void> {
+  const path = join(controlDir, 'control-token');
+  const current = await readFile(path, 'utf8').catch(() => '');
+  if (current.trim().length >= 32) return;
+  await writeAtomic(path, randomBytes(32).toString('hex'));
 }

@@ -19,6 +19,7 @@ import { requireLayerState } from './lifecycle.js';
 import type { Orchestrator } from './orchestrator.js';
 import type { ResolvedSource } from './layer-ops.js';
 import type { WorkspaceService } from './workspaces.js';
+import type { NoteLifecycle } from './activity-log.js';
 
 export interface SnapshotServiceDeps {
   store: Store;
@@ -27,6 +28,8 @@ export interface SnapshotServiceDeps {
   /** How long a fork request waits for its workspaces before answering with them `creating`. */
   forkWaitMs: number;
   log: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+  /** The activity history hears snapshots and forks. */
+  note?: NoteLifecycle;
 }
 
 export class SnapshotService {
@@ -40,6 +43,10 @@ export class SnapshotService {
       requireLayerState(rec.state, 'snapshot');
       const keepFrozen = after === 'paused' && rec.state === 'running';
       const snapshot = await layers.take(rec, 'snapshot', { keepFrozen });
+      this.d.note?.({
+        workspaceId: id, type: 'snapshot', from: rec.state, to: rec.state, origin: 'user', reason: null,
+        details: { snapshot_id: snapshot.id, bytes: snapshot.bytes, frozen_ms: snapshot.frozen_ms, then: after },
+      });
       for (const old of await this.d.store.listSnapshots({ workspaceId: id, purpose: 'snapshot' })) {
         if (old.id !== snapshot.id) await layers.drop(old);
       }
@@ -103,6 +110,10 @@ export class SnapshotService {
       await layers.drop(seed);
       throw err;
     }
+    this.d.note?.({
+      workspaceId: source.id, type: 'forked', from: null, to: null, origin: 'user', reason: null,
+      details: { forks: forks.map((f) => f.id) },
+    });
     const all = Promise.all(forks.map((f) => this.d.workspaces.background(f.id)));
     void all.then(() => this.dropSeedWhenUnused(seed));
     await Promise.race([all, new Promise((r) => setTimeout(r, this.d.forkWaitMs).unref())]);

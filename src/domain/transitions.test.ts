@@ -33,11 +33,12 @@ test('the sleep mark: set by the idle policy, cleared by anything else that move
 test('intent: pending carries the options; a user stop is remembered; a resume renews the TTL', () => {
   const rec = sampleWorkspace({ pending: null, state: 'running', userRequestedStop: false });
   const stop = intentOf(rec, 'stop', {}, 'stopping', NOW);
-  assert.deepEqual(stop.pending, { op: 'stop', startedAt: NOW });
+  assert.deepEqual(stop.pending, { op: 'stop', startedAt: NOW, from: 'running' });
   assert.equal(stop.userRequestedStop, true);
   assert.equal(intentOf(rec, 'stop', { by: 'ttl' }, 'stopping', NOW).userRequestedStop, false);
   const restore = intentOf(rec, 'restore', { source: { kind: 'snapshot', snapshotId: 's1' }, then: 'paused' }, 'restoring', NOW);
-  assert.deepEqual(restore.pending, { op: 'restore', startedAt: NOW, source: { kind: 'snapshot', snapshotId: 's1' }, then: 'paused' });
+  assert.deepEqual(restore.pending, { op: 'restore', startedAt: NOW, source: { kind: 'snapshot', snapshotId: 's1' }, then: 'paused', from: 'running' });
   assert.equal(intentOf(rec, 'start', { by: 'policy' }, 'starting', NOW).pending?.automatic, true);
+  assert.equal(intentOf(rec, 'start', { by: 'policy' }, 'starting', NOW).pending?.by, 'policy');
   assert.equal(intentOf({ ...rec, state: 'paused' }, 'resume', {}, 'resuming', NOW).config.extra.ttl_renewed_at, NOW);
 });

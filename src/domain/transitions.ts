@@ -22,7 +22,10 @@ export function pendingFor(action: PowerAction, o: TransitionOptions, now: strin
   if (o.source) p.source = o.source;
   if (o.then) p.then = o.then;
   if (o.archive) p.archive = o.archive;
-  if (o.by && o.by !== 'user') p.automatic = true;
+  if (o.by && o.by !== 'user') {
+    p.automatic = true;
+    p.by = o.by;
+  }
   return p;
 }
 
@@ -53,7 +56,7 @@ export function intentOf(rec: WorkspaceRecord, action: PowerAction, o: Transitio
   const next: WorkspaceRecord = {
     ...rec,
     state: via,
-    pending: pendingFor(action, o, now),
+    pending: { ...pendingFor(action, o, now), from: rec.state },
     lifecycle: lifecycleAfter(rec.lifecycle, action, by, now),
   };
   if (by === 'user' && action === 'stop') next.userRequestedStop = true;

@@ -221,6 +221,15 @@ export class WorkspaceService {
     });
   }
 
+  /** Replaces the metadata map with what `change` makes of it (PUT replaces, PATCH merges). */
+  async updateMetadata(idOrSlug: string, change: (current: Record<string, string>) => Record<string, string>): Promise<WorkspaceRecord> {
+    const { id } = await this.get(idOrSlug);
+    return this.lock.run(id, async () => {
+      const rec = await this.get(id);
+      return this.o.store.updateWorkspace({ ...rec, metadata: change({ ...rec.metadata }) }, rec.version);
+    });
+  }
+
   /** A scheduled action failed: a due restart is given up (or it would be retried forever) and the reason kept. */
   async recordScheduleFailure(id: string, kind: string, err: unknown): Promise<void> {
     if (kind !== 'restart') return;

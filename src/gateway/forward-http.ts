@@ -18,6 +18,8 @@ export interface ForwardContext {
   log?: GatewayLog;
   /** Registers a way to cut this exchange; returns the unregister function. */
   track: (cut: () => void) => () => void;
+  /** The agent answered (its status), before the headers are relayed. */
+  onResponse?: (status: number) => void;
 }
 
 export function forwardHttp(req: IncomingMessage, res: ServerResponse, ctx: ForwardContext): void {
@@ -32,7 +34,10 @@ export function forwardHttp(req: IncomingMessage, res: ServerResponse, ctx: Forw
     agent: ctx.agent,
     connectTimeoutMs: ctx.connectTimeoutMs,
     track: ctx.track,
-    responseHeaders: (upRes) => endToEndHeaders(upRes.headers),
+    responseHeaders: (upRes) => {
+      ctx.onResponse?.(upRes.statusCode ?? 502);
+      return endToEndHeaders(upRes.headers);
+    },
     onUnreachable: (out, err) => {
       ctx.log?.('gateway: agent unreachable', { workspace_id: route.workspaceId, err: err.message, code: err.code });
       sendWireError(out, unreachable(route, err));

@@ -20,6 +20,11 @@ export type { Gateway, GatewayOptions, RuntimeRoute } from './types.js';
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
 
+/** Command runs (`POST /exec`, `/exec/stream`, also under `/runtimes/<t>/`), for the exec latency histogram. */
+function isExecPath(method: string | undefined, path: string): boolean {
+  return method === 'POST' && /^(\/runtimes\/[^/]+)?\/exec(\/stream)?\/?$/.test(path);
+}
+
 export function createGateway(opts: GatewayOptions): Gateway {
   const connectTimeoutMs = opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   // Pooled keep-alive connections to agents. No socket timeout: SSE and long exec
@@ -42,6 +47,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
   }
 
   async function handleRequestAsync(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const t0 = performance.now();
     const path = pathnameOf(req.url);
     if (isHealthPath(path) && !callerToken(req) && (req.method === 'GET' || req.method === 'HEAD')) {
       sendJson(res, 200, { success: true, status: 'ok' });
@@ -63,6 +69,8 @@ export function createGateway(opts: GatewayOptions): Gateway {
       connectTimeoutMs,
       log: opts.log,
       track: track(target.workspaceId),
+      onResponse: opts.observeExec && isExecPath(req.method, path)
+        ? (status) => opts.observeExec!((performance.now() - t0) / 1000, status) : undefined,
     });
   }
 

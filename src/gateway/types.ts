@@ -32,6 +32,8 @@ export interface GatewayOptions {
   connectTimeoutMs?: number;
   /** Called when an exchange with a workspace begins; the returned function when it ends (idle policy). */
   onExchange?: ExchangeObserver;
+  /** Exec requests (POST /exec, /exec/stream): seconds from arrival to the agent's response headers. */
+  observeExec?: (seconds: number, status: number) => void;
 }
 
 /** Exchange accounting for the idle policy: `begin(workspaceId)` returns the end callback. */

@@ -35,12 +35,15 @@ export interface ImageStoreOptions {
   onProgress?: (p: BuildProgress) => void;
   /** Debian mirror override (tests, air-gapped hosts). */
   mirror?: string;
+  /** An image was built by this store (not found built): its id and build seconds (operator metrics). */
+  onBuilt?: (image: string, seconds: number) => void;
 }
 
 export class ImageStore {
   readonly imagesDir: string;
   private readonly onProgress?: (p: BuildProgress) => void;
   private readonly mirror?: string;
+  private readonly onBuilt?: (image: string, seconds: number) => void;
   private readonly inFlight = new Map<string, Promise<string>>();
   private readonly failures = new Map<string, string>();
 
@@ -48,6 +51,7 @@ export class ImageStore {
     this.imagesDir = opts.imagesDir;
     this.onProgress = opts.onProgress;
     this.mirror = opts.mirror;
+    this.onBuilt = opts.onBuilt;
   }
 
   /** Catalog categories for `GET /workspace/images`. */
@@ -122,6 +126,7 @@ export class ImageStore {
     this.failures.delete(id);
     try {
       const result = await buildImage(id, { imagesDir: this.imagesDir, onProgress: this.onProgress, mirror: this.mirror });
+      if (result.built) this.onBuilt?.(id, result.manifest.build_ms / 1000);
       return result.rootfs;
     } catch (err) {
       this.failures.set(id, err instanceof Error ? err.message : String(err));

@@ -41,7 +41,12 @@ export function sampleWorkspace(overrides: Partial<WorkspaceRecord> = {}): Works
       ssh_access: true,
       env: [{ key: 'A', value: 'x=y "quoted" \n newline' }, { key: 'EMPTY', value: '' }],
       cmd: ['/bin/sh', '-c', 'echo hi'],
-      workloads: [{ name: 'w', nested: { deep: [1, null, 'x', { z: false }] } }],
+      workloads: [{
+        id: 'wl_fixture', name: 'w', cmd: ['sleep', '1'], env: { K: 'v "q"' }, restart_policy: 'always', max_restarts: 0,
+        restart_delay_ms: 1500, restart_backoff: false, max_log_size_mb: 3, vm_on_exit: 'stop', enabled: false,
+        labels: { a: 'b' }, annotations: {}, extra: { nested: { deep: [1, null, 'x', { z: false }] } },
+        created_at: '2026-01-01T00:00:00.000Z', updated_at: '2026-01-01T00:00:00.000Z',
+      }],
       wait_for_init: true,
       proxy_assignment_id: null,
       extra: { idle: { timeout: '5m' }, desktop: null, ready_check: [1.5, -2] },

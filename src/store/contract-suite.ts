@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { AppError } from '../contract/errors.js';
 import type { WorkspaceRecord } from './store.js';
 import { layerContractTests } from './contract-layers.js';
+import { usageContractTests } from './contract-usage.js';
 import { minimalWorkspace, sampleWorkspace, type StoreHandle } from './contract-fixtures.js';
 
 export { minimalWorkspace, sampleWorkspace, type StoreHandle };
@@ -311,5 +312,6 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreHan
     });
 
     layerContractTests(fresh);
+    usageContractTests(fresh);
   });
 }

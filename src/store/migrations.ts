@@ -111,11 +111,53 @@ CREATE TABLE archives (
 );
 `;
 
+/**
+ * Usage and activity (control-plane.md §13). No foreign keys: history outlives its
+ * workspace. `usage_samples` holds one row per workspace and minute (amounts are added
+ * as samples arrive); `usage_tracking` the per-workspace switch and the recorder's
+ * last cumulative counters (`cursor`, JSON), so a restart of Warren counts on from them.
+ */
+const USAGE_SCHEMA = `
+CREATE TABLE usage_samples (
+  workspace_id      TEXT NOT NULL,
+  bucket_start      TEXT NOT NULL,     -- ISO-8601 UTC minute
+  cpu_seconds       REAL NOT NULL DEFAULT 0,
+  memory_mb_seconds REAL NOT NULL DEFAULT 0,
+  disk_mb_hours     REAL NOT NULL DEFAULT 0,
+  rx_bytes          INTEGER NOT NULL DEFAULT 0,
+  tx_bytes          INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (workspace_id, bucket_start)
+);
+CREATE INDEX usage_samples_bucket ON usage_samples (bucket_start);
+
+CREATE TABLE usage_tracking (
+  workspace_id TEXT PRIMARY KEY NOT NULL,
+  enabled      INTEGER NOT NULL DEFAULT 1,
+  changed_at   TEXT,                   -- last start/stop of tracking; NULL = never switched
+  cursor       TEXT                    -- JSON UsageCursor or NULL
+);
+
+CREATE TABLE activity (
+  id           INTEGER PRIMARY KEY AUTOINCREMENT,
+  workspace_id TEXT NOT NULL,
+  type         TEXT NOT NULL,
+  from_state   TEXT,
+  to_state     TEXT,
+  origin       TEXT NOT NULL,
+  reason       TEXT,
+  at           TEXT NOT NULL,
+  details      TEXT NOT NULL           -- JSON object
+);
+CREATE INDEX activity_workspace ON activity (workspace_id, id);
+CREATE INDEX activity_at ON activity (at);
+`;
+
 /** The migrations of this build, in order. Append only. */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial schema', up: (db) => db.exec(INITIAL_SCHEMA) },
   { version: 2, name: 'public ports', up: (db) => db.exec(PUBLIC_PORTS_SCHEMA) },
   { version: 3, name: 'snapshots, archives and lifecycle bookkeeping', up: (db) => db.exec(LAYERS_SCHEMA) },
+  { version: 4, name: 'usage and activity', up: (db) => db.exec(USAGE_SCHEMA) },
 ];
 
 function ensureBookkeeping(db: Database.Database): void {

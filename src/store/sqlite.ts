@@ -21,8 +21,11 @@ import { AppError } from '../contract/errors.js';
 import { runMigrations } from './migrations.js';
 import { PublicPortTable } from './sqlite-public-ports.js';
 import { ArchiveTable, SnapshotTable } from './sqlite-layers.js';
+import { ActivityTable, UsageTables } from './sqlite-usage.js';
 import { COLUMNS, FILTER_COLUMNS, recordToRow, rowToRecord, UNIQUE_FIELDS, type WorkspaceRow } from './sqlite-workspace-rows.js';
 import type {
+  ActivityFilter,
+  ActivityRecord,
   ApiKeyRecord,
   ArchiveRecord,
   SnapshotFilter,
@@ -33,6 +36,12 @@ import type {
   Store,
   WorkspaceFilter,
   WorkspaceRecord,
+  UsageCursor,
+  UsageRange,
+  UsageRow,
+  UsageTier,
+  UsageTotalsRow,
+  UsageTrackingRecord,
 } from './store.js';
 
 export const DB_FILE_NAME = 'warren.db';
@@ -84,6 +93,8 @@ export class SqliteStore implements Store {
   private readonly publicPorts: PublicPortTable;
   private readonly snapshots: SnapshotTable;
   private readonly archives: ArchiveTable;
+  private readonly usage: UsageTables;
+  private readonly activity: ActivityTable;
   private readonly listStatements = new Map<string, { page: Database.Statement; count: Database.Statement }>();
 
   constructor(dataDir: string) {
@@ -104,6 +115,8 @@ export class SqliteStore implements Store {
     this.publicPorts = new PublicPortTable(this.db);
     this.snapshots = new SnapshotTable(this.db);
     this.archives = new ArchiveTable(this.db);
+    this.usage = new UsageTables(this.db);
+    this.activity = new ActivityTable(this.db);
   }
 
   async migrate(): Promise<void> {
@@ -278,6 +291,23 @@ export class SqliteStore implements Store {
     const sql = 'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value';
     guarded(() => this.db.prepare(sql).run(key, value));
   }
+
+  // Usage and activity (sqlite-usage.ts).
+  async recordUsage(rows: UsageRow[], cursors: Array<{ workspace_id: string; cursor: UsageCursor }>): Promise<void> {
+    guarded(() => this.usage.record(rows, cursors));
+  }
+  async listUsage(range: UsageRange, tier: UsageTier): Promise<UsageRow[]> { return guarded(() => this.usage.list(range, tier)); }
+  async usageTotals(range: UsageRange): Promise<UsageTotalsRow[]> { return guarded(() => this.usage.totals(range)); }
+  async deleteUsage(workspaceId: string): Promise<number> { return guarded(() => this.usage.delete(workspaceId)); }
+  async listUsageTracking(): Promise<UsageTrackingRecord[]> { return guarded(() => this.usage.trackingAll()); }
+  async getUsageTracking(id: string): Promise<UsageTrackingRecord | null> { return guarded(() => this.usage.tracking(id)); }
+  async setUsageTracking(id: string, enabled: boolean, at: string): Promise<UsageTrackingRecord> {
+    return guarded(() => this.usage.setTracking(id, enabled, at));
+  }
+  async pruneUsage(olderThan: string): Promise<number> { return guarded(() => this.usage.prune(olderThan)); }
+  async addActivity(entry: Omit<ActivityRecord, 'id'>): Promise<ActivityRecord> { return guarded(() => this.activity.add(entry)); }
+  async listActivity(filter: ActivityFilter): Promise<ActivityRecord[]> { return guarded(() => this.activity.list(filter)); }
+  async pruneActivity(olderThan: string, max: number): Promise<number> { return guarded(() => this.activity.prune(olderThan, max)); }
 
   /** `column` is always one of the literals above, never input. */
   private selectOne(column: 'id' | 'slug' | 'idempotency_key', value: string): WorkspaceRecord | null {

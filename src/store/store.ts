@@ -9,6 +9,11 @@
  */
 import type { WorkspaceConfig, NetworkPolicy } from '../contract/workspace.js';
 import type { ArchiveFormat } from '../contract/layers.js';
+import type {
+  ActivityFilter, ActivityRecord, UsageCursor, UsageRange, UsageRow, UsageTier, UsageTotalsRow, UsageTrackingRecord,
+} from './usage-records.js';
+
+export type * from './usage-records.js';
 
 export type { ArchiveFormat };
 
@@ -46,6 +51,10 @@ export interface PendingOperation {
   archive?: { version: string; format: ArchiveFormat };
   /** Set when the operation was started by Warren (TTL, restart policy, idle) rather than a user. */
   automatic?: boolean;
+  /** Who started it when not a user (transitions.ts `Origin`); the activity history's origin. */
+  by?: 'ttl' | 'policy' | 'idle' | 'wake';
+  /** The state the workspace was in when the operation was asked for (absent for a create). */
+  from?: LifecycleState;
 }
 
 /** The restart policy's memory of a workspace (GET /lifecycle `restart_info`). */
@@ -259,4 +268,25 @@ export interface Store {
   /** Small key/value settings (e.g. secrets' fingerprints, schema facts). */
   getSetting(key: string): Promise<string | null>;
   setSetting(key: string, value: string): Promise<void>;
+
+  // Usage and activity (control-plane.md §13; records in usage-records.ts). Not removed with the workspace.
+  /** Adds each row's amounts to its (workspace, minute) bucket and saves the cursors, in one transaction. */
+  recordUsage(rows: UsageRow[], cursors: Array<{ workspace_id: string; cursor: UsageCursor }>): Promise<void>;
+  /** Usage summed per workspace and `tier` bucket within the range, by bucket then workspace id. */
+  listUsage(range: UsageRange, tier: UsageTier): Promise<UsageRow[]>;
+  /** One row per workspace with usage in the range, by workspace id. */
+  usageTotals(range: UsageRange): Promise<UsageTotalsRow[]>;
+  /** Removes every usage bucket of the workspace (its tracking switch and cursor stay); returns how many. */
+  deleteUsage(workspaceId: string): Promise<number>;
+  listUsageTracking(): Promise<UsageTrackingRecord[]>;
+  getUsageTracking(workspaceId: string): Promise<UsageTrackingRecord | null>;
+  /** Switches tracking; keeps the cursor. */
+  setUsageTracking(workspaceId: string, enabled: boolean, at: string): Promise<UsageTrackingRecord>;
+  addActivity(entry: Omit<ActivityRecord, 'id'>): Promise<ActivityRecord>;
+  /** Matching entries, newest (highest id) first. */
+  listActivity(filter: ActivityFilter): Promise<ActivityRecord[]>;
+  /** Drops usage buckets older than `olderThan` and tracking rows of workspaces that no longer exist. */
+  pruneUsage(olderThan: string): Promise<number>;
+  /** Drops entries older than `olderThan`, then all but the newest `maxPerWorkspace` of each workspace. */
+  pruneActivity(olderThan: string, maxPerWorkspace: number): Promise<number>;
 }

@@ -49,3 +49,14 @@ export async function treeHash(rt: Rt, dir: string): Promise<string> {
   if (r.exit_code !== 0) throw new Error(`treeHash failed: ${r.stderr}`);
   return r.stdout.trim();
 }
+
+/** Polls `fn` every 100 ms until it returns something truthy (errors count as not yet); throws after `ms`. */
+export async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 20_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await fn().catch(() => undefined);
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -1,38 +1,16 @@
 /**
  * Workspaces — core (control-plane.md §2, seed 004): create, list, get, update,
- * delete, details, quota, estimate, archived. Static paths are registered before
- * `/workspace/:id` so they are never taken for an id.
+ * delete, details, quota, archived (the estimate is served with the usage routes, from the
+ * same price table). Static paths are registered before `/workspace/:id` so they are never
+ * taken for an id.
  */
 import { Hono } from 'hono';
 import { parseCreateWorkspace, parseUpdateWorkspace } from '../../contract/commands.js';
 import { ok } from '../../contract/envelope.js';
-import { AppError } from '../../contract/errors.js';
 import { configView, workspaceView, uptimeSeconds } from '../../domain/view.js';
 import { quotaView, usageOf } from '../../domain/quota.js';
 import type { ControlPlaneContext, Env } from '../context.js';
 import { intParam, loadWorkspace, readJson, requireAdmin } from '../http.js';
-
-/** Credits per hour for one unit; self-hosted operators may read them as a cost model. */
-const RATES = { cpu: 1, memory_gb: 0.5, disk_gb: 0.02 };
-
-function estimate(q: Record<string, string>) {
-  const num = (v: string | undefined, field: string, dflt: number) => {
-    if (v === undefined || v === '') return dflt;
-    const n = Number(v);
-    if (!Number.isFinite(n) || n < 0) throw new AppError('validation_error', `${field} must be a non-negative number`, { field });
-    return n;
-  };
-  const cpus = num(q.cpu ?? q.cpus, 'cpu', 1);
-  const ramMb = num(q.ram_mb ?? q.memory_mb, 'ram_mb', 512);
-  const diskMb = num(q.disk_mb ?? q.disk_size_mb, 'disk_mb', 512);
-  const breakdown = {
-    cpu: cpus * RATES.cpu,
-    memory: (ramMb / 1024) * RATES.memory_gb,
-    disk: (diskMb / 1024) * RATES.disk_gb,
-  };
-  const perHour = breakdown.cpu + breakdown.memory + breakdown.disk;
-  return { cpus, ram_mb: ramMb, disk_mb: diskMb, credits_per_hour: perHour, credits_per_month: perHour * 730, breakdown };
-}
 
 export function workspaceRoutes(ctx: ControlPlaneContext): Hono<Env> {
   const app = new Hono<Env>();
@@ -41,8 +19,6 @@ export function workspaceRoutes(ctx: ControlPlaneContext): Hono<Env> {
     const usage = usageOf(await ctx.store.allWorkspaces());
     return c.json(ok(quotaView(ctx.policy, usage)));
   });
-
-  app.get('/workspace/estimate', (c) => c.json(ok(estimate(c.req.query()))));
 
   // Workspaces whose VM was destroyed (DELETE /lifecycle) while their record and archives remain.
   app.get('/workspace/archived', async (c) => {

@@ -1,0 +1,143 @@
+/**
+ * Logs of a workspace (control-plane.md §14): the boot log — Warren's own provisioning
+ * steps, kept by the host and readable in any state — and the cmd log and workload log
+ * files, kept by the agent inside the workspace (on its layer, under its disk quota) and
+ * read through the agent while it runs. File names are checked here and again by the
+ * agent; a name never becomes a host path.
+ */
+import { AppError } from '../contract/errors.js';
+import type { WorkspaceRecord } from '../store/store.js';
+import { pushIterable } from '../util/push-iterable.js';
+import type { AgentControlPort, AgentTarget, BootLogLine, BootLogPort } from './ports.js';
+
+export const LOG_SOURCES = ['all', 'boot', 'cmd'] as const;
+export type LogSource = (typeof LOG_SOURCES)[number];
+
+/** One line as every log route shows it: the CLI prints `[timestamp] message`; Swift reads `line`. */
+export interface LogLine {
+  source: string;
+  timestamp: string;
+  message: string;
+  line: string;
+  stream?: string;
+  level?: string;
+}
+
+interface AgentEntry {
+  data?: unknown;
+  stream?: unknown;
+  timestamp?: unknown;
+}
+
+const FILE_NAME = /^(?:[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}\/)?[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
+
+function fromBoot(l: BootLogLine): LogLine {
+  return { source: 'boot', timestamp: l.timestamp, message: l.message, line: l.message, level: l.level };
+}
+
+function fromAgent(e: AgentEntry, source: string): LogLine {
+  const message = typeof e.data === 'string' ? e.data.replace(/\n$/, '') : '';
+  return {
+    source,
+    timestamp: typeof e.timestamp === 'string' ? e.timestamp : new Date().toISOString(),
+    message,
+    line: message,
+    stream: e.stream === 'stderr' ? 'stderr' : 'stdout',
+  };
+}
+
+export function parseLogSource(v: string | undefined): LogSource {
+  if (v === undefined || v === '') return 'all';
+  if (!(LOG_SOURCES as readonly string[]).includes(v)) {
+    throw new AppError('validation_error', `source must be one of: ${LOG_SOURCES.join(', ')}`, { field: 'source' });
+  }
+  return v as LogSource;
+}
+
+export class WorkspaceLogs {
+  constructor(
+    private readonly boot: BootLogPort,
+    private readonly agent: AgentControlPort,
+    private readonly target: (rec: WorkspaceRecord) => AgentTarget,
+  ) {}
+
+  private live(rec: WorkspaceRecord): boolean {
+    return rec.state === 'running';
+  }
+
+  private requireLive(rec: WorkspaceRecord, what: string): void {
+    if (!this.live(rec)) {
+      throw new AppError('workspace_not_running', `The ${what} is read from the running workspace; it is ${rec.state}`, {
+        field: 'source', current_state: rec.state,
+      });
+    }
+  }
+
+  async get(rec: WorkspaceRecord, source: LogSource, tail: number): Promise<LogLine[]> {
+    if (source === 'cmd') this.requireLive(rec, 'command log');
+    const boot = source === 'cmd' ? [] : (await this.boot.read(rec.id, tail)).map(fromBoot);
+    const cmd = source === 'boot' || !this.live(rec) ? [] : await this.cmdTail(rec, tail);
+    return [...boot, ...cmd].slice(-tail);
+  }
+
+  private async cmdTail(rec: WorkspaceRecord, tail: number): Promise<LogLine[]> {
+    const res = await this.agent.call<{ entries?: AgentEntry[] }>(this.target(rec), 'GET', `/_warren/logs/cmd?tail=${tail}`);
+    return (res.entries ?? []).map((e) => fromAgent(e, 'cmd'));
+  }
+
+  async clear(rec: WorkspaceRecord): Promise<void> {
+    await this.boot.clear(rec.id);
+    if (this.live(rec)) await this.agent.call(this.target(rec), 'DELETE', '/_warren/logs');
+  }
+
+  async files(rec: WorkspaceRecord): Promise<Array<{ name: string; size: number; modified: string | null }>> {
+    const files: Array<{ name: string; size: number; modified: string | null }> = await this.boot.files(rec.id);
+    if (!this.live(rec)) return files;
+    const res = await this.agent.call<{ files?: Array<{ name?: unknown; size?: unknown; modified?: unknown }> }>(
+      this.target(rec), 'GET', '/_warren/logs/files');
+    for (const f of res.files ?? []) {
+      if (typeof f.name !== 'string' || !FILE_NAME.test(f.name) || files.some((x) => x.name === f.name)) continue;
+      files.push({ name: f.name, size: typeof f.size === 'number' ? f.size : 0, modified: typeof f.modified === 'string' ? f.modified : null });
+    }
+    return files;
+  }
+
+  async file(rec: WorkspaceRecord, name: string, tail: number): Promise<LogLine[]> {
+    if (!FILE_NAME.test(name) || name.split('/').some((p) => p === '.' || p === '..')) {
+      throw new AppError('not_found', 'No such log file', { field: 'name' });
+    }
+    const boot = await this.boot.readFile(rec.id, name);
+    if (boot) return boot.map(fromBoot).slice(-tail);
+    if (!this.live(rec)) throw new AppError('not_found', 'No such log file (the workspace is not running)', { field: 'name' });
+    const res = await this.agent.call<{ entries?: AgentEntry[] }>(
+      this.target(rec), 'GET', `/_warren/logs/file?name=${encodeURIComponent(name)}&tail=${tail}`);
+    return (res.entries ?? []).map((e) => fromAgent(e, name)).slice(-tail);
+  }
+
+  /** Replays the boot log, follows it while a boot runs, and ends once it is done. */
+  bootStream(rec: WorkspaceRecord, tail: number): (signal: AbortSignal) => AsyncIterable<unknown> {
+    const boot = this.boot;
+    return (signal) => pushIterable<LogLine>((push, end) => {
+      let stop: (() => void) | null = null;
+      let cancelled = false;
+      void boot.follow(rec.id, tail, (l) => push(fromBoot(l)), end).then((s) => {
+        if (cancelled) s();
+        else stop = s;
+      }, end);
+      return () => {
+        cancelled = true;
+        stop?.();
+      };
+    }, signal, 2000);
+  }
+
+  /** Replays the cmd log's tail then follows it while the workspace runs. */
+  cmdStream(rec: WorkspaceRecord, tail: number): (signal: AbortSignal) => AsyncIterable<unknown> {
+    this.requireLive(rec, 'command log');
+    const target = this.target(rec);
+    const agent = this.agent;
+    return async function* (signal) {
+      for await (const e of agent.stream(target, `/_warren/logs/cmd/stream?tail=${tail}`, signal)) yield fromAgent(e, 'cmd');
+    };
+  }
+}
