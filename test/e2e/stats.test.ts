@@ -24,7 +24,7 @@ let client: Client;
 const harness = cliHarness(() => server);
 
 before(async () => {
-  await ensureTestImages(['debian-12']);
+  await ensureTestImages(['debian-12', 'node-20']);
   server = await startServer({ env: { WARREN_METRICS_TOKEN: METRICS_TOKEN } });
   client = adminClient(server);
 });
@@ -237,5 +237,36 @@ test('/metrics: Prometheus text with the workspaces and the histograms; admin ke
   } finally {
     await client.workspaces.delete(a.id);
     await client.workspaces.delete(b.id);
+  }
+});
+
+test('network counters follow a 20 MiB transfer over a private link, both ways round', async () => {
+  const target = await client.workspaces.create({ image: 'node-20', memory_mb: 256, name: 'net-target' });
+  const caller = await client.workspaces.create({ image: 'node-20', memory_mb: 256, name: 'net-caller' });
+  try {
+    await client.workspaces.network.update(target.id, { private_link_ids: [caller.id] });
+    await client.workspaces.workloads.create(target.id, {
+      name: 'sink', cmd: ['node', '-e', "require('net').createServer((s) => s.resume()).listen(7000)"],
+    });
+    const ip = (await api(server, 'GET', `/workspace/${target.id}`)).body.workspace.ip as string;
+    assert.match(ip, /^\d+\.\d+\.\d+\.\d+$/);
+    const before = { t: (await api(server, 'GET', `/workspace/${target.id}/stats`)).body, c: (await api(server, 'GET', `/workspace/${caller.id}/stats`)).body };
+    const rt = await openRuntime(client, server, caller.id);
+    const send = "const s = require('net').connect(7000, process.argv[1], () => { s.end(Buffer.alloc(20 * 1048576)); });"
+      + " s.on('close', () => console.log('sent')); s.on('error', (e) => { console.log('err ' + e.code); process.exit(1); });";
+    let out = '';
+    for (let i = 0; i < 50 && out !== 'sent\n'; i++) { // the sink may still be starting
+      out = (await rt.exec.run(['node', '-e', send, ip], { timeoutSeconds: 60 })).stdout;
+      if (out !== 'sent\n') await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.equal(out, 'sent\n');
+    const MiB = 1024 * 1024;
+    const after = { t: (await api(server, 'GET', `/workspace/${target.id}/stats`)).body, c: (await api(server, 'GET', `/workspace/${caller.id}/stats`)).body };
+    assert.ok(after.t.network.rx - before.t.network.rx >= 20 * MiB, `target received ${after.t.network.rx - before.t.network.rx}`);
+    assert.ok(after.c.network.tx - before.c.network.tx >= 20 * MiB, `caller sent ${after.c.network.tx - before.c.network.tx}`);
+    assert.ok(after.c.network.rx - before.c.network.rx < 5 * MiB, 'the caller received little');
+  } finally {
+    await client.workspaces.delete(caller.id).catch(() => undefined);
+    await client.workspaces.delete(target.id).catch(() => undefined);
   }
 });
