@@ -1,8 +1,10 @@
 /**
  * Control files written by the host into a read-only directory of the workspace
  * (`WARREN_CONTROL_DIR`, default `/.warren/control`):
- *   token        the raw connection token; empty or missing = runtime API disabled
- *   config.json  { workspace_id, hostname, env: {K: V}, cmd?: string[], exit_with_cmd?: boolean }
+ *   token          the raw connection token; empty or missing = runtime API disabled
+ *   control-token  the host's token for the internal API (`/_warren/*`); missing = refused
+ *   config.json    { workspace_id, hostname, env: {K: V}, cmd?: string[], exit_with_cmd?: boolean,
+ *                    workloads?: WorkloadSpec[], keep_logs?: boolean }
  *
  * The host rewrites them at any time (token rotation, env change), so every read
  * goes through `ControlFile`, which re-reads on change and costs one stat() otherwise.
@@ -63,6 +65,10 @@ export interface WorkspaceConfig {
    * same status, so the sandbox (and Warren's restart policy) sees the exit.
    */
   exitWithCmd?: boolean;
+  /** Workload specs to define at start (validated by src/agent/workloads/spec.ts). */
+  workloads?: unknown[];
+  /** `keep_logs: false`: the agent empties its log directory at start. */
+  keepLogs?: false;
 }
 
 const EMPTY_CONFIG: WorkspaceConfig = { workspaceId: '', hostname: '', env: {} };
@@ -71,12 +77,20 @@ const EMPTY_CONFIG: WorkspaceConfig = { workspaceId: '', hostname: '', env: {} }
 export class ControlDir {
   private readonly tokenFile: ControlFile;
   private readonly configFile: ControlFile;
+  private readonly controlTokenFile: ControlFile;
   private lastConfigText: string | null = null;
   private lastConfig: WorkspaceConfig = EMPTY_CONFIG;
 
   constructor(readonly dir: string) {
     this.tokenFile = new ControlFile(join(dir, 'token'), 4096);
     this.configFile = new ControlFile(join(dir, 'config.json'), 1024 * 1024);
+    this.controlTokenFile = new ControlFile(join(dir, 'control-token'), 4096);
+  }
+
+  /** The host's token for the internal API, or null when the file is missing or empty. */
+  controlToken(): string | null {
+    const token = this.controlTokenFile.read()?.trim() ?? '';
+    return token.length > 0 ? token : null;
   }
 
   /** The current raw token, or null when the runtime API is disabled. */
@@ -124,5 +138,7 @@ function parseConfig(text: string): WorkspaceConfig | null {
     env,
     ...(cmd ? { cmd } : {}),
     ...(o.exit_with_cmd === true ? { exitWithCmd: true } : {}),
+    ...(Array.isArray(o.workloads) ? { workloads: o.workloads as unknown[] } : {}),
+    ...(o.keep_logs === false ? { keepLogs: false as const } : {}),
   };
 }

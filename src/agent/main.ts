@@ -4,7 +4,9 @@
  * Environment:
  *   WARREN_AGENT_PORT    TCP port of the runtime API (default 9990)
  *   WARREN_AGENT_HOST    listen address (default 0.0.0.0)
- *   WARREN_CONTROL_DIR   read-only control files: token, config.json (default /.warren/control)
+ *   WARREN_CONTROL_DIR   read-only control files: token, control-token, config.json (default /.warren/control)
+ *   WARREN_LOGS_DIR      writable log directory: cmd.log, workloads/<wid>.log (default /.warren/logs)
+ *   WARREN_CGROUP_ROOT   cgroup v1 mount root with writable `<c>/workloads/` (default /sys/fs/cgroup)
  *
  * Imports only node builtins, ./** and the dependency-free ../contract modules, so
  * the sandbox needs no node_modules for it. Logs are JSON lines on stderr.
@@ -14,6 +16,7 @@ import { createAgentServer, type AgentLogger } from './server.js';
 import { Supervisor } from './supervisor.js';
 import { TaskStore } from './exec/tasks.js';
 import { signalGroup } from './process.js';
+import { setupWorkloads } from './workloads/setup.js';
 
 /** Time children get between SIGTERM and SIGKILL when the agent stops. */
 const SHUTDOWN_GRACE_MS = 1000;
@@ -41,17 +44,21 @@ function main(): void {
   const config = control.config();
 
   const tasks = new TaskStore();
+  // Before anything is spawned: the agent moves into its own cgroup, and keep_logs:false empties the logs.
+  const workloads = setupWorkloads({ keepLogs: config.keepLogs !== false, configEnv: () => control.config().env, log });
   // When the workspace ends with its command, the agent leaves with the command's status.
   const onCmdExit = config.exitWithCmd
     ? (code: number) => shutdown(`cmd exited with ${code}`, code, CMD_EXIT_GRACE_MS)
     : undefined;
-  const supervisor = new Supervisor({ cmd: config.cmd, env: config.env, onExit: onCmdExit });
+  const supervisor = new Supervisor({ cmd: config.cmd, env: config.env, onExit: onCmdExit, sink: workloads.cmdLog });
   const server = createAgentServer({
     tokens: control,
     tasks,
     configEnv: () => control.config().env,
     bootService: () => supervisor.status(),
     log,
+    controlTokens: { token: () => control.controlToken() },
+    internal: workloads.internal,
   });
 
   // The agent must outlive any single bad request or child; log and keep serving.
@@ -64,11 +71,13 @@ function main(): void {
     if (stopping) return;
     stopping = true;
     log('info', 'shutting down', { reason });
-    const groups = [...tasks.close(), supervisor.stop()].filter((p): p is number => p !== undefined);
+    const groups = [...tasks.close(), supervisor.stop(), ...workloads.workloads.shutdown()]
+      .filter((p): p is number => p !== undefined);
     server.close();
     server.closeAllConnections();
     setTimeout(() => {
       for (const pid of groups) signalGroup(pid, 'SIGKILL');
+      workloads.closeLogs();
       process.exit(exitCode);
     }, graceMs);
   }
@@ -83,6 +92,7 @@ function main(): void {
     const addr = server.address();
     const bound = typeof addr === 'object' && addr ? addr.port : port;
     log('info', 'agent listening', { host, port: bound, workspace_id: config.workspaceId });
+    workloads.workloads.boot(config.workloads);
     supervisor.start();
   });
 }

@@ -19,6 +19,7 @@ import { registerTerminalRoutes, TERMINAL_CAPABILITIES } from './routes/terminal
 import { registerWatcherRoutes, WATCHER_CAPABILITIES } from './routes/watchers.js';
 import { handleWsUpgrade, liveStateFor, rejectUpgrade } from './ws/live.js';
 import { isProxyUrl } from './proxy/target.js';
+import { authenticateControl, isInternalPath, registerInternalRoutes, type InternalDeps } from './routes/internal.js';
 import type { TaskStore } from './exec/tasks.js';
 import type { BootServiceStatus } from './supervisor.js';
 
@@ -32,6 +33,10 @@ export interface AgentDeps {
   configEnv: () => Record<string, string>;
   bootService: () => BootServiceStatus | null;
   log: AgentLogger;
+  /** The host's control token: the only credential of `/_warren/*` (missing = those routes refuse everyone). */
+  controlTokens?: TokenSource;
+  /** Workloads and log files behind `/_warren/*` (routes/internal.ts). */
+  internal?: InternalDeps;
 }
 
 const TARGET_NAME = /^[a-z][a-z0-9_-]{0,63}$/;
@@ -48,6 +53,7 @@ export function buildRouter(deps: AgentDeps): Router {
   registerTerminalRoutes(router, liveStateFor(deps).terminals);
   registerWatcherRoutes(router, liveStateFor(deps).watchers);
   registerProxyRoutes(router);
+  if (deps.internal) registerInternalRoutes(router, deps.internal);
   return router;
 }
 
@@ -116,7 +122,7 @@ async function handle(router: Router, deps: AgentDeps, req: IncomingMessage, res
   const method = req.method ?? 'GET';
   try {
     const { path, query, target } = parseRequestUrl(req.url ?? '/');
-    const { route, params } = matchAuthenticated(router, deps.tokens, req, method, path, query);
+    const { route, params } = matchAuthenticated(router, deps, req, method, path, query);
     if (route.rootOnly && target !== null) {
       throw new AppError('not_found', `No route for ${method} ${path} under a target prefix`);
     }
@@ -131,21 +137,27 @@ async function handle(router: Router, deps: AgentDeps, req: IncomingMessage, res
 
 /**
  * Matches the route and authenticates unless it is public. Unauthenticated callers
- * get 401 even for unknown paths, so they cannot probe which routes exist.
+ * get 401 even for unknown paths, so they cannot probe which routes exist. `/_warren/*`
+ * takes only the control token, every other path only the runtime token.
  */
 function matchAuthenticated(
-  router: Router, tokens: TokenSource, req: IncomingMessage, method: string, path: string, query: URLSearchParams,
+  router: Router, deps: AgentDeps, req: IncomingMessage, method: string, path: string, query: URLSearchParams,
 ) {
+  const check = isInternalPath(path)
+    ? () => authenticateControl(deps.controlTokens ?? NO_TOKEN, req)
+    : () => authenticate(deps.tokens, req, query);
   let match;
   try {
     match = router.match(method, path);
   } catch (err) {
-    authenticate(tokens, req, query);
+    check();
     throw err;
   }
-  if (!match.route.public) authenticate(tokens, req, query);
+  if (!match.route.public) check();
   return match;
 }
+
+const NO_TOKEN: TokenSource = { token: () => null };
 
 function errText(err: unknown): string {
   return err instanceof Error ? (err.stack ?? err.message) : String(err);

@@ -8,6 +8,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { RingBuffer } from './ring-buffer.js';
+import { readOutput, type OutputSink } from './logs/entry-log.js';
 import { defaultCwd, isoNow, signalExitCode, stopGroup, workspaceEnv } from './process.js';
 
 export type SupervisedState = 'idle' | 'starting' | 'running' | 'exited' | 'failed' | 'stopped';
@@ -33,6 +34,8 @@ export interface SupervisorOptions {
   ringBytes?: number;
   /** The command ended by itself with this status (128+n for signal n; 127 when it could not start). */
   onExit?: (code: number) => void;
+  /** Also receives the output (the `cmd.log` file, src/agent/logs/entry-log.ts). */
+  sink?: OutputSink;
 }
 
 export class Supervisor {
@@ -68,8 +71,12 @@ export class Supervisor {
       return;
     }
     this.child = child;
-    child.stdout?.on('data', (c: Buffer) => this.ring.write(c));
-    child.stderr?.on('data', (c: Buffer) => this.ring.write(c));
+    const sink = this.opts.sink;
+    readOutput(child, (stream, c) => {
+      this.ring.write(c);
+      sink?.write(stream, c);
+    });
+    child.on('close', () => sink?.endOfOutput());
     child.on('spawn', () => this.setState('running'));
     child.on('error', (err) => {
       if (child.pid === undefined) this.fail(err);

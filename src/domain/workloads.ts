@@ -269,8 +269,9 @@ function cleanEntry(e: Record<string, unknown> | WorkloadLogEntry): WorkloadLogE
   const r = e as Record<string, unknown>;
   const data = typeof r.data === 'string' ? r.data : '';
   return {
+    // `data` is the output exactly (one read's lines, newlines kept); `message` is what the CLI prints.
     data,
-    message: data,
+    message: data.endsWith('\n') ? data.slice(0, -1) : data,
     stream: r.stream === 'stderr' ? 'stderr' : 'stdout',
     timestamp: typeof r.timestamp === 'string' ? r.timestamp : new Date().toISOString(),
   };

@@ -35,15 +35,14 @@ function fromBoot(l: BootLogLine): LogLine {
   return { source: 'boot', timestamp: l.timestamp, message: l.message, line: l.message, level: l.level };
 }
 
-function fromAgent(e: AgentEntry, source: string): LogLine {
-  const message = typeof e.data === 'string' ? e.data.replace(/\n$/, '') : '';
-  return {
-    source,
-    timestamp: typeof e.timestamp === 'string' ? e.timestamp : new Date().toISOString(),
-    message,
-    line: message,
-    stream: e.stream === 'stderr' ? 'stderr' : 'stdout',
-  };
+/** An agent entry holds one read's lines (newlines kept): one LogLine per line, sharing its timestamp. */
+function fromAgent(e: AgentEntry, source: string): LogLine[] {
+  const data = typeof e.data === 'string' ? e.data : '';
+  const timestamp = typeof e.timestamp === 'string' ? e.timestamp : new Date().toISOString();
+  const stream = e.stream === 'stderr' ? 'stderr' : 'stdout';
+  const lines = data.split('\n');
+  if (lines.length > 1 && lines[lines.length - 1] === '') lines.pop();
+  return lines.map((message) => ({ source, timestamp, message, line: message, stream }));
 }
 
 export function parseLogSource(v: string | undefined): LogSource {
@@ -82,7 +81,7 @@ export class WorkspaceLogs {
 
   private async cmdTail(rec: WorkspaceRecord, tail: number): Promise<LogLine[]> {
     const res = await this.agent.call<{ entries?: AgentEntry[] }>(this.target(rec), 'GET', `/_warren/logs/cmd?tail=${tail}`);
-    return (res.entries ?? []).map((e) => fromAgent(e, 'cmd'));
+    return (res.entries ?? []).flatMap((e) => fromAgent(e, 'cmd')).slice(-tail);
   }
 
   async clear(rec: WorkspaceRecord): Promise<void> {
@@ -111,7 +110,7 @@ export class WorkspaceLogs {
     if (!this.live(rec)) throw new AppError('not_found', 'No such log file (the workspace is not running)', { field: 'name' });
     const res = await this.agent.call<{ entries?: AgentEntry[] }>(
       this.target(rec), 'GET', `/_warren/logs/file?name=${encodeURIComponent(name)}&tail=${tail}`);
-    return (res.entries ?? []).map((e) => fromAgent(e, name)).slice(-tail);
+    return (res.entries ?? []).flatMap((e) => fromAgent(e, name)).slice(-tail);
   }
 
   /** Replays the boot log, follows it while a boot runs, and ends once it is done. */
@@ -137,7 +136,7 @@ export class WorkspaceLogs {
     const target = this.target(rec);
     const agent = this.agent;
     return async function* (signal) {
-      for await (const e of agent.stream(target, `/_warren/logs/cmd/stream?tail=${tail}`, signal)) yield fromAgent(e, 'cmd');
+      for await (const e of agent.stream(target, `/_warren/logs/cmd/stream?tail=${tail}`, signal)) yield* fromAgent(e, 'cmd');
     };
   }
 }

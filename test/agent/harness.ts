@@ -16,6 +16,10 @@ export interface AgentHandle {
   port: number;
   pid: number;
   controlDir: string;
+  /** The agent's WARREN_LOGS_DIR (a temporary directory unless the setup named one). */
+  logsDir: string;
+  /** The internal API's token (`control-token`), or null when the setup wrote none. */
+  controlToken: string | null;
   /** Rewrites the token file in place (same inode). */
   writeTokenInPlace(token: string): void;
   /** Replaces the token file atomically (new inode), as the host does. */
@@ -30,7 +34,15 @@ export interface AgentHandle {
 export interface AgentSetup {
   token?: string;
   config?: Record<string, unknown>;
+  /** Written to `control-token`; null = no file. Default: a fixed test token. */
+  controlToken?: string | null;
+  /** WARREN_LOGS_DIR; default a temporary directory removed by stop(). */
+  logsDir?: string;
+  /** WARREN_CGROUP_ROOT; default a path without cgroups (no per-workload groups). */
+  cgroupRoot?: string;
 }
+
+export const TEST_CONTROL_TOKEN = 'c'.repeat(64);
 
 export async function startAgent(setup: AgentSetup = {}): Promise<AgentHandle> {
   const controlDir = mkdtempSync(join(tmpdir(), 'wtest-agent-'));
@@ -40,9 +52,16 @@ export async function startAgent(setup: AgentSetup = {}): Promise<AgentHandle> {
     join(controlDir, 'config.json'),
     JSON.stringify(setup.config ?? { workspace_id: 'ws_test', hostname: 'wtest', env: {} }),
   );
+  const controlToken = setup.controlToken === undefined ? TEST_CONTROL_TOKEN : setup.controlToken;
+  if (controlToken !== null) writeFileSync(join(controlDir, 'control-token'), controlToken);
+  // Inside the control dir (removed by stop) unless the test owns it.
+  const logsDir = setup.logsDir ?? join(controlDir, 'logs');
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/agent/main.ts')], {
     cwd: ROOT,
-    env: { ...process.env, WARREN_AGENT_PORT: '0', WARREN_AGENT_HOST: '127.0.0.1', WARREN_CONTROL_DIR: controlDir },
+    env: {
+      ...process.env, WARREN_AGENT_PORT: '0', WARREN_AGENT_HOST: '127.0.0.1', WARREN_CONTROL_DIR: controlDir,
+      WARREN_LOGS_DIR: logsDir, WARREN_CGROUP_ROOT: setup.cgroupRoot ?? join(controlDir, 'no-cgroups'),
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let errText = '';
@@ -68,6 +87,8 @@ export async function startAgent(setup: AgentSetup = {}): Promise<AgentHandle> {
     port,
     pid: child.pid!,
     controlDir,
+    logsDir,
+    controlToken,
     writeTokenInPlace(t) {
       currentToken = t;
       writeFileSync(join(controlDir, 'token'), t);

@@ -76,7 +76,7 @@ export function workloadRoutes(ctx: ControlPlaneContext): Hono<Env> {
   app.get(`${BASE}/:wid/logs`, async (c) => {
     const rec = await loadWorkspace(ctx, c);
     const logs = await w.logs(rec.id, wid(c), parseTail(c.req.query(), 200));
-    return c.json(ok({ workload_id: wid(c), logs, entries: logs, output: logs.map((l) => l.data).join('\n') }));
+    return c.json(ok({ workload_id: wid(c), logs, entries: logs, output: logs.map((l) => l.data).join('') }));
   });
 
   app.get(`${BASE}/:wid/logs/stream`, async (c) => {
