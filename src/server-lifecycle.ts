@@ -6,6 +6,7 @@
  * watches follow every record write (`onRecord`, fed by the observed store).
  */
 import type { NoteLifecycle } from './domain/activity-log.js';
+import type { NamespaceGate } from './domain/namespaces.js';
 import type { LifecycleConfig } from './config/config.js';
 import type { Store, WorkspaceRecord } from './store/store.js';
 import { canPause } from './drivers/driver.js';
@@ -31,6 +32,8 @@ export interface LifecycleWiring {
   log: DomainDeps['log'];
   /** Exits, snapshots and forks for the activity history. */
   note?: NoteLifecycle;
+  /** Namespace limits on a resize. */
+  namespaces?: NamespaceGate;
 }
 
 export function createLifecycle(w: LifecycleWiring) {
@@ -50,7 +53,9 @@ export function createLifecycle(w: LifecycleWiring) {
     store: w.store, orchestrator: w.orchestrator, workspaces: w.workspaces, forkWaitMs: 60_000, log: w.log, note: w.note,
   });
   const archives = new ArchiveService({ store: w.store, orchestrator: w.orchestrator, workspaces: w.workspaces, files: w.archiveFiles });
-  const resources = new ResourceService({ store: w.store, policy: w.policy, orchestrator: w.orchestrator, workspaces: w.workspaces });
+  const resources = new ResourceService({
+    store: w.store, policy: w.policy, orchestrator: w.orchestrator, workspaces: w.workspaces, namespaces: w.namespaces,
+  });
   return {
     activity, exits, idle, scheduler, snapshots, archives, resources,
     /** Every record write: re-arm its deadlines and its exit watch. */

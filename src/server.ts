@@ -46,6 +46,7 @@ import { ArchiveFiles } from './storage/archive-files.js';
 import { observeStore, type RecordListener } from './store/observed.js';
 import { createLifecycle } from './server-lifecycle.js';
 import { noteEntry } from './domain/activity-log.js';
+import { NamespaceGate, NamespaceService } from './domain/namespaces.js';
 import { createUsage } from './server-usage.js';
 
 export interface RunningWarren {
@@ -154,7 +155,9 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
       network?.forgetWorkspace(rec).catch((err) => log.error({ err, id: rec.id }, 'unlinking a deleted workspace failed'));
     },
   };
+  const namespaceGate = new NamespaceGate(store);
   const workspaces = new WorkspaceService({
+    namespaces: namespaceGate,
     store, orchestrator, policy, hooks,
     network: deps.network,
     resolveImage: deps.images.resolveId,
@@ -164,6 +167,7 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
   const lifecycle = createLifecycle({
     store, orchestrator, workspaces, policy, archiveFiles, config: cfg.lifecycle, log: domainLog,
     note: (n) => usage.activity.record(noteEntry(n)),
+    namespaces: namespaceGate,
   });
   const inside = createWorkloadPlane({
     store, workspaces, exits: lifecycle.exits, bootLog, workspacesDir: storageDir.workspaces,
@@ -224,6 +228,7 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
       snapshots: lifecycle.snapshots, archives: lifecycle.archives, resources: lifecycle.resources, idle: lifecycle.idle,
       usage: usage.reports, activity: usage.activity,
       workloads: inside.workloads, logs: inside.logs,
+      namespaces: new NamespaceService({ store, workspaces, prices: () => usage.reports.prices }),
       layerCapabilities: () => orchestrator.layers?.capabilities ?? null,
       touch: (id) => lifecycle.activity.touch(id),
       images: { list: async (q) => ({ images: await images.list(q), categories: images.categories() }) },

@@ -63,6 +63,8 @@ export const ERROR_STATUS = {
   slug_taken: 409,
   domain_not_verified: 400,
   public_port_limit_reached: 400,
+  // namespaces (control-plane.md §21)
+  namespace_suspended: 403,
   // workloads (control-plane.md §11)
   workload_not_found: 404,
   workload_limit_reached: 409,

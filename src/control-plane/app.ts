@@ -20,6 +20,7 @@ import { resourceRoutes } from './routes/resources.js';
 import { workloadRoutes } from './routes/workloads.js';
 import { logRoutes } from './routes/logs.js';
 import { metadataRoutes } from './routes/metadata.js';
+import { namespaceRoutes } from './routes/namespaces.js';
 import { statsRoutes } from './routes/stats.js';
 import { METRICS_PATH, metricsRoutes, requestTimer } from './routes/metrics.js';
 
@@ -58,6 +59,7 @@ export function createControlPlane(ctx: ControlPlaneContext, opts: ControlPlaneO
   app.route('/', workloadRoutes(ctx));
   app.route('/', logRoutes(ctx));
   app.route('/', metadataRoutes(ctx));
+  app.route('/', namespaceRoutes(ctx));
   app.route('/', statsRoutes(ctx));
   app.route('/', metricsRoutes(ctx));
 

@@ -16,6 +16,7 @@ import type { SnapshotCapabilities } from '../drivers/driver.js';
 import type { UsageReports } from '../domain/usage-report.js';
 import type { ActivityLog } from '../domain/activity-log.js';
 import type { WorkloadService } from '../domain/workloads.js';
+import type { NamespaceService } from '../domain/namespaces.js';
 import type { WorkspaceLogs } from '../domain/workspace-logs.js';
 import type { StatsHub } from '../domain/sampler.js';
 import type { WarrenMetrics } from '../metrics/registry.js';
@@ -42,6 +43,7 @@ export interface ControlPlaneContext {
   /** The lifecycle activity history. */
   activity: ActivityLog;
   workloads: WorkloadService;
+  namespaces: NamespaceService;
   logs: WorkspaceLogs;
   /** What the driver's snapshots hold; null when it cannot snapshot. */
   layerCapabilities(): SnapshotCapabilities | null;

@@ -9,6 +9,7 @@
  * which stores it for the next start. A memory limit below what the workspace uses now is refused
  * (409 memory_in_use) and nothing is stored.
  */
+import type { NamespaceGate } from './namespaces.js';
 import { AppError } from '../contract/errors.js';
 import type { ResourcesCommand } from '../contract/resources.js';
 import { parseConfig } from '../contract/workspace.js';
@@ -28,12 +29,16 @@ export function resourcesOf(rec: WorkspaceRecord): ResourcesView {
 }
 
 /** Validates `next` against `rec` and the pools; throws the documented codes. */
-export async function checkResourceChange(store: Store, policy: QuotaPolicy, rec: WorkspaceRecord, next: WorkspaceRecord): Promise<void> {
+export async function checkResourceChange(
+  store: Store, policy: QuotaPolicy, rec: WorkspaceRecord, next: WorkspaceRecord, gate?: NamespaceGate,
+): Promise<void> {
   if (next.config.disk_size_mb < rec.config.disk_size_mb) {
     throw new AppError('disk_shrink_not_supported',
       `The disk can grow but not shrink (now ${rec.config.disk_size_mb} MB)`, { field: 'disk_size_mb', current: rec.config.disk_size_mb });
   }
-  const usage = usageOf(await store.allWorkspaces(), rec.id);
+  const all = await store.allWorkspaces();
+  await gate?.checkResize(next, all);
+  const usage = usageOf(all, rec.id);
   // checkCreate checks the owned and the running pool; the count is not a resize's business.
   checkCreate({ ...policy, maxSandboxes: Number.POSITIVE_INFINITY }, usage, demandOf(next));
 }
@@ -60,6 +65,8 @@ export interface ResourceDeps {
     get(idOrSlug: string): Promise<WorkspaceRecord>;
     withLock<T>(id: string, fn: () => Promise<T>): Promise<T>;
   };
+  /** Namespace limits on a resize. */
+  namespaces?: NamespaceGate;
 }
 
 export class ResourceService {
@@ -89,7 +96,7 @@ export class ResourceService {
         throw err;
       }
       const next: WorkspaceRecord = { ...rec, config };
-      await checkResourceChange(this.d.store, this.d.policy, rec, next);
+      await checkResourceChange(this.d.store, this.d.policy, rec, next, this.d.namespaces);
       const live = isLive(rec.state) && cmd.apply;
       if (live) await applyLive(this.d.orchestrator, next);
       const saved = await this.d.store.updateWorkspace(next, rec.version);

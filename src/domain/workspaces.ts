@@ -21,6 +21,7 @@ import { newWorkspaceRecord } from './records.js';
 import { idleOf } from './deadlines.js';
 import { applyLive, checkResourceChange } from './resources.js';
 import { intentOf, type TransitionOptions } from './transitions.js';
+import type { NamespaceGate } from './namespaces.js';
 
 export interface WorkspaceServiceOptions {
   store: Store;
@@ -31,6 +32,8 @@ export interface WorkspaceServiceOptions {
   hooks: OperationHooks;
   /** How long POST /workspace waits for the sandbox before answering `creating` (unless wait_for_init). */
   createWaitMs: number;
+  /** Namespace status and limits (src/domain/namespaces.ts), checked where workspaces are reserved, started and resized. */
+  namespaces?: NamespaceGate;
   /** Checks a create's `config.idle` against the operator's minimums (IdleService.validate). */
   validateIdle?: (mode: WorkspaceRecord['mode'], idle: IdlePolicy | null) => void;
 }
@@ -96,6 +99,7 @@ export class WorkspaceService {
     return this.lock.run(CREATE_LOCK, async () => {
       const all = await this.o.store.allWorkspaces();
       const inputs = build(all);
+      for (const input of inputs) await this.o.namespaces?.admit(input.namespace, demandOf(input), inputs.filter((i) => i.namespace === input.namespace).length, all);
       const usage = usageOf(all);
       for (const input of inputs) {
         const demand = demandOf(input);
@@ -161,6 +165,7 @@ export class WorkspaceService {
     const rec = await this.get(id);
     const plan = planTransition(rec.state, action);
     if (plan.kind === 'noop') return rec;
+    if (action === 'start' || action === 'resume' || action === 'restart') await this.o.namespaces?.checkStart(rec);
     if ((action === 'start' || action === 'restart') && !isLive(rec.state)) {
       checkRunning(this.o.policy, usageOf(await this.o.store.allWorkspaces(), rec.id), demandOf(rec));
     }
@@ -185,7 +190,7 @@ export class WorkspaceService {
       if (cmd.name !== undefined) next.name = cmd.name;
       if (cmd.slug !== undefined) next.slug = cmd.slug;
       if (cmd.rawConfig) next.config = parseConfig(cmd.rawConfig, rec.config, this.o.policy.limits, rec.mode);
-      await checkResourceChange(this.o.store, this.o.policy, rec, next);
+      await checkResourceChange(this.o.store, this.o.policy, rec, next, this.o.namespaces);
       if (isLive(rec.state)) await applyLive(this.o.orchestrator, next);
       return this.o.store.updateWorkspace(next, rec.version);
     });

@@ -13,6 +13,7 @@ import { AppError } from '../contract/errors.js';
 import type { WorkspaceRecord } from './store.js';
 import { layerContractTests } from './contract-layers.js';
 import { usageContractTests } from './contract-usage.js';
+import { namespaceContractTests } from './contract-namespaces.js';
 import { minimalWorkspace, sampleWorkspace, type StoreHandle } from './contract-fixtures.js';
 
 export { minimalWorkspace, sampleWorkspace, type StoreHandle };
@@ -313,5 +314,6 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreHan
 
     layerContractTests(fresh);
     usageContractTests(fresh);
+    namespaceContractTests(fresh);
   });
 }

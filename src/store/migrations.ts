@@ -112,6 +112,39 @@ CREATE TABLE archives (
 `;
 
 /**
+ * Namespaces (control-plane.md §21). Workspaces name theirs by slug (workspaces.namespace),
+ * so a namespace row is optional for a workspace: no foreign key. Activity is history and
+ * outlives its namespace.
+ */
+const NAMESPACES_SCHEMA = `
+CREATE TABLE namespaces (
+  id              TEXT PRIMARY KEY NOT NULL,
+  slug            TEXT NOT NULL UNIQUE,
+  name            TEXT NOT NULL,
+  description     TEXT,
+  status          TEXT NOT NULL,
+  type            TEXT NOT NULL,
+  is_default      INTEGER NOT NULL DEFAULT 0,
+  metadata        TEXT NOT NULL,     -- JSON object
+  tags            TEXT NOT NULL,     -- JSON array
+  resource_limits TEXT,              -- JSON object or NULL (inherit the plan)
+  created_at      TEXT NOT NULL,
+  updated_at      TEXT NOT NULL,
+  last_active_at  TEXT
+);
+
+CREATE TABLE namespace_activity (
+  id           INTEGER PRIMARY KEY AUTOINCREMENT,
+  namespace_id TEXT NOT NULL,
+  action       TEXT NOT NULL,
+  description  TEXT,
+  changes      TEXT,                 -- JSON object or NULL
+  created_at   TEXT NOT NULL
+);
+CREATE INDEX namespace_activity_ns ON namespace_activity (namespace_id, id);
+`;
+
+/**
  * Usage and activity (control-plane.md §13). No foreign keys: history outlives its
  * workspace. `usage_samples` holds one row per workspace and minute (amounts are added
  * as samples arrive); `usage_tracking` the per-workspace switch and the recorder's
@@ -158,6 +191,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 2, name: 'public ports', up: (db) => db.exec(PUBLIC_PORTS_SCHEMA) },
   { version: 3, name: 'snapshots, archives and lifecycle bookkeeping', up: (db) => db.exec(LAYERS_SCHEMA) },
   { version: 4, name: 'usage and activity', up: (db) => db.exec(USAGE_SCHEMA) },
+  { version: 5, name: 'namespaces', up: (db) => db.exec(NAMESPACES_SCHEMA) },
 ];
 
 function ensureBookkeeping(db: Database.Database): void {

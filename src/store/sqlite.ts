@@ -22,6 +22,8 @@ import { runMigrations } from './migrations.js';
 import { PublicPortTable } from './sqlite-public-ports.js';
 import { ArchiveTable, SnapshotTable } from './sqlite-layers.js';
 import { ActivityTable, UsageTables } from './sqlite-usage.js';
+import { NamespaceTables } from './sqlite-namespaces.js';
+import type { NamespaceActivityRecord, NamespaceRecord } from './namespace-records.js';
 import { COLUMNS, FILTER_COLUMNS, recordToRow, rowToRecord, UNIQUE_FIELDS, type WorkspaceRow } from './sqlite-workspace-rows.js';
 import type {
   ActivityFilter,
@@ -94,6 +96,7 @@ export class SqliteStore implements Store {
   private readonly snapshots: SnapshotTable;
   private readonly archives: ArchiveTable;
   private readonly usage: UsageTables;
+  private readonly namespaces: NamespaceTables;
   private readonly activity: ActivityTable;
   private readonly listStatements = new Map<string, { page: Database.Statement; count: Database.Statement }>();
 
@@ -116,6 +119,7 @@ export class SqliteStore implements Store {
     this.snapshots = new SnapshotTable(this.db);
     this.archives = new ArchiveTable(this.db);
     this.usage = new UsageTables(this.db);
+    this.namespaces = new NamespaceTables(this.db);
     this.activity = new ActivityTable(this.db);
   }
 
@@ -329,5 +333,17 @@ export class SqliteStore implements Store {
       this.listStatements.set(cacheKey, stmts);
     }
     return stmts;
+  }
+
+  // Namespaces (sqlite-namespaces.ts).
+  async putNamespace(rec: NamespaceRecord): Promise<void> { guarded(() => this.namespaces.put(rec)); }
+  async findNamespace(idOrSlug: string): Promise<NamespaceRecord | null> { return guarded(() => this.namespaces.find(idOrSlug)); }
+  async allNamespaces(): Promise<NamespaceRecord[]> { return guarded(() => this.namespaces.all()); }
+  async deleteNamespace(id: string): Promise<boolean> { return guarded(() => this.namespaces.delete(id)); }
+  async addNamespaceActivity(e: Omit<NamespaceActivityRecord, 'id'>): Promise<NamespaceActivityRecord> {
+    return guarded(() => this.namespaces.addActivity(e));
+  }
+  async listNamespaceActivity(id: string, limit: number, offset: number): Promise<NamespaceActivityRecord[]> {
+    return guarded(() => this.namespaces.listActivity(id, limit, offset));
   }
 }

@@ -205,6 +205,9 @@ export interface SnapshotFilter {
   state?: SnapshotRecord['state'];
 }
 
+export type { NamespaceActivityRecord, NamespaceLimits, NamespaceRecord, NamespaceStatus, NamespaceType } from './namespace-records.js';
+import type { NamespaceActivityRecord, NamespaceRecord } from './namespace-records.js';
+
 export interface Store {
   /** Creates tables / runs migrations. Safe to call on every start. */
   migrate(): Promise<void>;
@@ -289,4 +292,14 @@ export interface Store {
   pruneUsage(olderThan: string): Promise<number>;
   /** Drops entries older than `olderThan`, then all but the newest `maxPerWorkspace` of each workspace. */
   pruneActivity(olderThan: string, maxPerWorkspace: number): Promise<number>;
+
+  // Namespaces (sqlite-namespaces.ts).
+  putNamespace(rec: NamespaceRecord): Promise<void>;
+  /** By id, else by slug. */
+  findNamespace(idOrSlug: string): Promise<NamespaceRecord | null>;
+  allNamespaces(): Promise<NamespaceRecord[]>;
+  deleteNamespace(id: string): Promise<boolean>;
+  addNamespaceActivity(entry: Omit<NamespaceActivityRecord, 'id'>): Promise<NamespaceActivityRecord>;
+  /** Newest first. */
+  listNamespaceActivity(namespaceId: string, limit: number, offset: number): Promise<NamespaceActivityRecord[]>;
 }
