@@ -47,6 +47,7 @@ import { observeStore, type RecordListener } from './store/observed.js';
 import { createLifecycle } from './server-lifecycle.js';
 import { noteEntry } from './domain/activity-log.js';
 import { NamespaceGate, NamespaceService } from './domain/namespaces.js';
+import { RateLimiter } from './domain/rate-limit.js';
 import { createUsage } from './server-usage.js';
 
 export interface RunningWarren {
@@ -181,7 +182,9 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
   access = new RuntimeAccess(store, workspaces, orchestrator, signingKey, (id) => cutConnections(id), () => networkSync.sync(),
     (id) => lifecycle.idle.wake(id));
   await access.loadIndex();
-  const auth = new Authenticator(store, access);
+  const auth = new Authenticator(store, access, {
+    byClient: new RateLimiter(cfg.limits.authFailures), byAddress: new RateLimiter(cfg.limits.authFailures),
+  });
   const admin = await auth.bootstrapAdmin(cfg.dataDir,
     cfg.adminClientId && cfg.adminClientSecret ? { clientId: cfg.adminClientId, secret: cfg.adminClientSecret } : undefined);
   if (admin.created) {
@@ -229,6 +232,7 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
       usage: usage.reports, activity: usage.activity,
       workloads: inside.workloads, logs: inside.logs,
       namespaces: new NamespaceService({ store, workspaces, prices: () => usage.reports.prices }),
+      requestLimiter: new RateLimiter(cfg.limits.requests),
       layerCapabilities: () => orchestrator.layers?.capabilities ?? null,
       touch: (id) => lifecycle.activity.touch(id),
       images: { list: async (q) => ({ images: await images.list(q), categories: images.categories() }) },

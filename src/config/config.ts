@@ -6,6 +6,8 @@ import type { NetworkOptions } from './network.js';
 import type { StorageRequest } from '../storage/pool.js';
 import type { UsageConfig } from './usage.js';
 
+import type { RateLimits } from './limits.js';
+
 export interface WarrenConfig {
   /** TCP port of the single origin serving control plane, gateway and edge. */
   port: number;
@@ -45,6 +47,8 @@ export interface WarrenConfig {
   statsIntervalMs: number;
   /** Bearer token that may read GET /metrics besides the admin key (WARREN_METRICS_TOKEN). */
   metricsToken?: string;
+  /** Request rate per caller and failed sign-ins per client id and source address (src/config/limits.ts). */
+  limits: RateLimits;
 }
 
 /** Restart-policy backoff and idle-policy minimums (environment only; see README). */

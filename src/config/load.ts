@@ -2,6 +2,7 @@
  * Flags and environment → WarrenConfig. Flags win over environment, environment
  * over defaults. Invalid values fail start-up with a readable message.
  */
+import { loadRateLimits } from './limits.js';
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { WarrenConfig } from './config.js';
@@ -103,5 +104,6 @@ export function loadConfig(flags: Flags): WarrenConfig {
     usage: loadUsageConfig(dataDir),
     statsIntervalMs: statsInterval(),
     metricsToken: process.env.WARREN_METRICS_TOKEN || undefined,
+    limits: loadRateLimits(),
   };
 }

@@ -3,7 +3,8 @@
  * route modules. Every error leaves through `onError`, which maps AppError codes
  * to statuses via the registry and hides anything else behind `server_error`.
  */
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
+import { getConnInfo } from '@hono/node-server/conninfo';
 import { randomBytes } from 'node:crypto';
 import { AppError } from '../contract/errors.js';
 import { toWireError } from '../contract/envelope.js';
@@ -32,6 +33,15 @@ export interface ControlPlaneOptions {
 /** Paths reachable without the generic credentials check (/metrics does its own). */
 const PUBLIC_PATHS = new Set(['/', '/healthz', METRICS_PATH]);
 
+/** The caller's address (for the failed sign-in throttle); the socket's peer, never a header. */
+function sourceOf(c: Context<Env>): string {
+  try {
+    return getConnInfo(c).remote.address ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
 export function createControlPlane(ctx: ControlPlaneContext, opts: ControlPlaneOptions): Hono<Env> {
   const app = new Hono<Env>();
 
@@ -40,7 +50,14 @@ export function createControlPlane(ctx: ControlPlaneContext, opts: ControlPlaneO
     const requestId = c.req.header('x-request-id') ?? `req_${randomBytes(8).toString('hex')}`;
     c.set('requestId', requestId);
     c.header('x-request-id', requestId);
-    if (!PUBLIC_PATHS.has(c.req.path)) c.set('principal', await ctx.auth.authenticate({ get: (n) => c.req.header(n) }));
+    if (!PUBLIC_PATHS.has(c.req.path)) {
+      const principal = await ctx.auth.authenticate({ get: (n) => c.req.header(n) }, sourceOf(c));
+      c.set('principal', principal);
+      const taken = ctx.requestLimiter?.take(principal.kind === 'admin' ? `key:${principal.clientId}` : `ws:${principal.workspaceId}`);
+      if (taken && !taken.ok) {
+        throw new AppError('rate_limited', 'Too many requests; slow down', { retry_after: taken.retryAfterS });
+      }
+    }
     await next();
   });
 
@@ -75,6 +92,8 @@ export function createControlPlane(ctx: ControlPlaneContext, opts: ControlPlaneO
     const requestId = c.get('requestId') ?? 'req_unknown';
     if (!(err instanceof AppError) || err.code === 'server_error') opts.onInternalError?.(err, requestId);
     const { status, body } = toWireError(err, requestId);
+    const retry = err instanceof AppError ? err.details?.retry_after : undefined;
+    if (typeof retry === 'number') c.header('Retry-After', String(retry));
     return c.json(body, status as 500);
   });
 

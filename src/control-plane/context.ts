@@ -17,6 +17,7 @@ import type { UsageReports } from '../domain/usage-report.js';
 import type { ActivityLog } from '../domain/activity-log.js';
 import type { WorkloadService } from '../domain/workloads.js';
 import type { NamespaceService } from '../domain/namespaces.js';
+import type { RateLimiter } from '../domain/rate-limit.js';
 import type { WorkspaceLogs } from '../domain/workspace-logs.js';
 import type { StatsHub } from '../domain/sampler.js';
 import type { WarrenMetrics } from '../metrics/registry.js';
@@ -44,6 +45,8 @@ export interface ControlPlaneContext {
   activity: ActivityLog;
   workloads: WorkloadService;
   namespaces: NamespaceService;
+  /** Requests per caller (429 past it); absent or rate 0: no limit. */
+  requestLimiter?: RateLimiter;
   logs: WorkspaceLogs;
   /** What the driver's snapshots hold; null when it cannot snapshot. */
   layerCapabilities(): SnapshotCapabilities | null;

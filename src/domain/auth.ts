@@ -13,6 +13,7 @@ import type { Store } from '../store/store.js';
 import type { Principal } from '../control-plane/context.js';
 import { hashSecret, verifySecret } from './secrets.js';
 import { safeEqual } from './tokens.js';
+import type { RateLimiter } from './rate-limit.js';
 
 export interface BearerScoper {
   scopeOfBearer(token: string): { workspaceId: string; generation: number } | null;
@@ -20,29 +21,49 @@ export interface BearerScoper {
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
+/** Failed sign-ins allowed per client id and per source address (src/domain/rate-limit.ts). */
+export interface SignInGuard {
+  byClient: RateLimiter;
+  byAddress: RateLimiter;
+}
+
 export class Authenticator {
   private readonly verified = new Map<string, string>();
 
   constructor(
     private readonly store: Store,
     private readonly bearer: BearerScoper,
+    private readonly guard?: SignInGuard,
   ) {}
 
-  async authenticate(headers: { get(name: string): string | undefined | null }): Promise<Principal> {
+  /** `source` is the caller's address, for the failed sign-in throttle. */
+  async authenticate(headers: { get(name: string): string | undefined | null }, source = 'unknown'): Promise<Principal> {
     const clientId = headers.get('x-client-id');
     const secret = headers.get('x-client-secret');
-    if (clientId && secret) return this.byApiKey(clientId, secret);
+    if (clientId && secret) return this.byApiKey(clientId, secret, source);
     const auth = headers.get('authorization');
     const m = auth ? /^Bearer\s+(\S+)$/i.exec(auth) : null;
     if (m?.[1]) return this.byBearer(m[1]);
     throw new AppError('unauthorized', 'Missing credentials: send X-Client-ID and X-Client-Secret, or a Bearer token');
   }
 
-  private async byApiKey(clientId: string, secret: string): Promise<Principal> {
+  /**
+   * A secret verified before answers from the cache. Anything else costs an scrypt, so it
+   * is refused (429) while the client id or the source address has used up its failed
+   * sign-ins; each failure takes one from both.
+   */
+  private async byApiKey(clientId: string, secret: string, source: string): Promise<Principal> {
     const cached = this.verified.get(clientId);
     if (cached && safeEqual(cached, sha256(secret))) return { kind: 'admin', clientId };
+    const g = this.guard;
+    const wait = g ? Math.max(g.byClient.waitFor(`id:${clientId}`), g.byAddress.waitFor(`ip:${source}`)) : 0;
+    if (wait > 0) {
+      throw new AppError('rate_limited', 'Too many failed sign-ins; try again later', { retry_after: wait });
+    }
     const key = await this.store.getApiKey(clientId);
     if (!key || !(await verifySecret(secret, key.secretHash))) {
+      g?.byClient.take(`id:${clientId}`);
+      g?.byAddress.take(`ip:${source}`);
       throw new AppError('unauthorized', 'Invalid API key');
     }
     this.verified.set(clientId, sha256(secret));
