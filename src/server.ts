@@ -47,6 +47,7 @@ import { observeStore, type RecordListener } from './store/observed.js';
 import { createLifecycle } from './server-lifecycle.js';
 import { noteEntry } from './domain/activity-log.js';
 import { NamespaceGate, NamespaceService } from './domain/namespaces.js';
+import { NamespaceQuotas } from './domain/namespace-quotas.js';
 import { RateLimiter } from './domain/rate-limit.js';
 import { createUsage } from './server-usage.js';
 
@@ -156,7 +157,12 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
       network?.forgetWorkspace(rec).catch((err) => log.error({ err, id: rec.id }, 'unlinking a deleted workspace failed'));
     },
   };
-  const namespaceGate = new NamespaceGate(store);
+  // Quotas stop workspaces through the service made just below (called only after start-up).
+  const quotas = new NamespaceQuotas({
+    store, prices: () => usage.reports.prices,
+    stopWorkspace: async (id): Promise<void> => { await workspaces.power(id, 'stop', { by: 'policy' }); },
+  });
+  const namespaceGate = new NamespaceGate(store, (ns) => quotas.admit(ns));
   const workspaces = new WorkspaceService({
     namespaces: namespaceGate,
     store, orchestrator, policy, hooks,
@@ -216,6 +222,11 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
     networkSync.sync().catch((err) => log.error({ err }, 'network sync failed'));
   }, 30_000);
   networkTimer.unref();
+  // Namespace quotas: refresh usage, fire thresholds, stop workspaces of `stop_workspaces` quotas used up.
+  const quotaTimer = setInterval(() => {
+    quotas.enforce().catch((err) => log.error({ err }, 'namespace quota check failed'));
+  }, 60_000);
+  quotaTimer.unref();
 
   const publicAccess = new PublicAccess({
     store, workspaces,
@@ -231,7 +242,8 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
       snapshots: lifecycle.snapshots, archives: lifecycle.archives, resources: lifecycle.resources, idle: lifecycle.idle,
       usage: usage.reports, activity: usage.activity,
       workloads: inside.workloads, logs: inside.logs,
-      namespaces: new NamespaceService({ store, workspaces, prices: () => usage.reports.prices }),
+      namespaces: new NamespaceService({ store, workspaces, prices: () => usage.reports.prices, quotas }),
+      quotas,
       requestLimiter: new RateLimiter(cfg.limits.requests),
       layerCapabilities: () => orchestrator.layers?.capabilities ?? null,
       touch: (id) => lifecycle.activity.touch(id),
@@ -301,6 +313,7 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
       await workspaces.drain();
       await usage.close();
       clearInterval(networkTimer);
+      clearInterval(quotaTimer);
       networkSync.close();
       await hostNet.close();
       await store.close();

@@ -65,6 +65,8 @@ export const ERROR_STATUS = {
   public_port_limit_reached: 400,
   // namespaces (control-plane.md §21)
   namespace_suspended: 403,
+  // namespace quotas (control-plane.md §21): credits used reached limit + overdraft
+  QUOTA_EXCEEDED: 402,
   // workloads (control-plane.md §11)
   workload_not_found: 404,
   workload_limit_reached: 409,

@@ -22,6 +22,7 @@ import { workloadRoutes } from './routes/workloads.js';
 import { logRoutes } from './routes/logs.js';
 import { metadataRoutes } from './routes/metadata.js';
 import { namespaceRoutes } from './routes/namespaces.js';
+import { quotaRoutes } from './routes/quotas.js';
 import { statsRoutes } from './routes/stats.js';
 import { METRICS_PATH, metricsRoutes, requestTimer } from './routes/metrics.js';
 
@@ -77,6 +78,7 @@ export function createControlPlane(ctx: ControlPlaneContext, opts: ControlPlaneO
   app.route('/', logRoutes(ctx));
   app.route('/', metadataRoutes(ctx));
   app.route('/', namespaceRoutes(ctx));
+  app.route('/', quotaRoutes(ctx));
   app.route('/', statsRoutes(ctx));
   app.route('/', metricsRoutes(ctx));
 

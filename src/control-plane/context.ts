@@ -17,6 +17,7 @@ import type { UsageReports } from '../domain/usage-report.js';
 import type { ActivityLog } from '../domain/activity-log.js';
 import type { WorkloadService } from '../domain/workloads.js';
 import type { NamespaceService } from '../domain/namespaces.js';
+import type { NamespaceQuotas } from '../domain/namespace-quotas.js';
 import type { RateLimiter } from '../domain/rate-limit.js';
 import type { WorkspaceLogs } from '../domain/workspace-logs.js';
 import type { StatsHub } from '../domain/sampler.js';
@@ -45,6 +46,8 @@ export interface ControlPlaneContext {
   activity: ActivityLog;
   workloads: WorkloadService;
   namespaces: NamespaceService;
+  /** Namespace quotas and default quotas (routes/quotas.ts). */
+  quotas: NamespaceQuotas;
   /** Requests per caller (429 past it); absent or rate 0: no limit. */
   requestLimiter?: RateLimiter;
   logs: WorkspaceLogs;

@@ -19,6 +19,8 @@ export interface NamespaceDeps {
   store: Store;
   workspaces: WorkspaceService;
   prices: () => PriceTable;
+  /** Quota hooks (namespace-quotas.ts): default quotas for a new namespace; quotas dropped with it. */
+  quotas?: { applyDefaults(ns: NamespaceRecord): Promise<void>; forget(ns: NamespaceRecord): Promise<void> };
 }
 
 const DAY_MS = 86_400_000;
@@ -56,7 +58,8 @@ export function checkNamespaceLimits(ns: NamespaceRecord, owned: WorkspaceRecord
  * (403 namespace_suspended); its limits cap what its workspaces own together.
  */
 export class NamespaceGate {
-  constructor(private readonly store: Store) {}
+  /** `quotaCheck` (namespace-quotas.ts `admit`) throws 402 QUOTA_EXCEEDED when a quota of the namespace is used up. */
+  constructor(private readonly store: Store, private readonly quotaCheck?: (ns: NamespaceRecord) => Promise<void>) {}
 
   /** Under the create lock, before the records of `count` new workspaces of `demand` exist. */
   async admit(namespace: string | null, demand: Demand, count: number, all: WorkspaceRecord[]): Promise<void> {
@@ -64,11 +67,14 @@ export class NamespaceGate {
     if (!ns) return;
     this.requireActive(ns);
     checkNamespaceLimits(ns, all.filter((w) => w.namespace === ns.slug), demand, count);
+    await this.quotaCheck?.(ns);
   }
 
   async checkStart(rec: WorkspaceRecord): Promise<void> {
     const ns = rec.namespace ? await this.store.findNamespace(rec.namespace) : null;
-    if (ns) this.requireActive(ns);
+    if (!ns) return;
+    this.requireActive(ns);
+    await this.quotaCheck?.(ns);
   }
 
   /** A resize of `next`: the namespace's totals with its new size. */
@@ -107,6 +113,7 @@ export class NamespaceService {
     };
     await this.d.store.putNamespace(rec);
     await this.note(rec, 'created', `Namespace ${slug} created`, null);
+    await this.d.quotas?.applyDefaults(rec);
     return rec;
   }
 
@@ -150,6 +157,7 @@ export class NamespaceService {
     }
     for (const w of members) await this.d.workspaces.power(w.id, 'delete');
     await this.d.store.deleteNamespace(ns.id);
+    await this.d.quotas?.forget(ns);
     await this.note(ns, 'deleted', `Namespace ${ns.slug} deleted`, { deleted_workspaces: members.map((w) => w.id) });
     return { deleted_workspaces: members.map((w) => w.id) };
   }

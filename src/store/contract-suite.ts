@@ -14,6 +14,7 @@ import type { WorkspaceRecord } from './store.js';
 import { layerContractTests } from './contract-layers.js';
 import { usageContractTests } from './contract-usage.js';
 import { namespaceContractTests } from './contract-namespaces.js';
+import { quotaContractTests } from './contract-quotas.js';
 import { minimalWorkspace, sampleWorkspace, type StoreHandle } from './contract-fixtures.js';
 
 export { minimalWorkspace, sampleWorkspace, type StoreHandle };
@@ -315,5 +316,6 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreHan
     layerContractTests(fresh);
     usageContractTests(fresh);
     namespaceContractTests(fresh);
+    quotaContractTests(fresh);
   });
 }

@@ -185,6 +185,42 @@ CREATE INDEX activity_workspace ON activity (workspace_id, id);
 CREATE INDEX activity_at ON activity (at);
 `;
 
+/**
+ * Namespace quotas (control-plane.md §21 "Namespace quotas"): credits a namespace's
+ * workspaces may spend per service, counted from `usage_since`; and the defaults given
+ * to new namespaces. Removed with their namespace by the store, not by a foreign key.
+ */
+const QUOTAS_SCHEMA = `
+CREATE TABLE namespace_quotas (
+  namespace_id            TEXT NOT NULL,
+  service                 TEXT NOT NULL,
+  quota_limit             REAL NOT NULL,
+  quota_used              REAL NOT NULL DEFAULT 0,
+  overdraft               REAL NOT NULL DEFAULT 0,
+  on_overdraft_action     TEXT NOT NULL,   -- block | stop_workspaces
+  notification_thresholds TEXT,            -- JSON number[] or NULL (the defaults)
+  last_threshold_fired    REAL,
+  enabled                 INTEGER NOT NULL DEFAULT 1,
+  usage_since             TEXT NOT NULL,   -- set or last reset: usage counts from here
+  created_at              TEXT NOT NULL,
+  updated_at              TEXT NOT NULL,
+  PRIMARY KEY (namespace_id, service)
+);
+
+CREATE TABLE default_quotas (
+  level               TEXT NOT NULL,
+  service             TEXT NOT NULL,
+  quota_limit         REAL NOT NULL,
+  overdraft           REAL NOT NULL DEFAULT 0,
+  on_overdraft_action TEXT NOT NULL,
+  auto_apply          INTEGER NOT NULL DEFAULT 0,
+  enabled             INTEGER NOT NULL DEFAULT 1,
+  created_at          TEXT NOT NULL,
+  updated_at          TEXT NOT NULL,
+  PRIMARY KEY (level, service)
+);
+`;
+
 /** The migrations of this build, in order. Append only. */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial schema', up: (db) => db.exec(INITIAL_SCHEMA) },
@@ -192,6 +228,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 3, name: 'snapshots, archives and lifecycle bookkeeping', up: (db) => db.exec(LAYERS_SCHEMA) },
   { version: 4, name: 'usage and activity', up: (db) => db.exec(USAGE_SCHEMA) },
   { version: 5, name: 'namespaces', up: (db) => db.exec(NAMESPACES_SCHEMA) },
+  { version: 6, name: 'namespace quotas', up: (db) => db.exec(QUOTAS_SCHEMA) },
 ];
 
 function ensureBookkeeping(db: Database.Database): void {

@@ -23,6 +23,8 @@ import { PublicPortTable } from './sqlite-public-ports.js';
 import { ArchiveTable, SnapshotTable } from './sqlite-layers.js';
 import { ActivityTable, UsageTables } from './sqlite-usage.js';
 import { NamespaceTables } from './sqlite-namespaces.js';
+import { QuotaTables } from './sqlite-quotas.js';
+import type { DefaultQuotaRecord, NamespaceQuotaRecord } from './quota-records.js';
 import type { NamespaceActivityRecord, NamespaceRecord } from './namespace-records.js';
 import { COLUMNS, FILTER_COLUMNS, recordToRow, rowToRecord, UNIQUE_FIELDS, type WorkspaceRow } from './sqlite-workspace-rows.js';
 import type {
@@ -97,6 +99,7 @@ export class SqliteStore implements Store {
   private readonly archives: ArchiveTable;
   private readonly usage: UsageTables;
   private readonly namespaces: NamespaceTables;
+  private readonly quotas: QuotaTables;
   private readonly activity: ActivityTable;
   private readonly listStatements = new Map<string, { page: Database.Statement; count: Database.Statement }>();
 
@@ -120,6 +123,7 @@ export class SqliteStore implements Store {
     this.archives = new ArchiveTable(this.db);
     this.usage = new UsageTables(this.db);
     this.namespaces = new NamespaceTables(this.db);
+    this.quotas = new QuotaTables(this.db);
     this.activity = new ActivityTable(this.db);
   }
 
@@ -346,4 +350,13 @@ export class SqliteStore implements Store {
   async listNamespaceActivity(id: string, limit: number, offset: number): Promise<NamespaceActivityRecord[]> {
     return guarded(() => this.namespaces.listActivity(id, limit, offset));
   }
+  // Namespace quotas (sqlite-quotas.ts).
+  async putNamespaceQuota(q: NamespaceQuotaRecord): Promise<void> { guarded(() => this.quotas.putQuota(q)); }
+  async getNamespaceQuota(ns: string, service: string): Promise<NamespaceQuotaRecord | null> { return guarded(() => this.quotas.getQuota(ns, service)); }
+  async listNamespaceQuotas(ns?: string): Promise<NamespaceQuotaRecord[]> { return guarded(() => this.quotas.listQuotas(ns)); }
+  async deleteNamespaceQuotas(ns: string): Promise<number> { return guarded(() => this.quotas.deleteQuotas(ns)); }
+  async putDefaultQuota(d: DefaultQuotaRecord): Promise<void> { guarded(() => this.quotas.putDefault(d)); }
+  async getDefaultQuota(level: string, service: string): Promise<DefaultQuotaRecord | null> { return guarded(() => this.quotas.getDefault(level, service)); }
+  async listDefaultQuotas(level: string): Promise<DefaultQuotaRecord[]> { return guarded(() => this.quotas.listDefaults(level)); }
+  async deleteDefaultQuota(level: string, service: string): Promise<boolean> { return guarded(() => this.quotas.deleteDefault(level, service)); }
 }

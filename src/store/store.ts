@@ -207,6 +207,8 @@ export interface SnapshotFilter {
 
 export type { NamespaceActivityRecord, NamespaceLimits, NamespaceRecord, NamespaceStatus, NamespaceType } from './namespace-records.js';
 import type { NamespaceActivityRecord, NamespaceRecord } from './namespace-records.js';
+export type { DefaultQuotaRecord, NamespaceQuotaRecord, OverdraftAction } from './quota-records.js';
+import type { DefaultQuotaRecord, NamespaceQuotaRecord } from './quota-records.js';
 
 export interface Store {
   /** Creates tables / runs migrations. Safe to call on every start. */
@@ -302,4 +304,17 @@ export interface Store {
   addNamespaceActivity(entry: Omit<NamespaceActivityRecord, 'id'>): Promise<NamespaceActivityRecord>;
   /** Newest first. */
   listNamespaceActivity(namespaceId: string, limit: number, offset: number): Promise<NamespaceActivityRecord[]>;
+
+  // Namespace quotas and default quotas (sqlite-quotas.ts).
+  /** Inserts or replaces the (namespace_id, service) quota. */
+  putNamespaceQuota(q: NamespaceQuotaRecord): Promise<void>;
+  getNamespaceQuota(namespaceId: string, service: string): Promise<NamespaceQuotaRecord | null>;
+  /** Of one namespace, or every quota when `namespaceId` is undefined. */
+  listNamespaceQuotas(namespaceId?: string): Promise<NamespaceQuotaRecord[]>;
+  /** Every quota of the namespace; returns how many. */
+  deleteNamespaceQuotas(namespaceId: string): Promise<number>;
+  putDefaultQuota(d: DefaultQuotaRecord): Promise<void>;
+  getDefaultQuota(level: string, service: string): Promise<DefaultQuotaRecord | null>;
+  listDefaultQuotas(level: string): Promise<DefaultQuotaRecord[]>;
+  deleteDefaultQuota(level: string, service: string): Promise<boolean>;
 }
