@@ -3,7 +3,7 @@
  * body as `{}` (the SDK sends bodiless POSTs with a JSON content type and bodies
  * on DELETE), and workspace lookup with scope checks.
  */
-import type { Context } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { AppError } from '../contract/errors.js';
 import type { WorkspaceRecord } from '../store/store.js';
 import type { ControlPlaneContext, Env } from './context.js';
@@ -40,6 +40,18 @@ export async function loadWorkspace(ctx: ControlPlaneContext, c: Context<Env>): 
     throw new AppError('not_found', `Workspace ${idOrSlug} not found`, { field: 'id' });
   }
   return rec;
+}
+
+/** Middleware for route modules only admin callers may use. */
+export const adminOnly: MiddlewareHandler<Env> = async (c, next) => {
+  requireAdmin(c);
+  await next();
+};
+
+/** The admin caller's client id (`client_id` of the objects it owns); '' for a token. */
+export function clientIdOf(c: Context<Env>): string {
+  const p = c.get('principal');
+  return p.kind === 'admin' ? p.clientId : '';
 }
 
 export function requireAdmin(c: Context<Env>): void {

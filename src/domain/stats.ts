@@ -73,9 +73,15 @@ export function humanBytes(n: number): string {
 }
 
 const oneDecimal = (x: number) => Math.round(x * 10) / 10;
-const percent = (part: number, whole: number) => (whole > 0 ? oneDecimal((part / whole) * 100) : 0);
+/** `part` as a % of `whole`, one decimal; 0 when there is no whole. */
+export const percent = (part: number, whole: number) => (whole > 0 ? oneDecimal((part / whole) * 100) : 0);
 /** A counter that went backwards (sandbox restarted between readings) counts as no progress. */
 const delta = (cur: number, prev: number) => Math.max(0, cur - prev);
+
+/** % of one core from two readings of a cumulative CPU-nanosecond counter `seconds` apart (one decimal). */
+export function cpuPercent(curNs: number, prevNs: number, seconds: number): number {
+  return seconds > 0 ? oneDecimal((delta(curNs, prevNs) / (seconds * 1e9)) * 100) : 0;
+}
 
 /**
  * The event for the interval prev → cur. With no usable previous reading (none, or not
@@ -87,7 +93,7 @@ export function statsEvent(
   const s = cur.stats;
   const seconds = prev && cur.at > prev.at ? (cur.at - prev.at) / 1000 : 0;
   const rate = (now: number, before: number) => (seconds > 0 ? Math.round(delta(now, before) / seconds) : 0);
-  const cpu = seconds > 0 && prev ? oneDecimal((delta(s.cpuUsageNs, prev.stats.cpuUsageNs) / (seconds * 1e9)) * 100) : 0;
+  const cpu = prev ? cpuPercent(s.cpuUsageNs, prev.stats.cpuUsageNs, seconds) : 0;
   const usedMb = Math.round(s.memoryBytes / MiB);
   const diskUsedMb = Math.round(s.diskUsedBytes / MiB);
   const diskTotalMb = Math.round(s.diskLimitBytes / MiB);

@@ -6,6 +6,7 @@
  * stops answering (the workspace stopped), subscribers get `end`.
  */
 import type { WorkspaceRecord } from '../store/store.js';
+import { cpuPercent, percent } from './stats.js';
 
 export interface WorkloadCounters {
   workload_id: string;
@@ -54,13 +55,12 @@ export function toEvents(
   return counters.map((c) => {
     const prev = last.get(c.workload_id);
     last.set(c.workload_id, { at: now, ns: c.cpu_usage_ns });
-    const cpu = prev && now > prev.at && c.cpu_usage_ns >= prev.ns ? ((c.cpu_usage_ns - prev.ns) / ((now - prev.at) * 1e6)) * 100 : 0;
     return {
       workspace_id: rec.id,
       workload_id: c.workload_id,
       status: c.status,
-      cpu_usage: Math.round(cpu * 10) / 10,
-      memory_usage: limitBytes > 0 ? Math.round((c.memory_bytes / limitBytes) * 1000) / 10 : 0,
+      cpu_usage: prev && now > prev.at ? cpuPercent(c.cpu_usage_ns, prev.ns, (now - prev.at) / 1000) : 0,
+      memory_usage: percent(c.memory_bytes, limitBytes),
       memory_bytes: c.memory_bytes,
       memory_mb: Math.round((c.memory_bytes / (1024 * 1024)) * 10) / 10,
       pids: c.pids,

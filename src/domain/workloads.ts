@@ -248,7 +248,11 @@ export class WorkloadService {
 
   private async runtimeOf(rec: WorkspaceRecord, wid: string, action?: 'start' | 'stop'): Promise<WorkloadRuntime | undefined> {
     if (action) return (await this.call<{ workload?: WorkloadRuntime }>(rec, 'POST', path(wid, `/${action}`))).workload;
-    return (await this.runtimes(rec)).get(wid);
+    try {
+      return (await this.call<{ workload?: WorkloadRuntime }>(rec, 'GET', path(wid))).workload;
+    } catch {
+      return undefined; // not known to the agent (yet), or the agent is busy: the definition still answers
+    }
   }
 }
 

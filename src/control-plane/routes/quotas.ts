@@ -4,7 +4,7 @@
  * default quotas (level "namespace"). Bodies are camelCase; answers `{ success, data }`
  * (the list also `pagination`). Admin callers only, like the namespace routes.
  */
-import { Hono, type Context } from 'hono';
+import { Hono } from 'hono';
 import { ok } from '../../contract/envelope.js';
 import { parseDays, parseNamespaceList } from '../../contract/namespaces.js';
 import {
@@ -14,12 +14,7 @@ import { isExceeded, type NamespaceWithQuotas } from '../../domain/namespace-quo
 import { round } from '../../domain/pricing.js';
 import type { DefaultQuotaRecord, NamespaceQuotaRecord, NamespaceRecord } from '../../store/store.js';
 import type { ControlPlaneContext, Env } from '../context.js';
-import { readJson, readObject, requireAdmin } from '../http.js';
-
-function clientOf(c: Context<Env>): string {
-  const p = c.get('principal');
-  return p.kind === 'admin' ? p.clientId : '';
-}
+import { adminOnly, clientIdOf, readJson, readObject } from '../http.js';
 
 /** NamespaceQuota of the spec, plus `namespace_id`, `usage_since`, `remaining` and `exceeded`. */
 function quotaView(q: NamespaceQuotaRecord, ns: NamespaceRecord, clientId: string): Record<string, unknown> {
@@ -46,48 +41,45 @@ function withQuotasView(w: NamespaceWithQuotas, clientId: string): Record<string
 export function quotaRoutes(ctx: ControlPlaneContext): Hono<Env> {
   const app = new Hono<Env>();
   const quotas = ctx.quotas;
-  app.use('/credits/*', async (c, next) => {
-    requireAdmin(c);
-    await next();
-  });
+  app.use('/credits/*', adminOnly);
 
   app.post('/credits/namespace-quota', async (c) => {
     const { ns, quota } = await quotas.set(parseSetQuota(await readJson(c)));
-    return c.json(ok({ message: 'Quota set', data: quotaView(quota, ns, clientOf(c)) }));
+    return c.json(ok({ message: 'Quota set', data: quotaView(quota, ns, clientIdOf(c)) }));
   });
 
   app.post('/credits/reset-quota', async (c) => {
     const key = parseQuotaKey(await readJson(c));
     const { ns, quota } = await quotas.reset(key.namespace, key.service);
-    return c.json(ok({ message: 'Quota usage reset', data: quotaView(quota, ns, clientOf(c)) }));
+    return c.json(ok({ message: 'Quota usage reset', data: quotaView(quota, ns, clientIdOf(c)) }));
   });
 
   app.get('/credits/namespaces', async (c) => {
     const q = parseNamespaceList(c.req.query());
     const { items, total } = await quotas.listWithQuotas(q);
-    return c.json(ok({ data: items.map((w) => withQuotasView(w, clientOf(c))), pagination: { total, limit: q.limit, offset: q.offset } }));
+    return c.json(ok({ data: items.map((w) => withQuotasView(w, clientIdOf(c))), pagination: { total, limit: q.limit, offset: q.offset } }));
   });
 
   app.get('/credits/namespaces/:namespace', async (c) => {
     const d = await quotas.details(c.req.param('namespace'), parseDays(c.req.query()));
-    return c.json(ok({ data: { ...withQuotasView(d, clientOf(c)), usage: d.usage } }));
+    return c.json(ok({ data: { ...withQuotasView(d, clientIdOf(c)), usage: d.usage } }));
   });
 
   app.post('/credits/defaults', async (c) => {
     const d = await quotas.setDefault(parseSetDefaultQuota(await readJson(c)));
-    return c.json(ok({ message: 'Default quota set', data: defaultView(d, clientOf(c)) }));
+    return c.json(ok({ message: 'Default quota set', data: defaultView(d, clientIdOf(c)) }));
   });
 
   /** `data: null` when the service has no default. */
   app.get('/credits/defaults', async (c) => {
     const q = c.req.query();
     const d = await quotas.getDefault(parseDefaultKey({ level: q.level ?? 'namespace', service: q.service }));
-    return c.json(ok({ data: d && defaultView(d, clientOf(c)) }));
+    return c.json(ok({ data: d && defaultView(d, clientIdOf(c)) }));
   });
 
   app.get('/credits/defaults/all', async (c) => {
     parseDefaultLevel(c.req.query());
-    return c.json(ok({ data: (await quotas.allDefaults()).map((d) => defaultView(d, clientOf(c))) }));
+    return c.json(ok({ data: (await quotas.allDefaults()).map((d) => defaultView(d, clientIdOf(c))) }));
   });
 
   app.delete('/credits/defaults', async (c) => {
@@ -99,7 +91,7 @@ export function quotaRoutes(ctx: ControlPlaneContext): Hono<Env> {
   app.post('/credits/defaults/toggle-auto-apply', async (c) => {
     const { service, autoApply } = parseToggleAutoApply(await readJson(c));
     const d = await quotas.toggleAutoApply(service, autoApply);
-    return c.json(ok({ message: `Auto-apply ${autoApply ? 'enabled' : 'disabled'} for ${service}`, data: defaultView(d, clientOf(c)) }));
+    return c.json(ok({ message: `Auto-apply ${autoApply ? 'enabled' : 'disabled'} for ${service}`, data: defaultView(d, clientIdOf(c)) }));
   });
 
   return app;
