@@ -29,7 +29,6 @@ import { PublicAccess, publicUrls } from './domain/public-access.js';
 import { Orchestrator } from './domain/orchestrator.js';
 import { WorkspaceService } from './domain/workspaces.js';
 import { RuntimeAccess } from './domain/runtime-access.js';
-import { Authenticator } from './domain/auth.js';
 import { NetworkPolicies } from './domain/network-policy.js';
 import { Reconciler } from './domain/reconciler.js';
 import { BootLogFiles } from './storage/boot-log.js';
@@ -40,6 +39,7 @@ import { createMetrics } from './metrics/registry.js';
 import { defaultPolicy } from './domain/policy.js';
 import type { DomainDeps } from './domain/ports.js';
 import { createControlPlane } from './control-plane/app.js';
+import { startAccess } from './server-access.js';
 import { projectRoot } from './util/paths.js';
 import { prepareStorage, storageDirs } from './storage/pool.js';
 import { ArchiveFiles } from './storage/archive-files.js';
@@ -188,15 +188,7 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
   access = new RuntimeAccess(store, workspaces, orchestrator, signingKey, (id) => cutConnections(id), () => networkSync.sync(),
     (id) => lifecycle.idle.wake(id));
   await access.loadIndex();
-  const auth = new Authenticator(store, access, {
-    byClient: new RateLimiter(cfg.limits.authFailures), byAddress: new RateLimiter(cfg.limits.authFailures),
-  });
-  const admin = await auth.bootstrapAdmin(cfg.dataDir,
-    cfg.adminClientId && cfg.adminClientSecret ? { clientId: cfg.adminClientId, secret: cfg.adminClientSecret } : undefined);
-  if (admin.created) {
-    log.warn({ client_id: admin.clientId, file: admin.file }, 'generated the admin API key (shown once; also saved in the data dir, mode 0600)');
-    process.stdout.write(`\nWarren admin API key\n  X-Client-ID:     ${admin.clientId}\n  X-Client-Secret: ${admin.secret}\n  (saved in ${admin.file})\n\n`);
-  }
+  const { tokens, auth, apiKeys, stop: stopAccess } = await startAccess(cfg, store, workspaces, access, log);
 
   network = new NetworkPolicies({
     store, workspaces, sync: networkSync, log: netLog,
@@ -241,7 +233,7 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
       workspaces, access, network, policy, store, auth, publicAccess,
       snapshots: lifecycle.snapshots, archives: lifecycle.archives, resources: lifecycle.resources, idle: lifecycle.idle,
       usage: usage.reports, activity: usage.activity,
-      workloads: inside.workloads, logs: inside.logs,
+      workloads: inside.workloads, logs: inside.logs, tokens, apiKeys,
       namespaces: new NamespaceService({ store, workspaces, prices: () => usage.reports.prices, quotas }),
       quotas,
       requestLimiter: new RateLimiter(cfg.limits.requests),
@@ -314,6 +306,7 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
       await usage.close();
       clearInterval(networkTimer);
       clearInterval(quotaTimer);
+      stopAccess();
       networkSync.close();
       await hostNet.close();
       await store.close();

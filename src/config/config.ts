@@ -7,6 +7,7 @@ import type { StorageRequest } from '../storage/pool.js';
 import type { UsageConfig } from './usage.js';
 
 import type { RateLimits } from './limits.js';
+import type { QuotaFile } from './quota-file.js';
 
 export interface WarrenConfig {
   /** TCP port of the single origin serving control plane, gateway and edge. */
@@ -49,6 +50,8 @@ export interface WarrenConfig {
   metricsToken?: string;
   /** Request rate per caller and failed sign-ins per client id and source address (src/config/limits.ts). */
   limits: RateLimits;
+  /** The operator's quota file (src/config/quota-file.ts); {} when none. */
+  quota: QuotaFile;
 }
 
 /** Restart-policy backoff and idle-policy minimums (environment only; see README). */

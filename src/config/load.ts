@@ -3,6 +3,7 @@
  * over defaults. Invalid values fail start-up with a readable message.
  */
 import { loadRateLimits } from './limits.js';
+import { loadQuotaFile } from './quota-file.js';
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { WarrenConfig } from './config.js';
@@ -105,5 +106,6 @@ export function loadConfig(flags: Flags): WarrenConfig {
     statsIntervalMs: statsInterval(),
     metricsToken: process.env.WARREN_METRICS_TOKEN || undefined,
     limits: loadRateLimits(),
+    quota: loadQuotaFile(pick(flags, 'quota-file', 'WARREN_QUOTA_FILE')),
   };
 }

@@ -6,6 +6,8 @@
 import { Hono, type Context } from 'hono';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { randomBytes } from 'node:crypto';
+import { rateKeyOf } from '../domain/principal.js';
+import { publicRoute } from './scopes.js';
 import { AppError } from '../contract/errors.js';
 import { toWireError } from '../contract/envelope.js';
 import type { ControlPlaneContext, Env } from './context.js';
@@ -23,6 +25,7 @@ import { logRoutes } from './routes/logs.js';
 import { metadataRoutes } from './routes/metadata.js';
 import { namespaceRoutes } from './routes/namespaces.js';
 import { quotaRoutes } from './routes/quotas.js';
+import { tokenRoutes } from './routes/tokens.js';
 import { statsRoutes } from './routes/stats.js';
 import { METRICS_PATH, metricsRoutes, requestTimer } from './routes/metrics.js';
 
@@ -54,7 +57,7 @@ export function createControlPlane(ctx: ControlPlaneContext, opts: ControlPlaneO
     if (!PUBLIC_PATHS.has(c.req.path)) {
       const principal = await ctx.auth.authenticate({ get: (n) => c.req.header(n) }, sourceOf(c));
       c.set('principal', principal);
-      const taken = ctx.requestLimiter?.take(principal.kind === 'admin' ? `key:${principal.clientId}` : `ws:${principal.workspaceId}`);
+      const taken = ctx.requestLimiter?.take(rateKeyOf(principal));
       if (taken && !taken.ok) {
         throw new AppError('rate_limited', 'Too many requests; slow down', { retry_after: taken.retryAfterS });
       }
@@ -62,8 +65,8 @@ export function createControlPlane(ctx: ControlPlaneContext, opts: ControlPlaneO
     await next();
   });
 
-  app.get('/', (c) => c.json({ success: true, service: 'warren', api: 'oblien-compatible' }));
-  app.get('/healthz', (c) => c.json({ success: true, status: 'ok' }));
+  app.get('/', publicRoute, (c) => c.json({ success: true, service: 'warren', api: 'oblien-compatible' }));
+  app.get('/healthz', publicRoute, (c) => c.json({ success: true, status: 'ok' }));
 
   app.route('/', imageRoutes(ctx));
   app.route('/', usageRoutes(ctx)); // before workspaceRoutes: /workspace/usage|activity|estimate are not ids
@@ -79,6 +82,7 @@ export function createControlPlane(ctx: ControlPlaneContext, opts: ControlPlaneO
   app.route('/', metadataRoutes(ctx));
   app.route('/', namespaceRoutes(ctx));
   app.route('/', quotaRoutes(ctx));
+  app.route('/', tokenRoutes(ctx));
   app.route('/', statsRoutes(ctx));
   app.route('/', metricsRoutes(ctx));
 

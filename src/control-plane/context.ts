@@ -20,6 +20,8 @@ import type { NamespaceService } from '../domain/namespaces.js';
 import type { NamespaceQuotas } from '../domain/namespace-quotas.js';
 import type { RateLimiter } from '../domain/rate-limit.js';
 import type { WorkspaceLogs } from '../domain/workspace-logs.js';
+import type { AccessTokens } from '../domain/access-tokens.js';
+import type { ApiKeyService } from '../domain/api-keys.js';
 import type { StatsHub } from '../domain/sampler.js';
 import type { WarrenMetrics } from '../metrics/registry.js';
 
@@ -45,6 +47,10 @@ export interface ControlPlaneContext {
   /** The lifecycle activity history. */
   activity: ActivityLog;
   workloads: WorkloadService;
+  /** Scoped JWTs of POST /tokens (routes/tokens.ts). */
+  tokens: AccessTokens;
+  /** Namespace, billing and admin API keys (routes/tokens.ts). */
+  apiKeys: ApiKeyService;
   namespaces: NamespaceService;
   /** Namespace quotas and default quotas (routes/quotas.ts). */
   quotas: NamespaceQuotas;
@@ -67,7 +73,7 @@ export interface ControlPlaneContext {
   metricsToken: string | null;
 }
 
-/** Who is calling: an admin API key, or a token scoped to one workspace. */
-export type Principal = { kind: 'admin'; clientId: string } | { kind: 'workspace'; workspaceId: string };
+export type { Principal } from '../domain/principal.js';
+import type { Principal } from '../domain/principal.js';
 
 export type Env = { Variables: { principal: Principal; requestId: string } };

@@ -3,9 +3,10 @@
  * body as `{}` (the SDK sends bodiless POSTs with a JSON content type and bodies
  * on DELETE), and workspace lookup with scope checks.
  */
-import type { Context, MiddlewareHandler } from 'hono';
+import type { Context } from 'hono';
 import { AppError } from '../contract/errors.js';
 import type { WorkspaceRecord } from '../store/store.js';
+import { reaches } from '../domain/principal.js';
 import type { ControlPlaneContext, Env } from './context.js';
 
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -29,35 +30,30 @@ export async function readObject(c: Context<Env>): Promise<Record<string, unknow
   return body as Record<string, unknown>;
 }
 
-/** Loads `:id` (id or slug) and enforces a workspace-scoped caller's scope. */
+/**
+ * Loads `:id` (id or slug) for a caller the route's scopes already admitted. A scoped
+ * caller gets the same 403 for a workspace outside its reach and for one that does not
+ * exist, so it learns nothing about others.
+ */
 export async function loadWorkspace(ctx: ControlPlaneContext, c: Context<Env>): Promise<WorkspaceRecord> {
   const idOrSlug = c.req.param('id');
   if (!idOrSlug) throw new AppError('bad_request', 'Missing workspace id', { field: 'id' });
   const principal = c.get('principal');
-  const rec = await ctx.workspaces.get(idOrSlug);
-  if (principal.kind === 'workspace' && principal.workspaceId !== rec.id) {
-    // Same answer as a missing workspace: a scoped token learns nothing about others.
-    throw new AppError('not_found', `Workspace ${idOrSlug} not found`, { field: 'id' });
-  }
+  if (principal.kind === 'admin' || principal.kind === 'billing') return ctx.workspaces.get(idOrSlug);
+  const rec = await ctx.workspaces.find(idOrSlug);
+  if (!rec || !reaches(principal, rec)) throw outOfScope(`Workspace ${idOrSlug}`, 'id');
   return rec;
 }
 
-/** Middleware for route modules only admin callers may use. */
-export const adminOnly: MiddlewareHandler<Env> = async (c, next) => {
-  requireAdmin(c);
-  await next();
-};
-
-/** The admin caller's client id (`client_id` of the objects it owns); '' for a token. */
-export function clientIdOf(c: Context<Env>): string {
-  const p = c.get('principal');
-  return p.kind === 'admin' ? p.clientId : '';
+/** The 403 a scoped caller gets for anything outside its reach, existing or not. */
+export function outOfScope(what: string, field: string): AppError {
+  return new AppError('forbidden', `${what} is not in this caller's scope`, { field });
 }
 
-export function requireAdmin(c: Context<Env>): void {
-  if (c.get('principal').kind !== 'admin') {
-    throw new AppError('forbidden', 'This token is scoped to one workspace and cannot use this endpoint');
-  }
+/** The caller's client id (`client_id` of the objects it owns); '' for a token. */
+export function clientIdOf(c: Context<Env>): string {
+  const p = c.get('principal');
+  return p.kind === 'admin' || p.kind === 'billing' ? p.clientId : p.kind === 'namespace' ? p.clientId ?? '' : '';
 }
 
 export function intParam(v: string | undefined, field: string, dflt: number, min: number, max: number): number {

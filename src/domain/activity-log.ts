@@ -109,7 +109,8 @@ export class ActivityLog {
   }
 
   /** Newest first; waits for entries recorded before the call. */
-  async list(q: ActivityQuery): Promise<ActivityRecord[]> {
+  /** `workspaceIds` narrows to a scoped caller's workspaces. */
+  async list(q: ActivityQuery & { workspaceIds?: string[] }): Promise<ActivityRecord[]> {
     await this.flush();
     return this.d.store.listActivity(q);
   }

@@ -125,8 +125,9 @@ export class NamespaceService {
     return { created: true, ns: await this.create({ ...fields, slug, name: fields.name ?? slug }) };
   }
 
-  async list(q: NamespaceListQuery): Promise<{ items: NamespaceRecord[]; total: number }> {
+  async list(q: NamespaceListQuery, onlyId?: string): Promise<{ items: NamespaceRecord[]; total: number }> {
     let all = await this.d.store.allNamespaces();
+    if (onlyId !== undefined) all = all.filter((n) => n.id === onlyId);
     if (q.status) all = all.filter((n) => n.status === q.status);
     if (q.type) all = all.filter((n) => n.type === q.type);
     if (q.search) all = all.filter((n) => `${n.name} ${n.slug} ${n.description ?? ''}`.toLowerCase().includes(q.search!));

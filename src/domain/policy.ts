@@ -1,7 +1,9 @@
 /**
  * The operator's quota policy. Self-hosted Warren has one "plan": the limits of
  * seed 004 and pools sized from this host (memory from the machine, disk from the
- * data dir's filesystem). Environment variables override each number.
+ * data dir's filesystem), unless the quota file (src/config/quota-file.ts) says
+ * otherwise; environment variables override each global number. Namespace pools come
+ * from the quota file only.
  */
 import { statfs } from 'node:fs/promises';
 import { totalmem, availableParallelism } from 'node:os';
@@ -9,9 +11,9 @@ import { DEFAULT_LIMITS } from '../contract/workspace.js';
 import type { WarrenConfig } from '../config/config.js';
 import type { QuotaPolicy } from './quota.js';
 
-function envNumber(name: string, dflt: number): number {
+function envNumber(name: string, dflt: number | undefined, fallback: number): number {
   const v = process.env[name];
-  if (v === undefined || v === '') return dflt;
+  if (v === undefined || v === '') return dflt ?? fallback;
   const n = Number(v);
   if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a non-negative number`);
   return n;
@@ -22,22 +24,25 @@ export async function defaultPolicy(cfg: WarrenConfig): Promise<QuotaPolicy> {
   const fs = await statfs(cfg.dataDir);
   const diskMb = Math.floor((fs.blocks * fs.bsize) / (1024 * 1024));
   const cores = availableParallelism();
+  const f = cfg.quota;
   return {
-    plan: 'self-hosted',
-    planLabel: 'Self-hosted',
-    limits: DEFAULT_LIMITS,
+    plan: f.plan ?? 'self-hosted',
+    planLabel: f.planLabel ?? 'Self-hosted',
+    limits: { ...DEFAULT_LIMITS, ...f.limits },
     // Owned pool: what all workspaces may reserve, stopped ones included (disk is sparse).
     pool: {
-      cpus: envNumber('WARREN_POOL_CPUS', cores * 64),
-      memory_mb: envNumber('WARREN_POOL_MEMORY_MB', memMb * 4),
-      disk_mb: envNumber('WARREN_POOL_DISK_MB', diskMb * 4),
+      cpus: envNumber('WARREN_POOL_CPUS', f.pool?.cpus, cores * 64),
+      memory_mb: envNumber('WARREN_POOL_MEMORY_MB', f.pool?.memory_mb, memMb * 4),
+      disk_mb: envNumber('WARREN_POOL_DISK_MB', f.pool?.disk_mb, diskMb * 4),
     },
     // Running pool: CPU is shared (quota, not pinning); memory is the machine's.
     runningPool: {
-      cpus: envNumber('WARREN_RUNNING_CPUS', cores * 32),
-      memory_mb: envNumber('WARREN_RUNNING_MEMORY_MB', memMb * 2),
-      disk_mb: envNumber('WARREN_RUNNING_DISK_MB', diskMb * 4),
+      cpus: envNumber('WARREN_RUNNING_CPUS', f.runningPool?.cpus, cores * 32),
+      memory_mb: envNumber('WARREN_RUNNING_MEMORY_MB', f.runningPool?.memory_mb, memMb * 2),
+      disk_mb: envNumber('WARREN_RUNNING_DISK_MB', f.runningPool?.disk_mb, diskMb * 4),
     },
-    maxSandboxes: envNumber('WARREN_MAX_WORKSPACES', 500),
+    maxSandboxes: envNumber('WARREN_MAX_WORKSPACES', f.maxSandboxes, 500),
+    namespaces: f.namespaces ?? {},
+    namespaceDefault: f.namespaceDefault ?? null,
   };
 }

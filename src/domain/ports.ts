@@ -6,6 +6,7 @@
 import type { Readable } from 'node:stream';
 import type { Driver } from '../drivers/driver.js';
 import type { ArchiveFormat } from '../contract/layers.js';
+import type { WorkspaceRecord } from '../store/store.js';
 
 export interface FirewallPort {
   register(sandbox: { ip: string; hostIf: string }): Promise<void>;
@@ -114,3 +115,19 @@ export interface DomainDeps {
 export const AGENT_PORT = 9990;
 /** Processes and threads a workspace may have at once. */
 export const DEFAULT_PIDS_LIMIT = 1024;
+
+/** One signing key of the scoped control-plane JWTs (POST /tokens). */
+export interface SigningKey {
+  kid: string;
+  /** 32 random bytes, base64url. */
+  key: string;
+  createdAt: string;
+  /** Set when a newer key took over; the key still verifies tokens until `retiredAt` + the longest TTL. */
+  retiredAt: string | null;
+}
+
+/** Where the signing keys live between starts (a 0600 file in the data dir: src/storage/key-ring.ts). */
+export interface KeyRingPort {
+  load(): Promise<SigningKey[] | null>;
+  save(keys: SigningKey[]): Promise<void>;
+}

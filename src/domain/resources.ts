@@ -16,7 +16,7 @@ import { parseConfig } from '../contract/workspace.js';
 import type { Store, WorkspaceRecord } from '../store/store.js';
 import { isLive, isTransitional } from './lifecycle.js';
 import type { Orchestrator } from './orchestrator.js';
-import { checkCreate, demandOf, usageOf, type QuotaPolicy } from './quota.js';
+import { checkResizeFits, type QuotaPolicy } from './quota.js';
 
 export interface ResourcesView {
   cpus: number;
@@ -38,9 +38,7 @@ export async function checkResourceChange(
   }
   const all = await store.allWorkspaces();
   await gate?.checkResize(next, all);
-  const usage = usageOf(all, rec.id);
-  // checkCreate checks the owned and the running pool; the count is not a resize's business.
-  checkCreate({ ...policy, maxSandboxes: Number.POSITIVE_INFINITY }, usage, demandOf(next));
+  checkResizeFits(policy, all, next);
 }
 
 /** Applies the stored limits to a live sandbox; a memory limit below current use becomes 409 memory_in_use. */

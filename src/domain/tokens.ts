@@ -51,7 +51,7 @@ function hmac(secret: string | Buffer, data: string): Buffer {
   return createHmac('sha256', secret).update(data).digest();
 }
 
-function nowSeconds(): number {
+export function nowSeconds(): number {
   return Math.floor(Date.now() / 1000);
 }
 
@@ -73,30 +73,45 @@ export function signGatewayToken(
     exp: iat + Math.floor(ttlSeconds),
     jti: randomBytes(12).toString('base64url'),
   };
-  const signingInput = `${HEADER_B64}.${base64url(JSON.stringify(claims))}`;
+  return signHs256(secret, {}, claims);
+}
+
+/** An HS256 JWT of `claims`; `header` adds fields (e.g. `kid`) to `{alg, typ}`. */
+export function signHs256(secret: string | Buffer, header: Record<string, string>, claims: object): string {
+  const head = Object.keys(header).length === 0 ? HEADER_B64 : base64url(JSON.stringify({ alg: 'HS256', typ: 'JWT', ...header }));
+  const signingInput = `${head}.${base64url(JSON.stringify(claims))}`;
   return `${signingInput}.${hmac(secret, signingInput).toString('base64url')}`;
 }
 
 const B64URL = /^[A-Za-z0-9_-]+$/;
 
 /**
- * Returns the claims of a valid, unexpired token signed with `secret`; null for
- * anything else (malformed, other algorithm, bad signature, wrong claim types, expired).
+ * The payload of an HS256 JWT whose signature checks out with the key `keyFor` picks from
+ * its header (null: unknown key); null for anything malformed, another algorithm, a bad
+ * signature or a payload that is not an object. Expiry is the caller's business.
  */
-export function verifyGatewayToken(secret: string | Buffer, token: string): GatewayTokenClaims | null {
+export function verifyHs256(keyFor: (header: Record<string, unknown>) => string | Buffer | null, token: string): Record<string, unknown> | null {
   if (typeof token !== 'string' || token.length > 4096) return null;
   const parts = token.split('.');
   if (parts.length !== 3) return null;
   const [headerB64, payloadB64, sigB64] = parts as [string, string, string];
   if (!B64URL.test(headerB64) || !B64URL.test(payloadB64) || !B64URL.test(sigB64)) return null;
-
+  const header = parseJson(headerB64);
+  if (!header || header.alg !== 'HS256') return null;
+  const secret = keyFor(header);
+  if (secret === null) return null;
   const expected = hmac(secret, `${headerB64}.${payloadB64}`);
   const given = Buffer.from(sigB64, 'base64url');
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
+  return parseJson(payloadB64);
+}
 
-  const header = parseJson(headerB64);
-  if (!header || header.alg !== 'HS256') return null;
-  const claims = parseClaims(parseJson(payloadB64));
+/**
+ * Returns the claims of a valid, unexpired token signed with `secret`; null for
+ * anything else (malformed, other algorithm, bad signature, wrong claim types, expired).
+ */
+export function verifyGatewayToken(secret: string | Buffer, token: string): GatewayTokenClaims | null {
+  const claims = parseClaims(verifyHs256(() => secret, token));
   if (!claims || claims.exp <= nowSeconds()) return null;
   return claims;
 }

@@ -145,8 +145,10 @@ export class UsageReports {
   }
 
   /** GET /workspace/usage: every workspace with usage in the period (deleted ones too), and the sum. */
-  async global(q: UsagePeriodQuery, names: Map<string, WorkspaceRecord>, only?: string) {
-    const rows = await this.d.store.usageTotals({ workspaceId: only, from: q.from, to: q.to });
+  /** `only` narrows to a scoped caller's workspaces (one id, or a test). */
+  async global(q: UsagePeriodQuery, names: Map<string, WorkspaceRecord>, only?: string | ((id: string) => boolean)) {
+    const all = await this.d.store.usageTotals({ workspaceId: typeof only === 'string' ? only : undefined, from: q.from, to: q.to });
+    const rows = typeof only === 'function' ? all.filter((r) => only(r.workspace_id)) : all;
     let total = ZERO;
     const workspaces: Record<string, unknown> = {};
     for (const r of rows) {

@@ -13,7 +13,7 @@ import type { Store, WorkspaceRecord, WorkspaceFilter, Page } from '../store/sto
 import { allocate } from '../network/addresses.js';
 import { KeyedLock } from './locks.js';
 import { isLive, planTransition, type PowerAction } from './lifecycle.js';
-import { addDemand, checkCreate, checkRunning, demandOf, usageOf, type QuotaPolicy } from './quota.js';
+import { checkReservation, checkStartFits, demandOf, type QuotaPolicy } from './quota.js';
 import { runPending, type OperationHooks } from './operations.js';
 import type { Orchestrator } from './orchestrator.js';
 import type { NetworkLayout } from './ports.js';
@@ -64,6 +64,11 @@ export class WorkspaceService {
     return rec;
   }
 
+  /** The workspace of that id or slug; null when there is none. */
+  find(idOrSlug: string): Promise<WorkspaceRecord | null> {
+    return this.o.store.findWorkspace(idOrSlug);
+  }
+
   list(filter: WorkspaceFilter, page: Page) {
     return this.o.store.listWorkspaces(filter, page);
   }
@@ -100,21 +105,14 @@ export class WorkspaceService {
       const all = await this.o.store.allWorkspaces();
       const inputs = build(all);
       for (const input of inputs) await this.o.namespaces?.admit(input.namespace, demandOf(input), inputs.filter((i) => i.namespace === input.namespace).length, all);
-      const usage = usageOf(all);
-      for (const input of inputs) {
-        const demand = demandOf(input);
-        checkCreate(this.o.policy, usage, demand);
-        usage.count += 1;
-        addDemand(usage.pool, demand);
-        addDemand(usage.running, demand);
-      }
+      checkReservation(this.o.policy, all, inputs);
       const taken = new Set(all.map((r) => r.ip));
       const recs = inputs.map((input) => {
         const ip = allocate(this.o.network.subnet, taken);
         taken.add(ip);
         return newWorkspaceRecord({ ...input, ip });
       });
-      for (const rec of recs) await this.o.store.insertWorkspace(rec);
+      await this.o.store.insertWorkspaces(recs); // one transaction: all reserved or none
       return recs;
     });
   }
@@ -166,15 +164,18 @@ export class WorkspaceService {
     const plan = planTransition(rec.state, action);
     if (plan.kind === 'noop') return rec;
     if (action === 'start' || action === 'resume' || action === 'restart') await this.o.namespaces?.checkStart(rec);
-    if ((action === 'start' || action === 'restart') && !isLive(rec.state)) {
-      checkRunning(this.o.policy, usageOf(await this.o.store.allWorkspaces(), rec.id), demandOf(rec));
-    }
     if (action === 'start' && rec.state === 'archived' && !opts.source) {
       const archive = (await this.o.store.listArchives(id)).filter((a) => a.state === 'ready' && a.kind === 'layer').at(-1);
       if (archive) opts = { ...opts, source: { kind: 'archive', version: archive.version } };
     }
     const now = new Date().toISOString();
-    const intent = await this.o.store.updateWorkspace(intentOf(rec, action, opts, plan.via, now));
+    const intent = (action === 'start' || action === 'restart') && !isLive(rec.state)
+      // The `starting` intent is the running-pool reservation: checked and written under the create lock.
+      ? await this.lock.run(CREATE_LOCK, async () => {
+        checkStartFits(this.o.policy, await this.o.store.allWorkspaces(), rec);
+        return this.o.store.updateWorkspace(intentOf(rec, action, opts, plan.via, now));
+      })
+      : await this.o.store.updateWorkspace(intentOf(rec, action, opts, plan.via, now));
     const after = await runPending(this.o.store, this.o.orchestrator, intent, this.o.hooks);
     if (after && action === 'stop' && after.config.remove_on_exit) {
       return this.transitionLocked(id, 'delete', { by: opts.by ?? 'user' });

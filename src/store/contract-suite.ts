@@ -213,7 +213,7 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreHan
       const { store } = await fresh(t);
       assert.equal(await store.countApiKeys(), 0);
       assert.equal(await store.getApiKey('cli_1'), null);
-      const key = { clientId: 'cli_1', secretHash: 'scrypt$00$11', scope: 'admin' as const, createdAt: '2026-01-01T00:00:00.000Z' };
+      const key = { clientId: 'cli_1', secretHash: 'scrypt$00$11', scope: 'admin' as const, namespaceId: null, label: null, createdAt: '2026-01-01T00:00:00.000Z' };
       await store.putApiKey(key);
       await store.putApiKey({ ...key, clientId: 'cli_2' });
       assert.deepEqual(await store.getApiKey('cli_1'), key);
@@ -221,6 +221,41 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreHan
       await store.putApiKey({ ...key, secretHash: 'scrypt$22$33' });
       assert.equal((await store.getApiKey('cli_1'))?.secretHash, 'scrypt$22$33');
       assert.equal(await store.countApiKeys(), 2);
+      await store.putApiKey({ ...key, clientId: 'cli_ns', scope: 'namespace', namespaceId: 'ns_1', label: 'team a' });
+      assert.deepEqual(await store.getApiKey('cli_ns'), { ...key, clientId: 'cli_ns', scope: 'namespace', namespaceId: 'ns_1', label: 'team a' });
+      assert.deepEqual((await store.allApiKeys()).map((k) => k.clientId).sort(), ['cli_1', 'cli_2', 'cli_ns']);
+      assert.equal(await store.deleteApiKey('cli_ns'), true);
+      assert.equal(await store.deleteApiKey('cli_ns'), false);
+      assert.equal(await store.getApiKey('cli_ns'), null);
+    });
+
+    test('access tokens: live ones listed, revoked kept until expiry, expired pruned', async (t) => {
+      const { store } = await fresh(t);
+      const tok = (id: string, expiresAt: string) => ({
+        id, scope: 'namespace' as const, namespaceId: 'ns_1', workspaceId: null, label: null, issuedBy: 'cli_1',
+        createdAt: '2026-01-01T00:00:00.000Z', expiresAt, revokedAt: null,
+      });
+      await store.putAccessToken(tok('t_old', '2026-01-01T00:10:00.000Z'));
+      await store.putAccessToken(tok('t_new', '2026-01-01T01:00:00.000Z'));
+      const now = '2026-01-01T00:30:00.000Z';
+      assert.deepEqual((await store.liveAccessTokens(now)).map((x) => x.id), ['t_new']);
+      assert.equal(await store.revokeAccessToken('t_new', now), true);
+      assert.equal(await store.revokeAccessToken('t_new', '2026-01-01T00:40:00.000Z'), true);
+      assert.equal((await store.liveAccessTokens(now))[0]?.revokedAt, now, 'the first revocation time stays');
+      assert.equal(await store.revokeAccessToken('t_missing', now), false);
+      assert.equal(await store.pruneAccessTokens(now), 1);
+      assert.deepEqual((await store.liveAccessTokens('2026-01-01T00:00:00.000Z')).map((x) => x.id), ['t_new']);
+    });
+
+    test('insertWorkspaces: all or none', async (t) => {
+      const { store } = await fresh(t);
+      const a = sampleWorkspace();
+      const b = sampleWorkspace();
+      await store.insertWorkspaces([a, b]);
+      assert.equal((await store.allWorkspaces()).length, 2);
+      const c = sampleWorkspace();
+      await assert.rejects(store.insertWorkspaces([c, { ...sampleWorkspace(), id: a.id }]));
+      assert.equal(await store.getWorkspace(c.id), null, 'a failed batch leaves nothing behind');
     });
 
     test('settings: get, set, overwrite, empty value', async (t) => {

@@ -221,6 +221,25 @@ CREATE TABLE default_quotas (
 );
 `;
 
+/** Namespace- and billing-scoped API keys; the scoped JWTs of POST /tokens (for listing and revocation). */
+const ACCESS_SCHEMA = `
+ALTER TABLE api_keys ADD COLUMN namespace_id TEXT;
+ALTER TABLE api_keys ADD COLUMN label TEXT;
+
+CREATE TABLE access_tokens (
+  id           TEXT PRIMARY KEY NOT NULL,   -- the token's jti
+  scope        TEXT NOT NULL,               -- namespace | workspace
+  namespace_id TEXT,
+  workspace_id TEXT,
+  label        TEXT,
+  issued_by    TEXT NOT NULL,
+  created_at   TEXT NOT NULL,
+  expires_at   TEXT NOT NULL,
+  revoked_at   TEXT
+);
+CREATE INDEX access_tokens_expiry ON access_tokens (expires_at);
+`;
+
 /** The migrations of this build, in order. Append only. */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial schema', up: (db) => db.exec(INITIAL_SCHEMA) },
@@ -229,6 +248,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 4, name: 'usage and activity', up: (db) => db.exec(USAGE_SCHEMA) },
   { version: 5, name: 'namespaces', up: (db) => db.exec(NAMESPACES_SCHEMA) },
   { version: 6, name: 'namespace quotas', up: (db) => db.exec(QUOTAS_SCHEMA) },
+  { version: 7, name: 'scoped API keys and access tokens', up: (db) => db.exec(ACCESS_SCHEMA) },
 ];
 
 function ensureBookkeeping(db: Database.Database): void {

@@ -22,6 +22,10 @@ export function observeStore(store: Store, listener: RecordListener): Store {
       await store.insertWorkspace(rec);
       notify(rec, rec.id);
     },
+    async insertWorkspaces(recs) {
+      await store.insertWorkspaces(recs);
+      for (const rec of recs) notify(rec, rec.id);
+    },
     async updateWorkspace(rec, expectedVersion) {
       const saved = await store.updateWorkspace(rec, expectedVersion);
       notify(saved, saved.id);

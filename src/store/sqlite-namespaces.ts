@@ -22,6 +22,9 @@ const toRecord = (r: Row): NamespaceRecord => ({
 });
 
 export class NamespaceTables {
+  /** Prepared once (after the migrations): every scoped request looks its caller's namespace up. */
+  private findStmt?: Database.Statement;
+
   constructor(private readonly db: Database.Database) {}
 
   /** Inserts or replaces; a slug taken by another namespace is a conflict on `slug`. */
@@ -43,8 +46,10 @@ export class NamespaceTables {
   }
 
   find(idOrSlug: string): NamespaceRecord | null {
-    const row = this.db.prepare(`SELECT ${COLUMNS} FROM namespaces WHERE id = ? OR slug = ? ORDER BY id = ? DESC LIMIT 1`)
-      .get(idOrSlug, idOrSlug, idOrSlug) as Row | undefined;
+    // An id wins over a slug; both columns are indexed, so each arm is one lookup.
+    this.findStmt ??= this.db.prepare(`SELECT ${COLUMNS} FROM namespaces WHERE id = ? UNION ALL
+      SELECT ${COLUMNS} FROM namespaces WHERE slug = ? AND id <> ? LIMIT 1`);
+    const row = this.findStmt.get(idOrSlug, idOrSlug, idOrSlug) as Row | undefined;
     return row ? toRecord(row) : null;
   }
 

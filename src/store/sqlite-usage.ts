@@ -141,6 +141,11 @@ export class ActivityTable {
       parts.push('workspace_id = ?');
       params.push(f.workspaceId);
     }
+    if (f.workspaceIds !== undefined) {
+      if (f.workspaceIds.length === 0) return [];
+      parts.push(`workspace_id IN (${f.workspaceIds.map(() => '?').join(', ')})`);
+      params.push(...f.workspaceIds);
+    }
     if (f.type !== undefined) {
       parts.push('type = ?');
       params.push(f.type);

@@ -22,6 +22,7 @@ import { runMigrations } from './migrations.js';
 import { PublicPortTable } from './sqlite-public-ports.js';
 import { ArchiveTable, SnapshotTable } from './sqlite-layers.js';
 import { ActivityTable, UsageTables } from './sqlite-usage.js';
+import { AccessTables } from './sqlite-access.js';
 import { NamespaceTables } from './sqlite-namespaces.js';
 import { QuotaTables } from './sqlite-quotas.js';
 import type { DefaultQuotaRecord, NamespaceQuotaRecord } from './quota-records.js';
@@ -30,6 +31,7 @@ import { COLUMNS, FILTER_COLUMNS, recordToRow, rowToRecord, UNIQUE_FIELDS, type 
 import type {
   ActivityFilter,
   ActivityRecord,
+  AccessTokenRecord,
   ApiKeyRecord,
   ArchiveRecord,
   SnapshotFilter,
@@ -49,13 +51,6 @@ import type {
 } from './store.js';
 
 export const DB_FILE_NAME = 'warren.db';
-
-interface ApiKeyRow {
-  client_id: string;
-  secret_hash: string;
-  scope: string;
-  created_at: string;
-}
 
 /** Translates driver errors that have an API meaning; anything else is rethrown as is. */
 function translateError(err: unknown): unknown {
@@ -99,6 +94,7 @@ export class SqliteStore implements Store {
   private readonly archives: ArchiveTable;
   private readonly usage: UsageTables;
   private readonly namespaces: NamespaceTables;
+  private readonly access: AccessTables;
   private readonly quotas: QuotaTables;
   private readonly activity: ActivityTable;
   private readonly listStatements = new Map<string, { page: Database.Statement; count: Database.Statement }>();
@@ -123,6 +119,7 @@ export class SqliteStore implements Store {
     this.archives = new ArchiveTable(this.db);
     this.usage = new UsageTables(this.db);
     this.namespaces = new NamespaceTables(this.db);
+    this.access = new AccessTables(this.db);
     this.quotas = new QuotaTables(this.db);
     this.activity = new ActivityTable(this.db);
   }
@@ -139,6 +136,11 @@ export class SqliteStore implements Store {
   async insertWorkspace(rec: WorkspaceRecord): Promise<void> {
     const sql = `INSERT INTO workspaces (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((c) => '@' + c).join(', ')})`;
     guarded(() => this.db.prepare(sql).run(recordToRow(rec)));
+  }
+
+  async insertWorkspaces(recs: WorkspaceRecord[]): Promise<void> {
+    const stmt = this.db.prepare(`INSERT INTO workspaces (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((c) => '@' + c).join(', ')})`);
+    guarded(() => this.db.transaction(() => { for (const rec of recs) stmt.run(recordToRow(rec)); }).immediate());
   }
 
   async getWorkspace(id: string): Promise<WorkspaceRecord | null> {
@@ -209,30 +211,15 @@ export class SqliteStore implements Store {
     guarded(() => this.db.prepare('DELETE FROM workspaces WHERE id = ?').run(id));
   }
 
-  /** Inserts or replaces the key with this client id. */
-  async putApiKey(key: ApiKeyRecord): Promise<void> {
-    const sql = `INSERT INTO api_keys (client_id, secret_hash, scope, created_at) VALUES (?, ?, ?, ?)
-                 ON CONFLICT (client_id) DO UPDATE SET secret_hash = excluded.secret_hash,
-                   scope = excluded.scope, created_at = excluded.created_at`;
-    guarded(() => this.db.prepare(sql).run(key.clientId, key.secretHash, key.scope, key.createdAt));
-  }
-
-  async getApiKey(clientId: string): Promise<ApiKeyRecord | null> {
-    const row = guarded(() => this.db.prepare('SELECT * FROM api_keys WHERE client_id = ?').get(clientId)) as
-      | ApiKeyRow
-      | undefined;
-    if (row === undefined) return null;
-    return {
-      clientId: row.client_id,
-      secretHash: row.secret_hash,
-      scope: row.scope as ApiKeyRecord['scope'],
-      createdAt: row.created_at,
-    } satisfies ApiKeyRecord;
-  }
-
-  async countApiKeys(): Promise<number> {
-    return guarded(() => this.db.prepare('SELECT COUNT(*) FROM api_keys').pluck().get()) as number;
-  }
+  async putApiKey(key: ApiKeyRecord): Promise<void> { guarded(() => this.access.putKey(key)); }
+  async getApiKey(clientId: string): Promise<ApiKeyRecord | null> { return guarded(() => this.access.getKey(clientId)); }
+  async countApiKeys(): Promise<number> { return guarded(() => this.access.countKeys()); }
+  async allApiKeys(): Promise<ApiKeyRecord[]> { return guarded(() => this.access.allKeys()); }
+  async deleteApiKey(clientId: string): Promise<boolean> { return guarded(() => this.access.deleteKey(clientId)); }
+  async putAccessToken(t: AccessTokenRecord): Promise<void> { guarded(() => this.access.putToken(t)); }
+  async liveAccessTokens(now: string): Promise<AccessTokenRecord[]> { return guarded(() => this.access.liveTokens(now)); }
+  async revokeAccessToken(id: string, at: string): Promise<boolean> { return guarded(() => this.access.revokeToken(id, at)); }
+  async pruneAccessTokens(before: string): Promise<number> { return guarded(() => this.access.pruneTokens(before)); }
 
   async putPublicPort(rec: PublicPortRecord): Promise<void> {
     guarded(() => this.publicPorts.put(rec));
@@ -359,4 +346,5 @@ export class SqliteStore implements Store {
   async getDefaultQuota(level: string, service: string): Promise<DefaultQuotaRecord | null> { return guarded(() => this.quotas.getDefault(level, service)); }
   async listDefaultQuotas(level: string): Promise<DefaultQuotaRecord[]> { return guarded(() => this.quotas.listDefaults(level)); }
   async deleteDefaultQuota(level: string, service: string): Promise<boolean> { return guarded(() => this.quotas.deleteDefault(level, service)); }
+
 }

@@ -133,13 +133,8 @@ export interface Page {
   limit: number;
 }
 
-export interface ApiKeyRecord {
-  clientId: string;
-  /** scrypt hash of the secret, `scrypt$<salt-hex>$<hash-hex>`. */
-  secretHash: string;
-  scope: 'admin';
-  createdAt: string;
-}
+export type { AccessTokenRecord, AccessTokenScope, ApiKeyRecord, ApiKeyScope } from './access-records.js';
+import type { AccessTokenRecord, ApiKeyRecord } from './access-records.js';
 
 /** One exposed port of a workspace (public access, control-plane.md §8). */
 /** The part of a workspace record the network policy compiler needs. */
@@ -215,6 +210,8 @@ export interface Store {
   migrate(): Promise<void>;
   close(): Promise<void>;
 
+  /** Inserts every record in one transaction: all or none. */
+  insertWorkspaces(recs: WorkspaceRecord[]): Promise<void>;
   insertWorkspace(rec: WorkspaceRecord): Promise<void>;
   getWorkspace(id: string): Promise<WorkspaceRecord | null>;
   /** Finds by id first, then by slug. */
@@ -235,6 +232,18 @@ export interface Store {
   putApiKey(key: ApiKeyRecord): Promise<void>;
   getApiKey(clientId: string): Promise<ApiKeyRecord | null>;
   countApiKeys(): Promise<number>;
+  allApiKeys(): Promise<ApiKeyRecord[]>;
+  /** False when there was no such key. */
+  deleteApiKey(clientId: string): Promise<boolean>;
+
+  // Scoped JWTs issued by POST /tokens (sqlite-access.ts); the tokens themselves are never stored.
+  putAccessToken(t: AccessTokenRecord): Promise<void>;
+  /** Tokens not expired at `now` (ISO), revoked ones included. */
+  liveAccessTokens(now: string): Promise<AccessTokenRecord[]>;
+  /** False when there is no such token. */
+  revokeAccessToken(id: string, at: string): Promise<boolean>;
+  /** Forgets tokens that expired before `before`; returns how many. */
+  pruneAccessTokens(before: string): Promise<number>;
 
   /**
    * Inserts or replaces the exposure (workspace_id, port). A slug held by another
@@ -317,4 +326,6 @@ export interface Store {
   getDefaultQuota(level: string, service: string): Promise<DefaultQuotaRecord | null>;
   listDefaultQuotas(level: string): Promise<DefaultQuotaRecord[]>;
   deleteDefaultQuota(level: string, service: string): Promise<boolean>;
+
 }
+

@@ -80,6 +80,8 @@ export interface ActivityRecord {
 }
 
 export interface ActivityFilter {
+  /** Only these workspaces (a namespace caller's); empty: nothing. */
+  workspaceIds?: string[];
   workspaceId?: string;
   type?: string;
   /** Only entries with an id below this (the next page of a newest-first listing). */

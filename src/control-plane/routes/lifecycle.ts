@@ -12,6 +12,7 @@ import { idleOf } from '../../domain/deadlines.js';
 import { uptimeSeconds, ttlExpiresAt, workspaceView } from '../../domain/view.js';
 import type { SnapshotCapabilities } from '../../drivers/driver.js';
 import type { WorkspaceRecord } from '../../store/store.js';
+import { workspaceCallers, workspaceCallersWhileSuspended } from '../scopes.js';
 import type { ControlPlaneContext, Env } from '../context.js';
 import { loadWorkspace, readObject } from '../http.js';
 
@@ -53,7 +54,7 @@ export function lifecycleRoutes(ctx: ControlPlaneContext): Hono<Env> {
   const caps = () => ctx.layerCapabilities();
 
   for (const action of POWER) {
-    app.post(`/workspace/:id/${action}`, async (c) => {
+    app.post(`/workspace/:id/${action}`, action === 'stop' ? workspaceCallersWhileSuspended : workspaceCallers, async (c) => {
       const rec = await loadWorkspace(ctx, c);
       const after = await ctx.workspaces.power(rec.id, action);
       const ws = after ? workspaceView(after, await ctx.publicAccess.summaries(after.id)) : null;
@@ -61,12 +62,12 @@ export function lifecycleRoutes(ctx: ControlPlaneContext): Hono<Env> {
     });
   }
 
-  app.get('/workspace/:id/lifecycle', async (c) => {
+  app.get('/workspace/:id/lifecycle', workspaceCallers, async (c) => {
     const rec = await loadWorkspace(ctx, c);
     return c.json(ok(lifecycleStatus(rec, caps())));
   });
 
-  app.delete('/workspace/:id/lifecycle', async (c) => {
+  app.delete('/workspace/:id/lifecycle', workspaceCallersWhileSuspended, async (c) => {
     const rec = await loadWorkspace(ctx, c);
     const { archive } = parseDestroy(c.req.query(), await readObject(c));
     const r = await ctx.archives.destroyVm(rec.id, archive);
@@ -84,11 +85,11 @@ export function lifecycleRoutes(ctx: ControlPlaneContext): Hono<Env> {
     return c.json(ok(lifecycleStatus(saved, caps())));
   };
 
-  app.post('/workspace/:id/lifecycle/permanent', (c) =>
+  app.post('/workspace/:id/lifecycle/permanent', workspaceCallers, (c) =>
     patchLifecycle(c, (_r, body) => ({ mode: 'permanent', ttl: null, restart_policy: body.restart_policy })));
 
   // Temporary workspaces have a TTL instead of an idle policy.
-  app.post('/workspace/:id/lifecycle/temporary', (c) =>
+  app.post('/workspace/:id/lifecycle/temporary', workspaceCallers, (c) =>
     patchLifecycle(c, (_r, body) => ({
       mode: 'temporary',
       ttl: durationField(body, 'ttl'),
@@ -97,10 +98,10 @@ export function lifecycleRoutes(ctx: ControlPlaneContext): Hono<Env> {
       idle: null,
     })));
 
-  app.put('/workspace/:id/lifecycle/ttl', (c) =>
+  app.put('/workspace/:id/lifecycle/ttl', workspaceCallers, (c) =>
     patchLifecycle(c, (_r, body) => ({ ttl: durationField(body, 'ttl'), ttl_action: ttlActionField(body) })));
 
-  app.post('/workspace/:id/ping', async (c) => {
+  app.post('/workspace/:id/ping', workspaceCallers, async (c) => {
     const rec = await loadWorkspace(ctx, c);
     const body = await readObject(c);
     ctx.touch(rec.id);
@@ -108,7 +109,7 @@ export function lifecycleRoutes(ctx: ControlPlaneContext): Hono<Env> {
     return c.json(ok(lifecycleStatus(saved, caps())));
   });
 
-  app.put('/workspace/:id/lifecycle/idle', async (c) => {
+  app.put('/workspace/:id/lifecycle/idle', workspaceCallers, async (c) => {
     const rec = await loadWorkspace(ctx, c);
     const policy = parseIdle(await readObject(c));
     ctx.idle.validate(rec.mode, policy);

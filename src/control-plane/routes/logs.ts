@@ -8,6 +8,7 @@ import { Hono } from 'hono';
 import { ok } from '../../contract/envelope.js';
 import { parseTail } from '../../contract/workloads.js';
 import { parseLogSource } from '../../domain/workspace-logs.js';
+import { workspaceCallers } from '../scopes.js';
 import type { ControlPlaneContext, Env } from '../context.js';
 import { loadWorkspace } from '../http.js';
 import { sseResponse } from '../sse-stream.js';
@@ -18,7 +19,7 @@ const DEFAULT_TAIL = 500;
 export function logRoutes(ctx: ControlPlaneContext): Hono<Env> {
   const app = new Hono<Env>();
 
-  app.get(BASE, async (c) => {
+  app.get(BASE, workspaceCallers, async (c) => {
     const rec = await loadWorkspace(ctx, c);
     const q = c.req.query();
     const source = parseLogSource(q.source);
@@ -26,18 +27,18 @@ export function logRoutes(ctx: ControlPlaneContext): Hono<Env> {
     return c.json(ok({ source, logs, lines: logs.map((l) => l.message), running: rec.state === 'running' }));
   });
 
-  app.delete(BASE, async (c) => {
+  app.delete(BASE, workspaceCallers, async (c) => {
     const rec = await loadWorkspace(ctx, c);
     await ctx.logs.clear(rec);
     return c.json(ok({ message: 'Logs cleared' }));
   });
 
-  app.get(`${BASE}/list`, async (c) => {
+  app.get(`${BASE}/list`, workspaceCallers, async (c) => {
     const rec = await loadWorkspace(ctx, c);
     return c.json(ok({ files: await ctx.logs.files(rec) }));
   });
 
-  app.get(`${BASE}/file/*`, async (c) => {
+  app.get(`${BASE}/file/*`, workspaceCallers, async (c) => {
     const rec = await loadWorkspace(ctx, c);
     const prefix = `/workspace/${c.req.param('id')}/logs/file/`;
     const raw = c.req.path.startsWith(prefix) ? c.req.path.slice(prefix.length) : '';
@@ -51,12 +52,12 @@ export function logRoutes(ctx: ControlPlaneContext): Hono<Env> {
     return c.json(ok({ name, logs, lines: logs.map((l) => l.message), content: logs.map((l) => l.message).join('\n') }));
   });
 
-  app.get(`${BASE}/stream/boot`, async (c) => {
+  app.get(`${BASE}/stream/boot`, workspaceCallers, async (c) => {
     const rec = await loadWorkspace(ctx, c);
     return sseResponse(ctx.logs.bootStream(rec, parseTail(c.req.query(), DEFAULT_TAIL)));
   });
 
-  app.get(`${BASE}/stream/cmd`, async (c) => {
+  app.get(`${BASE}/stream/cmd`, workspaceCallers, async (c) => {
     const rec = await loadWorkspace(ctx, c);
     return sseResponse(ctx.logs.cmdStream(rec, parseTail(c.req.query(), DEFAULT_TAIL)));
   });

@@ -10,6 +10,7 @@ import { routePath } from 'hono/route';
 import { AppError } from '../../contract/errors.js';
 import { safeEqual } from '../../domain/tokens.js';
 import type { ControlPlaneContext, Env } from '../context.js';
+import { publicRoute } from '../scopes.js';
 
 export const METRICS_PATH = '/metrics';
 
@@ -33,7 +34,7 @@ async function authorizeScrape(ctx: ControlPlaneContext, get: (name: string) => 
 
 export function metricsRoutes(ctx: ControlPlaneContext): Hono<Env> {
   const app = new Hono<Env>();
-  app.get(METRICS_PATH, async (c) => {
+  app.get(METRICS_PATH, publicRoute, async (c) => { // public to the generic check; authorizeScrape decides
     await authorizeScrape(ctx, (n) => c.req.header(n));
     const { contentType, body } = await ctx.metrics.render();
     return c.body(body, 200, { 'content-type': contentType, 'cache-control': 'no-store' });

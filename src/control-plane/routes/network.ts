@@ -7,13 +7,14 @@ import { Hono } from 'hono';
 import { ok } from '../../contract/envelope.js';
 import { parseNetworkPatch } from '../../contract/network.js';
 import { networkFields } from '../../domain/view.js';
+import { workspaceCallers } from '../scopes.js';
 import type { ControlPlaneContext, Env } from '../context.js';
 import { loadWorkspace, readObject } from '../http.js';
 
 export function networkRoutes(ctx: ControlPlaneContext, gateway: string): Hono<Env> {
   const app = new Hono<Env>();
 
-  app.get('/workspace/:id/network', async (c) => {
+  app.get('/workspace/:id/network', workspaceCallers, async (c) => {
     const rec = await loadWorkspace(ctx, c);
     const links = await ctx.network.resolveLinks(rec.network.private_link_ids, rec.id);
     return c.json(ok({
@@ -28,7 +29,7 @@ export function networkRoutes(ctx: ControlPlaneContext, gateway: string): Hono<E
   });
 
   for (const method of ['patch', 'put'] as const) {
-    app[method]('/workspace/:id/network', async (c) => {
+    app[method]('/workspace/:id/network', workspaceCallers, async (c) => {
       const rec = await loadWorkspace(ctx, c);
       const patch = parseNetworkPatch(await readObject(c), method === 'put');
       const saved = await ctx.network.update(rec.id, patch, method === 'put');
@@ -39,13 +40,13 @@ export function networkRoutes(ctx: ControlPlaneContext, gateway: string): Hono<E
       }));
     });
   }
-  app.post('/workspace/:id/network/ip', async (c) => {
+  app.post('/workspace/:id/network/ip', workspaceCallers, async (c) => {
     const rec = await loadWorkspace(ctx, c);
     const body = await readObject(c);
     const entry = await ctx.network.applyOutboundIp(rec.id, body.ip);
     return c.json(ok({ ip: entry.ip, country_code: entry.country_code }));
   });
 
-  app.get('/zone/mine', (c) => c.json(ok({ proxies: ctx.network.pool() })));
+  app.get('/zone/mine', workspaceCallers, (c) => c.json(ok({ proxies: ctx.network.pool() })));
   return app;
 }

@@ -5,29 +5,30 @@
  */
 import { Hono } from 'hono';
 import { ok } from '../../contract/envelope.js';
+import { workspaceCallers } from '../scopes.js';
 import type { ControlPlaneContext, Env } from '../context.js';
 import { loadWorkspace, readObject } from '../http.js';
 
 export function publicAccessRoutes(ctx: ControlPlaneContext): Hono<Env> {
   const app = new Hono<Env>();
 
-  app.get('/workspace/:id/public-access', async (c) => {
+  app.get('/workspace/:id/public-access', workspaceCallers, async (c) => {
     const rec = await loadWorkspace(ctx, c);
     return c.json(ok({ ports: await ctx.publicAccess.list(rec.id) }));
   });
 
-  app.post('/workspace/:id/public-access', async (c) => {
+  app.post('/workspace/:id/public-access', workspaceCallers, async (c) => {
     const rec = await loadWorkspace(ctx, c);
     const { port, created } = await ctx.publicAccess.expose(rec.id, await readObject(c));
     return c.json(ok({ port }), created ? 201 : 200);
   });
 
-  app.patch('/workspace/:id/public-access/:port', async (c) => {
+  app.patch('/workspace/:id/public-access/:port', workspaceCallers, async (c) => {
     const rec = await loadWorkspace(ctx, c);
     return c.json(ok({ port: await ctx.publicAccess.updateSlug(rec.id, c.req.param('port'), await readObject(c)) }));
   });
 
-  app.delete('/workspace/:id/public-access/:port', async (c) => {
+  app.delete('/workspace/:id/public-access/:port', workspaceCallers, async (c) => {
     const rec = await loadWorkspace(ctx, c);
     await ctx.publicAccess.revoke(rec.id, c.req.param('port'));
     return c.json(ok({ message: 'Public access revoked' }));

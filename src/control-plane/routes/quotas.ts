@@ -14,7 +14,8 @@ import { isExceeded, type NamespaceWithQuotas } from '../../domain/namespace-quo
 import { round } from '../../domain/pricing.js';
 import type { DefaultQuotaRecord, NamespaceQuotaRecord, NamespaceRecord } from '../../store/store.js';
 import type { ControlPlaneContext, Env } from '../context.js';
-import { adminOnly, clientIdOf, readJson, readObject } from '../http.js';
+import { clientIdOf, readJson, readObject } from '../http.js';
+import { billingCallers } from '../scopes.js';
 
 /** NamespaceQuota of the spec, plus `namespace_id`, `usage_since`, `remaining` and `exceeded`. */
 function quotaView(q: NamespaceQuotaRecord, ns: NamespaceRecord, clientId: string): Record<string, unknown> {
@@ -41,54 +42,53 @@ function withQuotasView(w: NamespaceWithQuotas, clientId: string): Record<string
 export function quotaRoutes(ctx: ControlPlaneContext): Hono<Env> {
   const app = new Hono<Env>();
   const quotas = ctx.quotas;
-  app.use('/credits/*', adminOnly);
 
-  app.post('/credits/namespace-quota', async (c) => {
+  app.post('/credits/namespace-quota', billingCallers, async (c) => {
     const { ns, quota } = await quotas.set(parseSetQuota(await readJson(c)));
     return c.json(ok({ message: 'Quota set', data: quotaView(quota, ns, clientIdOf(c)) }));
   });
 
-  app.post('/credits/reset-quota', async (c) => {
+  app.post('/credits/reset-quota', billingCallers, async (c) => {
     const key = parseQuotaKey(await readJson(c));
     const { ns, quota } = await quotas.reset(key.namespace, key.service);
     return c.json(ok({ message: 'Quota usage reset', data: quotaView(quota, ns, clientIdOf(c)) }));
   });
 
-  app.get('/credits/namespaces', async (c) => {
+  app.get('/credits/namespaces', billingCallers, async (c) => {
     const q = parseNamespaceList(c.req.query());
     const { items, total } = await quotas.listWithQuotas(q);
     return c.json(ok({ data: items.map((w) => withQuotasView(w, clientIdOf(c))), pagination: { total, limit: q.limit, offset: q.offset } }));
   });
 
-  app.get('/credits/namespaces/:namespace', async (c) => {
+  app.get('/credits/namespaces/:namespace', billingCallers, async (c) => {
     const d = await quotas.details(c.req.param('namespace'), parseDays(c.req.query()));
     return c.json(ok({ data: { ...withQuotasView(d, clientIdOf(c)), usage: d.usage } }));
   });
 
-  app.post('/credits/defaults', async (c) => {
+  app.post('/credits/defaults', billingCallers, async (c) => {
     const d = await quotas.setDefault(parseSetDefaultQuota(await readJson(c)));
     return c.json(ok({ message: 'Default quota set', data: defaultView(d, clientIdOf(c)) }));
   });
 
   /** `data: null` when the service has no default. */
-  app.get('/credits/defaults', async (c) => {
+  app.get('/credits/defaults', billingCallers, async (c) => {
     const q = c.req.query();
     const d = await quotas.getDefault(parseDefaultKey({ level: q.level ?? 'namespace', service: q.service }));
     return c.json(ok({ data: d && defaultView(d, clientIdOf(c)) }));
   });
 
-  app.get('/credits/defaults/all', async (c) => {
+  app.get('/credits/defaults/all', billingCallers, async (c) => {
     parseDefaultLevel(c.req.query());
     return c.json(ok({ data: (await quotas.allDefaults()).map((d) => defaultView(d, clientIdOf(c))) }));
   });
 
-  app.delete('/credits/defaults', async (c) => {
+  app.delete('/credits/defaults', billingCallers, async (c) => {
     const service = parseDefaultKey(await readObject(c));
     await quotas.deleteDefault(service);
     return c.json(ok({ message: `Default quota for ${service} deleted` }));
   });
 
-  app.post('/credits/defaults/toggle-auto-apply', async (c) => {
+  app.post('/credits/defaults/toggle-auto-apply', billingCallers, async (c) => {
     const { service, autoApply } = parseToggleAutoApply(await readJson(c));
     const d = await quotas.toggleAutoApply(service, autoApply);
     return c.json(ok({ message: `Auto-apply ${autoApply ? 'enabled' : 'disabled'} for ${service}`, data: defaultView(d, clientIdOf(c)) }));

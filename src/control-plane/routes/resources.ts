@@ -11,6 +11,7 @@ import { Hono, type Context } from 'hono';
 import { ok } from '../../contract/envelope.js';
 import { parseOverlayResize, parseResources, type ResourcesCommand } from '../../contract/resources.js';
 import { resourcesOf } from '../../domain/resources.js';
+import { workspaceCallers } from '../scopes.js';
 import type { ControlPlaneContext, Env } from '../context.js';
 import { intParam, loadWorkspace, readObject } from '../http.js';
 
@@ -23,7 +24,7 @@ export function resourceRoutes(ctx: ControlPlaneContext): Hono<Env> {
     return c.json(ok({ resources: resourcesOf(saved), applied, restart_required: false, ...resourcesOf(saved) }));
   };
 
-  app.get('/workspace/:id/resources', async (c) => {
+  app.get('/workspace/:id/resources', workspaceCallers, async (c) => {
     const rec = await loadWorkspace(ctx, c);
     const l = ctx.policy.limits;
     return c.json(ok({
@@ -32,24 +33,24 @@ export function resourceRoutes(ctx: ControlPlaneContext): Hono<Env> {
       limits: { cpus: l.cpus, memory_mb: l.memory_mb, disk_size_mb: l.writable_size_mb },
     }));
   });
-  app.put('/workspace/:id/resources', (c) => update(c, parseResources));
-  app.patch('/workspace/:id/resources', (c) => update(c, parseResources));
+  app.put('/workspace/:id/resources', workspaceCallers, (c) => update(c, parseResources));
+  app.patch('/workspace/:id/resources', workspaceCallers, (c) => update(c, parseResources));
 
-  app.get('/workspace/:id/overlay', async (c) => {
+  app.get('/workspace/:id/overlay', workspaceCallers, async (c) => {
     const rec = await loadWorkspace(ctx, c);
     const limit = intParam(c.req.query('limit'), 'limit', 1000, 1, 10_000);
     const { entries, truncated } = await ctx.resources.listLayer(rec.id, limit);
     return c.json(ok({ files: entries, count: entries.length, truncated }));
   });
 
-  app.get('/workspace/:id/overlay/usage', async (c) => {
+  app.get('/workspace/:id/overlay/usage', workspaceCallers, async (c) => {
     const rec = await loadWorkspace(ctx, c);
     return c.json(ok({ usage: await ctx.resources.layerUsage(rec.id) }));
   });
 
-  app.put('/workspace/:id/overlay/resize', (c) => update(c, parseOverlayResize));
+  app.put('/workspace/:id/overlay/resize', workspaceCallers, (c) => update(c, parseOverlayResize));
 
-  app.post('/workspace/:id/overlay/sync', async (c) => {
+  app.post('/workspace/:id/overlay/sync', workspaceCallers, async (c) => {
     const rec = await loadWorkspace(ctx, c);
     return c.json(ok({ synced: await ctx.resources.syncLayer(rec.id) }));
   });

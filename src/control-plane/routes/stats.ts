@@ -16,6 +16,7 @@ import type { StatsHub } from '../../domain/sampler.js';
 import type { StatsEvent } from '../../domain/stats.js';
 import { configView, hostnameOf, uptimeSeconds } from '../../domain/view.js';
 import type { WorkspaceRecord } from '../../store/store.js';
+import { workspaceCallers } from '../scopes.js';
 import type { ControlPlaneContext, Env } from '../context.js';
 import { loadWorkspace } from '../http.js';
 import { sseResponse } from '../sse-stream.js';
@@ -61,20 +62,20 @@ export function infoView(rec: WorkspaceRecord, host: ControlPlaneContext['host']
 export function statsRoutes(ctx: ControlPlaneContext): Hono<Env> {
   const app = new Hono<Env>();
 
-  app.get('/workspace/:id/stats', async (c) => {
+  app.get('/workspace/:id/stats', workspaceCallers, async (c) => {
     const rec = await loadWorkspace(ctx, c);
     requireLive(rec);
     const stats = await ctx.statsHub.sampleOnce(rec);
     return c.json({ ...stats, ...ok({ stats }) });
   });
 
-  app.get('/workspace/:id/stats/stream', async (c) => {
+  app.get('/workspace/:id/stats/stream', workspaceCallers, async (c) => {
     const rec = await loadWorkspace(ctx, c);
     requireLive(rec);
     return statsStream(ctx.statsHub, rec);
   });
 
-  app.get('/workspace/:id/info', async (c) => {
+  app.get('/workspace/:id/info', workspaceCallers, async (c) => {
     const rec = await loadWorkspace(ctx, c);
     // One reading is enough for the process count (no CPU %, so no primer).
     const pids = isLive(rec.state) ? (await ctx.statsHub.read(rec).catch(() => null))?.stats.pids ?? 0 : 0;
@@ -82,7 +83,7 @@ export function statsRoutes(ctx: ControlPlaneContext): Hono<Env> {
     return c.json({ ...info, ...ok({ info }) });
   });
 
-  app.get('/workspace/:id/config', async (c) => {
+  app.get('/workspace/:id/config', workspaceCallers, async (c) => {
     const rec = await loadWorkspace(ctx, c);
     return c.json(ok({ config: configView(rec) }));
   });

@@ -12,9 +12,11 @@ import { Hono, type Context } from 'hono';
 import { ok } from '../../contract/envelope.js';
 import { activityId, parseActivityQuery, parseEstimateQuery, parseUsagePeriod, type DefaultPeriod } from '../../contract/usage.js';
 import { activityView } from '../../domain/activity-log.js';
-import type { ActivityRecord } from '../../store/store.js';
+import type { ActivityRecord, WorkspaceRecord } from '../../store/store.js';
 import type { ControlPlaneContext, Env } from '../context.js';
-import { loadWorkspace, requireAdmin } from '../http.js';
+import { loadWorkspace } from '../http.js';
+import { namespaceCallers, usageReaders } from '../scopes.js';
+import { reaches, type Principal } from '../../domain/principal.js';
 
 const DAY = 86_400;
 
@@ -30,63 +32,68 @@ function activityPage(rows: ActivityRecord[], limit: number) {
   return { count: rows.length, next_before: rows.length === limit && last ? activityId(last.id) : null, activity };
 }
 
+/** What a scoped caller may see of the global listings: its workspace, or its namespace's. */
+function scopeFilter(p: Principal, all: WorkspaceRecord[]): { one?: string; ids?: string[] } {
+  if (p.kind === 'workspace') return { one: p.workspaceId };
+  if (p.kind === 'namespace') return { ids: all.filter((r) => reaches(p, r)).map((r) => r.id) };
+  return {};
+}
+
 export function usageRoutes(ctx: ControlPlaneContext): Hono<Env> {
   const app = new Hono<Env>();
   const { usage, activity } = ctx;
 
-  app.get('/workspace/estimate', (c) => c.json(ok(usage.estimate(parseEstimateQuery(c.req.query())))));
+  app.get('/workspace/estimate', usageReaders, (c) => c.json(ok(usage.estimate(parseEstimateQuery(c.req.query())))));
 
-  app.get('/workspace/usage', async (c) => {
+  app.get('/workspace/usage', usageReaders, async (c) => {
     const q = period(c, { lastSeconds: 30 * DAY });
-    const principal = c.get('principal');
-    const only = principal.kind === 'workspace' ? principal.workspaceId : undefined;
-    const names = new Map((await ctx.store.allWorkspaces()).map((r) => [r.id, r]));
-    return c.json(ok(await usage.global(q, names, only)));
+    const all = await ctx.store.allWorkspaces();
+    const scope = scopeFilter(c.get('principal'), all);
+    const names = new Map(all.map((r) => [r.id, r]));
+    const ids = scope.ids ? new Set(scope.ids) : null;
+    return c.json(ok(await usage.global(q, names, scope.one ?? (ids ? (id) => ids.has(id) : undefined))));
   });
 
-  app.get('/workspace/activity', async (c) => {
+  app.get('/workspace/activity', usageReaders, async (c) => {
     const q = parseActivityQuery(c.req.query());
-    const principal = c.get('principal');
-    if (principal.kind === 'workspace') q.workspaceId = principal.workspaceId;
-    return c.json(ok(activityPage(await activity.list(q), q.limit)));
+    const scope = scopeFilter(c.get('principal'), await ctx.store.allWorkspaces());
+    if (scope.one) q.workspaceId = scope.one;
+    return c.json(ok(activityPage(await activity.list({ ...q, workspaceIds: scope.ids }), q.limit)));
   });
 
-  app.get('/workspace/:id/activity', async (c) => {
+  app.get('/workspace/:id/activity', usageReaders, async (c) => {
     const rec = await loadWorkspace(ctx, c);
     const q = { ...parseActivityQuery(c.req.query()), workspaceId: rec.id };
     return c.json(ok({ workspace_id: rec.id, ...activityPage(await activity.list(q), q.limit) }));
   });
 
-  app.get('/workspace/:id/usage', async (c) => {
+  app.get('/workspace/:id/usage', usageReaders, async (c) => {
     const rec = await loadWorkspace(ctx, c);
     return c.json(ok(await usage.series(rec.id, period(c, { lastSeconds: DAY }))));
   });
 
-  app.get('/workspace/:id/usage/totals', async (c) => {
+  app.get('/workspace/:id/usage/totals', usageReaders, async (c) => {
     const rec = await loadWorkspace(ctx, c);
     return c.json(ok(await usage.totals(rec.id, period(c, 'all'))));
   });
 
-  app.get('/workspace/:id/usage/credits/chart', async (c) => {
+  app.get('/workspace/:id/usage/credits/chart', usageReaders, async (c) => {
     const rec = await loadWorkspace(ctx, c);
     return c.json(ok(await usage.creditsChart(rec.id, period(c, { lastSeconds: 30 * DAY }))));
   });
 
-  app.delete('/workspace/:id/usage', async (c) => {
-    requireAdmin(c);
+  app.delete('/workspace/:id/usage', namespaceCallers, async (c) => {
     const rec = await loadWorkspace(ctx, c);
     const wiped = await usage.wipe(rec.id);
     return c.json(ok({ ...wiped, message: `Usage data of ${rec.id} wiped` }));
   });
 
-  app.post('/workspace/:id/usage/tracking/start', async (c) => {
-    requireAdmin(c);
+  app.post('/workspace/:id/usage/tracking/start', namespaceCallers, async (c) => {
     const rec = await loadWorkspace(ctx, c);
     return c.json(ok({ ...(await usage.setTracking(rec.id, true)), message: 'Usage tracking started' }));
   });
 
-  app.post('/workspace/:id/usage/tracking/stop', async (c) => {
-    requireAdmin(c);
+  app.post('/workspace/:id/usage/tracking/stop', namespaceCallers, async (c) => {
     const rec = await loadWorkspace(ctx, c);
     return c.json(ok({ ...(await usage.setTracking(rec.id, false)), message: 'Usage tracking stopped' }));
   });

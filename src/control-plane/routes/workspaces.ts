@@ -8,27 +8,47 @@ import { Hono } from 'hono';
 import { parseCreateWorkspace, parseUpdateWorkspace } from '../../contract/commands.js';
 import { ok } from '../../contract/envelope.js';
 import { configView, workspaceView, uptimeSeconds } from '../../domain/view.js';
-import { quotaView, usageOf } from '../../domain/quota.js';
 import type { ControlPlaneContext, Env } from '../context.js';
-import { intParam, loadWorkspace, readJson, requireAdmin } from '../http.js';
+import { intParam, loadWorkspace, outOfScope, readJson } from '../http.js';
+import { allow, namespaceCallers, workspaceCallers, workspaceCallersWhileSuspended } from '../scopes.js';
+import type { Principal } from '../../domain/principal.js';
+import { quotaFor } from '../../domain/quota.js';
+import type { CreateWorkspaceCommand } from '../../contract/commands.js';
+
+/** The quota is the admin's and a namespace's business; a workspace token has no pool. */
+const quotaCallers = allow(['admin', 'namespace', 'billing']);
+
+/** A namespace caller's creates land in its namespace; naming another is 403. */
+function forceNamespace(p: Principal, cmd: CreateWorkspaceCommand): CreateWorkspaceCommand {
+  if (p.kind !== 'namespace') return cmd;
+  if (cmd.namespace && cmd.namespace !== p.namespace.slug) throw outOfScope(`Namespace ${cmd.namespace}`, 'namespace');
+  return { ...cmd, namespace: p.namespace.slug };
+}
+
+/** The namespace filter a caller's listing is held to (its own for a namespace caller; a query may not widen it). */
+function listNamespace(p: Principal, asked: string | undefined): string | undefined {
+  if (p.kind !== 'namespace') return asked;
+  if (asked && asked !== p.namespace.slug) throw outOfScope(`Namespace ${asked}`, 'namespace');
+  return p.namespace.slug;
+}
 
 export function workspaceRoutes(ctx: ControlPlaneContext): Hono<Env> {
   const app = new Hono<Env>();
 
-  app.get('/workspace/quota', async (c) => {
-    const usage = usageOf(await ctx.store.allWorkspaces());
-    return c.json(ok(quotaView(ctx.policy, usage)));
+  app.get('/workspace/quota', quotaCallers, async (c) => {
+    const p = c.get('principal');
+    return c.json(ok(quotaFor(ctx.policy, await ctx.store.allWorkspaces(), p.kind === 'namespace' ? p.namespace.slug : null)));
   });
 
   // Workspaces whose VM was destroyed (DELETE /lifecycle) while their record and archives remain.
-  app.get('/workspace/archived', async (c) => {
+  app.get('/workspace/archived', workspaceCallers, async (c) => {
     const q = c.req.query();
     const page = intParam(q.page, 'page', 1, 1, 1_000_000);
     const limit = intParam(q.limit, 'limit', 20, 1, 100);
     const principal = c.get('principal');
     const { items, total } = principal.kind === 'workspace'
       ? await ctx.workspaces.get(principal.workspaceId).then((r) => (r.state === 'archived' ? { items: [r], total: 1 } : { items: [], total: 0 }))
-      : await ctx.workspaces.list({ state: 'archived', namespace: q.namespace || undefined }, { page, limit });
+      : await ctx.workspaces.list({ state: 'archived', namespace: listNamespace(principal, q.namespace || undefined) }, { page, limit });
     const workspaces = await Promise.all(items.map(async (rec) => {
       const archives = (await ctx.archives.list(rec.id)).filter((a) => a.state === 'ready');
       return { ...workspaceView(rec), archives: archives.map((a) => a.version), latest_archive: archives.at(-1)?.version ?? null };
@@ -36,14 +56,13 @@ export function workspaceRoutes(ctx: ControlPlaneContext): Hono<Env> {
     return c.json(ok({ workspaces, total, page, limit }));
   });
 
-  app.post('/workspace', async (c) => {
-    requireAdmin(c);
-    const cmd = parseCreateWorkspace(await readJson(c));
+  app.post('/workspace', namespaceCallers, async (c) => {
+    const cmd = forceNamespace(c.get('principal'), parseCreateWorkspace(await readJson(c)));
     const { rec, created } = await ctx.workspaces.create(cmd);
     return c.json(ok({ workspace: workspaceView(rec) }), created ? 201 : 200);
   });
 
-  app.get('/workspace', async (c) => {
+  app.get('/workspace', workspaceCallers, async (c) => {
     const q = c.req.query();
     const page = intParam(q.page, 'page', 1, 1, 1_000_000);
     const limit = intParam(q.limit, 'limit', 20, 1, 100);
@@ -53,38 +72,38 @@ export function workspaceRoutes(ctx: ControlPlaneContext): Hono<Env> {
       return c.json(ok({ workspaces: [workspaceView(rec, await ctx.publicAccess.summaries(rec.id))], total: 1, page: 1, limit }));
     }
     const { items, total } = await ctx.workspaces.list(
-      { mode: q.mode || undefined, state: q.status || undefined, namespace: q.namespace || undefined },
+      { mode: q.mode || undefined, state: q.status || undefined, namespace: listNamespace(principal, q.namespace || undefined) },
       { page, limit },
     );
     const ports = await ctx.publicAccess.summariesByWorkspace();
     return c.json(ok({ workspaces: items.map((rec) => workspaceView(rec, ports.get(rec.id))), total, page, limit }));
   });
 
-  app.get('/workspace/:id', async (c) => {
+  app.get('/workspace/:id', workspaceCallers, async (c) => {
     const rec = await loadWorkspace(ctx, c);
     return c.json(ok({ workspace: workspaceView(rec, await ctx.publicAccess.summaries(rec.id)) }));
   });
 
-  app.put('/workspace/:id', async (c) => {
+  app.put('/workspace/:id', workspaceCallers, async (c) => {
     const rec = await loadWorkspace(ctx, c);
     const cmd = parseUpdateWorkspace(await readJson(c));
     const saved = await ctx.workspaces.update(rec.id, cmd);
     return c.json(ok({ workspace: workspaceView(saved, await ctx.publicAccess.summaries(saved.id)) }));
   });
 
-  app.delete('/workspace/:id', async (c) => {
+  app.delete('/workspace/:id', workspaceCallersWhileSuspended, async (c) => {
     const rec = await loadWorkspace(ctx, c);
     await ctx.workspaces.power(rec.id, 'delete');
     return c.json(ok({ message: 'Workspace deleted', id: rec.id }));
   });
 
-  app.post('/workspace/:id/provisioning/retry', async (c) => {
+  app.post('/workspace/:id/provisioning/retry', workspaceCallers, async (c) => {
     const rec = await loadWorkspace(ctx, c);
     const retried = await ctx.workspaces.retryCreate(rec.id);
     return c.json(ok({ workspace: workspaceView(retried, await ctx.publicAccess.summaries(retried.id)) }));
   });
 
-  app.get('/workspace/:id/details', async (c) => {
+  app.get('/workspace/:id/details', workspaceCallers, async (c) => {
     const rec = await loadWorkspace(ctx, c);
     const stats = await ctx.stats(rec.id);
     const access = ctx.access.status(rec);
