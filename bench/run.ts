@@ -13,10 +13,11 @@ import { lifecycleBenchmarks, LIFECYCLE_BENCHMARKS } from './lifecycle.js';
 import { observeBenchmarks, OBSERVE_BENCHMARKS } from './observe.js';
 import { workloadLogBenchmarks, WORKLOAD_LOG_BENCHMARKS } from './workload-logs.js';
 import { authBenchmarks, AUTH_BENCHMARKS } from './auth.js';
+import { sshBenchmarks, SSH_BENCHMARKS } from './ssh.js';
 
 type Bench = () => Promise<BenchResult[]>;
 const SUITES: Record<string, Bench> = { core: coreBenchmarks, runtime: runtimeBenchmarks, network: networkBenchmarks, lifecycle: lifecycleBenchmarks,
-  observe: observeBenchmarks, workloads: workloadLogBenchmarks, auth: authBenchmarks };
+  observe: observeBenchmarks, workloads: workloadLogBenchmarks, auth: authBenchmarks, ssh: sshBenchmarks };
 /** Benchmark names each suite produces, so `npm run bench -- create_to_first_exec` finds its suite. */
 const NAMES: Record<string, string> = {
   create_to_first_exec: 'core', idle_workspace_memory: 'core', idle_workspace_pss: 'core',
@@ -26,6 +27,7 @@ const NAMES: Record<string, string> = {
   ...Object.fromEntries(OBSERVE_BENCHMARKS.map((n) => [n, 'observe'])),
   ...Object.fromEntries(WORKLOAD_LOG_BENCHMARKS.map((n) => [n, 'workloads'])),
   ...Object.fromEntries(AUTH_BENCHMARKS.map((n) => [n, 'auth'])),
+  ...Object.fromEntries(SSH_BENCHMARKS.map((n) => [n, 'ssh'])),
 };
 
 const RESULTS = fileURLToPath(new URL('./results.json', import.meta.url));

@@ -16,6 +16,29 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
+# OpenSSH's server is bundled into workspaces (src/ssh/bundle.ts); the host's own sshd must never run
+# (no unit starts, port 22 of the host is never touched). policy-rc.d (exit 101) stops the package from
+# starting it, Debian's sshd_not_to_be_run flag keeps ssh.service from starting it later, and the units
+# are masked. A host that already has openssh-server (its own sshd) is left as it is.
+if ! dpkg-query -W -f='${Status}' openssh-server 2>/dev/null | grep -q "install ok installed" \
+  || ! command -v patchelf >/dev/null; then
+  echo "setup: installing openssh-server (bundled into workspaces; the host's sshd stays off) and patchelf"
+  export DEBIAN_FRONTEND=noninteractive
+  had_ssh=$(dpkg-query -W -f='${Status}' openssh-server 2>/dev/null | grep -c "install ok installed" || true)
+  policy=/usr/sbin/policy-rc.d
+  saved_policy=""
+  if [ -e "$policy" ]; then saved_policy=$(mktemp); cp -p "$policy" "$saved_policy"; fi
+  printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod 755 "$policy"
+  if [ "$had_ssh" = 0 ]; then mkdir -p /etc/ssh && touch /etc/ssh/sshd_not_to_be_run; fi
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends openssh-server patchelf || { echo "setup: apt failed" >&2; }
+  if [ -n "$saved_policy" ]; then mv "$saved_policy" "$policy"; else rm -f "$policy"; fi
+  if [ "$had_ssh" = 0 ] && command -v systemctl >/dev/null; then
+    systemctl mask ssh.service ssh.socket >/dev/null 2>&1 || true
+  fi
+  dpkg-query -W -f='${Status}' openssh-server 2>/dev/null | grep -q "install ok installed" || exit 1
+fi
+
 node_major=$(node -p 'process.versions.node.split(".")[0]')
 if [ "$node_major" -lt 20 ]; then
   echo "setup: Node 20 or newer is required (found $(node -v))" >&2

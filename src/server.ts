@@ -50,6 +50,7 @@ import { NamespaceGate, NamespaceService } from './domain/namespaces.js';
 import { NamespaceQuotas } from './domain/namespace-quotas.js';
 import { RateLimiter } from './domain/rate-limit.js';
 import { createUsage } from './server-usage.js';
+import { createSshPlane, sshBundlePath } from './server-ssh.js';
 
 export interface RunningWarren {
   server: Server;
@@ -120,7 +121,8 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
     probe: probeAgent,
     network: { bridge: cfg.bridge, subnet: cfg.subnet, prefixLen, gateway, dns: hostNet.dnsServer ? [hostNet.dnsServer] : [] },
     syncNetwork: () => networkSync.sync(),
-    paths: { workspacesDir: storageDir.workspaces, bundleDir: projectRoot(), nodeBinary: process.execPath },
+    bootFiles: (rec, controlDir) => ssh.service.writeBootFile(rec, controlDir),
+    paths: { workspacesDir: storageDir.workspaces, bundleDir: projectRoot(), nodeBinary: process.execPath, sshBundleDir: sshBundlePath(cfg.dataDir) },
     hostIfName: (shortId) => new SandboxNames(cfg.instanceId).hostVeth(shortId),
     bootLog,
     log: domainLog,
@@ -147,6 +149,8 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
     onSettled: (rec: { id: string }, op: string) => {
       if (op !== 'start' && op !== 'resume' && op !== 'create') cutConnections(rec.id);
       if (op !== 'start' && op !== 'resume' && op !== 'create') edge.disconnectWorkspace(rec.id);
+      if (op !== 'start' && op !== 'resume' && op !== 'create') ssh.disconnectWorkspace(rec.id);
+      if (op === 'resume') ssh.service.resumed(rec.id);
     },
     onDeleted: (rec: Parameters<RuntimeAccess['forget']>[0]) => {
       access?.forget(rec);
@@ -179,6 +183,10 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
   const inside = createWorkloadPlane({
     store, workspaces, exits: lifecycle.exits, bootLog, workspacesDir: storageDir.workspaces,
     statsIntervalMs: cfg.statsIntervalMs, log: domainLog,
+  });
+  const ssh = await createSshPlane({
+    cfg: cfg.ssh, dataDir: cfg.dataDir, store, workspaces, workspacesDir: storageDir.workspaces, log: domainLog,
+    activity: (id) => lifecycle.activity.begin(id), wake: (id) => lifecycle.idle.wake(id),
   });
   onRecord = (rec, id) => {
     lifecycle.onRecord(rec, id);
@@ -233,7 +241,7 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
       workspaces, access, network, policy, store, auth, publicAccess,
       snapshots: lifecycle.snapshots, archives: lifecycle.archives, resources: lifecycle.resources, idle: lifecycle.idle,
       usage: usage.reports, activity: usage.activity,
-      workloads: inside.workloads, logs: inside.logs, tokens, apiKeys,
+      workloads: inside.workloads, logs: inside.logs, tokens, apiKeys, ssh: ssh.service,
       namespaces: new NamespaceService({ store, workspaces, prices: () => usage.reports.prices, quotas }),
       quotas,
       requestLimiter: new RateLimiter(cfg.limits.requests),
@@ -281,6 +289,7 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
   server.keepAliveTimeout = 65_000;
   // Runtime uploads and streams may run long; the gateway bounds its own idle time.
   server.requestTimeout = 0;
+  await ssh.listen(); // before the API: once Warren says it listens, the jump host does too
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(cfg.port, cfg.host, () => resolve());
@@ -302,6 +311,7 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
       setTimeout(() => server.closeAllConnections(), 2_000).unref();
       await closed;
       edge.close();
+      await ssh.close();
       await workspaces.drain();
       await usage.close();
       clearInterval(networkTimer);

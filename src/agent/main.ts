@@ -17,6 +17,7 @@ import { Supervisor } from './supervisor.js';
 import { TaskStore } from './exec/tasks.js';
 import { signalGroup } from './process.js';
 import { setupWorkloads } from './workloads/setup.js';
+import { SshManager } from './ssh/manager.js';
 
 /** Time children get between SIGTERM and SIGKILL when the agent stops. */
 const SHUTDOWN_GRACE_MS = 1000;
@@ -50,6 +51,8 @@ function main(): void {
   const onCmdExit = config.exitWithCmd
     ? (code: number) => shutdown(`cmd exited with ${code}`, code, CMD_EXIT_GRACE_MS)
     : undefined;
+  // sshd (started at boot when the control dir's ssh.json says so; changed through /_warren/ssh).
+  const ssh = new SshManager({ cgroups: workloads.cgroups, log });
   const supervisor = new Supervisor({ cmd: config.cmd, env: config.env, onExit: onCmdExit, sink: workloads.cmdLog });
   const server = createAgentServer({
     tokens: control,
@@ -58,7 +61,7 @@ function main(): void {
     bootService: () => supervisor.status(),
     log,
     controlTokens: { token: () => control.controlToken() },
-    internal: workloads.internal,
+    internal: { ...workloads.internal, ssh },
   });
 
   // The agent must outlive any single bad request or child; log and keep serving.
@@ -93,6 +96,9 @@ function main(): void {
     const bound = typeof addr === 'object' && addr ? addr.port : port;
     log('info', 'agent listening', { host, port: bound, workspace_id: config.workspaceId });
     workloads.workloads.boot(config.workloads);
+    void ssh.boot(control.dir).then((st) => {
+      if (st.enabled) log(st.running ? 'info' : 'warn', 'ssh at boot', { running: st.running, error: st.error });
+    });
     supervisor.start();
   });
 }

@@ -7,6 +7,7 @@ import type { StorageRequest } from '../storage/pool.js';
 import type { UsageConfig } from './usage.js';
 
 import type { RateLimits } from './limits.js';
+import type { SshConfig } from './ssh.js';
 import type { QuotaFile } from './quota-file.js';
 
 export interface WarrenConfig {
@@ -50,6 +51,8 @@ export interface WarrenConfig {
   metricsToken?: string;
   /** Request rate per caller and failed sign-ins per client id and source address (src/config/limits.ts). */
   limits: RateLimits;
+  /** The SSH jump host (src/config/ssh.ts). */
+  ssh: SshConfig;
   /** The operator's quota file (src/config/quota-file.ts); {} when none. */
   quota: QuotaFile;
 }

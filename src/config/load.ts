@@ -3,6 +3,7 @@
  * over defaults. Invalid values fail start-up with a readable message.
  */
 import { loadRateLimits } from './limits.js';
+import { loadSshConfig } from './ssh.js';
 import { loadQuotaFile } from './quota-file.js';
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
@@ -106,6 +107,7 @@ export function loadConfig(flags: Flags): WarrenConfig {
     statsIntervalMs: statsInterval(),
     metricsToken: process.env.WARREN_METRICS_TOKEN || undefined,
     limits: loadRateLimits(),
+    ssh: loadSshConfig(flags, pick, host, pick(flags, 'public-url', 'WARREN_PUBLIC_URL')),
     quota: loadQuotaFile(pick(flags, 'quota-file', 'WARREN_QUOTA_FILE')),
   };
 }

@@ -71,6 +71,8 @@ export const ERROR_STATUS = {
   workload_not_found: 404,
   workload_limit_reached: 409,
   workload_exists: 409,
+  // SSH (control-plane.md §7): no sshd bundle or jump host on this server, or sshd did not start
+  ssh_unavailable: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

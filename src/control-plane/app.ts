@@ -21,6 +21,7 @@ import { publicAccessRoutes } from './routes/public-access.js';
 import { layerRoutes } from './routes/layers.js';
 import { resourceRoutes } from './routes/resources.js';
 import { workloadRoutes } from './routes/workloads.js';
+import { sshRoutes } from './routes/ssh.js';
 import { logRoutes } from './routes/logs.js';
 import { metadataRoutes } from './routes/metadata.js';
 import { namespaceRoutes } from './routes/namespaces.js';
@@ -78,6 +79,7 @@ export function createControlPlane(ctx: ControlPlaneContext, opts: ControlPlaneO
   app.route('/', networkRoutes(ctx, opts.networkGateway));
   app.route('/', publicAccessRoutes(ctx));
   app.route('/', workloadRoutes(ctx));
+  app.route('/', sshRoutes(ctx));
   app.route('/', logRoutes(ctx));
   app.route('/', metadataRoutes(ctx));
   app.route('/', namespaceRoutes(ctx));

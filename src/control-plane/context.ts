@@ -16,6 +16,7 @@ import type { SnapshotCapabilities } from '../drivers/driver.js';
 import type { UsageReports } from '../domain/usage-report.js';
 import type { ActivityLog } from '../domain/activity-log.js';
 import type { WorkloadService } from '../domain/workloads.js';
+import type { SshService } from '../domain/ssh.js';
 import type { NamespaceService } from '../domain/namespaces.js';
 import type { NamespaceQuotas } from '../domain/namespace-quotas.js';
 import type { RateLimiter } from '../domain/rate-limit.js';
@@ -47,6 +48,8 @@ export interface ControlPlaneContext {
   /** The lifecycle activity history. */
   activity: ActivityLog;
   workloads: WorkloadService;
+  /** SSH access (routes/ssh.ts). */
+  ssh: SshService;
   /** Scoped JWTs of POST /tokens (routes/tokens.ts). */
   tokens: AccessTokens;
   /** Namespace, billing and admin API keys (routes/tokens.ts). */

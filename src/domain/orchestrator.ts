@@ -71,6 +71,7 @@ export class Orchestrator {
     const spec = await this.spec(rec, true, source?.kind === 'snapshot' ? source.ref : undefined);
     step(`Image ${rec.image} ready`);
     await writeControlFiles(spec, rec);
+    await this.deps.bootFiles?.(rec, spec.agent.controlDir);
     const workloads = rec.config.workloads.filter((w) => w.enabled).length;
     step(`Control files written (${workloads} workload${workloads === 1 ? '' : 's'} to start)`);
     if (source?.kind === 'archive' && (await this.deps.driver.inspect(spec)).state === 'absent') {

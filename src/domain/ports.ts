@@ -38,6 +38,8 @@ export interface HostPaths {
   /** Project root holding dist/, node_modules/ and package.json for the agent. */
   bundleDir: string;
   nodeBinary: string;
+  /** The sshd bundle (src/ssh/bundle.ts), bound read-only at /.warren/ssh when it exists. */
+  sshBundleDir?: string;
 }
 
 /**
@@ -109,6 +111,8 @@ export interface DomainDeps {
   bootLog?: BootLogPort;
   /** Brings the firewall's policy sets in line with the store (after a registration). */
   syncNetwork?: () => Promise<void>;
+  /** Extra control files written before every boot (SSH's ssh.json: src/domain/ssh.ts). */
+  bootFiles?: (rec: WorkspaceRecord, controlDir: string) => Promise<void>;
   log: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 }
 

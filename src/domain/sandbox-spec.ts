@@ -46,6 +46,7 @@ export function specFor(rec: WorkspaceRecord, rootfs: string, deps: DomainDeps):
       bundleDir: deps.paths.bundleDir,
       nodeBinary: deps.paths.nodeBinary,
       controlDir: controlDirOf(deps.paths.workspacesDir, rec.id),
+      ...(deps.paths.sshBundleDir ? { sshBundleDir: deps.paths.sshBundleDir } : {}),
     },
     stateDir: join(dir, 'sandbox'),
   };

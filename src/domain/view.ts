@@ -75,7 +75,8 @@ export function workspaceView(rec: WorkspaceRecord, publicPorts: PublicPortSumma
       is_running: running,
       user_requested_stop: rec.userRequestedStop,
     },
-    access: { ssh_enabled: rec.config.ssh_access },
+    // config.ssh_access is SSH's on/off switch (src/domain/ssh.ts keeps it; create with it enables SSH).
+    access: { ssh_enabled: rec.config.ssh_access === true },
     network: networkFields(rec.network),
     public_ports: publicPorts,
     resources: {

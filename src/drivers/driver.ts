@@ -58,6 +58,8 @@ export interface SandboxSpec {
     nodeBinary: string;
     /** Host directory with per-workspace control files (token, config), mounted read-only. */
     controlDir: string;
+    /** Host directory of the sshd bundle, mounted read-only at /.warren/ssh when it exists. */
+    sshBundleDir?: string;
   };
   /** Host directory the driver owns for this workspace (layers, pid files, logs). */
   stateDir: string;

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  AUDIT_ARCH_X86_64, BPF_AND_K, BPF_JEQ_K, BPF_JGE_K, BPF_JSET_K, BPF_LD_W_ABS, BPF_RET_K,
-  DENIED_SYSCALLS, ENOSYS, EPERM, OFF_ARCH, SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO, SECCOMP_RET_KILL_PROCESS,
+  AF_NETLINK, AUDIT_ARCH_X86_64, BPF_AND_K, BPF_JEQ_K, BPF_JGE_K, BPF_JSET_K, BPF_LD_W_ABS, BPF_RET_K,
+  DENIED_SYSCALLS, ENOSYS, EPERM, EPROTONOSUPPORT, NETLINK_AUDIT, OFF_ARCH, SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO, SECCOMP_RET_KILL_PROCESS,
   SYSCALLS, buildSeccompProgram, encodeSeccompProgram, sandboxSeccompFilter, type SockFilter,
 } from './seccomp.js';
 
@@ -98,4 +98,14 @@ test('encodes 8 little-endian bytes per instruction', () => {
   const buf = encodeSeccompProgram([{ code: 0x15, jt: 1, jf: 2, k: 0xc000003e }]);
   assert.deepEqual([...buf], [0x15, 0x00, 1, 2, 0x3e, 0x00, 0x00, 0xc0]);
   assert.equal(sandboxSeccompFilter().length, prog.length * 8);
+});
+
+test('chroot is allowed (sshd privilege separation); the kernel audit socket is "not supported", other sockets work', () => {
+  assert.equal(evaluate(prog, { nr: SYSCALLS.chroot }), SECCOMP_RET_ALLOW);
+  const socket = (domain: number, type: number, protocol: number) => evaluate(prog, { nr: SYSCALLS.socket, args: [domain, type, protocol] });
+  assert.equal(socket(AF_NETLINK, 3 /* SOCK_RAW */, NETLINK_AUDIT), (SECCOMP_RET_ERRNO | EPROTONOSUPPORT) >>> 0);
+  assert.equal(socket(AF_NETLINK, 3 | 0x80000 /* SOCK_CLOEXEC */, NETLINK_AUDIT), (SECCOMP_RET_ERRNO | EPROTONOSUPPORT) >>> 0);
+  assert.equal(socket(AF_NETLINK, 3, 0 /* NETLINK_ROUTE */), SECCOMP_RET_ALLOW);
+  assert.equal(socket(2 /* AF_INET */, 1, 0), SECCOMP_RET_ALLOW);
+  assert.equal(socket(1 /* AF_UNIX */, 1, NETLINK_AUDIT), SECCOMP_RET_ALLOW);
 });

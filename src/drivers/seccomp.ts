@@ -9,6 +9,10 @@
  *  - clone with any CLONE_NEW* flag → EPERM; clone3 → ENOSYS so libc falls back to clone,
  *    whose flags (unlike clone3's struct) the filter can inspect;
  *  - mknod/mknodat of block or character devices → EPERM (FIFOs and sockets still work);
+ *  - socket(AF_NETLINK, *, NETLINK_AUDIT) → EPROTONOSUPPORT: the kernel audit log is the host's, and
+ *    software that audits logins (sshd) takes this as "no audit in this kernel" and goes on;
+ *  - chroot is allowed (CAP_SYS_CHROOT, for sshd's privilege separation): the sandbox's root is
+ *    pivot_root'ed with the old root unmounted, so no chroot can lead above it;
  *  - everything else → allow.
  */
 
@@ -28,6 +32,9 @@ export const SECCOMP_RET_ERRNO = 0x00050000;
 export const SECCOMP_RET_ALLOW = 0x7fff0000;
 export const EPERM = 1;
 export const ENOSYS = 38;
+export const EPROTONOSUPPORT = 93;
+export const AF_NETLINK = 16;
+export const NETLINK_AUDIT = 9;
 
 // BPF opcodes (linux/filter.h).
 export const BPF_LD_W_ABS = 0x20;
@@ -64,12 +71,12 @@ export const SYSCALLS = {
   mknodat: 259, unshare: 272, perf_event_open: 298, name_to_handle_at: 303, open_by_handle_at: 304,
   setns: 308, finit_module: 313, kexec_file_load: 320, bpf: 321, userfaultfd: 323,
   open_tree: 428, move_mount: 429, fsopen: 430, fsconfig: 431, fsmount: 432, fspick: 433,
-  clone3: 435, mount_setattr: 442, clone: 56,
+  clone3: 435, mount_setattr: 442, clone: 56, socket: 41,
 } as const;
 
 /** Syscalls refused outright with EPERM. */
 export const DENIED_SYSCALLS: readonly (keyof typeof SYSCALLS)[] = [
-  'unshare', 'setns', 'mount', 'umount2', 'pivot_root', 'chroot', 'open_by_handle_at', 'name_to_handle_at',
+  'unshare', 'setns', 'mount', 'umount2', 'pivot_root', 'open_by_handle_at', 'name_to_handle_at',
   'kexec_load', 'kexec_file_load', 'init_module', 'finit_module', 'delete_module', 'create_module',
   'bpf', 'perf_event_open', 'keyctl', 'add_key', 'request_key', 'reboot', 'swapon', 'swapoff', 'syslog',
   'acct', 'settimeofday', 'clock_settime', 'iopl', 'ioperm', 'userfaultfd', 'quotactl', 'lookup_dcookie',
@@ -125,15 +132,21 @@ export function buildSeccompProgram(): SockFilter[] {
   items.push(
     { code: BPF_JEQ_K, k: SYSCALLS.clone3, jt: 'enosys' },
     { code: BPF_JEQ_K, k: SYSCALLS.clone, jt: 'clone' },
+    { code: BPF_JEQ_K, k: SYSCALLS.socket, jt: 'socket' },
     { code: BPF_JEQ_K, k: SYSCALLS.mknod, jt: 'mknod' },
     { code: BPF_JEQ_K, k: SYSCALLS.mknodat, jt: 'mknodat', jf: 'allow' },
     { label: 'clone', code: BPF_LD_W_ABS, k: argLowOffset(0) },
     { code: BPF_JSET_K, k: CLONE_NAMESPACE_FLAGS, jt: 'eperm', jf: 'allow' },
+    { label: 'socket', code: BPF_LD_W_ABS, k: argLowOffset(0) },
+    { code: BPF_JEQ_K, k: AF_NETLINK, jf: 'allow' },
+    { code: BPF_LD_W_ABS, k: argLowOffset(2) },
+    { code: BPF_JEQ_K, k: NETLINK_AUDIT, jt: 'noproto', jf: 'allow' },
     ...deviceNodeCheck('mknod', 1),
     ...deviceNodeCheck('mknodat', 2),
     { label: 'allow', code: BPF_RET_K, k: SECCOMP_RET_ALLOW },
     { label: 'eperm', code: BPF_RET_K, k: errno(EPERM) },
     { label: 'enosys', code: BPF_RET_K, k: errno(ENOSYS) },
+    { label: 'noproto', code: BPF_RET_K, k: errno(EPROTONOSUPPORT) },
     { label: 'kill', code: BPF_RET_K, k: SECCOMP_RET_KILL_PROCESS },
   );
   return assemble(items);

@@ -10,6 +10,7 @@
 import { run } from '../util/exec.js';
 import { parseAnyCidr, parseIpv4 } from './addresses.js';
 import type { Compiled } from './policy.js';
+import { WORKSPACE_SSH_PORT } from '../contract/ssh-agent.js';
 
 /** RFC 1918, CGNAT and link-local: destinations `allow_internet` alone does not open. */
 export const PRIVATE_RANGES = ['10.0.0.0/8', '100.64.0.0/10', '169.254.0.0/16', '172.16.0.0/12', '192.168.0.0/16'];
@@ -75,7 +76,7 @@ export function flowAllowed(c: Compiled, ctx: FlowContext, f: Flow): boolean {
     return hasPorts(f) && f.dport === ctx.dnsPort && c.dns_ok.has(f.src);
   }
   if (f.src === ctx.gateway && toWs) {
-    if (f.proto === 'tcp' && f.dport === ctx.agentPort) return true;
+    if (f.proto === 'tcp' && (f.dport === ctx.agentPort || f.dport === WORKSPACE_SSH_PORT)) return true;
     return c.host_any.has(f.dst) || (hasPorts(f) && c.host_allow.has(`${f.dst} . ${f.dport}`));
   }
   if (fromWs && !egressOk(c, f)) return false;

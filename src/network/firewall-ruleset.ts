@@ -11,7 +11,8 @@
  *   allowed a destination outside the workspaces is accepted; the rest is dropped.
  * - input (workspace → host): established/related, and DNS to Warren's resolver on
  *   the bridge address for workspaces in `dns_ok`; everything else dropped.
- * - output (host → workspace): the agent port always (the gateway's channel), other
+ * - output (host → workspace): the agent port always (the gateway's channel), port 22
+ *   always (the SSH jump host's channel to a workspace's sshd; src/ssh/jump-host.ts), other
  *   ports per `host_allow` / `host_any` (public_access, exposed ports); the rest dropped.
  * - postrouting (only with an upstream device): SNAT to the workspace's outbound IP
  *   when it has one, masquerade otherwise.
@@ -24,6 +25,7 @@
 import { AppError } from '../contract/errors.js';
 import { formatCidr, gatewayOf, parseSubnet } from './addresses.js';
 import { PRIVATE_RANGES } from './conntrack.js';
+import { WORKSPACE_SSH_PORT } from '../contract/ssh-agent.js';
 
 export interface FirewallOptions {
   /** 4 lowercase hex chars naming this instance's tables. */
@@ -155,6 +157,7 @@ ${shardChains()}
   }
   chain c_host {
     tcp dport ${agentPort} accept
+    tcp dport ${WORKSPACE_SSH_PORT} accept
     meta l4proto { tcp, udp } ip daddr . th dport @host_allow accept
     ip daddr @host_any accept
     counter name "blocked_output" drop

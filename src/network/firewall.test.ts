@@ -34,7 +34,7 @@ test('renderRuleset encodes the baseline policy', () => {
   assert.match(text, /iifname != "wbr0" oifname != "wbr0" accept\n\s+ct state established,related accept\n\s+ip saddr @sandboxes jump c_egress\n\s+ip daddr @sandboxes jump c_ingress\n\s+ip saddr @sandboxes accept\n\s+counter name "blocked_forward" drop/);
   assert.match(text, /hook input[^\n]*\n\s+iifname != "wbr0" accept\n\s+ct state established,related accept\n\s+ip saddr @dns_ok ip daddr 10\.213\.0\.1 meta l4proto \{ tcp, udp \} th dport 53 accept\n\s+counter name "blocked_input" drop/);
   assert.match(text, /hook output[^\n]*\n\s+oifname != "wbr0" accept\n\s+ct state established,related accept\n\s+ip daddr @sandboxes jump c_host/);
-  assert.match(text, /chain c_host \{\n\s+tcp dport 9990 accept/, 'the host always reaches the agent');
+  assert.match(text, /chain c_host \{\n\s+tcp dport 9990 accept\n\s+tcp dport 22 accept\n/, 'the host always reaches the agent and sshd');
   assert.doesNotMatch(text, /hook postrouting/, 'no NAT without an upstream');
   assert.match(renderRuleset({ ...OPTS, upstream: 'eth9' }, []),
     /oifname "eth9" ip saddr @sandboxes snat ip to ip saddr map @outbound\n\s+oifname "eth9" ip saddr @sandboxes masquerade/);

@@ -46,6 +46,7 @@ test('links: the target admits the caller (× its ingress ports), the caller may
   assert.equal(flowAllowed(c, ctx, { proto: 'tcp', src: '10.0.0.2', dst: '10.0.0.3', dport: 22 }), false);
   assert.equal(flowAllowed(c, ctx, { proto: 'tcp', src: '10.0.0.3', dst: '10.0.0.2', dport: 9990 }), false);
   assert.equal(flowAllowed(c, ctx, { proto: 'tcp', src: '10.0.0.1', dst: '10.0.0.2', dport: 9990 }), true, 'host → agent');
+  assert.equal(flowAllowed(c, ctx, { proto: 'tcp', src: '10.0.0.1', dst: '10.0.0.2', dport: 22 }), true, 'host (jump host) → sshd');
   assert.equal(flowAllowed(c, ctx, { proto: 'tcp', src: '10.0.0.1', dst: '10.0.0.2', dport: 80 }), false);
   assert.equal(flowAllowed(c, ctx, { proto: 'udp', src: '10.0.0.2', dst: '10.0.0.1', dport: 53 }), true, 'resolver');
   assert.equal(flowAllowed(c, ctx, { proto: 'tcp', src: '10.0.0.2', dst: '8.8.8.8', dport: 443 }), true, 'internet');

@@ -240,6 +240,22 @@ CREATE TABLE access_tokens (
 CREATE INDEX access_tokens_expiry ON access_tokens (expires_at);
 `;
 
+/** SSH access per workspace (control-plane.md §7; records in ssh-records.ts). */
+const SSH_SCHEMA = `
+CREATE TABLE workspace_ssh (
+  workspace_id     TEXT PRIMARY KEY NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+  ssh_id           TEXT NOT NULL UNIQUE,   -- the jump host's name for the workspace
+  password_hash    TEXT,                   -- sha512-crypt of root's SSH password, NULL: none
+  password_changed INTEGER NOT NULL DEFAULT 0,
+  key_only         INTEGER NOT NULL DEFAULT 0,
+  authorized_keys  TEXT NOT NULL,          -- JSON array of OpenSSH public key lines
+  host_key         TEXT NOT NULL,          -- the workspace sshd's ed25519 host key (OpenSSH format)
+  host_key_public  TEXT NOT NULL,
+  created_at       TEXT NOT NULL,
+  updated_at       TEXT NOT NULL
+);
+`;
+
 /** The migrations of this build, in order. Append only. */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial schema', up: (db) => db.exec(INITIAL_SCHEMA) },
@@ -249,6 +265,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 5, name: 'namespaces', up: (db) => db.exec(NAMESPACES_SCHEMA) },
   { version: 6, name: 'namespace quotas', up: (db) => db.exec(QUOTAS_SCHEMA) },
   { version: 7, name: 'scoped API keys and access tokens', up: (db) => db.exec(ACCESS_SCHEMA) },
+  { version: 8, name: 'workspace ssh access', up: (db) => db.exec(SSH_SCHEMA) },
 ];
 
 function ensureBookkeeping(db: Database.Database): void {

@@ -25,6 +25,8 @@ import { ActivityTable, UsageTables } from './sqlite-usage.js';
 import { AccessTables } from './sqlite-access.js';
 import { NamespaceTables } from './sqlite-namespaces.js';
 import { QuotaTables } from './sqlite-quotas.js';
+import { SshTable } from './sqlite-ssh.js';
+import type { SshRecord } from './ssh-records.js';
 import type { DefaultQuotaRecord, NamespaceQuotaRecord } from './quota-records.js';
 import type { NamespaceActivityRecord, NamespaceRecord } from './namespace-records.js';
 import { COLUMNS, FILTER_COLUMNS, recordToRow, rowToRecord, UNIQUE_FIELDS, type WorkspaceRow } from './sqlite-workspace-rows.js';
@@ -347,4 +349,10 @@ export class SqliteStore implements Store {
   async listDefaultQuotas(level: string): Promise<DefaultQuotaRecord[]> { return guarded(() => this.quotas.listDefaults(level)); }
   async deleteDefaultQuota(level: string, service: string): Promise<boolean> { return guarded(() => this.quotas.deleteDefault(level, service)); }
 
+  // SSH access (sqlite-ssh.ts), made on first use.
+  private sshTable?: SshTable;
+  private get ssh(): SshTable { return (this.sshTable ??= new SshTable(this.db)); }
+  async getSsh(workspaceId: string): Promise<SshRecord | null> { return guarded(() => this.ssh.get(workspaceId)); }
+  async findSshById(sshId: string): Promise<SshRecord | null> { return guarded(() => this.ssh.bySshId(sshId)); }
+  async putSsh(rec: SshRecord): Promise<void> { guarded(() => this.ssh.put(rec)); }
 }

@@ -327,5 +327,12 @@ export interface Store {
   listDefaultQuotas(level: string): Promise<DefaultQuotaRecord[]>;
   deleteDefaultQuota(level: string, service: string): Promise<boolean>;
 
+  // SSH access of workspaces (sqlite-ssh.ts; rows go with their workspace).
+  getSsh(workspaceId: string): Promise<SshRecord | null>;
+  findSshById(sshId: string): Promise<SshRecord | null>;
+  /** Inserts or replaces the workspace's row; a taken ssh_id → AppError('conflict', …, { field: 'ssh_id' }). */
+  putSsh(rec: SshRecord): Promise<void>;
 }
 
+export type { SshRecord } from './ssh-records.js';
+import type { SshRecord } from './ssh-records.js';

@@ -1,6 +1,6 @@
 /**
  * The agent's internal API, called only by the host (src/gateway/agent-control.ts):
- * workloads, their logs and stats, the event feed, and the workspace's log files.
+ * workloads, their logs and stats, the event feed, the workspace's log files and its sshd.
  *
  * Auth: `Authorization: Bearer <control token>` (the content of `<control dir>/control-token`),
  * compared in constant time. The runtime token is refused here and the control token on
@@ -15,6 +15,8 @@ import { entryToWire, type EntryLog } from '../logs/entry-log.js';
 import type { LogsDir } from '../logs/logs-dir.js';
 import { SseChannel, streamLog } from '../logs/sse.js';
 import type { WorkloadManager } from '../workloads/manager.js';
+import type { SshManager } from '../ssh/manager.js';
+import { parseSshConfig } from '../ssh/config.js';
 
 export const INTERNAL_PREFIX = '/_warren';
 const DEFAULT_TAIL = 200;
@@ -25,6 +27,8 @@ export interface InternalDeps {
   workloads: WorkloadManager;
   logsDir: LogsDir;
   cmdLog: EntryLog;
+  /** The workspace's sshd (`/_warren/ssh`); absent: those routes are not served. */
+  ssh?: SshManager;
 }
 
 /** Whether `path` (prefix already stripped) belongs to the internal API and so to the control token. */
@@ -98,6 +102,18 @@ export function registerInternalRoutes(router: Router, deps: InternalDeps): void
       return undefined;
     }, o);
   registerLogRoutes(router, deps);
+  if (deps.ssh) registerSshRoutes(router, deps.ssh);
+}
+
+/** GET: whether sshd runs; PUT: apply the host's SSH document (src/contract/ssh-agent.ts). */
+function registerSshRoutes(router: Router, ssh: SshManager): void {
+  const o = { rootOnly: true };
+  router
+    .get('/_warren/ssh', () => reply({ success: true, ssh: ssh.status() }), o)
+    .add('PUT', '/_warren/ssh', async (ctx) => {
+      const doc = parseSshConfig(await readJsonObject(ctx.req));
+      return reply({ success: true, ssh: await ssh.apply(doc) });
+    }, o);
 }
 
 function registerLogRoutes(router: Router, deps: InternalDeps): void {

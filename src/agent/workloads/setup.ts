@@ -24,6 +24,8 @@ export interface WorkloadSetupOptions {
 export interface WorkloadSetup {
   cmdLog: EntryLog;
   workloads: WorkloadManager;
+  /** The delegated cgroup tree (also sshd's `_ssh` group: src/agent/ssh/manager.ts). */
+  cgroups: WorkloadCgroups;
   internal: InternalDeps;
   /** Flushes held lines and closes every log file (agent shutdown). */
   closeLogs(): void;
@@ -51,6 +53,7 @@ export function setupWorkloads(opts: WorkloadSetupOptions): WorkloadSetup {
   return {
     cmdLog,
     workloads,
+    cgroups,
     internal: { workloads, logsDir, cmdLog },
     closeLogs() {
       cmdLog.close();

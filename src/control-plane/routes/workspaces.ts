@@ -112,7 +112,7 @@ export function workspaceRoutes(ctx: ControlPlaneContext): Hono<Env> {
       ...workspaceView(rec, await ctx.publicAccess.summaries(rec.id)),
       token,
       stats: stats ?? { cpuUsage: 0, memoryUsage: 0, memoryUsedMB: 0, memoryTotalMB: rec.config.memory_mb, networkIn: '0 B', networkOut: '0 B' },
-      ssh: { ssh_enabled: rec.config.ssh_access, ssh_id: null, connection: null },
+      ssh: await ctx.ssh.details(rec),
       api_access: { enabled: access.enabled, running: access.running, port: access.port },
       lifecycle: { mode: rec.mode, restart_policy: rec.config.restart_policy, uptime: uptimeSeconds(rec) },
       config: configView(rec),

@@ -71,3 +71,17 @@ test('environment: user values over defaults, platform values always win', () =>
   assert.throws(() => sandboxEnv({ ...spec, env: { 'A=B': 'x' } }), /invalid environment variable/);
   assert.throws(() => sandboxEnv({ ...spec, env: { A: 'x\0y' } }), /NUL/);
 });
+
+test('capabilities: all dropped, then only what sshd needs (setuid/setgid, chroot, port 22)', () => {
+  const a = bwrapArgs(spec, layout);
+  const added = a.flatMap((x, i) => (x === '--cap-add' ? [a[i + 1]!] : []));
+  assert.deepEqual(added.sort(), ['CAP_NET_BIND_SERVICE', 'CAP_SETGID', 'CAP_SETUID', 'CAP_SYS_CHROOT']);
+  assert.ok(a.indexOf('--cap-drop') < a.indexOf('--cap-add'), 'ALL is dropped first');
+});
+
+test('the sshd bundle is bound read-only (when present) under the read-only /.warren', () => {
+  assert.ok(!bwrapArgs(spec, layout).includes('/.warren/ssh'));
+  const a = bwrapArgs({ ...spec, agent: { ...spec.agent, sshBundleDir: '/data/ssh/bundle' } }, layout);
+  assert.deepEqual(pairs(a, '--ro-bind-try').find(([, d]) => d === '/.warren/ssh'), ['/data/ssh/bundle', '/.warren/ssh']);
+  assert.ok(a.indexOf('/.warren/ssh') < a.lastIndexOf('--remount-ro'));
+});

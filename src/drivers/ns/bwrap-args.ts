@@ -7,6 +7,13 @@
  * read-only and masked /proc paths below, the same set container runtimes use. There is
  * no /sys, /dev is bwrap's minimal set, and the only host paths inside are the agent's
  * read-only binds.
+ *
+ * Capabilities: all dropped but SANDBOX_CAPS, what OpenSSH's sshd needs (privilege
+ * separation: setuid/setgid/setgroups and chroot into /run/sshd; port 22 of the
+ * workspace's own netns) — a subset of Docker's default set. No new privileges can be
+ * gained by exec (bwrap sets no_new_privs); the chroot cannot lead above the sandbox's
+ * own root (pivot_root'ed, the old root unmounted); other uids see only the sandbox's
+ * files. docs/ARCHITECTURE.md (Isolation) has the reasoning; escape tests check it.
  */
 import type { SandboxSpec } from '../driver.js';
 
@@ -23,6 +30,10 @@ export const AGENT_NODE = '/.warren/bin/node';
 /** The host's ripgrep, bound read-only at /.warren/bin/rg (runtime.md §4; setup installs it). */
 export const HOST_RIPGREP = '/usr/bin/rg';
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+/** Where the sshd bundle appears (src/ssh/bundle.ts). */
+export const SSH_BUNDLE_MOUNT = '/.warren/ssh';
+/** The only capabilities sandbox processes keep (see the module comment). */
+export const SANDBOX_CAPS = ['CAP_SETUID', 'CAP_SETGID', 'CAP_SYS_CHROOT', 'CAP_NET_BIND_SERVICE'] as const;
 
 export interface BwrapLayout {
   /** Host path of the mounted overlay (becomes /). */
@@ -107,6 +118,8 @@ function agentMounts(spec: SandboxSpec, layout: BwrapLayout): string[] {
     // ripgrep for content search in images without it (debian-12); skipped if the host lacks it
     '--ro-bind-try', HOST_RIPGREP, '/.warren/bin/rg',
   );
+  // sshd, sftp-server and their libraries, for workspaces with SSH on; skipped when not built
+  if (spec.agent.sshBundleDir) args.push('--ro-bind-try', spec.agent.sshBundleDir, SSH_BUNDLE_MOUNT);
   if (layout.logsDir) args.push('--bind', layout.logsDir, '/.warren/logs');
   args.push('--remount-ro', '/.warren');
   return args;
@@ -131,6 +144,7 @@ export function bwrapArgs(spec: SandboxSpec, layout: BwrapLayout): string[] {
   args.push(
     '--new-session',
     '--cap-drop', 'ALL',
+    ...SANDBOX_CAPS.flatMap((c) => ['--cap-add', c]),
     '--info-fd', String(layout.infoFd),
     '--seccomp', String(layout.seccompFd),
   );
