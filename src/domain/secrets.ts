@@ -71,6 +71,36 @@ function readKey(path: string, bytes: number): Buffer {
 }
 
 /**
+ * Creates `path` (0600, its directory 0700) holding `data`, unless it exists: false then,
+ * and the file is left as it is. Crash- and race-safe: the data goes to a private temp
+ * file (O_EXCL) that is fsynced and hard-linked to `path`; link(2) fails if `path`
+ * exists, so `path` only ever appears complete and of two writers exactly one wins. The
+ * directory is fsynced so the name survives a crash.
+ */
+export function createFileOnce(path: string, data: Buffer | string): boolean {
+  const dir = dirname(path);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const fd = openSync(tmp, fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_WRONLY, 0o600);
+  try {
+    writeSync(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    linkSync(tmp, path);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    return false;
+  } finally {
+    unlinkSync(tmp);
+    syncDir(dir);
+  }
+}
+
+/**
  * Returns the secret stored at `path`, creating it first with `bytes` random bytes.
  *
  * Creation is crash- and race-safe: the bytes go to a private temp file (O_EXCL, 0600)
@@ -87,25 +117,7 @@ export function loadOrCreateKeyFile(path: string, bytes: number): Buffer {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
-  const dir = dirname(path);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   const key = randomBytes(bytes);
-  const fd = openSync(tmp, fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_WRONLY, 0o600);
-  try {
-    writeSync(fd, key);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  try {
-    linkSync(tmp, path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    return readKey(path, bytes); // lost the race: use the winner's key
-  } finally {
-    unlinkSync(tmp);
-    syncDir(dir);
-  }
-  return key;
+  // Lost the race to another starter: use the winner's key.
+  return createFileOnce(path, key) ? key : readKey(path, bytes);
 }
