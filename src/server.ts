@@ -21,6 +21,7 @@ import { createDriver } from './drivers/registry.js';
 import { installTestHooks } from './server-test-hooks.js';
 import { SandboxNames } from './drivers/ns/names.js';
 import { ImageStore } from './images/image-store.js';
+import { imagesPort } from './server-images.js';
 import { createProgressPrinter } from './images/progress.js';
 import { probeAgent, waitForTcp } from './gateway/probe.js';
 import { createGateway } from './gateway/gateway.js';
@@ -109,6 +110,8 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
     onProgress: createProgressPrinter((line) => log.info({ component: 'images' }, line)),
     onBuilt: metrics.observeImageBuild,
   });
+  const swept = await images.layers.sweep();
+  if (swept.staging.length || swept.layers.length) log.info(swept, 'removed image debris of an interrupted import or build');
 
   const domainLog: DomainDeps['log'] = (level, msg, fields) => log[level](fields ?? {}, msg);
   const archiveFiles = new ArchiveFiles(join(cfg.dataDir, 'archives'));
@@ -117,7 +120,7 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
     driver,
     archives: archiveFiles,
     firewall,
-    images: { resolveId: (x) => images.resolve(x)?.id ?? null, ensure: (id) => images.ensure(id) },
+    images: imagesPort(images),
     probe: probeAgent,
     network: { bridge: cfg.bridge, subnet: cfg.subnet, prefixLen, gateway, dns: hostNet.dnsServer ? [hostNet.dnsServer] : [] },
     syncNetwork: () => networkSync.sync(),
@@ -171,7 +174,7 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
     namespaces: namespaceGate,
     store, orchestrator, policy, hooks,
     network: deps.network,
-    resolveImage: deps.images.resolveId,
+    resolveImage: (name) => deps.images.resolve(name),
     createWaitMs: 60_000,
     validateIdle: (mode, idle) => lifecycle.idle.validate(mode, idle),
   });
@@ -201,7 +204,7 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
   network = new NetworkPolicies({
     store, workspaces, sync: networkSync, log: netLog,
     imageLook: (image) => {
-      const img = images.resolve(image);
+      const img = images.catalogEntry(image);
       return { logo: img?.logo ?? null, color: img?.color ?? null };
     },
     pool: cfg.net.outboundIps,

@@ -44,14 +44,17 @@ async function images(sub: string | undefined, ids: string[], flags: ReturnType<
     onProgress: createProgressPrinter((line) => process.stdout.write(`${line}\n`)),
   });
   if (sub === 'list') {
-    for (const img of await store.list({})) process.stdout.write(`${img.id}\t${img.status}\t${img.image}\t${img.label}\n`);
+    for (const img of await store.list({})) {
+      const digest = img.digest ? img.digest.slice(7, 19) : '-';
+      process.stdout.write(`${img.id}\t${img.status}\t${img.source}\t${digest}\t${img.label}\n`);
+    }
     return;
   }
   if (sub !== 'build') throw new Error(USAGE);
-  const targets = ids.length ? ids : (await store.list({})).map((i) => i.id);
+  const targets = ids.length ? ids : (await store.list({})).filter((i) => i.source === 'catalog').map((i) => i.id);
   for (const id of targets) {
-    const rootfs = await store.ensure(id);
-    process.stdout.write(`${id}: ready at ${rootfs}\n`);
+    const rec = await store.ensure(id);
+    process.stdout.write(`${id}: ready, ${rec.layers.length} layers, ${(rec.size_bytes / 1e6).toFixed(0)} MB (${rec.id.slice(7, 19)})\n`);
   }
 }
 

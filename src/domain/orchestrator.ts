@@ -31,10 +31,16 @@ export class Orchestrator {
     return this.deps.driver;
   }
 
-  /** Spec for a record; `rootfs` is only known once the image is built. */
-  async spec(rec: WorkspaceRecord, buildImage: boolean, seed?: LayerRef): Promise<SandboxSpec> {
-    const rootfs = buildImage ? await this.deps.images.ensure(rec.image) : '';
-    const spec = specFor(rec, rootfs, this.deps);
+  /**
+   * Spec for a record. The image's layers are only looked up (a catalog image built) when
+   * `withImage`; the record is then pinned to that image (`rec.imageId`, stored by the
+   * caller with the operation's outcome), so a later rebuild of a name never changes
+   * the layers under an existing workspace.
+   */
+  async spec(rec: WorkspaceRecord, withImage: boolean, seed?: LayerRef): Promise<SandboxSpec> {
+    const image = withImage ? await this.deps.images.materialize(rec.image, rec.imageId) : { layers: [] };
+    if (withImage && 'imageId' in image && image.imageId) rec.imageId = image.imageId;
+    const spec = specFor(rec, image, this.deps);
     if (seed) spec.seed = seed;
     return spec;
   }

@@ -13,11 +13,29 @@ export interface FirewallPort {
   unregister(sandbox: { ip: string; hostIf: string }): Promise<void>;
 }
 
+/** What an image asks of the workspaces made from it (OCI config; catalog images ask nothing). */
+export interface ImageFacts {
+  /** The name a workspace records: a catalog id, or the stored image's name or id as given. */
+  name: string;
+  /** The stored image (`sha256:…`); null for a catalog image not built yet. */
+  imageId: string | null;
+  /** `KEY=value` entries, under the workspace's own variables. */
+  env: string[];
+  /** Entrypoint + Cmd: the workspace's command when it sets none. */
+  command: string[];
+  workingDir?: string;
+  user?: string;
+}
+
 export interface ImagesPort {
-  /** Catalog entry id for an id or image ref; null if unknown. */
-  resolveId(idOrRef: string): string | null;
-  /** Rootfs directory of a built image, building it first if needed. */
-  ensure(id: string): Promise<string>;
+  /** What a name or ref given at create stands for; null when no image has it. */
+  resolve(nameOrRef: string): Promise<ImageFacts | null>;
+  /**
+   * The image's read-only layer directories (base first) and facts: the pinned image
+   * `imageId` when given, else the image `name` stands for now (a catalog image is built
+   * first, once).
+   */
+  materialize(name: string, imageId: string | null): Promise<ImageFacts & { layers: string[] }>;
 }
 
 /** Resolves once the agent at ip:port answers /health, or throws after timeoutMs. */

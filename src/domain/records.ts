@@ -9,6 +9,8 @@ import { newRawToken } from './tokens.js';
 
 export interface NewRecordInput {
   image: string;
+  /** The stored image when known at create (a catalog image not built yet has none). */
+  imageId?: string | null;
   name: string | null;
   slug: string | null;
   namespace: string | null;
@@ -19,6 +21,12 @@ export interface NewRecordInput {
   metadata?: Record<string, string>;
   /** The create's layer source (a fork's seed). */
   source?: PendingOperation['source'];
+}
+
+/** `team/tool:1.2` → `tool`: the part of an image name fit for a default workspace name. */
+function nameStem(image: string): string {
+  const last = image.split('/').pop() ?? image;
+  return last.split(/[:@]/)[0] || 'workspace';
 }
 
 /** State `creating` with a pending create: the intent, recorded before any side effect. */
@@ -32,11 +40,12 @@ export function newWorkspaceRecord(i: NewRecordInput, now = new Date().toISOStri
   return {
     id: `ws_${randomBytes(6).toString('hex')}`,
     shortId,
-    name: i.name ?? `${i.image}-${shortId}`,
+    name: i.name ?? `${nameStem(i.image)}-${shortId}`,
     slug: i.slug,
     namespace: i.namespace,
     mode: i.mode,
     image: i.image,
+    imageId: i.imageId ?? null,
     state: 'creating',
     pending,
     userRequestedStop: false,

@@ -19,13 +19,22 @@ export function controlDirOf(workspacesDir: string, id: string): string {
   return join(workspaceDir(workspacesDir, id), 'control');
 }
 
-export function specFor(rec: WorkspaceRecord, rootfs: string, deps: DomainDeps): SandboxSpec {
+/** The image part of a spec: its layers, and what its config asks of the startup command. */
+export interface SpecImage {
+  layers: string[];
+  workingDir?: string;
+  user?: string;
+}
+
+export function specFor(rec: WorkspaceRecord, image: SpecImage, deps: DomainDeps): SandboxSpec {
   const dir = workspaceDir(deps.paths.workspacesDir, rec.id);
   return {
     id: rec.id,
     shortId: rec.shortId,
     hostname: hostnameOf(rec),
-    image: { id: rec.image, rootfs },
+    image: { id: rec.image, layers: image.layers },
+    ...(image.workingDir ? { workdir: image.workingDir } : {}),
+    ...(image.user ? { user: image.user } : {}),
     resources: {
       cpus: rec.config.cpus,
       memoryMb: rec.config.memory_mb,
@@ -71,6 +80,8 @@ export async function writeControlFiles(spec: SandboxSpec, rec: WorkspaceRecord)
     hostname: spec.hostname,
     env: spec.env,
     cmd: spec.cmd ?? null,
+    workdir: spec.workdir ?? null,
+    user: spec.user ?? null,
     // The workspace ends when its command does; Warren's restart policy takes it from there.
     exit_with_cmd: true,
     port: AGENT_PORT,

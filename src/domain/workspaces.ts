@@ -16,7 +16,8 @@ import { isLive, planTransition, type PowerAction } from './lifecycle.js';
 import { checkReservation, checkStartFits, demandOf, type QuotaPolicy } from './quota.js';
 import { runPending, type OperationHooks } from './operations.js';
 import type { Orchestrator } from './orchestrator.js';
-import type { NetworkLayout } from './ports.js';
+import type { ImageFacts, NetworkLayout } from './ports.js';
+import { withImageDefaults } from './image-defaults.js';
 import { newWorkspaceRecord } from './records.js';
 import { idleOf } from './deadlines.js';
 import { applyLive, checkResourceChange } from './resources.js';
@@ -28,7 +29,7 @@ export interface WorkspaceServiceOptions {
   orchestrator: Orchestrator;
   policy: QuotaPolicy;
   network: NetworkLayout;
-  resolveImage: (idOrRef: string) => string | null;
+  resolveImage: (nameOrRef: string) => Promise<ImageFacts | null>;
   hooks: OperationHooks;
   /** How long POST /workspace waits for the sandbox before answering `creating` (unless wait_for_init). */
   createWaitMs: number;
@@ -78,16 +79,17 @@ export class WorkspaceService {
       const existing = await this.o.store.findWorkspaceByIdempotencyKey(cmd.idempotencyKey);
       if (existing) return { rec: existing, created: false };
     }
-    const image = this.o.resolveImage(cmd.image);
-    if (!image) throw new AppError('INVALID_IMAGE', `Unknown image ${cmd.image}`, { field: 'image' });
+    const facts = await this.o.resolveImage(cmd.image);
+    if (!facts) throw new AppError('INVALID_IMAGE', `Unknown image ${cmd.image}`, { field: 'image' });
+    const image = facts.name;
     const limits = this.o.policy.limits;
-    const config = parseConfig(cmd.rawConfig, defaultConfig(limits), limits, cmd.mode);
+    const config = withImageDefaults(parseConfig(cmd.rawConfig, defaultConfig(limits), limits, cmd.mode), facts);
     this.o.validateIdle?.(cmd.mode, idleOf(config));
     const [rec] = await this.reserve((all) => {
       if (cmd.slug && all.some((r) => r.slug === cmd.slug)) {
         throw new AppError('conflict', `Slug ${cmd.slug} is taken`, { field: 'slug' });
       }
-      return [{ image, name: cmd.name, slug: cmd.slug, namespace: cmd.namespace, mode: cmd.mode, config, idempotencyKey: cmd.idempotencyKey }];
+      return [{ image, imageId: facts.imageId, name: cmd.name, slug: cmd.slug, namespace: cmd.namespace, mode: cmd.mode, config, idempotencyKey: cmd.idempotencyKey }];
     });
     const op = this.background(rec!.id);
     // wait_for_init: answer only once provisioning ended, however long it takes.

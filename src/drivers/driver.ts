@@ -25,8 +25,8 @@ export interface SandboxSpec {
   hostname: string;
   image: {
     id: string;
-    /** Host directory holding the read-only root filesystem of the image. Never copied. */
-    rootfs: string;
+    /** Host directories of the image's read-only layers, base first (overlayfs lower layers). Never copied. */
+    layers: string[];
   };
   resources: {
     cpus: number;
@@ -40,6 +40,9 @@ export interface SandboxSpec {
   env: Record<string, string>;
   /** Startup command (config.cmd); the agent supervises it. Absent: none. */
   cmd?: string[];
+  /** Working directory and user of the startup command (the image's WorkingDir and User). */
+  workdir?: string;
+  user?: string;
   network: {
     ip: string;
     prefixLen: number;

@@ -6,8 +6,8 @@ import {
 
 const ids = (list: { id: string }[]) => list.map((i) => i.id).sort();
 
-test('catalog has node-20 and debian-12 with the spec fields', () => {
-  for (const id of ['node-20', 'debian-12']) {
+test('catalog has debian-12, node-20, python-3 and dev with the spec fields', () => {
+  for (const id of ['node-20', 'debian-12', 'python-3', 'dev']) {
     const img = IMAGE_CATALOG.find((i) => i.id === id);
     assert.ok(img, id);
     for (const key of ['id', 'image', 'label', 'desc', 'category', 'logo', 'color'] as const) {
@@ -42,7 +42,9 @@ test('category filters; unknown category matches nothing', () => {
 
 test('search matches id, label, desc, image ref, keywords and contents, case-insensitively', () => {
   assert.deepEqual(ids(filterCatalog(IMAGE_CATALOG, { search: 'node-20' })), ['node-20']); // id
-  assert.deepEqual(ids(filterCatalog(IMAGE_CATALOG, { search: 'Node.js' })), ['node-20']); // label
+  assert.deepEqual(ids(filterCatalog(IMAGE_CATALOG, { search: 'Node.js' })), ['dev', 'node-20']); // label; dev's desc
+  assert.deepEqual(ids(filterCatalog(IMAGE_CATALOG, { search: 'pip venv' })), ['python-3']);
+  assert.deepEqual(ids(filterCatalog(IMAGE_CATALOG, { search: 'build-essential' })), ['dev']);
   assert.deepEqual(ids(filterCatalog(IMAGE_CATALOG, { search: 'minimal debian' })), ['debian-12']); // desc, 2 words
   assert.deepEqual(ids(filterCatalog(IMAGE_CATALOG, { search: 'oblien/node' })), ['node-20']); // ref
   assert.deepEqual(ids(filterCatalog(IMAGE_CATALOG, { search: 'TYPESCRIPT' })), ['node-20']); // keyword

@@ -1,11 +1,13 @@
 /**
- * The workspace image catalog: what `GET /workspace/images` lists and what a workspace
- * can be created from. Every entry here is buildable on a fresh host from Debian's
- * archive alone (plus the host's own Node 20 for `node-20`), so the catalog never
- * advertises an image that cannot be created.
+ * The workspace image catalog: what `GET /workspace/images` lists besides imported and
+ * built images. Every entry is buildable on a fresh host from Debian's archive alone
+ * (plus the host's own Node 20 for the node layer), so the catalog never advertises an
+ * image that cannot be created. Entries share layers (catalog-layers.ts): debian-12 is
+ * the base, the others stack on it, so the disk holds each file once.
  *
- * Pure data and pure functions only; building lives in builder.ts, state in image-store.ts.
+ * Pure data and pure functions only; building lives in catalog-build.ts, state in image-store.ts.
  */
+import type { CatalogLayerName } from './catalog-layers.js';
 
 export type ImageCategory = 'os' | 'devtools' | 'runtime' | 'ai' | 'browser' | 'database' | 'infra';
 
@@ -30,15 +32,10 @@ export interface ImageCatalogEntry {
   minimum_resources?: ImageResources;
 }
 
-/** How to build an image. Not sent on the wire. */
+/** How to build an image: its layers (catalog-layers.ts), base first, and checks. Not sent on the wire. */
 export interface ImageRecipe {
-  /** Debian suite passed to debootstrap. */
-  suite: 'bookworm';
-  /** Extra Debian packages (`debootstrap --include`), on top of the minbase variant. */
-  packages: string[];
-  /** Copy the host's Node 20 (binary + npm) into /usr/local. */
-  hostNode: boolean;
-  /** Commands run via chroot after the build; each must exit 0. Output lands in the build log. */
+  layers: CatalogLayerName[];
+  /** Commands run inside the finished image; each must exit 0. Output lands in the build log. */
   verify: string[][];
 }
 
@@ -63,9 +60,7 @@ export const IMAGE_CATEGORIES: ReadonlyArray<{ id: ImageCategory; label: string 
   { id: 'infra', label: 'Infrastructure' },
 ];
 
-/** Packages every image gets: a usable shell session and TLS roots. */
-const BASE_PACKAGES = ['ca-certificates', 'procps'];
-const DEV_PACKAGES = [...BASE_PACKAGES, 'git', 'curl', 'ripgrep'];
+const PYTHON_VERIFY = [['python3', '--version'], ['python3', '-m', 'pip', '--version'], ['python3', '-m', 'venv', '--help']];
 const DEV_VERIFY = [['/bin/sh', '-c', 'true'], ['git', '--version'], ['curl', '--version'], ['rg', '--version']];
 
 export const IMAGE_CATALOG: ReadonlyArray<CatalogImage> = [
@@ -83,15 +78,10 @@ export const IMAGE_CATALOG: ReadonlyArray<CatalogImage> = [
     aliases: ['node:20', 'node20', 'nodejs-20', 'oblien/node-20'],
     keywords: ['javascript', 'typescript', 'nodejs', 'js', 'ts', 'express', 'next', 'react', 'vite', 'lts'],
     contents: ['node', 'npm', 'npx', 'git', 'curl', 'ripgrep', 'rg', 'bash', 'coreutils', 'debian'],
-    recipe: {
-      suite: 'bookworm',
-      packages: DEV_PACKAGES,
-      hostNode: true,
-      verify: [...DEV_VERIFY, ['node', '-v'], ['npm', '-v']],
-    },
+    recipe: { layers: ['base', 'tools', 'node'], verify: [...DEV_VERIFY, ['node', '-v'], ['npm', '-v']] },
   },
   {
-    id: 'python-3.11',
+    id: 'python-3',
     image: 'oblien/python:3.11',
     label: 'Python 3.11',
     desc: 'Debian 12 with Python 3.11, pip and venv, plus git, curl and ripgrep.',
@@ -101,15 +91,10 @@ export const IMAGE_CATALOG: ReadonlyArray<CatalogImage> = [
     capabilities: ['python', 'pip', 'git'],
     vm_defaults: { cpus: 1, memory_mb: 1024, disk_size_mb: 4096 },
     minimum_resources: { cpus: 1, memory_mb: 256, disk_size_mb: 512 },
-    aliases: ['python:3.11', 'python3', 'python-3', 'python:3'],
+    aliases: ['python:3.11', 'python3', 'python-3.11', 'python:3', 'oblien/python-3'],
     keywords: ['py', 'django', 'flask', 'fastapi', 'data', 'scripting', 'jupyter'],
     contents: ['python3', 'pip', 'venv', 'git', 'curl', 'ripgrep', 'rg', 'bash', 'coreutils', 'debian'],
-    recipe: {
-      suite: 'bookworm',
-      packages: [...DEV_PACKAGES, 'python3', 'python3-pip', 'python3-venv'],
-      hostNode: false,
-      verify: [...DEV_VERIFY, ['python3', '--version'], ['python3', '-m', 'pip', '--version']],
-    },
+    recipe: { layers: ['base', 'tools', 'python'], verify: [...DEV_VERIFY, ...PYTHON_VERIFY] },
   },
   {
     id: 'debian-12',
@@ -125,11 +110,26 @@ export const IMAGE_CATALOG: ReadonlyArray<CatalogImage> = [
     aliases: ['debian:bookworm', 'debian', 'bookworm', 'debian:latest', 'debian-bookworm'],
     keywords: ['linux', 'minimal', 'base', 'bookworm', 'os', 'apt', 'shell'],
     contents: ['sh', 'dash', 'bash', 'coreutils', 'apt', 'dpkg', 'procps'],
+    recipe: { layers: ['base'], verify: [['/bin/sh', '-c', 'true'], ['ls', '/'], ['apt-get', '--version']] },
+  },
+  {
+    id: 'dev',
+    image: 'oblien/dev:latest',
+    label: 'Developer toolbox',
+    desc: 'Debian 12 with build-essential, git, Python 3.11, Node.js 20, ripgrep and OpenSSH.',
+    category: 'devtools',
+    logo: 'terminal',
+    color: '#24292F',
+    capabilities: ['gcc', 'make', 'python', 'node', 'git', 'ssh'],
+    vm_defaults: { cpus: 2, memory_mb: 2048, disk_size_mb: 8192 },
+    minimum_resources: { cpus: 1, memory_mb: 512, disk_size_mb: 1024 },
+    aliases: ['oblien/dev', 'devtools', 'dev-toolbox', 'build-essential'],
+    keywords: ['c', 'c++', 'gcc', 'make', 'compile', 'build', 'toolchain', 'agent', 'coding'],
+    contents: ['gcc', 'g++', 'make', 'git', 'python3', 'pip', 'node', 'npm', 'rg', 'ssh', 'sshd', 'bash', 'debian'],
     recipe: {
-      suite: 'bookworm',
-      packages: BASE_PACKAGES,
-      hostNode: false,
-      verify: [['/bin/sh', '-c', 'true'], ['ls', '/'], ['apt-get', '--version']],
+      layers: ['base', 'tools', 'python', 'node', 'devtools'],
+      verify: [...DEV_VERIFY, ...PYTHON_VERIFY, ['node', '-v'], ['gcc', '--version'], ['make', '--version'],
+        ['ssh', '-V'], ['test', '-x', '/usr/sbin/sshd']],
     },
   },
 ];

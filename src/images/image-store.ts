@@ -1,33 +1,56 @@
 /**
- * The server's view of workspace images: which catalog images exist on this host and
- * their build state, and a way to get an image's rootfs directory (building it once).
+ * The server's view of workspace images: the catalog (built here on first use, from
+ * Debian's archive) and the images stored in the layer store (imported, built from a
+ * Dockerfile, committed from a workspace), listed together, resolved by name or id,
+ * and turned into the read-only layer directories a workspace's root is overlaid on.
  *
  * Contracts:
- * - `ensure` builds an image at most once: concurrent calls in this process share one
- *   promise, other processes are excluded by the builder's lock file.
- * - `rootfs` never builds and never copies: it returns the cached directory the driver
- *   overlays read-only, or throws when the image is not built yet.
- * - A failed build is remembered (`status: 'failed'`, `error`) until the next ensure.
+ * - `ensure` builds a catalog image at most once: concurrent calls in this process share
+ *   one promise, other processes wait on the build's lock files.
+ * - `layerDirs` never builds and never copies: it returns the stored layers' directories.
+ * - A failed catalog build is remembered (`status: 'failed'`, `error`) until the next ensure.
  */
-import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { AppError } from '../contract/errors.js';
 import {
   IMAGE_CATALOG, IMAGE_CATEGORIES, filterCatalog, resolveImage, toCatalogEntry,
   type CatalogImage, type CatalogQuery, type ImageCatalogEntry, type ImageCategory,
 } from './catalog.js';
-import {
-  buildImage, isImageBuilt, lockPath, readManifest, rootfsPath,
-  type BuildProgress, type ImageManifest,
-} from './builder.js';
+import { buildCatalogImage, isLegacyImage } from './catalog-build.js';
+import type { BuildPhase } from './debootstrap.js';
+import { LayerStore } from './layer-store.js';
 import { lockOwner } from './lock.js';
+import { shortDigest, type ImageRecord, type ImageSource } from './records.js';
 
 export type ImageStatus = 'ready' | 'building' | 'not_built' | 'failed';
 
-export interface ImageListItem extends ImageCatalogEntry {
+export interface BuildProgress {
+  image: string;
+  phase: BuildPhase;
+  message: string;
+}
+
+export interface ImageListItem extends Omit<ImageCatalogEntry, 'category'> {
+  category: ImageCategory | 'custom';
   built: boolean;
   status: ImageStatus;
+  source: ImageSource;
+  /** The stored image's id (`sha256:…`) when built. */
+  digest?: string;
+  size_bytes?: number;
+  layers?: number;
+  created_at?: string;
   /** Why the last build in this process failed (status `failed` only). */
   error?: string;
+}
+
+/** What a name given at create stands for. */
+export interface ResolvedImage {
+  /** The name the workspace records: the catalog id, or the stored image's name/id as given. */
+  name: string;
+  catalog: CatalogImage | null;
+  /** The stored image, when there is one (a catalog image has none until built). */
+  image: ImageRecord | null;
 }
 
 export interface ImageStoreOptions {
@@ -35,108 +58,141 @@ export interface ImageStoreOptions {
   onProgress?: (p: BuildProgress) => void;
   /** Debian mirror override (tests, air-gapped hosts). */
   mirror?: string;
-  /** An image was built by this store (not found built): its id and build seconds (operator metrics). */
+  /** A catalog image was built by this store: its id and build seconds (operator metrics). */
   onBuilt?: (image: string, seconds: number) => void;
 }
 
+const CUSTOM_CATEGORY = { id: 'custom' as const, label: 'Your images' };
+
 export class ImageStore {
   readonly imagesDir: string;
-  private readonly onProgress?: (p: BuildProgress) => void;
-  private readonly mirror?: string;
-  private readonly onBuilt?: (image: string, seconds: number) => void;
-  private readonly inFlight = new Map<string, Promise<string>>();
+  readonly layers: LayerStore;
+  private readonly inFlight = new Map<string, Promise<ImageRecord>>();
   private readonly failures = new Map<string, string>();
 
-  constructor(opts: ImageStoreOptions) {
+  constructor(private readonly opts: ImageStoreOptions) {
     this.imagesDir = opts.imagesDir;
-    this.onProgress = opts.onProgress;
-    this.mirror = opts.mirror;
-    this.onBuilt = opts.onBuilt;
+    this.layers = new LayerStore(opts.imagesDir);
   }
 
-  /** Catalog categories for `GET /workspace/images`. */
-  categories(): Array<{ id: ImageCategory; label: string }> {
-    return IMAGE_CATEGORIES.map((c) => ({ ...c }));
+  categories(): Array<{ id: ImageCategory | 'custom'; label: string }> {
+    return [...IMAGE_CATEGORIES.map((c) => ({ ...c })), { ...CUSTOM_CATEGORY }];
   }
 
-  /** Filtered catalog entries (wire shape) with this host's build state. */
+  /** Catalog entries with this host's build state, then the stored images that have names. */
   async list(query: CatalogQuery = {}): Promise<ImageListItem[]> {
-    return Promise.all(filterCatalog(IMAGE_CATALOG, query).map(async (img) => {
-      const status = await this.status(img.id);
-      const error = status === 'failed' ? this.failures.get(img.id) : undefined;
-      return { ...toCatalogEntry(img), built: status === 'ready', status, ...(error ? { error } : {}) };
-    }));
+    const names = await this.layers.names();
+    const catalog = await Promise.all(filterCatalog(IMAGE_CATALOG, query).map((img) => this.catalogItem(img, names)));
+    const custom = await this.customItems(names, query);
+    return [...catalog, ...custom];
   }
 
-  /** Catalog image by id (`node-20`) or image ref (`oblien/node:20`); null when unknown. */
-  resolve(idOrRef: string): CatalogImage | null {
+  private async catalogItem(img: CatalogImage, names: Record<string, string>): Promise<ImageListItem> {
+    const status = await this.status(img.id);
+    const rec = names[img.id] ? await this.layers.image(names[img.id]!) : null;
+    const error = status === 'failed' ? this.failures.get(img.id) : undefined;
+    return {
+      ...toCatalogEntry(img), built: status === 'ready', status, source: 'catalog',
+      ...(rec ? { digest: rec.id, size_bytes: rec.size_bytes, layers: rec.layers.length, created_at: rec.created_at } : {}),
+      ...(error ? { error } : {}),
+    };
+  }
+
+  private async customItems(names: Record<string, string>, query: CatalogQuery): Promise<ImageListItem[]> {
+    const category = query.category?.trim().toLowerCase();
+    if (category && category !== 'all' && category !== 'custom') return [];
+    const words = (query.search ?? '').toLowerCase().split(/\s+/).filter(Boolean);
+    const out: ImageListItem[] = [];
+    for (const [name, id] of Object.entries(names)) {
+      if (resolveImage(name)) continue; // a catalog name: listed above
+      const rec = await this.layers.image(id);
+      if (!rec || !words.every((w) => name.includes(w) || rec.source.includes(w))) continue;
+      out.push(customItem(name, rec));
+    }
+    return out;
+  }
+
+  /** Catalog image by id (`node-20`) or image ref (`oblien/node:20`); null when not in the catalog. */
+  catalogEntry(idOrRef: string): CatalogImage | null {
     return resolveImage(idOrRef);
   }
 
-  isBuilt(idOrRef: string): boolean {
-    const img = this.resolve(idOrRef);
-    return !!img && isImageBuilt(this.imagesDir, img.id);
+  /** What `nameOrRef` stands for: a catalog image or a stored image (name, `sha256:` id or its prefix). */
+  async resolve(nameOrRef: string): Promise<ResolvedImage | null> {
+    const catalog = resolveImage(nameOrRef);
+    if (catalog) {
+      const id = (await this.layers.names())[catalog.id];
+      return { name: catalog.id, catalog, image: id ? await this.layers.image(id) : null };
+    }
+    const image = await this.layers.resolve(nameOrRef.trim());
+    return image ? { name: nameOrRef.trim(), catalog: null, image } : null;
   }
 
   async status(idOrRef: string): Promise<ImageStatus> {
-    const img = this.resolve(idOrRef);
-    if (!img) return 'not_built';
-    if (isImageBuilt(this.imagesDir, img.id)) return 'ready';
+    const img = resolveImage(idOrRef);
+    if (!img) return (await this.layers.resolve(idOrRef)) ? 'ready' : 'not_built';
+    if ((await this.layers.names())[img.id]) return 'ready';
     if (this.inFlight.has(img.id)) return 'building';
-    if (existsSync(lockPath(this.imagesDir, img.id)) && await lockOwner(lockPath(this.imagesDir, img.id)) !== null) {
-      return 'building';
+    for (const name of img.recipe.layers) {
+      if (await lockOwner(join(this.imagesDir, `layer-${name}.lock`)) !== null) return 'building';
     }
     return this.failures.has(img.id) ? 'failed' : 'not_built';
   }
 
-  /** The built image's rootfs directory. Throws INVALID_IMAGE (unknown) or not-built errors. */
-  rootfs(idOrRef: string): string {
-    const img = this.require(idOrRef);
-    if (!isImageBuilt(this.imagesDir, img.id)) {
-      throw new AppError('service_unavailable', `Image ${img.id} is not built yet`, { field: 'image' });
-    }
-    return rootfsPath(this.imagesDir, img.id);
-  }
-
-  async manifest(idOrRef: string): Promise<ImageManifest | null> {
-    const img = this.require(idOrRef);
-    return isImageBuilt(this.imagesDir, img.id) ? readManifest(this.imagesDir, img.id) : null;
-  }
-
-  /** Returns the image's rootfs, building it first if needed (once). */
-  ensure(idOrRef: string): Promise<string> {
-    const img = this.resolve(idOrRef);
-    if (!img) return Promise.reject(new AppError('INVALID_IMAGE', `Unknown image: ${idOrRef}`, { field: 'image' }));
-    if (isImageBuilt(this.imagesDir, img.id)) return Promise.resolve(rootfsPath(this.imagesDir, img.id));
+  /** The stored image for a name, building a catalog image first if needed (once). */
+  async ensure(nameOrRef: string): Promise<ImageRecord> {
+    const resolved = await this.resolve(nameOrRef);
+    if (!resolved) throw new AppError('INVALID_IMAGE', `Unknown image: ${nameOrRef}`, { field: 'image' });
+    if (resolved.image) return resolved.image;
+    const img = resolved.catalog!;
     const pending = this.inFlight.get(img.id);
     if (pending) return pending;
-    const build = this.build(img.id).finally(() => this.inFlight.delete(img.id));
+    const build = this.buildCatalog(img).finally(() => this.inFlight.delete(img.id));
     this.inFlight.set(img.id, build);
     return build;
   }
 
-  /** Builds every catalog image, one after another; resolves with id → rootfs. */
-  async buildAll(): Promise<Record<string, string>> {
-    const out: Record<string, string> = {};
-    for (const img of IMAGE_CATALOG) out[img.id] = await this.ensure(img.id);
+  /** Host directories of the image's layers, base first. */
+  layerDirs(rec: ImageRecord): string[] {
+    return rec.layers.map((d) => this.layers.layerDir(d));
+  }
+
+  /** A workspace made before images had layers: its catalog image's old single rootfs, if still there. */
+  legacyRootfs(name: string): string | null {
+    return isLegacyImage(this.imagesDir, name) ? join(this.imagesDir, name, 'rootfs') : null;
+  }
+
+  /** Builds every catalog image, one after another; resolves with id → record. */
+  async buildAll(ids: string[] = IMAGE_CATALOG.map((i) => i.id)): Promise<Record<string, ImageRecord>> {
+    const out: Record<string, ImageRecord> = {};
+    for (const id of ids) out[id] = await this.ensure(id);
     return out;
   }
 
-  private async build(id: string): Promise<string> {
-    this.failures.delete(id);
+  private async buildCatalog(img: CatalogImage): Promise<ImageRecord> {
+    this.failures.delete(img.id);
+    const started = Date.now();
     try {
-      const result = await buildImage(id, { imagesDir: this.imagesDir, onProgress: this.onProgress, mirror: this.mirror });
-      if (result.built) this.onBuilt?.(id, result.manifest.build_ms / 1000);
-      return result.rootfs;
+      const rec = await buildCatalogImage(img, {
+        store: this.layers, mirror: this.opts.mirror,
+        report: (phase, message) => this.opts.onProgress?.({ image: img.id, phase, message }),
+      });
+      this.opts.onBuilt?.(img.id, (Date.now() - started) / 1000);
+      return rec;
     } catch (err) {
-      this.failures.set(id, err instanceof Error ? err.message : String(err));
+      this.failures.set(img.id, 'the image could not be built; see the server log');
+      this.opts.onProgress?.({ image: img.id, phase: 'done', message: `build failed: ${String(err)}` });
       throw err;
     }
   }
+}
 
-  private require(idOrRef: string): CatalogImage {
-    const img = this.resolve(idOrRef);
-    if (!img) throw new AppError('INVALID_IMAGE', `Unknown image: ${idOrRef}`, { field: 'image' });
-    return img;
-  }
+function customItem(name: string, rec: ImageRecord): ImageListItem {
+  const mb = (rec.size_bytes / 1e6).toFixed(0);
+  return {
+    id: name, image: name, label: name,
+    desc: `${rec.source[0]!.toUpperCase()}${rec.source.slice(1)} image, ${rec.layers.length} layers, ${mb} MB (${shortDigest(rec.id)})`,
+    category: 'custom', built: true, status: 'ready', source: rec.source,
+    digest: rec.id, size_bytes: rec.size_bytes, layers: rec.layers.length, created_at: rec.created_at,
+  };
 }

@@ -3,7 +3,7 @@
  * every package three times (Retrieving, Validating, Extracting …); those per-package
  * lines are folded into a running count so a build prints a few dozen lines, not 400.
  */
-import type { BuildProgress } from './builder.js';
+import type { BuildProgress } from './image-store.js';
 
 const PER_PACKAGE = /^I: (?:(Retrieving|Validating) \S+ \S+|(Extracting|Unpacking|Configuring) \S+\.\.\.)$/;
 const SUMMARY_EVERY = 25;

@@ -23,6 +23,7 @@ export function sampleWorkspace(overrides: Partial<WorkspaceRecord> = {}): Works
     namespace: 'team-a',
     mode: 'permanent',
     image: 'node:20',
+    imageId: `sha256:${'ab'.repeat(32)}`,
     state: 'running',
     pending: { op: 'start', startedAt: '2026-01-02T03:04:05.678Z' },
     userRequestedStop: true,

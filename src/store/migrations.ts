@@ -256,6 +256,15 @@ CREATE TABLE workspace_ssh (
 );
 `;
 
+/**
+ * The stored image a workspace is layered on (src/images/layer-store.ts), so that giving
+ * its name to another image never changes the layers under an existing workspace.
+ */
+const IMAGE_PIN_SCHEMA = `
+ALTER TABLE workspaces ADD COLUMN image_id TEXT;
+CREATE INDEX workspaces_image_id ON workspaces (image_id);
+`;
+
 /** The migrations of this build, in order. Append only. */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial schema', up: (db) => db.exec(INITIAL_SCHEMA) },
@@ -266,6 +275,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 6, name: 'namespace quotas', up: (db) => db.exec(QUOTAS_SCHEMA) },
   { version: 7, name: 'scoped API keys and access tokens', up: (db) => db.exec(ACCESS_SCHEMA) },
   { version: 8, name: 'workspace ssh access', up: (db) => db.exec(SSH_SCHEMA) },
+  { version: 9, name: 'workspace image pin', up: (db) => db.exec(IMAGE_PIN_SCHEMA) },
 ];
 
 function ensureBookkeeping(db: Database.Database): void {

@@ -15,6 +15,7 @@ export interface WorkspaceRow {
   namespace: string | null;
   mode: string;
   image: string;
+  image_id: string | null;
   state: string;
   pending: string | null;
   user_requested_stop: number;
@@ -33,7 +34,7 @@ export interface WorkspaceRow {
 }
 
 export const COLUMNS: ReadonlyArray<keyof WorkspaceRow> = [
-  'id', 'short_id', 'name', 'slug', 'namespace', 'mode', 'image', 'state', 'pending',
+  'id', 'short_id', 'name', 'slug', 'namespace', 'mode', 'image', 'image_id', 'state', 'pending',
   'user_requested_stop', 'config', 'network', 'ip', 'api_access', 'metadata', 'lifecycle',
   'idempotency_key', 'error', 'created_at', 'updated_at', 'started_at', 'version',
 ];
@@ -67,6 +68,7 @@ export function recordToRow(rec: WorkspaceRecord): WorkspaceRow {
     namespace: rec.namespace,
     mode: rec.mode,
     image: rec.image,
+    image_id: rec.imageId,
     state: rec.state,
     pending: toJson(rec.pending),
     user_requested_stop: rec.userRequestedStop ? 1 : 0,
@@ -94,6 +96,7 @@ export function rowToRecord(row: WorkspaceRow): WorkspaceRecord {
     namespace: row.namespace,
     mode: row.mode as WorkspaceRecord['mode'],
     image: row.image,
+    imageId: row.image_id ?? null,
     state: row.state as LifecycleState,
     pending: fromJson<WorkspaceRecord['pending']>(row.pending),
     userRequestedStop: row.user_requested_stop !== 0,

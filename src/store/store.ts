@@ -101,6 +101,11 @@ export interface WorkspaceRecord {
   namespace: string | null;
   mode: 'permanent' | 'temporary';
   image: string;
+  /**
+   * The stored image (`sha256:…`) the workspace's root is layered on, pinned at create or
+   * first boot; null until then (and for workspaces made before images had layers).
+   */
+  imageId: string | null;
   state: LifecycleState;
   /** Set while a multi-step operation is in flight. */
   pending: PendingOperation | null;

@@ -18,6 +18,8 @@ export interface ExecOptions {
   env?: NodeJS.ProcessEnv;
   /** Largest stdout/stderr kept (default 16 MiB). */
   maxBuffer?: number;
+  /** Working directory of the command (default: the server's). */
+  cwd?: string;
 }
 
 export class ExecError extends Error {
@@ -54,7 +56,7 @@ export function run(command: string, args: readonly string[], opts: ExecOptions 
     const child = execFile(
       command,
       args as string[],
-      { timeout: opts.timeoutMs ?? 60_000, maxBuffer: opts.maxBuffer ?? 16 * 1024 * 1024, env: opts.env, encoding: 'utf8' },
+      { timeout: opts.timeoutMs ?? 60_000, maxBuffer: opts.maxBuffer ?? 16 * 1024 * 1024, env: opts.env, cwd: opts.cwd, encoding: 'utf8' },
       (err, stdout, stderr) => {
         if (!err) return resolve({ stdout, stderr });
         const e = err as NodeJS.ErrnoException & { code?: unknown; signal?: string | null };

@@ -17,7 +17,7 @@ import type { SandboxSpec } from '../../src/drivers/driver.js';
 import { run } from '../../src/util/exec.js';
 import { execIn, shIn, waitForAgent } from './agent-client.js';
 import { makeBridge, makeFixture, specFactory, type Fixture, type TestBridge } from './harness.js';
-import { testRootfs } from './rootfs.js';
+import { testLayers } from './rootfs.js';
 
 const EPERM = 1;
 const ENOSYS = 38;
@@ -44,7 +44,7 @@ before(async () => {
   bridge = await makeBridge('e0', '10.231.0.129', 26);
   secretDir = mkdtempSync(join(tmpdir(), 'wtA-server-data-'));
   writeFileSync(join(secretDir, 'secret.txt'), `${secret}\n`);
-  spec = specFactory({ fixture, bridge, rootfs: await testRootfs() })();
+  spec = specFactory({ fixture, bridge, layers: await testLayers() })();
   await driver.prepare();
   await driver.create(spec);
   await driver.start(spec);

@@ -125,7 +125,8 @@ export function randomShortId(): string {
 export interface SpecFactoryOptions {
   fixture: Fixture;
   bridge: TestBridge;
-  rootfs: string;
+  /** The image's layer directories, base first. */
+  layers: string[];
 }
 
 export interface SpecOverrides {
@@ -143,7 +144,7 @@ export function specFactory(o: SpecFactoryOptions) {
       id: `ws_test${shortId}`,
       shortId,
       hostname: `wtA-${shortId}`,
-      image: { id: 'test-rootfs', rootfs: o.rootfs },
+      image: { id: 'test-rootfs', layers: o.layers },
       resources: { cpus: 1, memoryMb: 256, diskMb: 128, pids: 256, ...overrides.resources },
       env: { WARREN_TEST: '1', ...overrides.env },
       network: {

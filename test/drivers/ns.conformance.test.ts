@@ -10,7 +10,7 @@ import { NsDriver } from '../../src/drivers/ns/driver.js';
 import { CONTROLLERS, SandboxNames } from '../../src/drivers/ns/names.js';
 import { runDriverConformance } from './conformance.js';
 import { makeBridge, makeFixture, poolStorage, specFactory, type Fixture, type SpecOverrides, type TestBridge } from './harness.js';
-import { testRootfs } from './rootfs.js';
+import { testLayers } from './rootfs.js';
 
 const instanceId = randomBytes(2).toString('hex');
 let fixture: Fixture;
@@ -20,7 +20,7 @@ let make: ReturnType<typeof specFactory>;
 before(async () => {
   fixture = await poolStorage(makeFixture(), 'xfs');
   bridge = await makeBridge('c0', '10.231.0.1', 26);
-  make = specFactory({ fixture, bridge, rootfs: await testRootfs() });
+  make = specFactory({ fixture, bridge, layers: await testLayers() });
 });
 
 after(async () => {

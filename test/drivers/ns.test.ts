@@ -19,7 +19,7 @@ import type { SandboxSpec } from '../../src/drivers/driver.js';
 import { run } from '../../src/util/exec.js';
 import { health, shIn, waitForAgent } from './agent-client.js';
 import { makeBridge, makeFixture, poolStorage, specFactory, type Fixture, type SpecOverrides, type TestBridge } from './harness.js';
-import { testRootfs } from './rootfs.js';
+import { testLayers } from './rootfs.js';
 
 const instanceId = randomBytes(2).toString('hex');
 const names = new SandboxNames(instanceId);
@@ -68,7 +68,7 @@ before(async () => {
   fixture = await poolStorage(makeFixture(), 'copy');
   driver = new NsDriver({ instanceId, storage: fixture.storage });
   bridge = await makeBridge('n0', '10.231.0.65', 26);
-  make = specFactory({ fixture, bridge, rootfs: await testRootfs() });
+  make = specFactory({ fixture, bridge, layers: await testLayers() });
   await driver.prepare();
 });
 
@@ -188,7 +188,7 @@ test('start converges after a host reboot wiped netns, cgroups and mounts', asyn
 test('a leftover loop mount is found by listResidue and removed by destroyResidue', async () => {
   const spec = fresh();
   await driver.create(spec);
-  await mountLayers(spec.stateDir, spec.image.rootfs, names.overlaySource(spec.shortId), spec.resources.diskMb);
+  await mountLayers(spec.stateDir, spec.image.layers, names.overlaySource(spec.shortId), spec.resources.diskMb);
   await run('umount', [statePaths(spec.stateDir).rootfs]); // overlay gone, loop fs still mounted
   await deleteNetns({ netnsName: names.netns(spec.shortId), hostIf: names.hostVeth(spec.shortId) });
   for (const c of CONTROLLERS) rmCgroupTree(names.cgroupDir(c, spec.shortId));

@@ -1,11 +1,12 @@
 /**
  * Shared workspace images for integration tests. Every integration test calls
  * `ensureTestImages()` before starting servers: the first run on a machine builds the
- * images (about a minute each, progress on stderr), later runs find them cached in
- * TEST_IMAGES_DIR. Concurrent test files coordinate through the builder's lock files.
+ * images' layers (a few minutes in all, progress on stderr), later runs find them cached
+ * in TEST_IMAGES_DIR. Concurrent test files coordinate through the builder's lock files.
  */
 import { ImageStore } from '../../src/images/image-store.js';
 import { createProgressPrinter } from '../../src/images/progress.js';
+import type { ImageRecord } from '../../src/images/records.js';
 
 export const TEST_IMAGES_DIR = process.env.WARREN_TEST_IMAGES_DIR ?? '/var/cache/warren-test/images';
 
@@ -20,11 +21,11 @@ export function testImageStore(): ImageStore {
   return store;
 }
 
-/** Builds the images once per machine; returns each id's rootfs directory. */
-export async function ensureTestImages(ids: string[] = ['node-20', 'debian-12']): Promise<Record<string, string>> {
+/** Builds the images once per machine; returns each id's image record. */
+export async function ensureTestImages(ids: string[] = ['node-20', 'debian-12']): Promise<Record<string, ImageRecord>> {
   const s = testImageStore();
-  const out: Record<string, string> = {};
-  // Sequential: the builds share one .debs cache lock anyway, and the second is faster.
+  const out: Record<string, ImageRecord> = {};
+  // Sequential: the builds share layers and one .debs cache lock anyway.
   for (const id of ids) out[id] = await s.ensure(id);
   return out;
 }

@@ -2,7 +2,7 @@
  * The namespace-sandbox driver, Warren's embedded default isolation backend:
  * bubblewrap (PID/UTS/IPC/mount/cgroup namespaces, no capabilities, seccomp,
  * hardened /proc) in a named netns wired to the host bridge by a veth pair, cgroup v1
- * limits, and an overlay of the image rootfs on a size-capped loop-ext4 writable layer.
+ * limits, and an overlay of the image's read-only layers under a size-capped loop-ext4 writable layer.
  *
  * Every method is idempotent and reads the truth from the host (pid files are checked
  * against the PID's cgroup to survive PID reuse). Operations on one sandbox are
@@ -206,12 +206,12 @@ export class NsDriver implements PausableDriver, SnapshotDriver {
   }
 
   exportTar(spec: SandboxSpec, from: LayerRef, opts: ExportOptions): Promise<TarExport> {
-    return exportTar(this.storage(), this.layerStore().fileOf(from), spec.image.rootfs, opts);
+    return exportTar(this.storage(), this.layerStore().fileOf(from), spec.image.layers, opts);
   }
 
   importTar(spec: SandboxSpec, input: Readable, kind: ImportKind): Promise<void> {
     return this.serial(spec, () => importTar(this.storage(), {
-      stateDir: spec.stateDir, imageRootfs: spec.image.rootfs, diskMb: spec.resources.diskMb, input, kind,
+      stateDir: spec.stateDir, imageLayers: spec.image.layers, diskMb: spec.resources.diskMb, input, kind,
     }));
   }
 
@@ -310,7 +310,7 @@ export class NsDriver implements PausableDriver, SnapshotDriver {
     if (!(await this.isCreated(spec))) await this.createNow(spec); // converge after a crash or host reboot
     const cg = this.cgroups(spec.shortId);
     await cg.killAll(); // leftovers of a dead sandbox must not share the new one's groups
-    await mountLayers(spec.stateDir, spec.image.rootfs, this.names.overlaySource(spec.shortId), spec.resources.diskMb);
+    await mountLayers(spec.stateDir, spec.image.layers, this.names.overlaySource(spec.shortId), spec.resources.diskMb);
     const layout = await sandboxLayout(spec, cg);
     await writeResolvConf(statePaths(spec.stateDir).rootfs, spec.network.dns ?? []).catch((err: unknown) =>
       this.log('resolv.conf not written', { shortId: spec.shortId, err: String(err) }));

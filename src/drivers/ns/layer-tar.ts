@@ -21,6 +21,7 @@ import { LayerError, type ExportOptions, type ImportKind, type TarExport } from 
 import { run } from '../../util/exec.js';
 import { cloneFile, TMP_MARK } from '../../storage/clone.js';
 import { isMounted, mountsUnder, unmountAll } from '../../storage/mounts.js';
+import { mountOverlay } from '../../storage/overlay.js';
 import { exited, spawnJailed } from './jail.js';
 import { statePaths } from './names.js';
 import { hasExt4, makeLayerImage, mountLayerImage, setLayerQuota } from './storage.js';
@@ -64,7 +65,7 @@ async function requireMembers(root: string, members: string[]): Promise<void> {
   }
 }
 
-export async function exportTar(o: TarIoOptions, snapshotImage: string, imageRootfs: string, opts: ExportOptions): Promise<TarExport> {
+export async function exportTar(o: TarIoOptions, snapshotImage: string, imageLayers: string[], opts: ExportOptions): Promise<TarExport> {
   const work = await mkdtemp(join(o.scratchDir, 'export-'));
   try {
     const layer = join(work, 'layer');
@@ -75,7 +76,7 @@ export async function exportTar(o: TarIoOptions, snapshotImage: string, imageRoo
     let root = join(layer, 'upper');
     let members: string[];
     if (opts.paths?.length) {
-      await run('mount', ['-t', 'overlay', 'warren-export', '-o', `ro,lowerdir=${root}:${imageRootfs}`, merged]);
+      await mountOverlay({ lowers: [...imageLayers, root], target: merged, source: 'warren-export' });
       root = merged;
       members = opts.paths.map(relative);
       await requireMembers(root, members);
@@ -124,7 +125,8 @@ async function extract(target: string, fs: string, input: Readable): Promise<voi
 
 export interface ImportInput {
   stateDir: string;
-  imageRootfs: string;
+  /** The image's layer directories, base first. */
+  imageLayers: string[];
   diskMb: number;
   input: Readable;
   kind: ImportKind;
@@ -151,8 +153,8 @@ export async function importTar(o: TarIoOptions, i: ImportInput): Promise<void> 
     if (i.kind === 'files') {
       target = join(work, 'merged');
       await mkdir(target);
-      await run('mount', ['-t', 'overlay', 'warren-import', '-o',
-        `lowerdir=${i.imageRootfs},upperdir=${fs}/upper,workdir=${fs}/work,nodev`, target]);
+      await mountOverlay({ lowers: i.imageLayers, upper: `${fs}/upper`, work: `${fs}/work`, target, extra: ['nodev'],
+        source: 'warren-import' });
     }
     await extract(target, fs, i.input);
     for (const m of await mountsUnder(work)) await unmountAll(m);

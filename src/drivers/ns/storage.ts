@@ -15,10 +15,11 @@
  */
 import { mkdir, open, rename, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import { statfsSync, statSync } from 'node:fs';
-import { basename, dirname, resolve } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { run } from '../../util/exec.js';
 import { cloneFile, TMP_MARK } from '../../storage/clone.js';
 import { isMounted, mountAt, unmountAll } from '../../storage/mounts.js';
+import { mountOverlay, overlayOptions } from '../../storage/overlay.js';
 import { statePaths } from './names.js';
 
 const MiB = 1024 * 1024;
@@ -28,11 +29,6 @@ const EXT4_MAGIC = 0xef53;
 export const LAYER_IMAGE_MB = 256 * 1024;
 /** One inode per 64 KiB of apparent size (4 M inodes), allocated lazily. */
 const BYTES_PER_INODE = '65536';
-
-/** overlayfs splits its options on ',' and ':'; such paths can't be expressed safely. */
-function assertOverlaySafe(path: string): void {
-  if (/[,:\\\n]/.test(path)) throw new Error(`path not usable in an overlay mount: ${path}`);
-}
 
 export async function hasExt4(disk: string): Promise<boolean> {
   let fh;
@@ -133,13 +129,12 @@ export async function mountLayerImage(image: string, at: string, readOnly: boole
   await run('mount', ['-t', 'ext4', '-o', opts, image, at]);
 }
 
-/** Loop-mounts the writable layer (quota applied) and overlays it on the image rootfs. Idempotent. */
-export async function mountLayers(stateDir: string, imageRootfs: string, overlaySource: string, diskMb: number): Promise<void> {
+/** Loop-mounts the writable layer (quota applied) and overlays it on the image's layers (base first). Idempotent. */
+export async function mountLayers(stateDir: string, imageLayers: string[], overlaySource: string, diskMb: number): Promise<void> {
   const p = statePaths(stateDir);
-  const lower = resolve(imageRootfs);
   const upper = `${p.upperFs}/upper`;
   const work = `${p.upperFs}/work`;
-  for (const path of [lower, upper, work, p.rootfs]) assertOverlaySafe(path);
+  overlayOptions({ lowers: imageLayers, upper, work, target: p.rootfs }); // refuses unusable paths before any mount
   if (!(await isMounted(p.upperFs))) {
     await enlargeOldImage(p.disk, diskMb);
     await mountLayerImage(p.disk, p.upperFs, false);
@@ -148,9 +143,8 @@ export async function mountLayers(stateDir: string, imageRootfs: string, overlay
   await mkdir(upper, { recursive: true });
   await mkdir(work, { recursive: true });
   if (!(await isMounted(p.rootfs))) {
-    await stat(lower); // a readable error if the image is missing
-    await run('mount', ['-t', 'overlay', overlaySource, '-o',
-      `lowerdir=${lower},upperdir=${upper},workdir=${work},nodev`, p.rootfs]);
+    for (const lower of imageLayers) await stat(lower); // a readable error if a layer is missing
+    await mountOverlay({ lowers: imageLayers, upper, work, target: p.rootfs, extra: ['nodev'], source: overlaySource });
   }
 }
 
