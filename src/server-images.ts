@@ -1,10 +1,13 @@
 /**
- * The images part of the composition root: the domain's ImagesPort over the image store
- * (catalog + layer store), and the start-up sweep of what a crash left in the store.
+ * The images part of the composition root: the domain's ImagesPort (what a workspace is
+ * made from) and ImageLibraryPort (commit, delete) over the image store.
  */
 import type { ImageFacts, ImagesPort } from './domain/ports.js';
+import type { ImageLibraryPort } from './domain/images.js';
 import type { ImageStore } from './images/image-store.js';
-import { startCommand, type ImageRecord } from './images/records.js';
+import { digestLayerDir } from './images/layer-digest.js';
+import { layerFromUpperTar } from './images/layer-from-tar.js';
+import { imageIdOf, isImageName, startCommand, type ImageRecord } from './images/records.js';
 import { AppError } from './contract/errors.js';
 
 function factsOf(name: string, rec: ImageRecord | null): ImageFacts {
@@ -33,6 +36,49 @@ export function imagesPort(images: ImageStore): ImagesPort {
       if (legacy) return { ...factsOf(name, null), layers: [legacy] };
       const rec = await images.ensure(name);
       return { ...factsOf(name, rec), layers: images.layerDirs(rec) };
+    },
+  };
+}
+
+/** The domain's ImageLibraryPort (commit, delete) over the image store. */
+export function imageLibrary(images: ImageStore): ImageLibraryPort {
+  const store = images.layers;
+  return {
+    async find(nameOrId) {
+      const r = await images.resolve(nameOrId);
+      if (!r?.image) return null;
+      const names = Object.entries(await store.names()).filter(([, id]) => id === r.image!.id).map(([n]) => n);
+      return { id: r.image.id, names, catalog: r.catalog !== null || r.image.source === 'catalog' };
+    },
+    isCatalogName: (name) => images.catalogEntry(name) !== null,
+    async commitLayer({ baseImageId, name, layerTar, note }) {
+      if (!isImageName(name)) throw new AppError('validation_error', 'name must be an image name like team/tool:1.0', { field: 'name' });
+      const base = await store.image(baseImageId);
+      if (!base) throw new AppError('image_not_found', 'The workspace\'s image is no longer stored', { field: 'id' });
+      const staging = await store.stage();
+      try {
+        const dir = await layerFromUpperTar(staging.path, layerTar);
+        const digest = await digestLayerDir(dir);
+        const rec = await store.locked(async () => {
+          const layer = await store.commitLayer(dir, digest);
+          const layers = [...base.layers, digest];
+          const config = { ...base.config, labels: { ...base.config.labels } };
+          const sizes = await Promise.all(base.layers.map(async (d) => (await store.layer(d))?.size_bytes ?? 0));
+          const image: ImageRecord = {
+            id: imageIdOf(layers, config), source: 'committed', layers, config, created_at: new Date().toISOString(),
+            size_bytes: sizes.reduce((a, b) => a + b, layer.size_bytes), history: [...(base.history ?? []), note],
+          };
+          await store.putImage(image, [name]);
+          return image;
+        });
+        return { id: rec.id, name, source: rec.source, layers: rec.layers, size_bytes: rec.size_bytes };
+      } finally {
+        await staging.discard();
+      }
+    },
+    async remove(imageId) {
+      const removed = await store.locked(() => store.removeImage(imageId));
+      return { layersRemoved: removed.length };
     },
   };
 }

@@ -21,7 +21,8 @@ import { createDriver } from './drivers/registry.js';
 import { installTestHooks } from './server-test-hooks.js';
 import { SandboxNames } from './drivers/ns/names.js';
 import { ImageStore } from './images/image-store.js';
-import { imagesPort } from './server-images.js';
+import { imageLibrary, imagesPort } from './server-images.js';
+import { ImageService } from './domain/images.js';
 import { createProgressPrinter } from './images/progress.js';
 import { probeAgent, waitForTcp } from './gateway/probe.js';
 import { createGateway } from './gateway/gateway.js';
@@ -251,6 +252,7 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
       layerCapabilities: () => orchestrator.layers?.capabilities ?? null,
       touch: (id) => lifecycle.activity.touch(id),
       images: { list: async (q) => ({ images: await images.list(q), categories: images.categories() }) },
+      imageService: new ImageService({ store, workspaces, layers: () => orchestrator.requireLayers(), library: imageLibrary(images) }),
       stats: async (id) => {
         const rec = await store.getWorkspace(id);
         if (!rec || !isLive(rec.state)) return null;

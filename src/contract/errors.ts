@@ -73,6 +73,10 @@ export const ERROR_STATUS = {
   workload_exists: 409,
   // SSH (control-plane.md §7): no sshd bundle or jump host on this server, or sshd did not start
   ssh_unavailable: 503,
+  // images (Warren extension, issue 12): unknown name; still used by workspaces; a catalog name
+  image_not_found: 404,
+  image_in_use: 409,
+  image_name_reserved: 409,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

@@ -1,6 +1,7 @@
 /**
  * What route modules get: the domain services, nothing that touches the OS.
  */
+import type { ImageService } from '../domain/images.js';
 import type { WorkspaceService } from '../domain/workspaces.js';
 import type { RuntimeAccess } from '../domain/runtime-access.js';
 import type { QuotaPolicy } from '../domain/quota.js';
@@ -39,6 +40,8 @@ export interface ControlPlaneContext {
   store: Store;
   auth: Authenticator;
   images: ImageCatalogView;
+  /** Commit and delete (admin routes of src/control-plane/routes/images.ts). */
+  imageService: ImageService;
   snapshots: SnapshotService;
   archives: ArchiveService;
   resources: ResourceService;

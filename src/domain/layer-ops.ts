@@ -183,6 +183,11 @@ export class LayerOps {
     await this.d.driver.syncLayer(await this.d.spec(rec, false));
   }
 
+  /** A tar of a snapshot's whole writable layer (overlay upper: whiteouts and opaque marks included). */
+  async exportSnapshot(rec: WorkspaceRecord, ref: LayerRef) {
+    return this.d.driver.exportTar(await this.d.spec(rec, true), ref, {});
+  }
+
   /** Under the caller's lock: the archive's row (`writing`) and a snapshot to read it from. */
   async beginArchive(rec: WorkspaceRecord, draft: ArchiveDraft, file: string): Promise<ArchiveInProgress> {
     const row: ArchiveRecord = {

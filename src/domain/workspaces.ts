@@ -256,6 +256,11 @@ export class WorkspaceService {
     while (this.inFlight.size) await Promise.allSettled([...this.inFlight]);
   }
 
+  /** Runs `fn` under the create lock: no workspace is reserved meanwhile (image removal). */
+  underCreateLock<T>(fn: () => Promise<T>): Promise<T> {
+    return this.lock.run(CREATE_LOCK, fn);
+  }
+
   /** Runs `fn` under the workspace's lock (used by the reconciler and access control). */
   withLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
     return this.lock.run(id, fn);

@@ -8,6 +8,7 @@
  * record (layers + config), so identical images share one id.
  */
 import { createHash } from 'node:crypto';
+import { IMAGE_NAME, IMAGE_NAME_MAX } from '../contract/images.js';
 
 export type ImageSource = 'catalog' | 'imported' | 'built' | 'committed';
 
@@ -90,11 +91,9 @@ export function imageIdOf(layers: readonly string[], config: ImageConfig): strin
   return `sha256:${createHash('sha256').update(text).digest('hex')}`;
 }
 
-/** Image names: Docker-like references, lower case (`team/tool:1.2`, `my-image`). */
-const NAME = /^[a-z0-9][a-z0-9._-]*(?:\/[a-z0-9][a-z0-9._-]*)*(?::[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127})?$/;
-
+/** Image names: the contract's rule (src/contract/images.ts), not a digest. */
 export function isImageName(s: string): boolean {
-  return s.length <= 200 && NAME.test(s) && !isDigest(s);
+  return s.length <= IMAGE_NAME_MAX && IMAGE_NAME.test(s) && !isDigest(s);
 }
 
 /** OCI semantics: Entrypoint followed by Cmd; either may be absent. Empty: no command. */

@@ -1,14 +1,35 @@
-/** Images (control-plane.md §20): the catalog of what can be created. */
+/**
+ * Images (control-plane.md §20, plus Warren extensions of issue 12):
+ *
+ * - GET    /workspace/images          the catalog and the stored images (`source`), for every caller
+ * - POST   /workspace/:id/image       `{ name }` → the workspace's files saved as a new image (admin)
+ * - DELETE /images/:name              removes an image no workspace uses (admin; name or `sha256:` id)
+ *
+ * Images are shared by every namespace of this Warren, so only the admin writes them.
+ */
 import { Hono } from 'hono';
 import { ok } from '../../contract/envelope.js';
-import { workspaceCallers } from '../scopes.js';
+import { parseCommitImage } from '../../contract/images.js';
 import type { ControlPlaneContext, Env } from '../context.js';
+import { loadWorkspace, readObject } from '../http.js';
+import { adminOnly, workspaceCallers } from '../scopes.js';
 
 export function imageRoutes(ctx: ControlPlaneContext): Hono<Env> {
   const app = new Hono<Env>();
   app.get('/workspace/images', workspaceCallers, async (c) => {
     const q = c.req.query();
     return c.json(ok(await ctx.images.list({ search: q.search || undefined, category: q.category || undefined })));
+  });
+
+  app.post('/workspace/:id/image', adminOnly, async (c) => {
+    const rec = await loadWorkspace(ctx, c);
+    const cmd = parseCommitImage(await readObject(c));
+    return c.json(ok({ image: await ctx.imageService.commit(rec.id, cmd.name) }), 201);
+  });
+
+  app.delete('/images/:name{.+}', adminOnly, async (c) => {
+    const removed = await ctx.imageService.remove(decodeURIComponent(c.req.param('name')));
+    return c.json(ok({ deleted: true, ...removed }));
   });
   return app;
 }

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LayerEntry } from '../driver.js';
 import { isMounted, mountsUnder, unmountAll } from '../../storage/mounts.js';
-import { spawnJailed } from './jail.js';
+import { spawnJailed } from '../../storage/jail.js';
 import { statePaths } from './names.js';
 import { hasExt4, mountLayerImage } from './storage.js';
 

@@ -22,7 +22,7 @@ import { run } from '../../util/exec.js';
 import { cloneFile, TMP_MARK } from '../../storage/clone.js';
 import { isMounted, mountsUnder, unmountAll } from '../../storage/mounts.js';
 import { mountOverlay } from '../../storage/overlay.js';
-import { exited, spawnJailed } from './jail.js';
+import { exited, spawnJailed } from '../../storage/jail.js';
 import { statePaths } from './names.js';
 import { hasExt4, makeLayerImage, mountLayerImage, setLayerQuota } from './storage.js';
 

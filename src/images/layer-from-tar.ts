@@ -1,0 +1,32 @@
+/**
+ * A new layer from a tar of an overlay upper (a workspace's writable layer): extracted in
+ * the bubblewrap jail (src/storage/jail.ts — the tar is the workspace's to shape, so its
+ * links must never lead the extraction into the host), keeping owners, modes, whiteout
+ * devices and only the xattrs a lower layer may carry (opaque marks, file capabilities,
+ * user.*): overlayfs' own bookkeeping of the upper (origin, impure…) describes the old
+ * mount and is dropped.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { exited, spawnJailed } from '../storage/jail.js';
+
+const TAR = '/usr/bin/tar';
+const KEEP_XATTRS = ['--xattrs', '--xattrs-include=trusted.overlay.opaque', '--xattrs-include=security.capability',
+  '--xattrs-include=user.*'];
+
+/** Extracts `input` into `<stagingDir>/layer` and returns that directory. */
+export async function layerFromUpperTar(stagingDir: string, input: Readable): Promise<string> {
+  const dir = join(stagingDir, 'layer');
+  await mkdir(dir, { mode: 0o755 });
+  const tar = spawnJailed(dir, [TAR, '-xpf', '-', '--numeric-owner', ...KEEP_XATTRS], true);
+  const finished = exited(tar, 'layer extraction');
+  try {
+    await Promise.all([pipeline(input, tar.stdin!).catch(() => undefined), finished]);
+  } catch (err) {
+    input.destroy();
+    throw err;
+  }
+  return dir;
+}
