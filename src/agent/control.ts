@@ -69,6 +69,9 @@ export interface WorkspaceConfig {
   workloads?: unknown[];
   /** `keep_logs: false`: the agent empties its log directory at start. */
   keepLogs?: false;
+  /** Working directory and user (OCI `User`) of `cmd`: the image's WorkingDir and User. */
+  workdir?: string;
+  user?: string;
 }
 
 const EMPTY_CONFIG: WorkspaceConfig = { workspaceId: '', hostname: '', env: {} };
@@ -140,5 +143,7 @@ function parseConfig(text: string): WorkspaceConfig | null {
     ...(o.exit_with_cmd === true ? { exitWithCmd: true } : {}),
     ...(Array.isArray(o.workloads) ? { workloads: o.workloads as unknown[] } : {}),
     ...(o.keep_logs === false ? { keepLogs: false as const } : {}),
+    ...(typeof o.workdir === 'string' && o.workdir.startsWith('/') ? { workdir: o.workdir } : {}),
+    ...(typeof o.user === 'string' && o.user !== '' ? { user: o.user } : {}),
   };
 }

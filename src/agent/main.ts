@@ -53,7 +53,10 @@ function main(): void {
     : undefined;
   // sshd (started at boot when the control dir's ssh.json says so; changed through /_warren/ssh).
   const ssh = new SshManager({ cgroups: workloads.cgroups, log });
-  const supervisor = new Supervisor({ cmd: config.cmd, env: config.env, onExit: onCmdExit, sink: workloads.cmdLog });
+  const supervisor = new Supervisor({
+    cmd: config.cmd, env: config.env, onExit: onCmdExit, sink: workloads.cmdLog,
+    ...(config.workdir ? { cwd: config.workdir } : {}), ...(config.user ? { user: config.user } : {}),
+  });
   const server = createAgentServer({
     tokens: control,
     tasks,

@@ -6,7 +6,9 @@
  * not be spawned: 127), unless it was stopped on purpose — restarts are Warren's
  * restart policy, applied to the whole workspace (src/domain/exits.ts).
  */
+import { resolveUser } from './users.js';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { RingBuffer } from './ring-buffer.js';
 import { readOutput, type OutputSink } from './logs/entry-log.js';
 import { defaultCwd, isoNow, signalExitCode, stopGroup, workspaceEnv } from './process.js';
@@ -30,6 +32,8 @@ export interface SupervisorOptions {
   cmd?: string[];
   env: Record<string, string>;
   cwd?: string;
+  /** Run as this OCI `User` (src/agent/users.ts); absent: root. */
+  user?: string;
   /** Output bytes kept (stdout and stderr interleaved). Default 256 KiB. */
   ringBytes?: number;
   /** The command ended by itself with this status (128+n for signal n; 127 when it could not start). */
@@ -60,9 +64,15 @@ export class Supervisor {
     this.setState('starting');
     let child: ChildProcess;
     try {
+      const as = this.opts.user ? resolveUser(this.opts.user) : null;
+      // OCI: a WorkingDir the image lacks is made (owned by root, as runc does).
+      if (this.opts.cwd) mkdirSync(this.opts.cwd, { recursive: true });
+      const env = workspaceEnv(this.opts.env);
+      if (as?.home && as.uid !== 0 && env.HOME === '/root') env.HOME = as.home;
       child = spawn(cmd[0] as string, cmd.slice(1), {
         cwd: this.opts.cwd ?? defaultCwd(),
-        env: workspaceEnv(this.opts.env),
+        env,
+        ...(as ? { uid: as.uid, gid: as.gid } : {}),
         detached: true,
         stdio: ['ignore', 'pipe', 'pipe'],
       });

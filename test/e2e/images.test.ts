@@ -7,7 +7,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { digestLayerDir } from '../../src/images/layer-digest.js';
+import { EMPTY_CONFIG, imageIdOf, type ImageRecord } from '../../src/images/records.js';
 import { api, startServer, type TestServer } from '../support/warren.js';
 import { ensureTestImages, testImageStore } from '../support/images.js';
 import { adminClient, openRuntime, type Client } from '../support/workspaces.js';
@@ -86,4 +89,63 @@ test('names are checked: catalog names are reserved, bad names and unknown image
   const unknown = await client.workspaces.create({ image: `nothing-${tag}` }).then(() => null, (e: any) => e);
   assert.equal(unknown?.code ?? unknown?.body?.code, 'INVALID_IMAGE');
   await api(server, 'DELETE', `/workspace/${ws.id}`);
+});
+
+/**
+ * An image with an OCI config, put in the store the way an import does (a staged layer
+ * committed under the lock, then the record): its Env, WorkingDir, User and Entrypoint+Cmd
+ * shape the workspace's startup command.
+ */
+async function storeConfiguredImage(name: string): Promise<ImageRecord> {
+  const store = testImageStore();
+  const base = await store.ensure('debian-12');
+  const staging = await store.layers.stage();
+  const dir = join(staging.path, 'layer');
+  mkdirSync(join(dir, 'etc'), { recursive: true });
+  const baseEtc = join(store.layers.layerDir(base.layers[0]!), 'etc');
+  for (const f of ['passwd', 'group']) copyFileSync(join(baseEtc, f), join(dir, 'etc', f));
+  appendFileSync(join(dir, 'etc/passwd'), 'app:x:1000:1000::/home/app:/bin/sh\n');
+  appendFileSync(join(dir, 'etc/group'), 'app:x:1000:\n');
+  mkdirSync(join(dir, 'opt/tool'), { recursive: true });
+  writeFileSync(join(dir, 'opt/tool/start.sh'), 'echo "$GREETING $1 from $(pwd) as $(id -u):$(id -g) home $HOME" > /tmp/out\nexec sleep 600\n');
+  const digest = await digestLayerDir(dir);
+  const config = {
+    ...EMPTY_CONFIG, env: ['GREETING=hello', 'PATH=/usr/local/bin:/usr/bin:/bin'], workingDir: '/srv/app', user: 'app',
+    entrypoint: ['/bin/sh', '/opt/tool/start.sh'], cmd: ['world'],
+  };
+  const layers = [...base.layers, digest];
+  const rec: ImageRecord = { id: imageIdOf(layers, config), source: 'imported', layers, config, created_at: new Date().toISOString(), size_bytes: 0 };
+  await store.layers.locked(async () => {
+    await store.layers.commitLayer(dir, digest);
+    await store.layers.putImage(rec, [name]);
+  });
+  await staging.discard();
+  return rec;
+}
+
+test('an image\'s Env, WorkingDir, User and Entrypoint+Cmd shape the workspace; its own env wins', async () => {
+  const name = `test/configured-${tag}:1`;
+  const rec = await storeConfiguredImage(name);
+  made.push(name);
+  const created = await api(server, 'POST', '/workspace', { image: name, memory_mb: 256, config: { env: ['EXTRA=1'] } });
+  assert.equal(created.status, 201, created.text);
+  const ws = created.body.workspace;
+  const rt = await openRuntime(client, server, ws.id);
+  let out = '';
+  for (let i = 0; i < 50 && !out; i++) {
+    const r = await rt.exec.run(['sh', '-c', 'cat /tmp/out 2>/dev/null || true']);
+    out = String(r.stdout ?? r.output ?? '').trim();
+    if (!out) await new Promise((res) => setTimeout(res, 100));
+  }
+  assert.equal(out, 'hello world from /srv/app as 1000:1000 home /home/app');
+  const env = await rt.exec.run(['sh', '-c', 'echo $GREETING $EXTRA']);
+  assert.equal(String(env.stdout ?? env.output ?? '').trim(), 'hello 1', 'the image\'s Env reaches every process, the workspace\'s too');
+  const ownRes = await api(server, 'POST', '/workspace', { image: name, memory_mb: 256, config: { cmd: ['sleep', '600'], env: ['GREETING=mine'] } });
+  assert.equal(ownRes.status, 201, ownRes.text);
+  const own = ownRes.body.workspace;
+  const rt2 = await openRuntime(client, server, own.id);
+  const mine = await rt2.exec.run(['sh', '-c', 'echo $GREETING; test -e /tmp/out && echo ran; pgrep -x sleep >/dev/null && echo sleeping']);
+  assert.equal(String(mine.stdout ?? '').trim(), 'mine\nsleeping', 'a command given at create replaces the image\'s');
+  assert.ok(rec.id.startsWith('sha256:'));
+  for (const id of [ws.id, own.id]) await api(server, 'DELETE', `/workspace/${id}`);
 });
