@@ -2,21 +2,18 @@
 /**
  * The `warren` command.
  *   warren serve [--port P] [--data-dir D] [--host H] [--bridge B] [--subnet CIDR] [--images-dir DIR]
- *   warren images build [ID...] [--images-dir DIR]
- *   warren images list
+ *   warren images list|build|commit|delete …   (src/cli/images.ts)
  */
 import { pino } from 'pino';
 import { loadConfig, parseFlags } from '../config/load.js';
 import { startWarren } from '../server.js';
-import { ImageStore } from '../images/image-store.js';
 import { purge } from './purge.js';
-import { createProgressPrinter } from '../images/progress.js';
+import { IMAGES_USAGE, imagesCommand } from './images.js';
 
 const USAGE = `usage:
   warren serve [--port 8080] [--host 127.0.0.1] [--data-dir /var/lib/warren] [--images-dir DIR]
                [--bridge warren0] [--subnet 10.213.0.0/16] [--driver ns] [--log-level info]
-  warren images build [ID...] [--data-dir D | --images-dir DIR]
-  warren images list [--data-dir D | --images-dir DIR]
+${IMAGES_USAGE}
   warren purge --data-dir D [--bridge B] --yes   (removes every sandbox, firewall table and the bridge of that instance)
 Environment: WARREN_ADMIN_CLIENT_ID / WARREN_ADMIN_CLIENT_SECRET preset the admin API key;
 WARREN_PORT, WARREN_DATA_DIR, WARREN_IMAGES_DIR, WARREN_BRIDGE, WARREN_SUBNET mirror the flags.`;
@@ -37,32 +34,11 @@ async function serve(flags: ReturnType<typeof parseFlags>['flags']): Promise<voi
   process.on('SIGTERM', () => void stop('SIGTERM'));
 }
 
-async function images(sub: string | undefined, ids: string[], flags: ReturnType<typeof parseFlags>['flags']) {
-  const cfg = loadConfig(flags);
-  const store = new ImageStore({
-    imagesDir: cfg.imagesDir,
-    onProgress: createProgressPrinter((line) => process.stdout.write(`${line}\n`)),
-  });
-  if (sub === 'list') {
-    for (const img of await store.list({})) {
-      const digest = img.digest ? img.digest.slice(7, 19) : '-';
-      process.stdout.write(`${img.id}\t${img.status}\t${img.source}\t${digest}\t${img.label}\n`);
-    }
-    return;
-  }
-  if (sub !== 'build') throw new Error(USAGE);
-  const targets = ids.length ? ids : (await store.list({})).filter((i) => i.source === 'catalog').map((i) => i.id);
-  for (const id of targets) {
-    const rec = await store.ensure(id);
-    process.stdout.write(`${id}: ready, ${rec.layers.length} layers, ${(rec.size_bytes / 1e6).toFixed(0)} MB (${rec.id.slice(7, 19)})\n`);
-  }
-}
-
 async function main(): Promise<void> {
   const [cmd, ...rest] = process.argv.slice(2);
   const { positional, flags } = parseFlags(rest);
   if (cmd === 'serve') return serve(flags);
-  if (cmd === 'images') return images(positional[0], positional.slice(1), flags);
+  if (cmd === 'images') return imagesCommand(loadConfig(flags), positional[0], positional.slice(1), flags.url as string | undefined);
   if (cmd === 'purge') return purge(flags);
   process.stdout.write(`${USAGE}\n`);
   if (cmd && cmd !== 'help' && cmd !== '--help') process.exitCode = 2;

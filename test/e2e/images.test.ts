@@ -11,8 +11,9 @@ import { appendFileSync, copyFileSync, existsSync, mkdirSync, writeFileSync } fr
 import { join } from 'node:path';
 import { digestLayerDir } from '../../src/images/layer-digest.js';
 import { EMPTY_CONFIG, imageIdOf, type ImageRecord } from '../../src/images/records.js';
-import { api, startServer, type TestServer } from '../support/warren.js';
-import { ensureTestImages, testImageStore } from '../support/images.js';
+import { execFileSync } from 'node:child_process';
+import { ADMIN, CLI, api, startServer, type TestServer } from '../support/warren.js';
+import { ensureTestImages, testImageStore, TEST_IMAGES_DIR } from '../support/images.js';
 import { adminClient, openRuntime, type Client } from '../support/workspaces.js';
 
 let server: TestServer;
@@ -148,4 +149,20 @@ test('an image\'s Env, WorkingDir, User and Entrypoint+Cmd shape the workspace; 
   assert.equal(String(mine.stdout ?? '').trim(), 'mine\nsleeping', 'a command given at create replaces the image\'s');
   assert.ok(rec.id.startsWith('sha256:'));
   for (const id of [ws.id, own.id]) await api(server, 'DELETE', `/workspace/${id}`);
+});
+
+test('warren images commit, list and delete from the command line', async () => {
+  const ws = await client.workspaces.create({ image: 'debian-12', memory_mb: 256 });
+  const rt = await openRuntime(client, server, ws.id);
+  await rt.exec.run(['sh', '-c', 'echo cli > /root/cli.txt']);
+  const name = `test/cli-${tag}:1`;
+  const env = { ...process.env, WARREN_ADMIN_CLIENT_ID: ADMIN.clientId, WARREN_ADMIN_CLIENT_SECRET: ADMIN.clientSecret };
+  const run = (...args: string[]) => execFileSync(process.execPath, [CLI, 'images', ...args], { env, encoding: 'utf8' });
+  assert.match(run('commit', ws.id, name, '--url', server.url), new RegExp(`^${name.replace(/[/:.]/g, '\\$&')}: [0-9a-f]{12}, \\d+ layers`));
+  made.push(name);
+  const listed = run('list', '--images-dir', TEST_IMAGES_DIR).split('\n').find((l) => l.startsWith(`${name}\t`));
+  assert.match(listed ?? '', /\tready\tcommitted\t[0-9a-f]{12}\t/);
+  assert.match(run('delete', name, '--url', server.url), /deleted, 1 layers removed/);
+  made.pop();
+  await api(server, 'DELETE', `/workspace/${ws.id}`);
 });
