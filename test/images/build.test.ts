@@ -20,7 +20,7 @@ let recs: Record<string, ImageRecord> = {};
 
 before(async () => {
   const started = Date.now();
-  recs = await ensureTestImages(['debian-12', 'node-20', 'python-3']);
+  recs = await ensureTestImages(['debian-12', 'node-20', 'python-3', 'dev']);
   process.stderr.write(`[images] ensureTestImages took ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
 });
 
@@ -84,6 +84,21 @@ test('python-3 has Python 3.11 with pip and venv, and no Node', async () => {
   });
 });
 
+test('dev stacks python and node on the shared layers and adds a C toolchain and OpenSSH', async () => {
+  const dev = rec('dev');
+  assert.deepEqual(dev.layers.slice(0, 3), rec('python-3').layers, 'the python image\'s layers, shared');
+  assert.equal(dev.layers[3], rec('node-20').layers[2], 'the node layer, shared');
+  await inImage('dev', async (root) => {
+    await chrootRun(root, ['/bin/sh', '-c', 'printf "int main(void){return 0;}" > /tmp/t.c && gcc -o /tmp/t /tmp/t.c && /tmp/t']);
+    assert.match(await chrootRun(root, ['make', '--version']), /GNU Make/);
+    assert.match(await chrootRun(root, ['node', '-v']), /^v20\./);
+    assert.match(await chrootRun(root, ['python3', '--version']), /^Python 3\.11/);
+    assert.match(await chrootRun(root, ['rg', '--version']), /ripgrep/);
+    assert.ok(existsSync(join(root, 'usr/sbin/sshd')));
+    assert.deepEqual(readdirSync(join(root, 'etc/ssh')).filter((n) => n.startsWith('ssh_host_')), [], 'no shared host keys');
+  });
+});
+
 test('debian-12 has a POSIX shell and coreutils, and no apt caches, package lists or host keys in any layer', async () => {
   await inImage('debian-12', async (root) => {
     assert.equal(await chrootRun(root, ['/bin/sh', '-c', 'echo hi | tr a-z A-Z']), 'HI');
@@ -91,7 +106,7 @@ test('debian-12 has a POSIX shell and coreutils, and no apt caches, package list
     assert.match(readFileSync(join(root, 'etc/debian_version'), 'utf8'), /^12\./);
     assert.ok(!existsSync(join(root, 'usr/local/bin/node')), 'debian-12 carries no node');
   });
-  for (const id of ['debian-12', 'node-20', 'python-3']) {
+  for (const id of ['debian-12', 'node-20', 'python-3', 'dev']) {
     await inImage(id, async (r) => {
       assert.deepEqual(readdirSync(join(r, 'var/lib/apt/lists')).filter((n) => n !== 'partial' && n !== 'lock' && n !== 'auxfiles'), []);
       assert.deepEqual(readdirSync(join(r, 'var/cache/apt/archives')).filter((n) => n.endsWith('.deb')), []);
