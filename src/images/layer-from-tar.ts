@@ -9,10 +9,8 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { exited, spawnJailed } from '../storage/jail.js';
+import { untarJailed } from '../storage/jail.js';
 
-const TAR = '/usr/bin/tar';
 const KEEP_XATTRS = ['--xattrs', '--xattrs-include=trusted.overlay.opaque', '--xattrs-include=security.capability',
   '--xattrs-include=user.*'];
 
@@ -20,13 +18,6 @@ const KEEP_XATTRS = ['--xattrs', '--xattrs-include=trusted.overlay.opaque', '--x
 export async function layerFromUpperTar(stagingDir: string, input: Readable): Promise<string> {
   const dir = join(stagingDir, 'layer');
   await mkdir(dir, { mode: 0o755 });
-  const tar = spawnJailed(dir, [TAR, '-xpf', '-', '--numeric-owner', ...KEEP_XATTRS], true);
-  const finished = exited(tar, 'layer extraction');
-  try {
-    await Promise.all([pipeline(input, tar.stdin!).catch(() => undefined), finished]);
-  } catch (err) {
-    input.destroy();
-    throw err;
-  }
+  await untarJailed(dir, input, ['--numeric-owner', ...KEEP_XATTRS], 'layer extraction');
   return dir;
 }

@@ -9,6 +9,8 @@
  * no network.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 
 export const JAIL_TARGET = '/target';
 /** Debian's multiarch library directory of this host (tar, find and sh link only against libraries there). */
@@ -35,6 +37,22 @@ export function spawnJailed(targetDir: string, argv: string[], writable: boolean
     stdio: ['pipe', 'pipe', 'pipe'],
     env: { PATH: '/usr/bin:/bin', LC_ALL: 'C' },
   });
+}
+
+/**
+ * Extracts the tar stream `input` into `targetDir` with `/usr/bin/tar -xpf - <args>` in the
+ * jail. Rejects with tar's failure (its `stderr` on the error); `input` is destroyed then.
+ * A tar that dies early (EPIPE on its stdin) is reported by its exit, not the pipeline.
+ */
+export async function untarJailed(targetDir: string, input: Readable, args: readonly string[], what: string): Promise<void> {
+  const tar = spawnJailed(targetDir, ['/usr/bin/tar', '-xpf', '-', ...args], true);
+  const finished = exited(tar, what);
+  try {
+    await Promise.all([pipeline(input, tar.stdin!).catch(() => undefined), finished]);
+  } catch (err) {
+    input.destroy();
+    throw err;
+  }
 }
 
 /** Resolves when the child exits 0; rejects with its (bounded) stderr otherwise. */

@@ -16,13 +16,12 @@ import { mkdir, mkdtemp, open, readdir, rename, rm, statfs } from 'node:fs/promi
 import { existsSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { LayerError, type ExportOptions, type ImportKind, type TarExport } from '../driver.js';
 import { run } from '../../util/exec.js';
 import { cloneFile, TMP_MARK } from '../../storage/clone.js';
 import { isMounted, mountsUnder, unmountAll } from '../../storage/mounts.js';
 import { mountOverlay } from '../../storage/overlay.js';
-import { exited, spawnJailed } from '../../storage/jail.js';
+import { exited, spawnJailed, untarJailed } from '../../storage/jail.js';
 import { statePaths } from './names.js';
 import { hasExt4, makeLayerImage, mountLayerImage, setLayerQuota } from './storage.js';
 
@@ -112,15 +111,9 @@ async function importFailure(err: unknown, fs: string): Promise<unknown> {
 }
 
 async function extract(target: string, fs: string, input: Readable): Promise<void> {
-  const tar = spawnJailed(target, [TAR, '-xpf', '-', '--numeric-owner', ...XATTRS], true);
-  const finished = exited(tar, 'tar import');
-  // A tar that dies early (EPIPE on its stdin) is reported by `finished`, not the pipeline.
-  try {
-    await Promise.all([pipeline(input, tar.stdin!).catch(() => undefined), finished]);
-  } catch (err) {
-    input.destroy();
+  await untarJailed(target, input, ['--numeric-owner', ...XATTRS], 'tar import').catch(async (err: unknown) => {
     throw await importFailure(err, fs);
-  }
+  });
 }
 
 export interface ImportInput {
