@@ -290,3 +290,11 @@ test('warnings are events and part of the result', async (t) => {
   assert.deepEqual(result.metadata.recorded, { volumes: ['/data'] });
   assert.equal(events.filter((e) => e.type === 'warning').length, 2);
 });
+
+test('a planning error names its line and no step, before any step runs', async (t) => {
+  const ports = new FakePorts();
+  const { err, events } = await failedBuild(ports, 'FROM debian-12\nRUN a\nENV X=${BAD\n', context(t, {}));
+  assert.ok(err instanceof AppError && err.code === 'DOCKERFILE_INVALID');
+  assert.deepEqual(events[events.length - 1], { type: 'error', code: 'DOCKERFILE_INVALID', message: "Dockerfile line 3: syntax error: missing '}'", line: 3 });
+  assert.equal(ports.runs.length, 0);
+});

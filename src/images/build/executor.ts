@@ -134,6 +134,7 @@ class Build {
     this.key = base.key;
     this.state = base.state;
     this.finishStep(1, parsed.from.line, parsed.from.text, false, null, t0);
+    this.currentStep = 0; // a planning error belongs to its line, not to FROM
 
     const plan = planBody(parsed, buildArgs, metaArgs, base.state.config);
     for (const w of plan.warnings) this.warn(w);
