@@ -77,6 +77,16 @@ export const ERROR_STATUS = {
   image_not_found: 404,
   image_in_use: 409,
   image_name_reserved: 409,
+  // Dockerfile builds (Warren extension, issue 12; details.field = 'dockerfile' with the
+  // line, or 'context'): a syntax error; an instruction or flag Warren does not build;
+  // a COPY/ADD source outside the context, or missing/excluded; an unknown FROM image;
+  // a RUN that exited non-zero (the request was fine, the build was not: 422)
+  DOCKERFILE_INVALID: 400,
+  DOCKERFILE_UNSUPPORTED: 400,
+  BUILD_CONTEXT_ESCAPE: 400,
+  BUILD_SOURCE_NOT_FOUND: 400,
+  BUILD_BASE_NOT_FOUND: 404,
+  BUILD_STEP_FAILED: 422,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
