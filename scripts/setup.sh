@@ -5,6 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(bubblewrap nftables conntrack debootstrap ripgrep e2fsprogs xfsprogs zstd tar iproute2 util-linux ca-certificates)
+# The agent's runtime bundle (src/storage/runtime-bundle.ts: Node, rg, tar, gzip made relocatable with patchelf);
+# busybox-static: the glibc-free root of test/drivers/busybox-root.test.ts.
+APT_PACKAGES+=(patchelf gzip busybox-static)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

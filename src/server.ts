@@ -45,6 +45,7 @@ import { startAccess } from './server-access.js';
 import { projectRoot } from './util/paths.js';
 import { prepareStorage, storageDirs } from './storage/pool.js';
 import { ArchiveFiles } from './storage/archive-files.js';
+import { ensureRuntimeBundle } from './storage/runtime-bundle.js';
 import { observeStore, type RecordListener } from './store/observed.js';
 import { createLifecycle } from './server-lifecycle.js';
 import { noteEntry } from './domain/activity-log.js';
@@ -115,6 +116,8 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
   if (swept.staging.length || swept.layers.length) log.info(swept, 'removed image debris of an interrupted import or build');
 
   const domainLog: DomainDeps['log'] = (level, msg, fields) => log[level](fields ?? {}, msg);
+  // The agent's Node and tools with their own libraries: it runs in any image (no Node or glibc needed).
+  const runtimeDir = await ensureRuntimeBundle(join(cfg.dataDir, 'runtime'), domainLog);
   const archiveFiles = new ArchiveFiles(join(cfg.dataDir, 'archives'));
   const bootLog = new BootLogFiles(storageDir.workspaces);
   const deps: DomainDeps = {
@@ -126,7 +129,7 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
     network: { bridge: cfg.bridge, subnet: cfg.subnet, prefixLen, gateway, dns: hostNet.dnsServer ? [hostNet.dnsServer] : [] },
     syncNetwork: () => networkSync.sync(),
     bootFiles: (rec, controlDir) => ssh.service.writeBootFile(rec, controlDir),
-    paths: { workspacesDir: storageDir.workspaces, bundleDir: projectRoot(), nodeBinary: process.execPath, sshBundleDir: sshBundlePath(cfg.dataDir) },
+    paths: { workspacesDir: storageDir.workspaces, bundleDir: projectRoot(), runtimeDir, sshBundleDir: sshBundlePath(cfg.dataDir) },
     hostIfName: (shortId) => new SandboxNames(cfg.instanceId).hostVeth(shortId),
     bootLog,
     log: domainLog,

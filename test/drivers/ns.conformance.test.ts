@@ -9,7 +9,7 @@ import { rmdirSync } from 'node:fs';
 import { NsDriver } from '../../src/drivers/ns/driver.js';
 import { CONTROLLERS, SandboxNames } from '../../src/drivers/ns/names.js';
 import { runDriverConformance } from './conformance.js';
-import { makeBridge, makeFixture, poolStorage, specFactory, type Fixture, type SpecOverrides, type TestBridge } from './harness.js';
+import { makeBridge, makeFixture, poolStorage, specFactory, withRuntime, type Fixture, type SpecOverrides, type TestBridge } from './harness.js';
 import { testLayers } from './rootfs.js';
 
 const instanceId = randomBytes(2).toString('hex');
@@ -18,7 +18,7 @@ let bridge: TestBridge;
 let make: ReturnType<typeof specFactory>;
 
 before(async () => {
-  fixture = await poolStorage(makeFixture(), 'xfs');
+  fixture = await withRuntime(await poolStorage(makeFixture(), 'xfs'));
   bridge = await makeBridge('c0', '10.231.0.1', 26);
   make = specFactory({ fixture, bridge, layers: await testLayers() });
 });
