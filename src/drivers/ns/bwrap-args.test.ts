@@ -5,7 +5,7 @@ import { AGENT_COMMAND, bwrapArgs, sandboxEnv, PROC_MASKED_FILES, PROC_READ_ONLY
 
 const spec: SandboxSpec = {
   id: 'ws_x', shortId: '0123abcd', hostname: 'box',
-  image: { id: 'img', rootfs: '/images/img' },
+  image: { id: 'img', layers: ['/images/img'] },
   resources: { cpus: 1, memoryMb: 256, diskMb: 128, pids: 100 },
   env: { FOO: 'bar', PATH: '/custom/bin', WARREN_AGENT_PORT: '1', HOSTNAME: 'spoof' },
   network: { ip: '10.0.0.2', prefixLen: 24, gateway: '10.0.0.1', bridge: 'br' },
