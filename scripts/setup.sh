@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(bubblewrap nftables conntrack debootstrap ripgrep e2fsprogs xfsprogs zstd tar iproute2 util-linux ca-certificates)
+APT_PACKAGES=(bubblewrap nftables conntrack debootstrap ripgrep e2fsprogs xfsprogs zstd tar iproute2 util-linux ca-certificates skopeo attr)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
