@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(bubblewrap nftables conntrack debootstrap ripgrep e2fsprogs xfsprogs zstd tar iproute2 util-linux ca-certificates)
+# skopeo: reads image archives (src/images/oci/skopeo.ts); attr: setfattr for opaque directories of layers.
+APT_PACKAGES=(bubblewrap nftables conntrack debootstrap ripgrep e2fsprogs xfsprogs zstd tar iproute2 util-linux ca-certificates skopeo attr)
 # The agent's runtime bundle (src/storage/runtime-bundle.ts: Node, rg, tar, gzip made relocatable with patchelf);
 # busybox-static: the glibc-free root of test/drivers/busybox-root.test.ts.
 APT_PACKAGES+=(patchelf gzip busybox-static)
