@@ -233,3 +233,47 @@ export function mountOverlay(s: Scratch, lowersTopFirst: string[]): string {
   s.defer(() => { execFileSync('umount', [target]); });
   return target;
 }
+
+/**
+ * An OCI layout holding one image per platform (each given by its architecture): `nested`
+ * puts them in an image index blob that index.json points to (how registries and buildx
+ * store multi-platform images); otherwise index.json lists the manifests itself, each with
+ * its platform and a ref name `<arch>`.
+ */
+export function writeMultiPlatformLayout(images: Array<{ img: TestImage; arch: string }>, dir: string, nested: boolean): void {
+  const files = new Map<string, Buffer>();
+  const manifests: Array<Record<string, unknown>> = [];
+  for (const { img, arch } of images) {
+    const own = layoutFiles(img, { arch });
+    const index = JSON.parse(own.get('index.json')!.toString()) as { manifests: Array<Record<string, unknown>> };
+    for (const [name, bytes] of own) if (name.startsWith('blobs/')) files.set(name, bytes);
+    manifests.push({ ...index.manifests[0], platform: { os: 'linux', architecture: arch },
+      ...(nested ? {} : { annotations: { 'org.opencontainers.image.ref.name': arch } }) });
+  }
+  let top = manifests;
+  if (nested) {
+    const list = blob(Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests })));
+    files.set(`blobs/sha256/${list.hex}`, list.bytes);
+    top = [{ mediaType: 'application/vnd.oci.image.index.v1+json', digest: list.digest, size: list.size }];
+  }
+  files.set('oci-layout', Buffer.from(JSON.stringify({ imageLayoutVersion: '1.0.0' })));
+  files.set('index.json', Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: top })));
+  for (const [name, bytes] of files) {
+    mkdirSync(join(dir, name, '..'), { recursive: true });
+    writeFileSync(join(dir, name), bytes);
+  }
+}
+
+/** A `docker save` archive of several images (one manifest.json entry each). */
+export async function dockerSaveMany(images: Array<{ img: TestImage; repoTag: string }>): Promise<Buffer> {
+  const files = new Map<string, Buffer>();
+  const manifest: unknown[] = [];
+  for (const { img, repoTag } of images) {
+    const cfg = configBlob(img);
+    files.set(`${cfg.hex}.json`, cfg.bytes);
+    for (const l of img.layers) files.set(`${blob(l).hex}/layer.tar`, l);
+    manifest.push({ Config: `${cfg.hex}.json`, RepoTags: [repoTag], Layers: img.layers.map((l) => `${blob(l).hex}/layer.tar`) });
+  }
+  files.set('manifest.json', Buffer.from(JSON.stringify(manifest)));
+  return tarOfFiles(files);
+}

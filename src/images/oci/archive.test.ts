@@ -11,7 +11,8 @@ import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, writeFi
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import {
-  describeTree, dockerSave, layerTar, mountOverlay, ociArchive, scratch, twoLayerImage, writeLayoutDir, type Scratch,
+  describeTree, dockerSave, dockerSaveMany, layerTar, mountOverlay, ociArchive, scratch, twoLayerImage, writeLayoutDir,
+  writeMultiPlatformLayout, type Scratch,
 } from '../../../test/support/oci-archives.js';
 import { extractLayer, openArchive } from './index.js';
 
@@ -145,4 +146,28 @@ test('what is not a usable image archive is refused with a clear code', async (t
   writeFileSync(join(s.dir, 'arm.tar'), await ociArchive(img, { arch: 'arm64' }));
   await refusal(open(join(s.dir, 'arm.tar')), 'IMAGE_ARCHIVE_UNSUPPORTED', /arm64/);
   assert.deepEqual(readdirSync(join(s.dir, 'work')), [], 'refusals leave nothing in the work directory');
+});
+
+test("from a multi-platform image this host's platform (linux/amd64) is chosen, nested index or not", async (t) => {
+  const s = scratch(t);
+  const amd = await twoLayerImage();
+  const arm = { layers: [await layerTar([{ name: 'arm-only', content: 'arm' }])], config: { Cmd: ['/arm'] } };
+  for (const nested of [true, false]) {
+    const layout = join(s.dir, `layout-${nested}`);
+    writeMultiPlatformLayout([{ img: arm, arch: 'arm64' }, { img: amd, arch: 'amd64' }], layout, nested);
+    const src = await openArchive(layout, { workDir: join(s.dir, 'work'), limits: LIMITS });
+    assert.deepEqual(src.layers.map((l) => l.diffId), amd.layers.map(sha), nested ? 'nested index' : 'flat index');
+    assert.deepEqual(src.config.Cmd, ['/bin/sh', '-c', 'echo hi']);
+    await src.dispose();
+  }
+  const armOnly = join(s.dir, 'arm-only');
+  writeMultiPlatformLayout([{ img: arm, arch: 'arm64' }, { img: arm, arch: 'arm' }], armOnly, true);
+  await refusal(openArchive(armOnly, { workDir: join(s.dir, 'work'), limits: LIMITS }), 'IMAGE_ARCHIVE_UNSUPPORTED', /linux\/amd64/);
+});
+
+test('a docker save of several images is refused: one image per archive', async (t) => {
+  const s = scratch(t);
+  const img = await twoLayerImage();
+  writeFileSync(join(s.dir, 'many.tar'), await dockerSaveMany([{ img, repoTag: 'a:1' }, { img, repoTag: 'b:1' }]));
+  await refusal(openArchive(join(s.dir, 'many.tar'), { workDir: join(s.dir, 'work'), limits: LIMITS }), 'IMAGE_ARCHIVE_UNSUPPORTED', /2 images/);
 });

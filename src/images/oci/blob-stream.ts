@@ -17,7 +17,14 @@ import { invalid, tooLarge, unsupported } from './refusals.js';
 
 export type Compression = 'none' | 'gzip' | 'zstd';
 
-const READ_CHUNK = 1024 * 1024;
+/**
+ * Read size, and the size of what flows between stages. Small on purpose: every chunk is a
+ * new Buffer, and blocks of 1 MiB come from fresh pages the kernel must fault in (4× slower
+ * to read a layer on the test host), while 64 KiB ones reuse the allocator's memory.
+ */
+const READ_CHUNK = 64 * 1024;
+/** How much each stage may hold before it pushes back. */
+const STAGE_BUFFER = 1024 * 1024;
 
 export interface TarSource {
   /** The uncompressed tar. */
@@ -59,7 +66,7 @@ function syncFileStream(path: string): Readable {
     closed = true;
   };
   return new Readable({
-    highWaterMark: READ_CHUNK,
+    highWaterMark: STAGE_BUFFER,
     read() {
       try {
         const buf = Buffer.allocUnsafe(READ_CHUNK);
@@ -85,8 +92,8 @@ function syncFileStream(path: string): Readable {
 function tap(hash: Hash, onTotal: (total: number) => void): Transform {
   let total = 0;
   return new Transform({
-    readableHighWaterMark: READ_CHUNK,
-    writableHighWaterMark: READ_CHUNK,
+    readableHighWaterMark: STAGE_BUFFER,
+    writableHighWaterMark: STAGE_BUFFER,
     transform(chunk: Buffer, _enc, cb) {
       total += chunk.length;
       try {
@@ -118,14 +125,14 @@ export async function openTar(blobPath: string, size: number, maxTar: number): P
     blobBytes = n;
     if (n > size) throw invalid('A layer is larger than its manifest says');
   });
-  const out = new PassThrough({ highWaterMark: READ_CHUNK });
+  const out = new PassThrough({ highWaterMark: STAGE_BUFFER });
   const tarTap = () => tap(tarHash, (n) => { if (n > maxTar) throw tooLarge('A layer unpacks to more than its cap allows'); });
   let done: Promise<unknown>;
   let kill = () => undefined as void;
   if (compression === 'none') {
     done = pipeline(file, blobTap, out, { signal });
   } else if (compression === 'gzip') {
-    done = pipeline(file, blobTap, createGunzip({ chunkSize: 256 * 1024 }), tarTap(), out, { signal });
+    done = pipeline(file, blobTap, createGunzip({ chunkSize: READ_CHUNK }), tarTap(), out, { signal });
   } else {
     const child = spawn('zstd', ['-d', '-c', '-q'], { stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: '/usr/bin:/bin' } });
     kill = () => { child.kill('SIGKILL'); };

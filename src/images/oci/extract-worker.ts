@@ -1,15 +1,17 @@
 /**
- * Worker-thread entry of extractLayer: unpacks the layer given in workerData and posts back
- * either `{ result }` or `{ error }` — an error as plain data (AppErrors keep code, message
- * and details; other errors their message and errno code), rebuilt by the parent.
+ * Worker-thread entry of extractLayer (started by src/images/oci/worker-client.ts): unpacks
+ * each layer it is sent, one at a time, and replies `{ id, result }` or `{ id, error }` — an
+ * error as plain data (AppErrors keep code, message and details; other errors their message
+ * and errno code), rebuilt by the parent.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { isAppError } from '../../contract/errors.js';
 import { asLayerError } from './refusals.js';
 import { unpackLayer } from './unpack.js';
-import type { LayerLimits, OciLayer } from './extract.js';
+import type { ExtractResult, LayerLimits, OciLayer } from './extract.js';
 
-export interface WorkerInput {
+export interface WorkerRequest {
+  id: number;
   layer: OciLayer;
   destDir: string;
   limits: LayerLimits;
@@ -18,6 +20,12 @@ export interface WorkerInput {
 export type WireError =
   | { app: true; code: string; message: string; details?: Record<string, unknown>; cause?: string }
   | { app: false; message: string; code?: string };
+
+export interface WorkerReply {
+  id: number;
+  result?: ExtractResult;
+  error?: WireError;
+}
 
 function toWire(err: unknown): WireError {
   if (isAppError(err)) {
@@ -28,8 +36,14 @@ function toWire(err: unknown): WireError {
   return { app: false, message: String(e?.message ?? err), ...(e?.code ? { code: e.code } : {}) };
 }
 
-const input = workerData as WorkerInput;
-unpackLayer(input.layer, input.destDir, input.limits).then(
-  (result) => parentPort!.postMessage({ result }),
-  (err: unknown) => parentPort!.postMessage({ error: toWire(asLayerError(err, `Layer ${input.layer.digest.slice(7, 19)}`)) }),
-);
+async function handle(req: WorkerRequest): Promise<WorkerReply> {
+  try {
+    return { id: req.id, result: await unpackLayer(req.layer, req.destDir, req.limits) };
+  } catch (err) {
+    return { id: req.id, error: toWire(asLayerError(err, `Layer ${req.layer.digest.slice(7, 19)}`)) };
+  }
+}
+
+parentPort!.on('message', (req: WorkerRequest) => {
+  void handle(req).then((reply) => parentPort!.postMessage(reply));
+});

@@ -14,9 +14,13 @@
  * - Device nodes (character/block) are refused: in an OCI layer whiteouts are `.wh.` files.
  * - Over `limits.maxUnpackedBytes` of file content or `limits.maxEntries` entries the layer
  *   is refused (IMAGE_TOO_LARGE) as soon as the header that crosses the cap is read.
- * - On any failure `destDir` is removed before the promise rejects.
- * - The work runs in a worker thread (src/images/oci/unpack.ts, layer-writer.ts), with
- *   synchronous file calls there: the server's event loop is never blocked by it.
+ * - `destDir` must not exist (its parent must); on any failure it is removed before the
+ *   promise rejects. Runs as root (owners, whiteout devices, trusted.* xattrs).
+ * - Whiteouts (mknod) and opaque marks (xattrs), which Node cannot make, are made at the end
+ *   in one batch each by GNU tar and setfattr(1) (src/images/oci/specials.ts).
+ * - The work runs in a worker thread (src/images/oci/worker-client.ts, unpack.ts,
+ *   layer-writer.ts), with synchronous file calls there: the server's event loop is never
+ *   blocked by it. Calls are served one at a time, in order.
  * - Kept: numeric owners, modes (setuid/setgid/sticky too), mtimes, symlinks (targets never
  *   followed; absolute ones are normal in images), hard links, FIFOs. Not kept: the
  *   archive's xattrs (file capabilities: tar-stream decodes PAX values as UTF-8, so binary
@@ -24,9 +28,7 @@
  *   (IMAGE_ARCHIVE_UNSUPPORTED) rather than renamed.
  */
 import { mkdir, rm } from 'node:fs/promises';
-import { Worker } from 'node:worker_threads';
-import { AppError, type ErrorCode } from '../../contract/errors.js';
-import type { WireError, WorkerInput } from './extract-worker.js';
+import { runExtraction } from './worker-client.js';
 
 export interface LayerLimits {
   /** Largest total of file bytes one layer may unpack to. */
@@ -55,14 +57,6 @@ export interface ExtractResult {
   entries: number;
 }
 
-/**
- * Heap of the extraction worker: the layer's path map (~300 bytes an entry at most) plus
- * tar-stream's buffers (one header of at most 4 MiB at a time) and headroom.
- */
-function workerHeapMb(limits: LayerLimits): number {
-  return Math.ceil(128 + (limits.maxEntries * 300) / (1024 * 1024));
-}
-
 /** The most uncompressed tar bytes a layer within `limits` can take (content + headers + padding). */
 export function maxTarBytes(limits: LayerLimits): number {
   return limits.maxUnpackedBytes + (limits.maxEntries + 1) * 3 * 512 + 1024 * 1024;
@@ -72,51 +66,9 @@ export function maxTarBytes(limits: LayerLimits): number {
 export async function extractLayer(layer: OciLayer, destDir: string, limits: LayerLimits): Promise<ExtractResult> {
   await mkdir(destDir, { mode: 0o755 });
   try {
-    return await inWorker({ layer, destDir, limits });
+    return await runExtraction({ layer, destDir, limits });
   } catch (err) {
     await rm(destDir, { recursive: true, force: true });
     throw err;
   }
-}
-
-function fromWire(e: WireError): Error {
-  if (e.app) {
-    const err = new AppError(e.code as ErrorCode, e.message, e.details);
-    if (e.cause) Object.defineProperty(err, 'cause', { value: new Error(e.cause), enumerable: false });
-    return err;
-  }
-  return Object.assign(new Error(e.message), e.code ? { code: e.code } : {});
-}
-
-/**
- * Starts src/images/oci/extract-worker: the built `.js` next to this module. When this module
- * runs from source under tsx (tests, development), Node 20 does not hand tsx's loader on to
- * worker threads, so the worker registers tsx itself before importing the `.ts` entry.
- */
-function startWorker(input: WorkerInput): Worker {
-  const options = { workerData: input, resourceLimits: { maxOldGenerationSizeMb: workerHeapMb(input.limits) } };
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./extract-worker.js', import.meta.url), options);
-  const tsx = JSON.stringify(import.meta.resolve('tsx/esm/api'));
-  const entry = JSON.stringify(new URL('./extract-worker.ts', import.meta.url).href);
-  return new Worker(`import(${tsx}).then((m) => { m.register(); return import(${entry}); })`, { ...options, eval: true });
-}
-
-function inWorker(input: WorkerInput): Promise<ExtractResult> {
-  return new Promise((resolve, reject) => {
-    const worker = startWorker(input);
-    let settled = false;
-    worker.once('message', (m: { result?: ExtractResult; error?: WireError }) => {
-      settled = true;
-      if (m.result) resolve(m.result);
-      else reject(fromWire(m.error!));
-    });
-    worker.once('error', (err) => {
-      if (!settled) reject(err);
-      settled = true;
-    });
-    worker.once('exit', (code) => {
-      if (!settled) reject(new Error(`layer extraction worker exited (${code}) without an answer`));
-      settled = true;
-    });
-  });
 }

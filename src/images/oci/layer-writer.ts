@@ -123,7 +123,7 @@ export class LayerWriter {
     if (target === '') throw invalid('A symbolic link has no target');
     this.clear(path, this.tree.place(path, 'symlink'));
     symlinkSync(target, this.abs(path));
-    lchownSync(this.abs(path), meta.uid, meta.gid);
+    if (meta.uid !== 0 || meta.gid !== 0) lchownSync(this.abs(path), meta.uid, meta.gid);
     lutimesSync(this.abs(path), meta.mtime, meta.mtime);
   }
 

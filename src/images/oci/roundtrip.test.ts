@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { describeTree, scratch, twoLayerImage, writeLayoutDir, type Scratch } from '../../../test/support/oci-archives.js';
@@ -88,4 +88,34 @@ test('a failed export leaves no file', async (t) => {
   writeFileSync(out, 'previous');
   await assert.rejects(writeOciArchive({ layers: [{ dir: join(s.dir, 'missing') }], config: { Env: [], ExposedPorts: {}, Labels: {} } }, out));
   assert.deepEqual(readdirSync(s.dir), ['out.tar'], 'the previous file stays, no partial file next to it');
+});
+
+test('packing keeps long names, big ids, mode 000, FIFOs, hard links and large files; leaves device nodes out', async (t) => {
+  const s = scratch(t);
+  const dir = join(s.dir, 'layer');
+  const long = `${'d'.repeat(90)}/${'n'.repeat(120)}`;
+  mkdirSync(join(dir, 'dev'), { recursive: true });
+  mkdirSync(join(dir, long, '..'), { recursive: true });
+  writeFileSync(join(dir, long), 'long name');
+  writeFileSync(join(dir, 'big'), Buffer.alloc(300 * 1024, 7));
+  writeFileSync(join(dir, 'owned'), 'x');
+  chownSync(join(dir, 'owned'), 3_000_000, 3_000_001);
+  writeFileSync(join(dir, 'locked'), 'y');
+  chmodSync(join(dir, 'locked'), 0);
+  linkSync(join(dir, 'big'), join(dir, 'big-link'));
+  execFileSync('mknod', [join(dir, 'dev/null'), 'c', '1', '3']);
+  execFileSync('mknod', [join(dir, 'gone'), 'c', '0', '0']);
+  execFileSync('mkfifo', [join(dir, 'pipe')]);
+
+  const tarBytes = await bytesOf(packLayer(dir));
+  const digest = `sha256:${createHash('sha256').update(tarBytes).digest('hex')}`;
+  writeFileSync(join(s.dir, 'layer.tar'), tarBytes);
+  const layer = { digest, diffId: digest, size: tarBytes.length, mediaType: 'application/vnd.oci.image.layer.v1.tar', blobPath: join(s.dir, 'layer.tar') };
+  const back = join(s.dir, 'back');
+  await extractLayer(layer, back, LIMITS);
+  const expected = describeTree(dir).filter((l) => !l.startsWith('dev/null'));
+  assert.deepEqual(describeTree(back), expected, 'same tree, without the device node');
+  assert.ok(expected.includes('gone chr 0') && expected.some((l) => l.startsWith('owned 644 3000000:3000001')));
+  assert.equal(lstatSync(join(back, 'big-link')).ino, lstatSync(join(back, 'big')).ino);
+  assert.equal(await digestOf(packLayer(back)), digest, 'the unpacked copy packs to the same digest');
 });
