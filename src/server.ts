@@ -22,6 +22,7 @@ import { installTestHooks } from './server-test-hooks.js';
 import { SandboxNames } from './drivers/ns/names.js';
 import { ImageStore } from './images/image-store.js';
 import { imageLibrary, imagesPort } from './server-images.js';
+import { ociArchiveReader } from './images/oci/index.js';
 import { ImageService } from './domain/images.js';
 import { createProgressPrinter } from './images/progress.js';
 import { probeAgent, waitForTcp } from './gateway/probe.js';
@@ -255,7 +256,9 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
       layerCapabilities: () => orchestrator.layers?.capabilities ?? null,
       touch: (id) => lifecycle.activity.touch(id),
       images: { list: async (q) => ({ images: await images.list(q), categories: images.categories() }) },
-      imageService: new ImageService({ store, workspaces, layers: () => orchestrator.requireLayers(), library: imageLibrary(images) }),
+      imageService: new ImageService({ store, workspaces, layers: () => orchestrator.requireLayers(), library: imageLibrary(images, {
+        reader: ociArchiveReader, importConfig: cfg.imageImport, log: (m) => log.info({ component: 'images' }, m),
+      }) }),
       stats: async (id) => {
         const rec = await store.getWorkspace(id);
         if (!rec || !isLive(rec.state)) return null;
