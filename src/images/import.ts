@@ -4,7 +4,8 @@
  * ArchiveReader (src/images/oci/); this module decides what is new, and records.
  *
  * Contracts:
- * - Layers already stored (same diff_id) are not unpacked again: the disk holds each once.
+ * - Layers already stored (same diff_id, or an export's digest of a stored layer) are not
+ *   unpacked again: the disk holds each once, and an exported image imports as itself.
  * - Everything is unpacked in a staging directory; the store changes only at the end,
  *   under its lock (layers, then the image, then its name). A refused archive, a failure
  *   or a kill -9 at any point leaves no image listed and nothing outside staging, which
@@ -77,9 +78,12 @@ export async function importArchive(store: LayerStore, reader: ArchiveReader, i:
     const archive = await reader.open(i.path, join(staging.path, 'archive'), i.limits);
     const name = i.name ?? ownName(archive.refName);
     const fresh: Array<{ dir: string; diffId: string }> = [];
+    const layers: string[] = [];
     let reused = 0;
     for (const [n, layer] of archive.layers.entries()) {
-      if (store.hasLayer(layer.diffId) || fresh.some((f) => f.diffId === layer.diffId)) {
+      const stored = await store.findLayer(layer.diffId);
+      layers.push(stored ?? layer.diffId);
+      if (stored || fresh.some((f) => f.diffId === layer.diffId)) {
         reused++;
         say(`layer ${n + 1}/${archive.layers.length} ${layer.diffId.slice(7, 19)}: already stored`);
         continue;
@@ -89,7 +93,6 @@ export async function importArchive(store: LayerStore, reader: ArchiveReader, i:
       await reader.unpack(archive, n, dir, i.limits);
       fresh.push({ dir, diffId: layer.diffId });
     }
-    const layers = archive.layers.map((l) => l.diffId);
     const config = canonicalConfig(archive.config);
     const image = await store.locked(async () => {
       const sizes: number[] = [];

@@ -13,7 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { api, startServer, type TestServer } from '../support/warren.js';
+import { CLI, api, startServer, type TestServer } from '../support/warren.js';
 import { ensureTestImages, testImageStore } from '../support/images.js';
 import { adminClient, openRuntime, type Client } from '../support/workspaces.js';
 import { tarDirectory, writeDockerSave, writeOciLayout, type FixtureConfig } from '../support/oci-fixtures.js';
@@ -222,4 +222,62 @@ test('a kill -9 in the middle of an import lists no half image, and the restart 
   const again = await api(server, 'POST', '/images', { path: layout, name });
   assert.equal(again.status, 201, again.text);
   made.push(name);
+});
+
+test('export writes an OCI archive skopeo reads, and importing it again (as docker save, by the CLI) stores nothing new', async () => {
+  const name = `test/oci-${tag}:1`;
+  const env = { ...process.env, WARREN_IMAGES_DIR: testImageStore().imagesDir };
+  const cli = (...args: string[]) => execFileSync(process.execPath, [CLI, 'images', ...args], { env, encoding: 'utf8' });
+  const original = (await api(server, 'GET', '/workspace/images')).body.images.find((i: any) => i.id === name);
+  assert.ok(original, 'the first test imported it');
+  const rec = await testImageStore().ensure(name);
+  const out = join(work, 'export.tar');
+  const printed = cli('export', name, out).trim().split('\n').slice(1).map((l) => l.trim());
+  assert.equal(printed[0], rec.layers[0], 'a layer made here is exported under its own id');
+  const inspect = JSON.parse(execFileSync('skopeo', ['inspect', '--raw', `oci-archive:${out}`], { encoding: 'utf8' }));
+  assert.deepEqual(inspect.layers.map((l: any) => l.digest), printed, 'skopeo reads the digests the export printed');
+  assert.equal(cli('export', name, join(work, 'export-2.tar')).trim().split('\n').slice(1).map((l) => l.trim()).join(), printed.join(),
+    'exporting twice gives the same digests');
+  const docker = join(work, 'export-docker.tar');
+  execFileSync('skopeo', ['--insecure-policy', 'copy', '--quiet', `oci-archive:${out}`, `docker-archive:${docker}:test/roundtrip:1`]);
+  const again = cli('import', docker, '--name', `test/roundtrip-${tag}:1`);
+  made.push(`test/roundtrip-${tag}:1`);
+  assert.match(again, new RegExp(`${rec.layers.length} layers \\(${rec.layers.length} already stored\\)`));
+  const back = await testImageStore().ensure(`test/roundtrip-${tag}:1`);
+  assert.deepEqual(back.layers, rec.layers, 'the same digests after export and re-import');
+  assert.equal(back.id, rec.id, 'the same image');
+});
+
+test('a workspace from a busybox image (no glibc, no Node, no bash) gets the same runtime API', async () => {
+  const root = join(work, 'busybox-root');
+  mkdirSync(join(root, 'bin'), { recursive: true });
+  mkdirSync(join(root, 'etc'), { recursive: true });
+  mkdirSync(join(root, 'tmp'), { recursive: true, mode: 0o1777 });
+  mkdirSync(join(root, 'root'), { recursive: true });
+  execFileSync('cp', ['/bin/busybox', join(root, 'bin/busybox')]);
+  execFileSync(join(root, 'bin/busybox'), ['--install', '-s', join(root, 'bin')]);
+  // --install links to the host path it ran from; point them at /bin/busybox inside the image
+  execFileSync('sh', ['-c', `cd ${root}/bin && for f in *; do [ "$f" = busybox ] || ln -sf /bin/busybox "$f"; done`]);
+  writeFileSync(join(root, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
+  writeFileSync(join(root, 'etc/group'), 'root:x:0:\n');
+  const archive = join(work, 'busybox.tar');
+  await writeDockerSave([root], { Env: ['GREETING=tiny', 'PATH=/bin'], Cmd: ['/bin/sh', '-c', 'echo "$GREETING" > /tmp/out; exec sleep 600'] },
+    'busybox:test', archive, join(work, 'busybox-work'));
+  const res = await upload(archive, `test/busybox-${tag}:1`);
+  assert.equal(res.status, 201, JSON.stringify(res.body));
+  made.push(`test/busybox-${tag}:1`);
+  const ws = await client.workspaces.create({ image: `test/busybox-${tag}:1`, memory_mb: 128 });
+  const rt = await openRuntime(client, server, ws.id);
+  let out = '';
+  for (let i = 0; i < 50 && !out; i++) {
+    out = String((await rt.exec.run(['sh', '-c', 'cat /tmp/out 2>/dev/null || true'])).stdout ?? '').trim();
+    if (!out) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(out, 'tiny');
+  const facts = await rt.exec.run(['sh', '-c', 'ls /lib /usr 2>&1 | wc -l; test -e /bin/bash || echo nobash; command -v node || echo nonode']);
+  assert.match(String(facts.stdout ?? ''), /nobash\nnonode/);
+  await rt.files.write({ fullPath: '/root/note.txt', content: 'from the API\n', createDirs: true });
+  const read = await rt.files.read({ filePath: '/root/note.txt' }) as any;
+  assert.match(JSON.stringify(read), /from the API/);
+  await api(server, 'DELETE', `/workspace/${ws.id}`);
 });
