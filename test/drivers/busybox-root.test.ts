@@ -10,18 +10,17 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { chmod, copyFile, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Runtime } from 'oblien';
 import WebSocket from 'ws';
 import { NsDriver } from '../../src/drivers/ns/driver.js';
-import { CONTROLLERS, SandboxNames } from '../../src/drivers/ns/names.js';
 import type { SandboxSpec } from '../../src/drivers/driver.js';
 import { run } from '../../src/util/exec.js';
 import { projectRoot } from '../../src/util/paths.js';
 import { waitForAgent } from './agent-client.js';
-import { makeBridge, makeFixture, specFactory, withRuntime, type Fixture, type TestBridge } from './harness.js';
+import { makeBridge, makeFixture, specFactory, withRuntime, type Fixture, type TestBridge, removeCgroupParents } from './harness.js';
 
 const BUSYBOX = '/usr/bin/busybox'; // busybox-static (scripts/setup.sh)
 const TOKEN = randomBytes(24).toString('hex');
@@ -105,12 +104,7 @@ after(async () => {
   if (spec) await driver.destroy(spec);
   await bridge?.remove();
   fixture?.cleanup();
-  const names = new SandboxNames(instanceId);
-  for (const c of CONTROLLERS) {
-    try {
-      rmdirSync(names.cgroupParent(c));
-    } catch { /* absent */ }
-  }
+  removeCgroupParents(instanceId);
 });
 
 describe('a root with busybox alone', () => {

@@ -7,16 +7,16 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname as hostHostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NsDriver } from '../../src/drivers/ns/driver.js';
-import { CONTROLLERS, SandboxNames } from '../../src/drivers/ns/names.js';
+import { SandboxNames } from '../../src/drivers/ns/names.js';
 import { DENIED_SYSCALLS, SYSCALLS } from '../../src/drivers/seccomp.js';
 import type { SandboxSpec } from '../../src/drivers/driver.js';
 import { run } from '../../src/util/exec.js';
 import { execIn, shIn, waitForAgent } from './agent-client.js';
-import { makeBridge, makeFixture, specFactory, withRuntime, type Fixture, type TestBridge } from './harness.js';
+import { makeBridge, makeFixture, specFactory, withRuntime, type Fixture, type TestBridge, removeCgroupParents } from './harness.js';
 import { testLayers } from './rootfs.js';
 
 const EPERM = 1;
@@ -58,12 +58,7 @@ after(async () => {
   await bridge?.remove();
   fixture?.cleanup();
   if (secretDir) rmSync(secretDir, { recursive: true, force: true });
-  const names = new SandboxNames(instanceId);
-  for (const c of CONTROLLERS) {
-    try {
-      rmdirSync(names.cgroupParent(c));
-    } catch { /* absent */ }
-  }
+  removeCgroupParents(instanceId);
 });
 
 describe('host-wide kernel files', () => {

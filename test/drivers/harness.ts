@@ -4,7 +4,7 @@
  * the real runtime bundle it runs on, and a spec factory. Names use the `wtA` prefix
  * reserved for these tests.
  */
-import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync, rmdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -13,6 +13,7 @@ import type { SandboxSpec } from '../../src/drivers/driver.js';
 import type { NsStorageOptions } from '../../src/drivers/ns/driver.js';
 import { prepareStorage, releaseStorage, storageDirs, type StorageMode } from '../../src/storage/pool.js';
 import { ensureRuntimeBundle } from '../../src/storage/runtime-bundle.js';
+import { CONTROLLERS, SandboxNames } from '../../src/drivers/ns/names.js';
 
 export const AGENT_PORT = 9990;
 
@@ -168,4 +169,14 @@ export function specFactory(o: SpecFactoryOptions) {
       ...(overrides.seed ? { seed: overrides.seed } : {}),
     };
   };
+}
+
+/** Removes the (empty) cgroup parents a test's driver instance made; absent ones are fine. */
+export function removeCgroupParents(instanceId: string): void {
+  const names = new SandboxNames(instanceId);
+  for (const c of CONTROLLERS) {
+    try {
+      rmdirSync(names.cgroupParent(c));
+    } catch { /* absent */ }
+  }
 }

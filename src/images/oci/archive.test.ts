@@ -6,6 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -108,7 +109,15 @@ test('a blob changed by one byte is refused by its digest, and nothing is left b
   const bad = Buffer.from(good);
   bad[bad.indexOf('hello\n')] = 'j'.charCodeAt(0); // inside a file's content: the tar still parses
   writeFileSync(blobPath, bad);
-  await refusal(openArchive(layout, { workDir: join(s.dir, 'work'), limits: LIMITS }), 'IMAGE_ARCHIVE_INVALID', /digest/);
+  // a layout directory is read in place (no copy by skopeo): the layer's digest is checked as it is unpacked
+  const inPlace = await openArchive(layout, { workDir: join(s.dir, 'work'), limits: LIMITS });
+  await refusal(extractLayer(inPlace.layers[0]!, join(s.dir, 'layer-in-place'), LIMITS), 'IMAGE_ARCHIVE_INVALID', /digest/);
+  assert.equal(existsSync(join(s.dir, 'layer-in-place')), false);
+  await inPlace.dispose();
+  // an oci-archive goes through skopeo, which checks every blob as it copies it
+  const tarred = join(s.dir, 'tampered.tar');
+  execFileSync('tar', ['-C', layout, '-cf', tarred, '.']);
+  await refusal(openArchive(tarred, { workDir: join(s.dir, 'work'), limits: LIMITS }), 'IMAGE_ARCHIVE_INVALID', /digest/);
   assert.deepEqual(readdirSync(join(s.dir, 'work')), [], 'no normalised layout left');
 
   // changed after opening (on disk, under the opener): the unpacking's own check refuses it

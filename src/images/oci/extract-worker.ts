@@ -8,7 +8,7 @@ import { parentPort } from 'node:worker_threads';
 import { isAppError } from '../../contract/errors.js';
 import { asLayerError } from './refusals.js';
 import { unpackLayer } from './unpack.js';
-import type { ExtractResult, LayerLimits, OciLayer } from './extract.js';
+import type { ExtractResult, LayerLimits, OciLayer } from './layer-types.js';
 
 export interface WorkerRequest {
   id: number;

@@ -16,7 +16,7 @@ import type tar from 'tar-stream';
 import { LayerTree, normaliseEntryName, whiteoutKind, type Meta, type Placement } from './layer-tree.js';
 import { makeSpecialFiles, markOpaque } from './specials.js';
 import { invalid, tooLarge, unsafe, unsupported } from './refusals.js';
-import type { LayerLimits } from './extract.js';
+import type { LayerLimits } from './layer-types.js';
 
 const WRITE_FLAGS = FS.O_WRONLY | FS.O_CREAT | FS.O_EXCL | FS.O_NOFOLLOW;
 

@@ -1,7 +1,8 @@
 /**
  * Opening an image archive: an OCI image layout directory, an oci-archive tar or a `docker
  * save` tar (detected from content, src/images/oci/detect.ts), normalised by skopeo into an
- * OCI layout under the caller's work directory (src/images/oci/skopeo.ts), then read here:
+ * OCI layout under the caller's work directory (src/images/oci/skopeo.ts) — a layout directory
+ * with real blob directories is read in place — then read here:
  * index.json → manifest → config, each blob checked against its descriptor's sha256 and
  * size; from a multi-platform index the image for linux/<host arch> is chosen.
  *
@@ -16,7 +17,7 @@
  */
 import { createHash } from 'node:crypto';
 import { constants as FS } from 'node:fs';
-import { mkdir, mkdtemp, open, rm } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { z } from 'zod';
 import { detectArchive, type ArchiveFormat, type Detected } from './detect.js';
@@ -58,7 +59,9 @@ export async function openArchive(path: string, opts: OpenOptions): Promise<OciS
   await mkdir(opts.workDir, { recursive: true, mode: 0o700 });
   const own = await mkdtemp(join(opts.workDir, 'oci-'));
   try {
-    const layoutDir = await normalise({ path, format: detected.format, ref: choice.ref }, own);
+    const layoutDir = await readableInPlace(path, detected.format)
+      ? path
+      : await normalise({ path, format: detected.format, ref: choice.ref }, own);
     await rm(join(own, 'tmp'), { recursive: true, force: true });
     const { config, layers } = await readLayout(layoutDir, opts.limits);
     return {
@@ -70,6 +73,20 @@ export async function openArchive(path: string, opts: OpenOptions): Promise<OciS
     await rm(own, { recursive: true, force: true });
     throw err;
   }
+}
+
+/**
+ * An OCI layout directory is read where it is, without skopeo's copy of every blob, when its
+ * blob directories are real directories (not links): every file is then opened with
+ * O_NOFOLLOW inside it and checked by size and sha256 like a normalised layout's.
+ */
+async function readableInPlace(path: string, format: ArchiveFormat): Promise<boolean> {
+  if (format !== 'oci-layout') return false;
+  for (const dir of [join(path, 'blobs'), join(path, 'blobs', 'sha256')]) {
+    const st = await lstat(dir).catch(() => null);
+    if (!st?.isDirectory()) return false;
+  }
+  return true;
 }
 
 function parseJson<S extends z.ZodType>(schema: S, bytes: Buffer, what: string): z.infer<S> {

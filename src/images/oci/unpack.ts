@@ -9,7 +9,7 @@ import tar from 'tar-stream';
 import { openTar } from './blob-stream.js';
 import { LayerWriter } from './layer-writer.js';
 import { invalid } from './refusals.js';
-import { maxTarBytes, type ExtractResult, type LayerLimits, type OciLayer } from './extract.js';
+import { maxTarBytes, type ExtractResult, type LayerLimits, type OciLayer } from './layer-types.js';
 
 export async function unpackLayer(layer: OciLayer, destDir: string, limits: LayerLimits): Promise<ExtractResult> {
   const source = await openTar(layer.blobPath, layer.size, maxTarBytes(limits));

@@ -8,7 +8,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { AppError, type ErrorCode } from '../../contract/errors.js';
-import type { ExtractResult, LayerLimits } from './extract.js';
+import type { ExtractResult, LayerLimits } from './layer-types.js';
 import type { WireError, WorkerReply, WorkerRequest } from './extract-worker.js';
 
 const IDLE_MS = 10_000;
