@@ -53,6 +53,7 @@ import { NamespaceQuotas } from './domain/namespace-quotas.js';
 import { RateLimiter } from './domain/rate-limit.js';
 import { createUsage } from './server-usage.js';
 import { createSshPlane, sshBundlePath } from './server-ssh.js';
+import { createBuildPlane } from './server-builds.js';
 
 export interface RunningWarren {
   server: Server;
@@ -214,6 +215,11 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
   const reconciler = new Reconciler(store, orchestrator, workspaces, hooks, lifecycle.exits, archiveFiles);
   const summary = await reconciler.reconcileAll();
   log.info({ ...summary, subnet: cfg.subnet }, 'reconciled workspaces with the host');
+  const buildPlane = createBuildPlane({
+    images, workspaces, store, layers: () => orchestrator.requireLayers(), workspacesDir: storageDir.workspaces,
+    hostIfName: deps.hostIfName, log: domainLog,
+  });
+  await buildPlane.recover(); // a build killed with the server: its temporary workspaces, then its layer holds
   await lifecycle.arm();
   await usage.start();
   for (const rec of await store.allWorkspaces()) inside.exitWatch.sync(rec, rec.id);
@@ -253,6 +259,7 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
       touch: (id) => lifecycle.activity.touch(id),
       images: { list: async (q) => ({ images: await images.list(q), categories: images.categories() }) },
       imageService: new ImageService({ store, workspaces, layers: () => orchestrator.requireLayers(), library: imageLibrary(images) }),
+      builds: buildPlane.builds,
       stats: async (id) => {
         const rec = await store.getWorkspace(id);
         if (!rec || !isLive(rec.state)) return null;
