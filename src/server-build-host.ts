@@ -37,7 +37,7 @@ export interface BuildHostOptions {
 export function buildStepHost(o: BuildHostOptions): StepHostPort {
   const control = (rec: WorkspaceRecord, file: string) => join(controlDirOf(o.workspacesDir, rec.id), file);
   return {
-    command: (argv, nonce) => [AGENT_NODE, STEP_ENTRY, SANDBOX_CONTROL_DIR, nonce, ...argv],
+    command: (argv, nonce, user) => [AGENT_NODE, STEP_ENTRY, SANDBOX_CONTROL_DIR, nonce, user ?? '', ...argv],
     async isolate(rec) {
       // Deleting one end of a veth pair deletes both: the sandbox's netns keeps only lo.
       const hostIf = o.hostIfName(rec.shortId);

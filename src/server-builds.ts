@@ -159,10 +159,12 @@ function buildPorts(p: Parts, holds: BuildHolds): BuildPorts {
     },
     cachePut: (key, state) => p.cache.put(key, state),
     async run(state, argv, opts) {
-      const imageId = await holds.hold(state);
+      // The wrapper starts as root (the agent's node is root's only) and becomes the image's User itself.
+      const { user, ...config } = state.config;
+      const imageId = await holds.hold({ layers: state.layers, config });
       if (!imageId) throw new Error('a layer of the build is no longer stored');
       return p.steps.run({
-        imageId, argv, env: opts.env, network: opts.network, owner: holds.owner, onLog: opts.onLog, signal: opts.signal,
+        imageId, argv, ...(user ? { user } : {}), env: opts.env, network: opts.network, owner: holds.owner, onLog: opts.onLog, signal: opts.signal,
         toLayer: (tar) => runLayer(ctx, state, tar),
       });
     },

@@ -2,6 +2,7 @@
  * `warren images …`: the image store from the command line.
  *   list                      every image: catalog (with build state), imported, built, committed
  *   build [ID…]               builds catalog images ahead of their first use
+ *   build -f Dockerfile [ctx] --name N …   builds an image from a Dockerfile (src/cli/image-build.ts)
  *   commit <workspace> <name> saves a workspace as an image (through the running server)
  *   delete <name>             removes an image no workspace uses (through the running server)
  * List and build work on the images directory alone; commit and delete need the server
@@ -11,15 +12,19 @@ import type { WarrenConfig } from '../config/config.js';
 import { ImageStore } from '../images/image-store.js';
 import { createProgressPrinter } from '../images/progress.js';
 import { remote } from './remote.js';
+import { BUILD_USAGE, buildImageCommand, isDockerfileBuild } from './image-build.js';
 
 export const IMAGES_USAGE = `  warren images list [--images-dir DIR]
   warren images build [ID...] [--images-dir DIR]          (catalog: debian-12, node-20, python-3, dev)
+${BUILD_USAGE}   (through the running server)
   warren images commit <workspace> <name> [--url URL]      (saves a workspace as an image)
   warren images delete <name> [--url URL]`;
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
-export async function imagesCommand(cfg: WarrenConfig, sub: string | undefined, args: string[], url?: string): Promise<void> {
+/** `raw`: the arguments after the subcommand as typed (a Dockerfile build parses its own). */
+export async function imagesCommand(cfg: WarrenConfig, sub: string | undefined, args: string[], url?: string, raw: string[] = []): Promise<void> {
+  if (sub === 'build' && isDockerfileBuild(raw)) return buildImageCommand(cfg, raw);
   const store = new ImageStore({ imagesDir: cfg.imagesDir, onProgress: createProgressPrinter(out) });
   switch (sub) {
     case 'list':

@@ -3,10 +3,11 @@
  *
  * The workspace is made through WorkspaceService like any other — quotas, address,
  * firewall and isolation are the normal ones — over the image (an unnamed hold record,
- * src/images/build-holds.ts) of the step's parent state, so the image's WorkingDir and User
- * apply to the step's command as they apply to any workspace's command. Its command is
- * the step wrapper (src/agent/build-step.ts), which waits to be released, runs argv with
- * stdout and stderr in one stream, and marks the end of the output with a nonce.
+ * src/images/build-holds.ts) of the step's parent state, so the image's WorkingDir
+ * applies to the step's command as it applies to any workspace's command; its User is
+ * left out of that image and handed to the step wrapper (src/agent/build-step.ts), the
+ * workspace's command, which runs as root, waits to be released, runs argv as that user
+ * with stdout and stderr in one stream, and marks the end of the output with a nonce.
  *
  *   create (metadata warren.build = owner, restart_policy no, allow_internet per network)
  *   → network none: the host takes the interface away (only lo is left)
@@ -38,8 +39,11 @@ export interface OutputReader {
 }
 
 export interface StepHostPort {
-  /** The workspace command that runs `argv` once released and ends its output with `<nonce> <code>`. */
-  command(argv: string[], nonce: string): string[];
+  /**
+   * The workspace command (run as root) that runs `argv` as `user` (an OCI User; absent:
+   * root) once released, and ends its output with `<nonce> <code>`.
+   */
+  command(argv: string[], nonce: string, user: string | undefined): string[];
   /** Takes the workspace's network interface away: the step sees lo only. */
   isolate(rec: WorkspaceRecord): Promise<void>;
   release(rec: WorkspaceRecord): Promise<void>;
@@ -49,9 +53,11 @@ export interface StepHostPort {
 }
 
 export interface StepRequest {
-  /** The stored image the step runs over (its parent state). */
+  /** The stored image the step runs over (its parent state, without its User: see `user`). */
   imageId: string;
   argv: string[];
+  /** The image's User, whom argv runs as. */
+  user?: string;
   /** The step's whole environment, `KEY=value`. */
   env: string[];
   network: 'default' | 'none';
@@ -89,7 +95,7 @@ export class BuildSteps {
       const { rec } = await this.d.workspaces.create({
         image: r.imageId, name: 'image-build', slug: null, namespace: null, mode: 'permanent', idempotencyKey: null,
         rawConfig: {
-          cmd: this.d.host.command(r.argv, nonce), env: r.env, restart_policy: 'no', wait_for_init: true,
+          cmd: this.d.host.command(r.argv, nonce, r.user), env: r.env, restart_policy: 'no', wait_for_init: true,
           network_config: { allow_internet: r.network !== 'none' },
         },
       }, { metadata: { [BUILD_METADATA_KEY]: r.owner } });

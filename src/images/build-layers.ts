@@ -30,9 +30,14 @@ export interface LayerContext {
   holds: BuildHolds;
 }
 
-/** Mounts `layers` read-only for `fn` (an empty directory for an image without layers). */
+/**
+ * The image of `layers` as a read-only tree for `fn`: mounted when it has several layers,
+ * the layer's own directory when it has one (overlayfs refuses a single read-only lower;
+ * `fn` only reads), an empty directory when it has none.
+ */
 async function withImage<T>(store: LayerStore, layers: string[], fn: (root: string) => Promise<T>): Promise<T> {
-  if (layers.length > 0) return withImageMounted(store, layers, fn);
+  if (layers.length > 1) return withImageMounted(store, layers, fn);
+  if (layers.length === 1) return fn(store.layerDir(layers[0]!));
   const staging = await store.stage();
   try {
     return await fn(staging.path);
