@@ -27,7 +27,6 @@ import { BuildHolds, holderAlive, sweepHolds } from './images/build-holds.js';
 import { filesLayer, runLayer } from './images/build-layers.js';
 import { readDockerfile, receiveContext, type ReceivedContext } from './images/build-upload.js';
 import type { ImageStore } from './images/image-store.js';
-import type { LayerStore } from './images/layer-store.js';
 import { EMPTY_CONFIG, imageIdOf, shortDigest, type ImageRecord } from './images/records.js';
 import { buildStepHost } from './server-build-host.js';
 import type { Store } from './store/store.js';
@@ -121,7 +120,7 @@ async function runNamed(p: Parts, req: BuildRequest, dockerfile: string, context
         else onEvent(e);
       },
     );
-    const image = await nameImage(p.images.layers, result, req.name);
+    const image = await nameImage(p, result, req.name);
     if (!signal.aborted && seen.done) onEvent({ ...seen.done, image: { id: image.id, name: req.name } });
   } catch (err) {
     if (signal.aborted) return;
@@ -172,10 +171,17 @@ function buildPorts(p: Parts, holds: BuildHolds): BuildPorts {
   };
 }
 
-/** Records the build's image (or finds the identical one) and points `name` at it, in one locked section. */
-async function nameImage(store: LayerStore, result: BuildResult, name: string): Promise<ImageRecord> {
+/**
+ * Records the build's image (or finds the identical one) and points `name` at it, in one
+ * locked section (under the create lock too, as image removals are). The image the name
+ * pointed at before is removed when that leaves it without a name and no workspace uses
+ * it (it could not be reached any more).
+ */
+async function nameImage(p: Parts, result: BuildResult, name: string): Promise<ImageRecord> {
+  const store = p.images.layers;
   const { layers, config } = result.state;
-  return store.locked(async () => {
+  return p.workspaces.underCreateLock(() => store.locked(async () => {
+    const before = (await store.names())[name];
     const id = imageIdOf(layers, config);
     const existing = await store.image(id);
     const sizes = await Promise.all(layers.map(async (d) => (await store.layer(d))?.size_bytes ?? 0));
@@ -184,8 +190,18 @@ async function nameImage(store: LayerStore, result: BuildResult, name: string): 
       size_bytes: sizes.reduce((a, b) => a + b, 0), history: historyLines(result),
     };
     await store.putImage(rec, [name]);
+    if (before && before !== id) await dropUnreachable(p, before);
     return rec;
-  });
+  }));
+}
+
+/** Removes image `id` when nothing names it, it is not a catalog image and no workspace uses it. Under both locks. */
+async function dropUnreachable(p: Parts, id: string): Promise<void> {
+  const store = p.images.layers;
+  const old = await store.image(id);
+  if (!old || old.source === 'catalog' || Object.values(await store.names()).includes(id)) return;
+  if ((await p.store.allWorkspaces()).some((w) => w.imageId === id)) return;
+  await store.removeImage(id);
 }
 
 function historyLines(r: BuildResult): string[] {

@@ -80,5 +80,6 @@ export function imageLibrary(images: ImageStore): ImageLibraryPort {
       const removed = await store.locked(() => store.removeImage(imageId));
       return { layersRemoved: removed.length };
     },
+    untag: (name) => store.locked(() => store.untag(name)),
   };
 }

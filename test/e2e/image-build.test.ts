@@ -134,6 +134,7 @@ test('a rebuild with nothing changed is all cache hits; changing the last line r
     const changed = await build(server, ctx.dir, { name: name('cache') });
     assert.deepEqual(cachedSteps(changed), { 1: false, 2: true, 3: true, 4: true, 5: false });
     assert.deepEqual(doneOf(changed).layers.slice(0, -1), first.layers.slice(0, -1), 'only the last layer is new');
+    assert.equal(await testImageStore().layers.image(first.image!.id), null, 'the image the name left (unused, unnamed) is removed');
     const noCache = await build(server, ctx.dir, { name: name('cache'), noCache: true });
     assert.equal(doneOf(noCache).cachedSteps, 0, 'no_cache runs every step');
   } finally {
@@ -171,6 +172,12 @@ test('--network none: RUN sees no interface but lo; the default network has the 
     const normal = await build(server, ctx.dir, { name: name('net'), noCache: true });
     doneOf(normal);
     assert.ok(interfaces(normal).some((i) => i !== 'lo'), `the default network has an interface: ${interfaces(normal)}`);
+    const debian = await testImageStore().ensure('debian-12');
+    assert.equal(doneOf(normal).image?.id, debian.id, 'a RUN that changes nothing adds no layer: the image is its base');
+    const removed = await api(server, 'DELETE', `/images/${name('net')}`);
+    assert.equal(removed.status, 200, removed.text);
+    assert.equal(removed.body.layersRemoved, 0);
+    assert.equal((await testImageStore().layers.names())['debian-12'], debian.id, 'deleting that name keeps the catalog image');
   } finally {
     ctx.rm();
   }
