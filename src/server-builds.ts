@@ -34,6 +34,26 @@ import type { Store } from './store/store.js';
 /** Default cap of an uploaded build context (WARREN_BUILD_CONTEXT_MAX_MB overrides). */
 export const DEFAULT_CONTEXT_MAX_BYTES = 1024 * 1024 * 1024;
 
+/**
+ * A RUN step's workspace: WARREN_BUILD_DISK_MB (default 4096: package installs need room),
+ * WARREN_BUILD_MEMORY_MB (default 1024), WARREN_BUILD_CPUS (default: a workspace's).
+ */
+export function stepResourcesFromEnv(): { memory_mb?: number; disk_size_mb?: number; cpus?: number } {
+  const num = (name: string, dflt?: number) => {
+    const raw = process.env[name];
+    const n = raw === undefined || raw === '' ? NaN : Number(raw);
+    return Number.isFinite(n) && n > 0 ? n : dflt;
+  };
+  const out: { memory_mb?: number; disk_size_mb?: number; cpus?: number } = {};
+  const disk = num('WARREN_BUILD_DISK_MB', 4096);
+  const memory = num('WARREN_BUILD_MEMORY_MB', 1024);
+  const cpus = num('WARREN_BUILD_CPUS');
+  if (disk) out.disk_size_mb = disk;
+  if (memory) out.memory_mb = memory;
+  if (cpus) out.cpus = cpus;
+  return out;
+}
+
 /** WARREN_BUILD_CONTEXT_MAX_MB, else the default. */
 export function contextMaxFromEnv(): number {
   const raw = process.env.WARREN_BUILD_CONTEXT_MAX_MB;
@@ -70,6 +90,7 @@ export function createBuildPlane(i: BuildPlaneInput): { builds: ImageBuilds; rec
   const steps = new BuildSteps({
     workspaces: i.workspaces, store: i.store, layers: i.layers, log: i.log,
     host: buildStepHost({ workspacesDir: i.workspacesDir, hostIfName: i.hostIfName }),
+    resources: stepResourcesFromEnv(),
   });
   const maxBytes = i.maxContextBytes ?? contextMaxFromEnv();
 

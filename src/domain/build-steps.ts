@@ -82,6 +82,8 @@ export interface BuildStepsDeps {
   store: Store;
   layers: () => LayerOps;
   host: StepHostPort;
+  /** Resources of a step's workspace (`memory_mb`, `disk_size_mb`, `cpus`), within the operator's limits. */
+  resources?: { memory_mb?: number; disk_size_mb?: number; cpus?: number };
   log: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -96,7 +98,7 @@ export class BuildSteps {
         image: r.imageId, name: 'image-build', slug: null, namespace: null, mode: 'permanent', idempotencyKey: null,
         rawConfig: {
           cmd: this.d.host.command(r.argv, nonce, r.user), env: r.env, restart_policy: 'no', wait_for_init: true,
-          network_config: { allow_internet: r.network !== 'none' },
+          network_config: { allow_internet: r.network !== 'none' }, ...this.d.resources,
         },
       }, { metadata: { [BUILD_METADATA_KEY]: r.owner } });
       id = rec.id;

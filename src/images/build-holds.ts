@@ -31,6 +31,8 @@ export class BuildHolds {
   /** `<pid>:<start time>-<random>`: whose holds these are. */
   readonly owner: string;
   private readonly ids = new Set<string>();
+  /** Released: a step still finishing after its build was cancelled holds nothing more. */
+  private released = false;
 
   constructor(private readonly store: LayerStore) {
     this.owner = `${process.pid}:${processStartTime(process.pid) ?? '0'}-${randomBytes(6).toString('hex')}`;
@@ -50,7 +52,7 @@ export class BuildHolds {
    * Call under the store lock. Returns the hold's image id through `recordOf`.
    */
   async holdLocked(state: HeldState): Promise<boolean> {
-    if (!state.layers.every((d) => this.store.hasLayer(d))) return false;
+    if (this.released || !state.layers.every((d) => this.store.hasLayer(d))) return false;
     const rec = this.recordOf(state);
     if (!this.ids.has(rec.id)) {
       await this.store.putImage(rec, []);
@@ -66,8 +68,8 @@ export class BuildHolds {
 
   /** Removes every hold of this build, then the layers no image uses any more. */
   async release(): Promise<void> {
-    if (this.ids.size === 0) return;
     await this.store.locked(async () => {
+      this.released = true;
       for (const id of this.ids) await this.store.removeImage(id);
     });
     this.ids.clear();
