@@ -15,7 +15,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Runtime } from 'oblien';
 import { api, startServer } from '../test/support/warren.js';
-import { ensureTestImages, TEST_IMAGES_DIR } from '../test/support/images.js';
+import { ensureTestImages, testImageStore } from '../test/support/images.js';
 import { instanceIdFor } from '../src/config/load.js';
 import { result, type BenchResult } from './stats.js';
 
@@ -71,8 +71,9 @@ export async function coreBenchmarks(): Promise<BenchResult[]> {
       if (res.exit_code !== 0) throw new Error('exec true failed');
       times.push(Number(process.hrtime.bigint() - t0) / 1e6);
     }
-    const rootfs = join(TEST_IMAGES_DIR, 'debian-12', 'rootfs');
-    const baseline = Array.from({ length: N }, () => bareSandboxMs(rootfs));
+    const debian = testImageStore();
+    const [rootfs] = debian.layerDirs(await debian.ensure('debian-12')); // debian-12 is one layer
+    const baseline = Array.from({ length: N }, () => bareSandboxMs(rootfs!));
 
     await new Promise((r) => setTimeout(r, 5000));
     const inst = instanceIdFor(server.dataDir);

@@ -4,9 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(bubblewrap nftables conntrack debootstrap ripgrep e2fsprogs xfsprogs zstd tar iproute2 util-linux ca-certificates)
-# Dockerfile builds: getfattr reads a RUN layer's opaque marks; ADD extracts gzip, bzip2, xz and zstd archives
-APT_PACKAGES+=(attr gzip bzip2 xz-utils)
+# skopeo: reads image archives (src/images/oci/skopeo.ts); attr: setfattr for opaque directories of layers.
+APT_PACKAGES=(bubblewrap nftables conntrack debootstrap ripgrep e2fsprogs xfsprogs zstd tar iproute2 util-linux ca-certificates skopeo attr)
+# The agent's runtime bundle (src/storage/runtime-bundle.ts: Node, rg, tar, gzip made relocatable with patchelf);
+# busybox-static: the glibc-free root of test/drivers/busybox-root.test.ts.
+APT_PACKAGES+=(patchelf gzip busybox-static)
+# Dockerfile builds: ADD extracts gzip, bzip2, xz and zstd archives; getfattr (attr) reads a RUN layer's opaque marks
+APT_PACKAGES+=(bzip2 xz-utils)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

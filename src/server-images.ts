@@ -7,6 +7,10 @@ import type { ImageLibraryPort } from './domain/images.js';
 import type { ImageStore } from './images/image-store.js';
 import { digestLayerDir } from './images/layer-digest.js';
 import { layerFromUpperTar } from './images/layer-from-tar.js';
+import { importArchive, type ArchiveReader } from './images/import.js';
+import { allowedArchivePath, saveUpload } from './images/upload.js';
+import type { ImageImportConfig } from './config/images.js';
+import type { Readable } from 'node:stream';
 import { imageIdOf, isImageName, startCommand, type ImageRecord } from './images/records.js';
 import { AppError } from './contract/errors.js';
 
@@ -40,10 +44,29 @@ export function imagesPort(images: ImageStore): ImagesPort {
   };
 }
 
-/** The domain's ImageLibraryPort (commit, delete) over the image store. */
-export function imageLibrary(images: ImageStore): ImageLibraryPort {
+export interface ImageLibraryOptions {
+  /** Reads and unpacks archives (src/images/oci/). */
+  reader: ArchiveReader;
+  importConfig: ImageImportConfig;
+  log?: (msg: string) => void;
+}
+
+/** The domain's ImageLibraryPort (commit, import, delete) over the image store. */
+export function imageLibrary(images: ImageStore, o: ImageLibraryOptions): ImageLibraryPort {
   const store = images.layers;
   return {
+    async importArchive(source, name) {
+      const upload = 'upload' in source ? await store.stage() : null;
+      try {
+        const path = upload
+          ? await saveUpload((source as { upload: Readable }).upload, upload.path, o.importConfig.uploadMaxBytes)
+          : await allowedArchivePath((source as { path: string }).path, o.importConfig.allowedDirs);
+        const r = await importArchive(store, o.reader, { path, name, limits: o.importConfig.limits, onProgress: o.log });
+        return { id: r.image.id, name: r.name ?? r.image.id, source: r.image.source, layers: r.image.layers, size_bytes: r.image.size_bytes };
+      } finally {
+        await upload?.discard();
+      }
+    },
     async find(nameOrId) {
       const r = await images.resolve(nameOrId);
       if (!r?.image) return null;

@@ -22,6 +22,7 @@ import { installTestHooks } from './server-test-hooks.js';
 import { SandboxNames } from './drivers/ns/names.js';
 import { ImageStore } from './images/image-store.js';
 import { imageLibrary, imagesPort } from './server-images.js';
+import { ociArchiveReader } from './images/oci/index.js';
 import { ImageService } from './domain/images.js';
 import { createProgressPrinter } from './images/progress.js';
 import { probeAgent, waitForTcp } from './gateway/probe.js';
@@ -45,6 +46,7 @@ import { startAccess } from './server-access.js';
 import { projectRoot } from './util/paths.js';
 import { prepareStorage, storageDirs } from './storage/pool.js';
 import { ArchiveFiles } from './storage/archive-files.js';
+import { ensureRuntimeBundle } from './storage/runtime-bundle.js';
 import { observeStore, type RecordListener } from './store/observed.js';
 import { createLifecycle } from './server-lifecycle.js';
 import { noteEntry } from './domain/activity-log.js';
@@ -116,6 +118,8 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
   if (swept.staging.length || swept.layers.length) log.info(swept, 'removed image debris of an interrupted import or build');
 
   const domainLog: DomainDeps['log'] = (level, msg, fields) => log[level](fields ?? {}, msg);
+  // The agent's Node and tools with their own libraries: it runs in any image (no Node or glibc needed).
+  const runtimeDir = await ensureRuntimeBundle(join(cfg.dataDir, 'runtime'), domainLog);
   const archiveFiles = new ArchiveFiles(join(cfg.dataDir, 'archives'));
   const bootLog = new BootLogFiles(storageDir.workspaces);
   const deps: DomainDeps = {
@@ -127,7 +131,7 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
     network: { bridge: cfg.bridge, subnet: cfg.subnet, prefixLen, gateway, dns: hostNet.dnsServer ? [hostNet.dnsServer] : [] },
     syncNetwork: () => networkSync.sync(),
     bootFiles: (rec, controlDir) => ssh.service.writeBootFile(rec, controlDir),
-    paths: { workspacesDir: storageDir.workspaces, bundleDir: projectRoot(), nodeBinary: process.execPath, sshBundleDir: sshBundlePath(cfg.dataDir) },
+    paths: { workspacesDir: storageDir.workspaces, bundleDir: projectRoot(), runtimeDir, sshBundleDir: sshBundlePath(cfg.dataDir) },
     hostIfName: (shortId) => new SandboxNames(cfg.instanceId).hostVeth(shortId),
     bootLog,
     log: domainLog,
@@ -258,7 +262,9 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
       layerCapabilities: () => orchestrator.layers?.capabilities ?? null,
       touch: (id) => lifecycle.activity.touch(id),
       images: { list: async (q) => ({ images: await images.list(q), categories: images.categories() }) },
-      imageService: new ImageService({ store, workspaces, layers: () => orchestrator.requireLayers(), library: imageLibrary(images) }),
+      imageService: new ImageService({ store, workspaces, layers: () => orchestrator.requireLayers(), library: imageLibrary(images, {
+        reader: ociArchiveReader, importConfig: cfg.imageImport, log: (m) => log.info({ component: 'images' }, m),
+      }) }),
       builds: buildPlane.builds,
       stats: async (id) => {
         const rec = await store.getWorkspace(id);

@@ -1,5 +1,6 @@
 /**
- * Entry point of the in-workspace agent: `/.warren/bin/node /.warren/dist/agent/main.js`.
+ * Entry point of the in-workspace agent: `/.warren/runtime/bin/node /.warren/dist/agent/main.js`
+ * (the runtime bundle's Node, src/contract/agent-runtime.ts).
  *
  * Environment:
  *   WARREN_AGENT_PORT    TCP port of the runtime API (default 9990)

@@ -55,6 +55,14 @@ export function workspaceEnv(
   return { ...env, ...configEnv, ...extra };
 }
 
+/**
+ * The shell offered to people (terminals, `/runtime`'s `shell`): the image's bash when it
+ * has one, else its POSIX /bin/sh (busybox, Alpine). Exec's shell mode is always /bin/sh.
+ */
+export function userShell(): string {
+  return existsSync('/bin/bash') ? '/bin/bash' : '/bin/sh';
+}
+
 /** The default working directory: /root when it exists, else /. */
 export function defaultCwd(): string {
   return existsSync(HOME) ? HOME : '/';

@@ -2,6 +2,7 @@
  * Server configuration, resolved once at start-up from flags and environment.
  * Every value has an embedded default so that `warren serve` works on a fresh host.
  */
+import type { ImageImportConfig } from './images.js';
 import type { NetworkOptions } from './network.js';
 import type { StorageRequest } from '../storage/pool.js';
 import type { UsageConfig } from './usage.js';
@@ -53,6 +54,8 @@ export interface WarrenConfig {
   limits: RateLimits;
   /** The SSH jump host (src/config/ssh.ts). */
   ssh: SshConfig;
+  /** Image import: allowed server-side dirs, upload and layer caps (src/config/images.ts). */
+  imageImport: ImageImportConfig;
   /** The operator's quota file (src/config/quota-file.ts); {} when none. */
   quota: QuotaFile;
 }

@@ -4,6 +4,7 @@
  */
 import { loadRateLimits } from './limits.js';
 import { loadSshConfig } from './ssh.js';
+import { loadImageImportConfig } from './images.js';
 import { loadQuotaFile } from './quota-file.js';
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
@@ -108,6 +109,7 @@ export function loadConfig(flags: Flags): WarrenConfig {
     metricsToken: process.env.WARREN_METRICS_TOKEN || undefined,
     limits: loadRateLimits(),
     ssh: loadSshConfig(flags, pick, host, pick(flags, 'public-url', 'WARREN_PUBLIC_URL')),
+    imageImport: loadImageImportConfig(),
     quota: loadQuotaFile(pick(flags, 'quota-file', 'WARREN_QUOTA_FILE')),
   };
 }

@@ -87,6 +87,14 @@ export const ERROR_STATUS = {
   BUILD_SOURCE_NOT_FOUND: 400,
   BUILD_BASE_NOT_FOUND: 404,
   BUILD_STEP_FAILED: 422,
+  // image archives (issue 12, src/images/oci/): not a readable OCI/docker-save archive or a blob
+  // not matching its digest; a path or link that would write outside the layer, a device node;
+  // a layer over the unpacked-size or entry cap; a valid archive Warren cannot use (platform,
+  // compression, media type)
+  IMAGE_ARCHIVE_INVALID: 400,
+  IMAGE_ARCHIVE_UNSAFE: 400,
+  IMAGE_TOO_LARGE: 413,
+  IMAGE_ARCHIVE_UNSUPPORTED: 415,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

@@ -38,11 +38,18 @@ export interface ImageLibraryPort {
   isCatalogName(name: string): boolean;
   /** A new image: `baseImageId`'s layers and config, plus the layer in this tar of an overlay upper. */
   commitLayer(input: { baseImageId: string; name: string; layerTar: Readable; note: string }): Promise<ImageSummary>;
+  /**
+   * Imports an archive from a server-side path (only under the operator's allowed dirs) or
+   * an uploaded stream (up to the operator's size cap); `name` defaults to the archive's own.
+   */
+  importArchive(source: ImportSource, name: string | undefined): Promise<ImageSummary>;
   /** Removes the image and its names, and the layers no other image uses. */
   remove(imageId: string): Promise<{ layersRemoved: number }>;
   /** Drops one name; the image stays. */
   untag(name: string): Promise<void>;
 }
+
+export type ImportSource = { path: string } | { upload: Readable };
 
 export interface ImageServiceDeps {
   store: Store;
@@ -78,6 +85,14 @@ export class ImageService {
     } finally {
       await layers.drop(snapshot).catch(() => undefined);
     }
+  }
+
+  /** Imports an image archive (OCI layout or `docker save`) as `name`. */
+  async import(source: ImportSource, name: string | undefined): Promise<ImageSummary> {
+    if (name !== undefined && this.d.library.isCatalogName(name)) {
+      throw new AppError('image_name_reserved', `${name} is a catalog image's name`, { field: 'name' });
+    }
+    return this.d.library.importArchive(source, name);
   }
 
   /** Deletes image `nameOrId` unless a workspace uses it. */

@@ -55,7 +55,8 @@ export interface HostPaths {
   workspacesDir: string;
   /** Project root holding dist/, node_modules/ and package.json for the agent. */
   bundleDir: string;
-  nodeBinary: string;
+  /** The agent's runtime bundle (src/storage/runtime-bundle.ts), bound read-only at /.warren/runtime. */
+  runtimeDir: string;
   /** The sshd bundle (src/ssh/bundle.ts), bound read-only at /.warren/ssh when it exists. */
   sshBundleDir?: string;
 }

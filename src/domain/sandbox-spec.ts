@@ -53,7 +53,7 @@ export function specFor(rec: WorkspaceRecord, image: SpecImage, deps: DomainDeps
     agent: {
       port: AGENT_PORT,
       bundleDir: deps.paths.bundleDir,
-      nodeBinary: deps.paths.nodeBinary,
+      runtimeDir: deps.paths.runtimeDir,
       controlDir: controlDirOf(deps.paths.workspacesDir, rec.id),
       ...(deps.paths.sshBundleDir ? { sshBundleDir: deps.paths.sshBundleDir } : {}),
     },

@@ -57,8 +57,12 @@ export interface SandboxSpec {
     port: number;
     /** Host directory with the agent's code (`dist/agent`), mounted read-only. */
     bundleDir: string;
-    /** Host Node binary that runs the agent, mounted read-only. */
-    nodeBinary: string;
+    /**
+     * Host directory of the agent's runtime bundle (Node, rg, tar, gzip, the pty addon and
+     * every library they load; src/storage/runtime-bundle.ts), mounted read-only at
+     * /.warren/runtime: the agent runs on it whatever the image holds.
+     */
+    runtimeDir: string;
     /** Host directory with per-workspace control files (token, config), mounted read-only. */
     controlDir: string;
     /** Host directory of the sshd bundle, mounted read-only at /.warren/ssh when it exists. */

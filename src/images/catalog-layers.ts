@@ -29,7 +29,7 @@ export interface CatalogLayerRecipe {
   hostNode?: boolean;
 }
 
-const FORMAT = 'warren-catalog-layer-1';
+const FORMAT = 'warren-catalog-layer-2'; // 2: layer ids are packLayer digests
 export const DEBIAN_SUITE = 'bookworm';
 
 export const CATALOG_LAYERS: Readonly<Record<CatalogLayerName, CatalogLayerRecipe>> = {

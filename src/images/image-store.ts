@@ -16,7 +16,7 @@ import {
   IMAGE_CATALOG, IMAGE_CATEGORIES, filterCatalog, resolveImage, toCatalogEntry,
   type CatalogImage, type CatalogQuery, type ImageCatalogEntry, type ImageCategory,
 } from './catalog.js';
-import { buildCatalogImage, isLegacyImage } from './catalog-build.js';
+import { buildCatalogImage, builtLayer, isLegacyImage } from './catalog-build.js';
 import type { BuildPhase } from './debootstrap.js';
 import { LayerStore } from './layer-store.js';
 import { lockOwner } from './lock.js';
@@ -82,14 +82,14 @@ export class ImageStore {
   /** Catalog entries with this host's build state, then the stored images that have names. */
   async list(query: CatalogQuery = {}): Promise<ImageListItem[]> {
     const names = await this.layers.names();
-    const catalog = await Promise.all(filterCatalog(IMAGE_CATALOG, query).map((img) => this.catalogItem(img, names)));
+    const catalog = await Promise.all(filterCatalog(IMAGE_CATALOG, query).map((img) => this.catalogItem(img)));
     const custom = await this.customItems(names, query);
     return [...catalog, ...custom];
   }
 
-  private async catalogItem(img: CatalogImage, names: Record<string, string>): Promise<ImageListItem> {
+  private async catalogItem(img: CatalogImage): Promise<ImageListItem> {
     const status = await this.status(img.id);
-    const rec = names[img.id] ? await this.layers.image(names[img.id]!) : null;
+    const rec = await this.currentCatalogImage(img);
     const error = status === 'failed' ? this.failures.get(img.id) : undefined;
     return {
       ...toCatalogEntry(img), built: status === 'ready', status, source: 'catalog',
@@ -120,18 +120,28 @@ export class ImageStore {
   /** What `nameOrRef` stands for: a catalog image or a stored image (name, `sha256:` id or its prefix). */
   async resolve(nameOrRef: string): Promise<ResolvedImage | null> {
     const catalog = resolveImage(nameOrRef);
-    if (catalog) {
-      const id = (await this.layers.names())[catalog.id];
-      return { name: catalog.id, catalog, image: id ? await this.layers.image(id) : null };
-    }
+    if (catalog) return { name: catalog.id, catalog, image: await this.currentCatalogImage(catalog) };
     const image = await this.layers.resolve(nameOrRef.trim());
     return image ? { name: nameOrRef.trim(), catalog: null, image } : null;
+  }
+
+  /**
+   * The stored image under a catalog id, if it is made of the layers its recipe makes today;
+   * null otherwise (never built, or a recipe or the host's Node changed: the next ensure
+   * builds the new layers and moves the name, and workspaces pinned to the old image keep it).
+   */
+  private async currentCatalogImage(img: CatalogImage): Promise<ImageRecord | null> {
+    const id = (await this.layers.names())[img.id];
+    const rec = id ? await this.layers.image(id) : null;
+    if (!rec) return null;
+    const wanted = await Promise.all(img.recipe.layers.map((n) => builtLayer(this.layers, n)));
+    return wanted.every((d, i) => d === rec.layers[i]) && wanted.length === rec.layers.length ? rec : null;
   }
 
   async status(idOrRef: string): Promise<ImageStatus> {
     const img = resolveImage(idOrRef);
     if (!img) return (await this.layers.resolve(idOrRef)) ? 'ready' : 'not_built';
-    if ((await this.layers.names())[img.id]) return 'ready';
+    if (await this.currentCatalogImage(img)) return 'ready';
     if (this.inFlight.has(img.id)) return 'building';
     for (const name of img.recipe.layers) {
       if (await lockOwner(join(this.imagesDir, `layer-${name}.lock`)) !== null) return 'building';

@@ -76,3 +76,14 @@ test('sweep removes layer directories without a record and records without a dir
   assert.deepEqual(swept.layers.sort(), [digest('d'), digest('e')]);
   assert.ok(store.hasLayer(digest('a')));
 });
+
+test('an alias finds its stored layer and goes when the layer goes', async (t) => {
+  const store = tempStore(t);
+  await addLayer(store, digest('a'), 'base');
+  await store.locked(() => store.addAlias(digest('9'), digest('a')));
+  assert.equal(await store.findLayer(digest('9')), digest('a'));
+  assert.equal(await store.findLayer(digest('a')), digest('a'));
+  assert.equal(await store.findLayer(digest('8')), null);
+  await store.sweep(); // no image uses the layer: it goes, and its alias with it
+  assert.equal(await store.findLayer(digest('9')), null);
+});

@@ -7,6 +7,9 @@
  *   <imagesDir>/layers/<hex>.json    its LayerRecord; written after the directory is in place
  *   <imagesDir>/images/<hex>.json    an ImageRecord (id sha256:<hex>)
  *   <imagesDir>/names.json           { name: image id }
+ *   <imagesDir>/layer-aliases.json   { other digest of a stored layer: its id } — an imported layer
+ *                                    keeps the archive's diff_id as id; exporting it packs other
+ *                                    bytes, recorded here so re-importing the export finds it
  *   <imagesDir>/.staging/<pid>-<n>/  work directories of imports and builds in progress
  *   <imagesDir>/store.lock           held while the records above change
  *
@@ -54,6 +57,26 @@ export class LayerStore {
 
   hasLayer(digest: string): boolean {
     return existsSync(`${this.layerDir(digest)}.json`) && existsSync(this.layerDir(digest));
+  }
+
+  /** The stored layer a diff_id stands for: itself, or the layer it is an alias of; null when neither. */
+  async findLayer(diffId: string): Promise<string | null> {
+    if (this.hasLayer(diffId)) return diffId;
+    const target = (await this.aliases())[diffId];
+    return target && this.hasLayer(target) ? target : null;
+  }
+
+  private async aliases(): Promise<Record<string, string>> {
+    return (await readJson<Record<string, string>>(join(this.imagesDir, 'layer-aliases.json'))) ?? {};
+  }
+
+  /** Records `alias` as another digest of stored layer `digest` (an export's). Call under `locked`. */
+  async addAlias(alias: string, digest: string): Promise<void> {
+    if (alias === digest || !isDigest(alias) || !this.hasLayer(digest)) return;
+    const table = await this.aliases();
+    if (table[alias] === digest) return;
+    table[alias] = digest;
+    await writeJsonAtomic(join(this.imagesDir, 'layer-aliases.json'), sortObject(table));
   }
 
   async layer(digest: string): Promise<LayerRecord | null> {
@@ -190,7 +213,16 @@ export class LayerStore {
       await removeTree(join(this.layersDir, hex));
       removed.push(`sha256:${hex}`);
     }
+    if (removed.length > 0) await this.dropAliasesOf(new Set(removed));
     return removed;
+  }
+
+  private async dropAliasesOf(gone: Set<string>): Promise<void> {
+    const table = await this.aliases();
+    const kept = Object.fromEntries(Object.entries(table).filter(([, d]) => !gone.has(d)));
+    if (Object.keys(kept).length !== Object.keys(table).length) {
+      await writeJsonAtomic(join(this.imagesDir, 'layer-aliases.json'), kept);
+    }
   }
 
   private async ensureDirs(): Promise<void> {

@@ -1,7 +1,7 @@
 /**
  * Steps applied to a freshly debootstrapped root filesystem: placing the host's Node 20
- * and npm, verifying tools via chroot, making it a clean read-only lower layer (no apt
- * caches, placeholder network files), describing it (manifest facts), and removing a
+ * and npm, verifying tools inside it (bubblewrap), making it a clean read-only lower layer (no apt
+ * caches, placeholder network files, no device nodes), describing it, and removing a
  * half-built tree safely (mounts first, never crossing into another filesystem).
  */
 import { chmod, copyFile, mkdir, readFile, realpath, rm, symlink, writeFile, readdir, readlink, access } from 'node:fs/promises';
@@ -18,9 +18,14 @@ export const BUILD_ENV: NodeJS.ProcessEnv = {
   DEBIAN_FRONTEND: 'noninteractive',
 };
 
-/** Runs `cmd` inside `rootfs` with chroot; resolves with trimmed stdout. */
-export async function chrootRun(rootfs: string, cmd: readonly string[], timeoutMs = 60_000): Promise<string> {
-  const { stdout } = await run('chroot', [rootfs, ...cmd], { env: BUILD_ENV, timeoutMs });
+/**
+ * Runs `cmd` with `rootfs` as its root (bubblewrap: its own /dev and /proc, since layers hold
+ * no device nodes; the host's network); resolves with trimmed stdout.
+ */
+export async function runInRoot(rootfs: string, cmd: readonly string[], timeoutMs = 60_000): Promise<string> {
+  const { stdout } = await run('bwrap', ['--bind', rootfs, '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/run',
+    '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--die-with-parent', '--chdir', '/', '--', ...cmd],
+  { env: BUILD_ENV, timeoutMs });
   return stdout.trim();
 }
 
@@ -68,12 +73,12 @@ export async function installHostNode(rootfs: string): Promise<void> {
   }
 }
 
-/** Runs each verification command in the image; throws naming the first that fails. */
+/** Runs each verification command in the image (runInRoot); throws naming the first that fails. */
 export async function verifyImage(rootfs: string, commands: readonly string[][]): Promise<Record<string, string>> {
   const outputs: Record<string, string> = {};
   for (const cmd of commands) {
     try {
-      outputs[cmd.join(' ')] = (await chrootRun(rootfs, cmd)).split('\n')[0] ?? '';
+      outputs[cmd.join(' ')] = (await runInRoot(rootfs, cmd)).split('\n')[0] ?? '';
     } catch (err) {
       throw new Error(`image verification failed: ${cmd.join(' ')}: ${(err as Error).message}`);
     }
@@ -104,6 +109,8 @@ export async function finalizeRootfs(rootfs: string): Promise<void> {
   await emptyDir(join(rootfs, 'var/lib/apt/lists'), ['partial', 'lock']);
   await emptyDir(join(rootfs, 'var/lib/apt/lists/partial'));
   await rm(join(rootfs, 'root/.npm'), { recursive: true, force: true });
+  // debootstrap's device nodes: a sandbox gets its own /dev, and a layer holds no devices.
+  await emptyDir(join(rootfs, 'dev'));
   await rm(join(rootfs, 'root/.bash_history'), { force: true });
   await rm(join(rootfs, 'etc/resolv.conf'), { force: true });
   await writeFile(join(rootfs, 'etc/resolv.conf'), RESOLV_PLACEHOLDER);

@@ -46,7 +46,7 @@ export function isolationTests(ctx: ConformanceContext): void {
     const hog = 'const a = []; for (;;) a.push(Buffer.alloc(1 << 20, 1));';
     let outcome: string;
     try {
-      const r = await execIn(a, ['/.warren/bin/node', '-e', hog], { timeoutMs: 30_000 });
+      const r = await execIn(a, ['/.warren/runtime/bin/node', '-e', hog], { timeoutMs: 30_000 });
       outcome = r.signal ?? `exit ${r.code}`;
     } catch {
       outcome = 'agent killed'; // the kernel may pick the agent; still inside A only

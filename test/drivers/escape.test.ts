@@ -7,16 +7,16 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname as hostHostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NsDriver } from '../../src/drivers/ns/driver.js';
-import { CONTROLLERS, SandboxNames } from '../../src/drivers/ns/names.js';
+import { SandboxNames } from '../../src/drivers/ns/names.js';
 import { DENIED_SYSCALLS, SYSCALLS } from '../../src/drivers/seccomp.js';
 import type { SandboxSpec } from '../../src/drivers/driver.js';
 import { run } from '../../src/util/exec.js';
 import { execIn, shIn, waitForAgent } from './agent-client.js';
-import { makeBridge, makeFixture, specFactory, type Fixture, type TestBridge } from './harness.js';
+import { makeBridge, makeFixture, specFactory, withRuntime, type Fixture, type TestBridge, removeCgroupParents } from './harness.js';
 import { testLayers } from './rootfs.js';
 
 const EPERM = 1;
@@ -40,7 +40,7 @@ const SYSCALL_PROBE = 'for my $nr (@ARGV) { $! = 0; my $r = syscall($nr + 0, 0, 
   + 'printf "%d %d %d\\n", $nr, $r, $! + 0 }';
 
 before(async () => {
-  fixture = makeFixture();
+  fixture = await withRuntime(makeFixture());
   bridge = await makeBridge('e0', '10.231.0.129', 26);
   secretDir = mkdtempSync(join(tmpdir(), 'wtA-server-data-'));
   writeFileSync(join(secretDir, 'secret.txt'), `${secret}\n`);
@@ -58,12 +58,7 @@ after(async () => {
   await bridge?.remove();
   fixture?.cleanup();
   if (secretDir) rmSync(secretDir, { recursive: true, force: true });
-  const names = new SandboxNames(instanceId);
-  for (const c of CONTROLLERS) {
-    try {
-      rmdirSync(names.cgroupParent(c));
-    } catch { /* absent */ }
-  }
+  removeCgroupParents(instanceId);
 });
 
 describe('host-wide kernel files', () => {
@@ -259,12 +254,12 @@ describe('devices, files and processes of the host', () => {
     assert.match((await run('ip', ['-n', `warren-${instanceId}-${spec.shortId}`, 'link', 'show', 'eth0'])).stdout, /mtu 1500/);
   });
 
-  test('/.warren (agent code, node, control files) is read-only', async () => {
+  test('/.warren (agent code, runtime bundle, control files) is read-only', async () => {
     const original = readFileSync(join(fixture.bundleDir, 'dist/agent/main.js'), 'utf8');
     const r = await shIn(spec, 'touch /.warren/x; echo a=$?; echo hacked >> /.warren/dist/agent/main.js; echo b=$?; '
-      + 'rm -f /.warren/bin/node; echo c=$?; touch /.warren/control/x; echo d=$?; '
-      + 'echo t > /.warren/control/token; echo e=$?');
-    assert.match(r.stdout, /a=[1-9]\d*\nb=[1-9]\d*\nc=[1-9]\d*\nd=[1-9]\d*\ne=[1-9]\d*\n/);
+      + 'rm -f /.warren/runtime/bin/node; echo c=$?; touch /.warren/control/x; echo d=$?; '
+      + 'echo t > /.warren/control/token; echo e=$?; echo x > /.warren/runtime/lib/libc.so.6; echo f=$?');
+    assert.match(r.stdout, /a=[1-9]\d*\nb=[1-9]\d*\nc=[1-9]\d*\nd=[1-9]\d*\ne=[1-9]\d*\nf=[1-9]\d*\n/);
     assert.equal(readFileSync(join(fixture.bundleDir, 'dist/agent/main.js'), 'utf8'), original);
     assert.equal(readFileSync(join(fixture.controlDir, 'token'), 'utf8'), 'test-token\n');
   });

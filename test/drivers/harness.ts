@@ -1,9 +1,10 @@
 /**
  * Shared fixtures of the driver tests: a test bridge, a stand-in agent bundle whose
  * HTTP server runs POSTed argv inside the sandbox (the same path workspace code uses),
- * and a spec factory. Names use the `wtA` prefix reserved for these tests.
+ * the real runtime bundle it runs on, and a spec factory. Names use the `wtA` prefix
+ * reserved for these tests.
  */
-import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync, rmdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -11,6 +12,8 @@ import { run, tryRun } from '../../src/util/exec.js';
 import type { SandboxSpec } from '../../src/drivers/driver.js';
 import type { NsStorageOptions } from '../../src/drivers/ns/driver.js';
 import { prepareStorage, releaseStorage, storageDirs, type StorageMode } from '../../src/storage/pool.js';
+import { ensureRuntimeBundle } from '../../src/storage/runtime-bundle.js';
+import { CONTROLLERS, SandboxNames } from '../../src/drivers/ns/names.js';
 
 export const AGENT_PORT = 9990;
 
@@ -55,6 +58,8 @@ export interface Fixture {
   bundleDir: string;
   controlDir: string;
   stateRoot: string;
+  /** The agent's runtime bundle (set by withRuntime): what `/.warren/runtime` shows. */
+  runtimeDir?: string;
   /** Snapshot and scratch dirs for a driver that snapshots (set by poolStorage). */
   storage?: NsStorageOptions;
   /** Unmounts the fixture's storage pool, if any (before cleanup). */
@@ -80,6 +85,12 @@ export function makeFixture(): Fixture {
     release: async () => undefined,
     cleanup: () => rmSync(root, { recursive: true, force: true }),
   };
+}
+
+/** Builds the real runtime bundle (this Node, rg, tar, …) inside the fixture (about a second, ~100 MB). */
+export async function withRuntime(fixture: Fixture): Promise<Fixture> {
+  fixture.runtimeDir = await ensureRuntimeBundle(join(fixture.root, 'runtime'), () => undefined);
+  return fixture;
 }
 
 /** Puts the fixture's sandbox layers and snapshots on storage of `mode` (an XFS pool: copy-on-write). */
@@ -138,6 +149,8 @@ export interface SpecOverrides {
 
 /** Returns a function making fresh specs (unique shortId, IP, stateDir) with overrides. */
 export function specFactory(o: SpecFactoryOptions) {
+  const runtimeDir = o.fixture.runtimeDir;
+  if (!runtimeDir) throw new Error('specFactory needs a fixture withRuntime()');
   return (overrides: SpecOverrides = {}): SandboxSpec => {
     const shortId = randomShortId();
     return {
@@ -151,9 +164,19 @@ export function specFactory(o: SpecFactoryOptions) {
         ip: o.bridge.nextIp(), prefixLen: o.bridge.prefixLen, gateway: o.bridge.gateway, bridge: o.bridge.name,
         ...overrides.network,
       },
-      agent: { port: AGENT_PORT, bundleDir: o.fixture.bundleDir, nodeBinary: process.execPath, controlDir: o.fixture.controlDir },
+      agent: { port: AGENT_PORT, bundleDir: o.fixture.bundleDir, runtimeDir, controlDir: o.fixture.controlDir },
       stateDir: join(o.fixture.stateRoot, shortId),
       ...(overrides.seed ? { seed: overrides.seed } : {}),
     };
   };
+}
+
+/** Removes the (empty) cgroup parents a test's driver instance made; absent ones are fine. */
+export function removeCgroupParents(instanceId: string): void {
+  const names = new SandboxNames(instanceId);
+  for (const c of CONTROLLERS) {
+    try {
+      rmdirSync(names.cgroupParent(c));
+    } catch { /* absent */ }
+  }
 }

@@ -5,11 +5,9 @@
  */
 import { after, before } from 'node:test';
 import { randomBytes } from 'node:crypto';
-import { rmdirSync } from 'node:fs';
 import { NsDriver } from '../../src/drivers/ns/driver.js';
-import { CONTROLLERS, SandboxNames } from '../../src/drivers/ns/names.js';
 import { runDriverConformance } from './conformance.js';
-import { makeBridge, makeFixture, poolStorage, specFactory, type Fixture, type SpecOverrides, type TestBridge } from './harness.js';
+import { makeBridge, makeFixture, poolStorage, specFactory, withRuntime, type Fixture, type SpecOverrides, type TestBridge, removeCgroupParents } from './harness.js';
 import { testLayers } from './rootfs.js';
 
 const instanceId = randomBytes(2).toString('hex');
@@ -18,7 +16,7 @@ let bridge: TestBridge;
 let make: ReturnType<typeof specFactory>;
 
 before(async () => {
-  fixture = await poolStorage(makeFixture(), 'xfs');
+  fixture = await withRuntime(await poolStorage(makeFixture(), 'xfs'));
   bridge = await makeBridge('c0', '10.231.0.1', 26);
   make = specFactory({ fixture, bridge, layers: await testLayers() });
 });
@@ -27,12 +25,7 @@ after(async () => {
   await bridge?.remove();
   await fixture?.release();
   fixture?.cleanup();
-  const names = new SandboxNames(instanceId);
-  for (const c of CONTROLLERS) {
-    try {
-      rmdirSync(names.cgroupParent(c));
-    } catch { /* absent */ }
-  }
+  removeCgroupParents(instanceId);
 });
 
 runDriverConformance(

@@ -18,7 +18,7 @@ import { deleteNetns } from '../../src/network/plumbing.js';
 import type { SandboxSpec } from '../../src/drivers/driver.js';
 import { run } from '../../src/util/exec.js';
 import { health, shIn, waitForAgent } from './agent-client.js';
-import { makeBridge, makeFixture, poolStorage, specFactory, type Fixture, type SpecOverrides, type TestBridge } from './harness.js';
+import { makeBridge, makeFixture, poolStorage, specFactory, withRuntime, type Fixture, type SpecOverrides, type TestBridge } from './harness.js';
 import { testLayers } from './rootfs.js';
 
 const instanceId = randomBytes(2).toString('hex');
@@ -65,7 +65,7 @@ const cg = (c: string, shortId: string, file: string): string =>
   readFileSync(join('/sys/fs/cgroup', c, `warren-${instanceId}`, shortId, file), 'utf8').trim();
 
 before(async () => {
-  fixture = await poolStorage(makeFixture(), 'copy');
+  fixture = await withRuntime(await poolStorage(makeFixture(), 'copy'));
   driver = new NsDriver({ instanceId, storage: fixture.storage });
   bridge = await makeBridge('n0', '10.231.0.65', 26);
   make = specFactory({ fixture, bridge, layers: await testLayers() });

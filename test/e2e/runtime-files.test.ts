@@ -1,7 +1,7 @@
 /**
  * Files, search and transfer (runtime.md §3, §4, §8) through a real Warren server and
  * the official `Runtime` client, in a debian-12 workspace (no rg in the image: search
- * uses the host's ripgrep bound read-only at /.warren/bin/rg).
+ * uses the runtime bundle's ripgrep, bound read-only at /.warren/runtime/bin/rg).
  *
  * Escape attempts must never reach host data: `..` paths are normalised inside the
  * workspace root, and a symlink to /etc/shadow reads the WORKSPACE's shadow (a marker we
@@ -122,7 +122,7 @@ describe('runtime files through the gateway', () => {
   test('search: init, status, content and filenames', async () => {
     const status = await rt.search.status();
     assert.equal(status.installed, true);
-    assert.equal(status.path, '/.warren/bin/rg');
+    assert.equal(status.path, '/.warren/runtime/bin/rg');
     const init = await rt.search.init();
     assert.equal(init.installed, true);
     await rt.files.write({ fullPath: '/srv/proj/server.go', content: 'package main\nfunc handleRequest() {}\n', createDirs: true });

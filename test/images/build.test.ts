@@ -13,7 +13,7 @@ import { ensureTestImages, testImageStore, TEST_IMAGES_DIR } from '../support/im
 import { ImageStore } from '../../src/images/image-store.js';
 import { withImageMounted } from '../../src/images/catalog-build.js';
 import type { ImageRecord } from '../../src/images/records.js';
-import { chrootRun } from '../../src/images/rootfs.js';
+import { runInRoot } from '../../src/images/rootfs.js';
 import { isAppError } from '../../src/contract/errors.js';
 
 let recs: Record<string, ImageRecord> = {};
@@ -64,11 +64,11 @@ test('layers are shared: debian-12 is the base of node-20 and python-3, which sh
 
 test('node-20 runs the host Node 20, npm and npx, and has sh, git, curl, rg and CA certificates', async () => {
   await inImage('node-20', async (root) => {
-    assert.match(await chrootRun(root, ['/usr/local/bin/node', '-v']), /^v20\.\d+\.\d+$/);
-    assert.match(await chrootRun(root, ['npm', '-v']), /^\d+\.\d+\.\d+$/);
-    assert.match(await chrootRun(root, ['npx', '--version']), /^\d+\.\d+\.\d+$/);
-    assert.equal(await chrootRun(root, ['node', '-e', 'console.log(1 + 1)']), '2');
-    const tools = await chrootRun(root, ['/bin/sh', '-c', 'for t in sh git curl rg ls cat; do command -v $t; done']);
+    assert.match(await runInRoot(root, ['/usr/local/bin/node', '-v']), /^v20\.\d+\.\d+$/);
+    assert.match(await runInRoot(root, ['npm', '-v']), /^\d+\.\d+\.\d+$/);
+    assert.match(await runInRoot(root, ['npx', '--version']), /^\d+\.\d+\.\d+$/);
+    assert.equal(await runInRoot(root, ['node', '-e', 'console.log(1 + 1)']), '2');
+    const tools = await runInRoot(root, ['/bin/sh', '-c', 'for t in sh git curl rg ls cat; do command -v $t; done']);
     assert.equal(tools.split('\n').length, 6, tools);
     assert.ok(existsSync(join(root, 'etc/ssl/certs/ca-certificates.crt')));
   });
@@ -76,9 +76,9 @@ test('node-20 runs the host Node 20, npm and npx, and has sh, git, curl, rg and 
 
 test('python-3 has Python 3.11 with pip and venv, and no Node', async () => {
   await inImage('python-3', async (root) => {
-    assert.match(await chrootRun(root, ['python3', '--version']), /^Python 3\.11\./);
-    assert.match(await chrootRun(root, ['python3', '-m', 'pip', '--version']), /^pip /);
-    await chrootRun(root, ['python3', '-m', 'venv', '/tmp/venv']);
+    assert.match(await runInRoot(root, ['python3', '--version']), /^Python 3\.11\./);
+    assert.match(await runInRoot(root, ['python3', '-m', 'pip', '--version']), /^pip /);
+    await runInRoot(root, ['python3', '-m', 'venv', '/tmp/venv']);
     assert.ok(existsSync(join(root, 'tmp/venv/bin/python')));
     assert.ok(!existsSync(join(root, 'usr/local/bin/node')));
   });
@@ -89,11 +89,11 @@ test('dev stacks python and node on the shared layers and adds a C toolchain and
   assert.deepEqual(dev.layers.slice(0, 3), rec('python-3').layers, 'the python image\'s layers, shared');
   assert.equal(dev.layers[3], rec('node-20').layers[2], 'the node layer, shared');
   await inImage('dev', async (root) => {
-    await chrootRun(root, ['/bin/sh', '-c', 'printf "int main(void){return 0;}" > /tmp/t.c && gcc -o /tmp/t /tmp/t.c && /tmp/t']);
-    assert.match(await chrootRun(root, ['make', '--version']), /GNU Make/);
-    assert.match(await chrootRun(root, ['node', '-v']), /^v20\./);
-    assert.match(await chrootRun(root, ['python3', '--version']), /^Python 3\.11/);
-    assert.match(await chrootRun(root, ['rg', '--version']), /ripgrep/);
+    await runInRoot(root, ['/bin/sh', '-c', 'printf "int main(void){return 0;}" > /tmp/t.c && gcc -o /tmp/t /tmp/t.c && /tmp/t']);
+    assert.match(await runInRoot(root, ['make', '--version']), /GNU Make/);
+    assert.match(await runInRoot(root, ['node', '-v']), /^v20\./);
+    assert.match(await runInRoot(root, ['python3', '--version']), /^Python 3\.11/);
+    assert.match(await runInRoot(root, ['rg', '--version']), /ripgrep/);
     assert.ok(existsSync(join(root, 'usr/sbin/sshd')));
     assert.deepEqual(readdirSync(join(root, 'etc/ssh')).filter((n) => n.startsWith('ssh_host_')), [], 'no shared host keys');
   });
@@ -101,8 +101,8 @@ test('dev stacks python and node on the shared layers and adds a C toolchain and
 
 test('debian-12 has a POSIX shell and coreutils, and no apt caches, package lists or host keys in any layer', async () => {
   await inImage('debian-12', async (root) => {
-    assert.equal(await chrootRun(root, ['/bin/sh', '-c', 'echo hi | tr a-z A-Z']), 'HI');
-    assert.match(await chrootRun(root, ['ls', '--version']), /coreutils/);
+    assert.equal(await runInRoot(root, ['/bin/sh', '-c', 'echo hi | tr a-z A-Z']), 'HI');
+    assert.match(await runInRoot(root, ['ls', '--version']), /coreutils/);
     assert.match(readFileSync(join(root, 'etc/debian_version'), 'utf8'), /^12\./);
     assert.ok(!existsSync(join(root, 'usr/local/bin/node')), 'debian-12 carries no node');
   });

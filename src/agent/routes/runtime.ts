@@ -3,9 +3,8 @@
  * This agent is one Linux runtime: target `linux`, with `default` as its alias.
  */
 import { arch, cpus, availableParallelism } from 'node:os';
-import { existsSync } from 'node:fs';
 import { reply, type Router } from '../http.js';
-import { HOME } from '../process.js';
+import { HOME, userShell } from '../process.js';
 import type { BootServiceStatus } from '../supervisor.js';
 
 export const PROTOCOL_VERSION = 1;
@@ -31,7 +30,7 @@ export function runtimeInfo(deps: RuntimeDeps): Record<string, unknown> {
     arch: UNAME_ARCH[arch()] ?? arch(),
     cpus: typeof availableParallelism === 'function' ? availableParallelism() : cpus().length,
     home: HOME,
-    shell: existsSync('/bin/bash') ? '/bin/bash' : '/bin/sh',
+    shell: userShell(),
     protocol_version: PROTOCOL_VERSION,
     capabilities: deps.capabilities,
   };

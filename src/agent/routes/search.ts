@@ -1,7 +1,7 @@
 /**
  * Search routes (runtime.md §4): content search through ripgrep, filename search by
  * walking (no rg needed), and the ripgrep status/"install" endpoints. Install means
- * locating a binary (the host binds one at /.warren/bin/rg when the image lacks it);
+ * locating a binary (the runtime bundle's, at /.warren/runtime/bin/rg, in every sandbox);
  * nothing is downloaded. Without rg, content search answers 503 `service_unavailable`
  * with details.reason "ripgrep_not_installed".
  */

@@ -1,5 +1,7 @@
 /**
- * tar.gz transfer (runtime.md §8), built on the image's GNU tar.
+ * tar.gz transfer (runtime.md §8), built on GNU tar and gzip from the runtime bundle
+ * (src/contract/agent-runtime.ts), never the image's: busybox's tar lacks the options used
+ * here, and an image may have no tar at all. Outside a sandbox (no bundle) the host's tar.
  *
  * Download streams `tar -cz` straight to the response. Upload spools the (possibly
  * chunked) body to a temp file, lists it first and refuses the whole archive when any
@@ -14,6 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { runtimePath } from '../../contract/agent-runtime.js';
 import { AppError } from '../../contract/errors.js';
 import { readJsonObject, reply, type RequestContext, type Router } from '../http.js';
 import { absolutePath, queryPath } from '../files/paths.js';
@@ -28,10 +31,19 @@ export function registerTransferRoutes(router: Router): void {
   router.post('/files/transfer/upload', uploadRoute);
 }
 
-function findTar(): string {
-  const tar = TAR_CANDIDATES.find((p) => existsSync(p));
-  if (!tar) throw new AppError('service_unavailable', 'tar is not installed in this workspace', { reason: 'tar_missing' });
-  return tar;
+/** A tar program and the options that make it (de)compress gzip. */
+interface Tar {
+  file: string;
+  gzip: string[];
+}
+
+function findTar(): Tar {
+  const [tar, gzip] = [runtimePath('tar'), runtimePath('gzip')];
+  // GNU tar runs `gzip` by PATH for -z, the image's; the bundle's is named instead (`gzip -d` to read).
+  if (existsSync(tar) && existsSync(gzip)) return { file: tar, gzip: [`--use-compress-program=${gzip}`] };
+  const other = TAR_CANDIDATES.find((p) => existsSync(p));
+  if (!other) throw new AppError('service_unavailable', 'tar is not installed in this workspace', { reason: 'tar_missing' });
+  return { file: other, gzip: ['-z'] };
 }
 
 async function downloadRoute(ctx: RequestContext) {
@@ -47,8 +59,8 @@ async function downloadRoute(ctx: RequestContext) {
   for (const p of paths) await stat(p).catch((err) => { throw fsError(err, p); });
   const tar = findTar();
   // Names go through stdin (NUL-separated, verbatim) so no name can be read as an option.
-  const args = ['-czf', '-', '-C', '/', ...excludes.map((e) => `--exclude=${e}`), '--null', '--verbatim-files-from', '-T', '-'];
-  const child = spawn(tar, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  const args = ['-c', ...tar.gzip, '-f', '-', '-C', '/', ...excludes.map((e) => `--exclude=${e}`), '--null', '--verbatim-files-from', '-T', '-'];
+  const child = spawn(tar.file, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   child.stdin.end(paths.map((p) => (p === '/' ? '.' : p.slice(1))).join('\0') + '\0');
   let stderr = '';
   child.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-2000)));
@@ -88,7 +100,7 @@ async function uploadRoute(ctx: RequestContext) {
       if (err.code === 'EEXIST' || err.code === 'ENOTDIR') throw new AppError('bad_request', `dest is not a directory: ${dest}`, { field: 'dest' });
       throw fsError(err, dest);
     });
-    const result = await run(tar, ['-xzf', spool, '-C', dest, '--no-same-owner', '--delay-directory-restore']);
+    const result = await run(tar.file, ['-x', ...tar.gzip, '-f', spool, '-C', dest, '--no-same-owner', '--delay-directory-restore']);
     if (result.code !== 0) {
       throw new AppError('bad_request', `Extraction failed: ${result.stderr.trim().slice(-500)}`, { field: 'body' });
     }
@@ -113,8 +125,8 @@ async function spoolBody(ctx: RequestContext, path: string): Promise<void> {
 }
 
 /** Raw member names (`-P`: exactly as stored, leading "/" kept). */
-async function listMembers(tar: string, archive: string): Promise<string[]> {
-  const result = await run(tar, ['-tzf', archive, '-P']);
+async function listMembers(tar: Tar, archive: string): Promise<string[]> {
+  const result = await run(tar.file, ['-t', ...tar.gzip, '-f', archive, '-P']);
   if (result.code !== 0) {
     throw new AppError('bad_request', `Not a valid .tar.gz archive: ${result.stderr.trim().slice(-300)}`, { field: 'body' });
   }

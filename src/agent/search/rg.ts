@@ -1,13 +1,15 @@
 /**
  * Locating ripgrep and running `rg --json` with streamed parsing (runtime.md §4.1).
- * Images without rg get it from the host as a read-only bind at /.warren/bin/rg.
+ * The runtime bundle's rg comes first (src/contract/agent-runtime.ts): the same ripgrep in
+ * every image, whatever it holds; the others serve an agent run outside a sandbox.
  */
 import { spawn, execFile } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { runtimePath } from '../../contract/agent-runtime.js';
 import { relativeTo } from '../files/paths.js';
 
-const RG_CANDIDATES = ['/.warren/bin/rg', '/usr/bin/rg', '/usr/local/bin/rg', '/bin/rg', '/opt/homebrew/bin/rg'];
+const RG_CANDIDATES = [runtimePath('rg'), '/usr/bin/rg', '/usr/local/bin/rg', '/bin/rg', '/opt/homebrew/bin/rg'];
 
 export interface RgInfo {
   path: string;

@@ -6,10 +6,9 @@
  * so the id space never runs out. Re-emits `data` (session, Buffer) and `exit` (session).
  */
 import { EventEmitter } from 'node:events';
-import { existsSync } from 'node:fs';
 import { AppError } from '../../contract/errors.js';
 import { parseCmd, resolveCommand } from '../exec/command.js';
-import { defaultCwd, workspaceEnv } from '../process.js';
+import { defaultCwd, userShell, workspaceEnv } from '../process.js';
 import { DEFAULT_SCROLLBACK, MAX_SCROLLBACK, TerminalSession } from './session.js';
 
 export const MAX_ALIVE_TERMINALS = 10;
@@ -42,7 +41,7 @@ export class TerminalManager extends EventEmitter {
 
   /** Starts a session from a request body (validated here; 400 on bad input). */
   create(input: CreateTerminalInput): TerminalSession {
-    const argv = parseCmd(input.cmd ?? input.command ?? input.shell ?? defaultShell());
+    const argv = parseCmd(input.cmd ?? input.command ?? input.shell ?? userShell());
     const resolved = resolveCommand(argv, 'auto');
     const cols = dimension(input.cols, 'cols', 80);
     const rows = dimension(input.rows, 'rows', 24);
@@ -95,10 +94,6 @@ export class TerminalManager extends EventEmitter {
     const exited = [...this.sessions.values()].filter((s) => !s.alive);
     for (const s of exited.slice(0, Math.max(0, exited.length - MAX_EXITED + 1))) this.sessions.delete(s.id);
   }
-}
-
-export function defaultShell(): string {
-  return existsSync('/bin/bash') ? '/bin/bash' : '/bin/sh';
 }
 
 function dimension(v: unknown, field: string, fallback: number): number {

@@ -5,9 +5,10 @@
  * program wrote. Events: `data` (Buffer), `exit` (code).
  */
 import { EventEmitter } from 'node:events';
-import { accessSync, constants as fsConstants } from 'node:fs';
+import { accessSync, constants as fsConstants, existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { delimiter, join } from 'node:path';
+import { runtimePath } from '../../contract/agent-runtime.js';
 import { AppError } from '../../contract/errors.js';
 import { RingBuffer } from '../ring-buffer.js';
 import { isoNow, signalGroup, KILL_GRACE_MS } from '../process.js';
@@ -34,13 +35,31 @@ interface PtyModule {
   spawn(file: string, args: string[], opts: Record<string, unknown>): Pty;
 }
 
+const PTY_PACKAGE = '@homebridge/node-pty-prebuilt-multiarch';
 let ptyModule: PtyModule | null = null;
+
+/**
+ * node-pty picks its musl addon when the image has /etc/alpine-release, but the agent's
+ * Node is the runtime bundle's, built on glibc: so the addon is the bundle's copy of the
+ * glibc one for this Node (its libraries resolve through the bundle's RPATH). The choice
+ * is a module variable node-pty reads when it loads, so it is set before that. Outside a
+ * sandbox (no bundle) node-pty's own choice stands.
+ */
+function pinPtyAddon(require: NodeJS.Require): void {
+  const addon = runtimePath('ptyAddon');
+  if (!existsSync(addon)) return;
+  const choice = require(`${PTY_PACKAGE}/lib/prebuild-file-path.js`) as { ptyPath?: string | null };
+  if (!('ptyPath' in choice)) throw new Error(`${PTY_PACKAGE} no longer chooses its addon through ptyPath`);
+  choice.ptyPath = addon;
+}
 
 /** node-pty is loaded on first use, so the agent still serves everything else without it. */
 function loadPty(): PtyModule {
   if (!ptyModule) {
     try {
-      ptyModule = createRequire(import.meta.url)('@homebridge/node-pty-prebuilt-multiarch') as PtyModule;
+      const require = createRequire(import.meta.url);
+      pinPtyAddon(require);
+      ptyModule = require(PTY_PACKAGE) as PtyModule;
     } catch (err) {
       throw new AppError('server_error', `PTY support unavailable: ${(err as Error).message}`);
     }

@@ -3,13 +3,16 @@
  *
  * - GET    /workspace/images          the catalog and the stored images (`source`), for every caller
  * - POST   /workspace/:id/image       `{ name }` → the workspace's files saved as a new image (admin)
+ * - POST   /images                    imports an OCI layout / `docker save` archive (admin): a JSON body
+ *                                      `{ path, name? }` naming a file under WARREN_IMAGE_IMPORT_DIRS, or the
+ *                                      archive itself as the body (`application/x-tar`, `?name=`)
  * - DELETE /images/:name              removes an image no workspace uses (admin; name or `sha256:` id)
  *
  * Images are shared by every namespace of this Warren, so only the admin writes them.
  */
 import { Hono } from 'hono';
 import { ok } from '../../contract/envelope.js';
-import { parseCommitImage } from '../../contract/images.js';
+import { parseCommitImage, parseImportPath, parseImportUpload } from '../../contract/images.js';
 import type { ControlPlaneContext, Env } from '../context.js';
 import { loadWorkspace, readObject } from '../http.js';
 import { adminOnly, workspaceCallers } from '../scopes.js';
@@ -25,6 +28,16 @@ export function imageRoutes(ctx: ControlPlaneContext): Hono<Env> {
     const rec = await loadWorkspace(ctx, c);
     const cmd = parseCommitImage(await readObject(c));
     return c.json(ok({ image: await ctx.imageService.commit(rec.id, cmd.name) }), 201);
+  });
+
+  app.post('/images', adminOnly, async (c) => {
+    const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+    if (type === 'application/json') {
+      const cmd = parseImportPath(await readObject(c));
+      return c.json(ok({ image: await ctx.imageService.import({ path: cmd.path }, cmd.name) }), 201);
+    }
+    const upload = parseImportUpload(type, c.req.query('name'), c.req.raw.body);
+    return c.json(ok({ image: await ctx.imageService.import({ upload: upload.stream }, upload.name) }), 201);
   });
 
   app.delete('/images/:name{.+}', adminOnly, async (c) => {

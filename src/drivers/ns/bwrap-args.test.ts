@@ -1,15 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { SandboxSpec } from '../driver.js';
-import { bwrapArgs, sandboxEnv, PROC_MASKED_FILES, PROC_READ_ONLY } from './bwrap-args.js';
+import { AGENT_COMMAND, bwrapArgs, sandboxEnv, PROC_MASKED_FILES, PROC_READ_ONLY } from './bwrap-args.js';
 
 const spec: SandboxSpec = {
   id: 'ws_x', shortId: '0123abcd', hostname: 'box',
-  image: { id: 'img', rootfs: '/images/img' },
+  image: { id: 'img', layers: ['/images/img'] },
   resources: { cpus: 1, memoryMb: 256, diskMb: 128, pids: 100 },
   env: { FOO: 'bar', PATH: '/custom/bin', WARREN_AGENT_PORT: '1', HOSTNAME: 'spoof' },
   network: { ip: '10.0.0.2', prefixLen: 24, gateway: '10.0.0.1', bridge: 'br' },
-  agent: { port: 9990, bundleDir: '/opt/agent', nodeBinary: '/usr/bin/node', controlDir: '/data/ctl' },
+  agent: { port: 9990, bundleDir: '/opt/agent', runtimeDir: '/data/runtime/bundle', controlDir: '/data/ctl' },
   stateDir: '/data/ws/0123abcd',
 };
 const layout = {
@@ -48,17 +48,29 @@ test('host-wide /proc paths are read-only or masked, after --proc, only if prese
   assert.equal(a[a.indexOf('/proc/acpi') + 1], '--remount-ro');
 });
 
-test('agent binds are read-only under a read-only /.warren', () => {
+test('agent binds (code, runtime bundle, control dir) are read-only under a read-only /.warren', () => {
   const a = bwrapArgs(spec, layout);
   const ro = pairs(a, '--ro-bind');
   assert.deepEqual(ro.filter(([, d]) => d?.startsWith('/.warren')), [
     ['/opt/agent/dist', '/.warren/dist'],
     ['/opt/agent/node_modules', '/.warren/node_modules'],
-    ['/usr/bin/node', '/.warren/bin/node'],
+    ['/data/runtime/bundle', '/.warren/runtime'],
     ['/data/ctl', '/.warren/control'],
   ]);
   assert.ok(a.indexOf('--remount-ro') < a.lastIndexOf('/.warren'));
   assert.deepEqual(pairs(a, '--bind'), [['/data/ws/0123abcd/rootfs', '/']]);
+});
+
+test('the agent runs on the Node of the runtime bundle; no host binary is bound on its own', () => {
+  assert.deepEqual([...AGENT_COMMAND], ['/.warren/runtime/bin/node', '/.warren/dist/agent/main.js']);
+  const a = bwrapArgs(spec, layout);
+  assert.ok(!a.includes('/.warren/bin/node') && !a.includes('/.warren/bin/rg'));
+  assert.ok(!a.some((x) => x.startsWith('/usr/')), 'nothing of the host /usr is bound');
+});
+
+test('no loader variables reach the sandbox: the bundle needs none, the programs of the image must not see them', () => {
+  const env = sandboxEnv({ ...spec, env: {} });
+  assert.ok(!env.some(([k]) => k.startsWith('LD_')), JSON.stringify(env));
 });
 
 test('environment: user values over defaults, platform values always win', () => {

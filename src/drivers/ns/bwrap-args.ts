@@ -6,7 +6,8 @@
  * host-wide /proc/sys (kernel.core_pattern = code execution on the host). Hence the
  * read-only and masked /proc paths below, the same set container runtimes use. There is
  * no /sys, /dev is bwrap's minimal set, and the only host paths inside are the agent's
- * read-only binds.
+ * read-only binds: its code, its runtime bundle (Node and its tools with their own
+ * libraries, so the image needs neither Node nor glibc), the control dir and the sshd bundle.
  *
  * Capabilities: all dropped but SANDBOX_CAPS, what OpenSSH's sshd needs (privilege
  * separation: setuid/setgid/setgroups and chroot into /run/sshd; port 22 of the
@@ -15,6 +16,7 @@
  * own root (pivot_root'ed, the old root unmounted); other uids see only the sandbox's
  * files. docs/ARCHITECTURE.md (Isolation) has the reasoning; escape tests check it.
  */
+import { RUNTIME_MOUNT, runtimePath } from '../../contract/agent-runtime.js';
 import type { SandboxSpec } from '../driver.js';
 
 /** Host-wide /proc entries that stay visible but read-only. */
@@ -26,9 +28,8 @@ export const PROC_MASKED_FILES = ['kcore', 'keys', 'timer_list', 'timer_stats', 
 export const PROC_MASKED_DIRS = ['acpi', 'scsi', 'asound', 'driver'];
 
 export const AGENT_ENTRY = '/.warren/dist/agent/main.js';
-export const AGENT_NODE = '/.warren/bin/node';
-/** The host's ripgrep, bound read-only at /.warren/bin/rg (runtime.md §4; setup installs it). */
-export const HOST_RIPGREP = '/usr/bin/rg';
+/** The runtime bundle's Node (src/contract/agent-runtime.ts). */
+export const AGENT_NODE = runtimePath('node');
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 /** Where the sshd bundle appears (src/ssh/bundle.ts). */
 export const SSH_BUNDLE_MOUNT = '/.warren/ssh';
@@ -113,10 +114,9 @@ function agentMounts(spec: SandboxSpec, layout: BwrapLayout): string[] {
   if (layout.agentHas.nodeModules) args.push('--ro-bind', `${b}/node_modules`, '/.warren/node_modules');
   if (layout.agentHas.packageJson) args.push('--ro-bind', `${b}/package.json`, '/.warren/package.json');
   args.push(
-    '--ro-bind', spec.agent.nodeBinary, AGENT_NODE,
+    // Node, rg, tar, gzip and the pty addon with their libraries: the agent needs nothing from the image
+    '--ro-bind', spec.agent.runtimeDir, RUNTIME_MOUNT,
     '--ro-bind', spec.agent.controlDir, '/.warren/control',
-    // ripgrep for content search in images without it (debian-12); skipped if the host lacks it
-    '--ro-bind-try', HOST_RIPGREP, '/.warren/bin/rg',
   );
   // sshd, sftp-server and their libraries, for workspaces with SSH on; skipped when not built
   if (spec.agent.sshBundleDir) args.push('--ro-bind-try', spec.agent.sshBundleDir, SSH_BUNDLE_MOUNT);

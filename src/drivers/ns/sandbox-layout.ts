@@ -1,11 +1,13 @@
 /**
  * What the launcher needs to know about the host for one sandbox's bwrap command line:
- * the agent's files, the host's /proc entries, the sandbox's cgroup views (with the
- * writable `workloads/` subdirectory) and its log directory. Checked and created here so
- * a missing piece fails before bwrap runs.
+ * the agent's files (code, runtime bundle, control dir), the host's /proc entries, the
+ * sandbox's cgroup views (with the writable `workloads/` subdirectory) and its log
+ * directory. Checked and created here so a missing piece fails before bwrap runs.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { RUNTIME_FILES } from '../../contract/agent-runtime.js';
 import type { SandboxSpec } from '../driver.js';
 import type { BwrapLayout } from './bwrap-args.js';
 import { DELEGATED_SUBDIR, type SandboxCgroups } from './cgroups.js';
@@ -23,7 +25,7 @@ async function hostProcEntries(): Promise<Set<string>> {
 
 async function checkAgentPaths(spec: SandboxSpec): Promise<void> {
   const a = spec.agent;
-  for (const path of [`${a.bundleDir}/dist`, a.nodeBinary, a.controlDir]) {
+  for (const path of [`${a.bundleDir}/dist`, join(a.runtimeDir, RUNTIME_FILES.node), a.controlDir]) {
     await stat(path).catch(() => {
       throw new Error(`agent path missing on the host: ${path}`);
     });
