@@ -15,11 +15,12 @@ import { workloadLogBenchmarks, WORKLOAD_LOG_BENCHMARKS } from './workload-logs.
 import { authBenchmarks, AUTH_BENCHMARKS } from './auth.js';
 import { sshBenchmarks, SSH_BENCHMARKS } from './ssh.js';
 import { imageBenchmarks, IMAGE_BENCHMARKS } from './images.js';
+import { imageBuildBenchmarks, IMAGE_BUILD_BENCHMARKS } from './image-build.js';
 
 type Bench = () => Promise<BenchResult[]>;
 const SUITES: Record<string, Bench> = { core: coreBenchmarks, runtime: runtimeBenchmarks, network: networkBenchmarks, lifecycle: lifecycleBenchmarks,
   observe: observeBenchmarks, workloads: workloadLogBenchmarks, auth: authBenchmarks, ssh: sshBenchmarks,
-  images: imageBenchmarks };
+  images: imageBenchmarks, 'image-build': imageBuildBenchmarks };
 /** Benchmark names each suite produces, so `npm run bench -- create_to_first_exec` finds its suite. */
 const NAMES: Record<string, string> = {
   create_to_first_exec: 'core', idle_workspace_memory: 'core', idle_workspace_pss: 'core',
@@ -31,6 +32,7 @@ const NAMES: Record<string, string> = {
   ...Object.fromEntries(AUTH_BENCHMARKS.map((n) => [n, 'auth'])),
   ...Object.fromEntries(SSH_BENCHMARKS.map((n) => [n, 'ssh'])),
   ...Object.fromEntries(IMAGE_BENCHMARKS.map((n) => [n, 'images'])),
+  ...Object.fromEntries(IMAGE_BUILD_BENCHMARKS.map((n) => [n, 'image-build'])),
 };
 
 const RESULTS = fileURLToPath(new URL('./results.json', import.meta.url));

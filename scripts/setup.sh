@@ -9,6 +9,8 @@ APT_PACKAGES=(bubblewrap nftables conntrack debootstrap ripgrep e2fsprogs xfspro
 # The agent's runtime bundle (src/storage/runtime-bundle.ts: Node, rg, tar, gzip made relocatable with patchelf);
 # busybox-static: the glibc-free root of test/drivers/busybox-root.test.ts.
 APT_PACKAGES+=(patchelf gzip busybox-static)
+# Dockerfile builds: ADD extracts gzip, bzip2, xz and zstd archives; getfattr (attr) reads a RUN layer's opaque marks
+APT_PACKAGES+=(bzip2 xz-utils)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -103,5 +103,6 @@ export function imageLibrary(images: ImageStore, o: ImageLibraryOptions): ImageL
       const removed = await store.locked(() => store.removeImage(imageId));
       return { layersRemoved: removed.length };
     },
+    untag: (name) => store.locked(() => store.untag(name)),
   };
 }

@@ -55,6 +55,7 @@ import { NamespaceQuotas } from './domain/namespace-quotas.js';
 import { RateLimiter } from './domain/rate-limit.js';
 import { createUsage } from './server-usage.js';
 import { createSshPlane, sshBundlePath } from './server-ssh.js';
+import { createBuildPlane } from './server-builds.js';
 
 export interface RunningWarren {
   server: Server;
@@ -218,6 +219,11 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
   const reconciler = new Reconciler(store, orchestrator, workspaces, hooks, lifecycle.exits, archiveFiles);
   const summary = await reconciler.reconcileAll();
   log.info({ ...summary, subnet: cfg.subnet }, 'reconciled workspaces with the host');
+  const buildPlane = createBuildPlane({
+    images, workspaces, store, layers: () => orchestrator.requireLayers(), workspacesDir: storageDir.workspaces,
+    hostIfName: deps.hostIfName, log: domainLog,
+  });
+  await buildPlane.recover(); // a build killed with the server: its temporary workspaces, then its layer holds
   await lifecycle.arm();
   await usage.start();
   for (const rec of await store.allWorkspaces()) inside.exitWatch.sync(rec, rec.id);
@@ -259,6 +265,7 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
       imageService: new ImageService({ store, workspaces, layers: () => orchestrator.requireLayers(), library: imageLibrary(images, {
         reader: ociArchiveReader, importConfig: cfg.imageImport, log: (m) => log.info({ component: 'images' }, m),
       }) }),
+      builds: buildPlane.builds,
       stats: async (id) => {
         const rec = await store.getWorkspace(id);
         if (!rec || !isLive(rec.state)) return null;

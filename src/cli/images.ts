@@ -2,6 +2,7 @@
  * `warren images …`: the image store from the command line.
  *   list                      every image: catalog (with build state), imported, built, committed
  *   build [ID…]               builds catalog images ahead of their first use
+ *   build -f Dockerfile [ctx] --name N …   builds an image from a Dockerfile (src/cli/image-build.ts)
  *   import <path> [--name N]  imports an OCI layout (dir or tar) or a `docker save` archive
  *   export <name> <file.tar>  writes an image as a standard OCI archive (skopeo / docker load read it)
  *   commit <workspace> <name> saves a workspace as an image (through the running server)
@@ -14,6 +15,7 @@ import type { WarrenConfig } from '../config/config.js';
 import { ImageStore } from '../images/image-store.js';
 import { createProgressPrinter } from '../images/progress.js';
 import { remote } from './remote.js';
+import { BUILD_USAGE, buildImageCommand, isDockerfileBuild } from './image-build.js';
 import { resolve } from 'node:path';
 import { parseImageName } from '../contract/images.js';
 import { importArchive } from '../images/import.js';
@@ -21,6 +23,7 @@ import { fromImageConfig, ociArchiveReader, writeOciArchive } from '../images/oc
 
 export const IMAGES_USAGE = `  warren images list [--images-dir DIR]
   warren images build [ID...] [--images-dir DIR]          (catalog: debian-12, node-20, python-3, dev)
+${BUILD_USAGE}   (through the running server)
   warren images import <path> [--name N] [--images-dir DIR] (OCI layout dir or tar, docker save tar)
   warren images export <name> <file.tar> [--images-dir DIR] (a standard OCI archive)
   warren images commit <workspace> <name> [--url URL]      (saves a workspace as an image)
@@ -31,9 +34,12 @@ const out = (line: string) => process.stdout.write(`${line}\n`);
 export interface ImagesOptions {
   url?: string;
   name?: string;
+  /** The arguments after the subcommand as typed (a Dockerfile build parses its own). */
+  raw?: string[];
 }
 
 export async function imagesCommand(cfg: WarrenConfig, sub: string | undefined, args: string[], opts: ImagesOptions = {}): Promise<void> {
+  if (sub === 'build' && isDockerfileBuild(opts.raw ?? [])) return buildImageCommand(cfg, opts.raw ?? []);
   const store = new ImageStore({ imagesDir: cfg.imagesDir, onProgress: createProgressPrinter(out) });
   switch (sub) {
     case 'list':

@@ -12,7 +12,8 @@ export interface Remote {
   call(method: string, path: string, body?: unknown): Promise<Record<string, unknown>>;
 }
 
-function credentials(cfg: WarrenConfig): { id: string; secret: string } {
+/** The admin API key this command uses. */
+export function adminCredentials(cfg: WarrenConfig): { id: string; secret: string } {
   const id = process.env.WARREN_ADMIN_CLIENT_ID;
   const secret = process.env.WARREN_ADMIN_CLIENT_SECRET;
   if (id && secret) return { id, secret };
@@ -24,9 +25,14 @@ function credentials(cfg: WarrenConfig): { id: string; secret: string } {
   }
 }
 
+/** The server's address: `--url`, WARREN_URL, else this host's port. */
+export function serverUrl(cfg: WarrenConfig, url = process.env.WARREN_URL): string {
+  return (url ?? `http://127.0.0.1:${cfg.port}`).replace(/\/$/, '');
+}
+
 export function remote(cfg: WarrenConfig, url = process.env.WARREN_URL): Remote {
-  const base = (url ?? `http://127.0.0.1:${cfg.port}`).replace(/\/$/, '');
-  const creds = credentials(cfg);
+  const base = serverUrl(cfg, url);
+  const creds = adminCredentials(cfg);
   return {
     async call(method, path, body) {
       const res = await fetch(`${base}${path}`, {

@@ -39,7 +39,7 @@ async function main(): Promise<void> {
   const { positional, flags } = parseFlags(rest);
   if (cmd === 'serve') return serve(flags);
   if (cmd === 'images') return imagesCommand(loadConfig(flags), positional[0], positional.slice(1), {
-    url: flags.url as string | undefined, name: flags.name as string | undefined,
+    url: flags.url as string | undefined, name: flags.name as string | undefined, raw: rest.slice(1),
   });
   if (cmd === 'purge') return purge(flags);
   process.stdout.write(`${USAGE}\n`);

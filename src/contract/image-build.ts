@@ -11,6 +11,7 @@
  */
 import { z } from 'zod';
 import { AppError } from './errors.js';
+import { parseImageName } from './images.js';
 
 const count = z.number().int().nonnegative();
 
@@ -138,4 +139,28 @@ function parseFlag(v: unknown, field: string): boolean {
   if (v === undefined || v === null || v === false || v === 'false') return false;
   if (v === true || v === 'true') return true;
   return fail(field, `${field} must be a boolean`);
+}
+
+/** `POST /images/build` beyond its options: the image's name and the Dockerfile's path in the context. */
+export interface BuildRequest {
+  name: string;
+  /** Context-relative path of the Dockerfile (default `Dockerfile`). */
+  dockerfile: string;
+  options: BuildOptions;
+}
+
+/**
+ * The query of `POST /images/build`: `name` (required), `dockerfile`, `build_arg`
+ * (repeatable `NAME=value`), `network` (`default`|`none`), `no_cache` (`true`|`false`).
+ */
+export function parseBuildRequest(query: Record<string, string | undefined>, buildArgs: string[]): BuildRequest {
+  const dockerfile = query.dockerfile ?? 'Dockerfile';
+  if (dockerfile === '' || dockerfile.length > 4096 || dockerfile.includes('\0')) {
+    fail('dockerfile', 'dockerfile must be a path inside the build context');
+  }
+  return {
+    name: parseImageName(query.name),
+    dockerfile,
+    options: { ...parseBuildOptions({ network: query.network, no_cache: query.no_cache }), buildArgs: parseBuildArgs(buildArgs, 'build_arg') },
+  };
 }

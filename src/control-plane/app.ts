@@ -14,6 +14,7 @@ import type { ControlPlaneContext, Env } from './context.js';
 import { workspaceRoutes } from './routes/workspaces.js';
 import { usageRoutes } from './routes/usage.js';
 import { imageRoutes } from './routes/images.js';
+import { imageBuildRoutes } from './routes/image-builds.js';
 import { lifecycleRoutes } from './routes/lifecycle.js';
 import { runtimeAccessRoutes } from './routes/runtime-access.js';
 import { networkRoutes } from './routes/network.js';
@@ -69,6 +70,7 @@ export function createControlPlane(ctx: ControlPlaneContext, opts: ControlPlaneO
   app.get('/', publicRoute, (c) => c.json({ success: true, service: 'warren', api: 'oblien-compatible' }));
   app.get('/healthz', publicRoute, (c) => c.json({ success: true, status: 'ok' }));
 
+  app.route('/', imageBuildRoutes(ctx)); // before imageRoutes: /images/build is not an image name
   app.route('/', imageRoutes(ctx));
   app.route('/', usageRoutes(ctx)); // before workspaceRoutes: /workspace/usage|activity|estimate are not ids
   app.route('/', workspaceRoutes(ctx));

@@ -1,6 +1,8 @@
 /**
  * What route modules get: the domain services, nothing that touches the OS.
  */
+import type { Readable } from 'node:stream';
+import type { BuildEvent, BuildRequest } from '../contract/image-build.js';
 import type { ImageService } from '../domain/images.js';
 import type { WorkspaceService } from '../domain/workspaces.js';
 import type { RuntimeAccess } from '../domain/runtime-access.js';
@@ -31,6 +33,16 @@ export interface ImageCatalogView {
   list(query: { search?: string; category?: string }): Promise<{ images: unknown[]; categories: unknown[] }>;
 }
 
+/** Dockerfile builds (routes/image-builds.ts; implemented by src/server-builds.ts). */
+export interface ImageBuildsView {
+  /** Checks the request, unpacks the tar context and reads the Dockerfile (AppErrors answer as JSON). */
+  prepare(req: BuildRequest, context: Readable): Promise<{
+    /** Runs the build, emitting its events; a `signal` abort cancels it. */
+    run(onEvent: (e: BuildEvent) => void, signal: AbortSignal): Promise<void>;
+    discard(): Promise<void>;
+  }>;
+}
+
 export interface ControlPlaneContext {
   workspaces: WorkspaceService;
   access: RuntimeAccess;
@@ -42,6 +54,7 @@ export interface ControlPlaneContext {
   images: ImageCatalogView;
   /** Commit and delete (admin routes of src/control-plane/routes/images.ts). */
   imageService: ImageService;
+  builds: ImageBuildsView;
   snapshots: SnapshotService;
   archives: ArchiveService;
   resources: ResourceService;

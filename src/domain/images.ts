@@ -13,7 +13,8 @@
  *   copied into it (it may hold secrets), nor its command.
  * - remove: refused while any workspace is pinned to the image (409 `image_in_use`
  *   listing them); checked and removed under the create lock, so no create can pin the
- *   image in between.
+ *   image in between. Removing one of several names of an image (or a second name of a
+ *   catalog image) only drops that name.
  */
 import type { Readable } from 'node:stream';
 import { AppError } from '../contract/errors.js';
@@ -44,6 +45,8 @@ export interface ImageLibraryPort {
   importArchive(source: ImportSource, name: string | undefined): Promise<ImageSummary>;
   /** Removes the image and its names, and the layers no other image uses. */
   remove(imageId: string): Promise<{ layersRemoved: number }>;
+  /** Drops one name; the image stays. */
+  untag(name: string): Promise<void>;
 }
 
 export type ImportSource = { path: string } | { upload: Readable };
@@ -99,6 +102,12 @@ export class ImageService {
       if (!img) throw new AppError('image_not_found', `No image ${nameOrId}`, { field: 'name' });
       if (img.catalog && this.d.library.isCatalogName(nameOrId)) {
         throw new AppError('image_name_reserved', `${nameOrId} is a catalog image; it is rebuilt on the next create`, { field: 'name' });
+      }
+      // A name of an image that keeps another name (a build identical to its base, an
+      // archive imported twice) or is a catalog image: only that name goes.
+      if (img.names.includes(nameOrId) && (img.names.length > 1 || img.catalog)) {
+        await this.d.library.untag(nameOrId);
+        return { id: img.id, layersRemoved: 0 };
       }
       const users = (await this.d.store.allWorkspaces()).filter((w) => w.imageId === img.id).map((w) => w.id);
       if (users.length > 0) {

@@ -74,7 +74,8 @@ export class WorkspaceService {
     return this.o.store.listWorkspaces(filter, page);
   }
 
-  async create(cmd: CreateWorkspaceCommand): Promise<{ rec: WorkspaceRecord; created: boolean }> {
+  /** `opts.metadata`: the new record's metadata (a build's temporary workspace is marked so). */
+  async create(cmd: CreateWorkspaceCommand, opts: { metadata?: Record<string, string> } = {}): Promise<{ rec: WorkspaceRecord; created: boolean }> {
     if (cmd.idempotencyKey) {
       const existing = await this.o.store.findWorkspaceByIdempotencyKey(cmd.idempotencyKey);
       if (existing) return { rec: existing, created: false };
@@ -89,7 +90,10 @@ export class WorkspaceService {
       if (cmd.slug && all.some((r) => r.slug === cmd.slug)) {
         throw new AppError('conflict', `Slug ${cmd.slug} is taken`, { field: 'slug' });
       }
-      return [{ image, imageId: facts.imageId, name: cmd.name, slug: cmd.slug, namespace: cmd.namespace, mode: cmd.mode, config, idempotencyKey: cmd.idempotencyKey }];
+      return [{
+        image, imageId: facts.imageId, name: cmd.name, slug: cmd.slug, namespace: cmd.namespace, mode: cmd.mode, config,
+        idempotencyKey: cmd.idempotencyKey, ...(opts.metadata ? { metadata: { ...opts.metadata } } : {}),
+      }];
     });
     const op = this.background(rec!.id);
     // wait_for_init: answer only once provisioning ended, however long it takes.
