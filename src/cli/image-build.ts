@@ -6,6 +6,7 @@
  * redrawn in place under the finished steps, otherwise one line per step. Exits non-zero
  * when the build fails. The Dockerfile must be inside the context (it is sent with it).
  */
+import { readSseData } from '../contract/sse.js';
 import { spawn } from 'node:child_process';
 import { realpathSync, statSync } from 'node:fs';
 import { relative, resolve, sep } from 'node:path';
@@ -99,7 +100,7 @@ async function render(body: ReadableStream<Uint8Array>): Promise<boolean> {
     else for (const l of lines!(e)) out.write(`${l}\n`);
   };
   try {
-    for await (const data of sseData(body)) {
+    for await (const data of readSseData(body)) {
       const e = parseBuildEvent(data);
       if (e) show(e);
     }
@@ -110,22 +111,3 @@ async function render(body: ReadableStream<Uint8Array>): Promise<boolean> {
   return seen.result !== 'done';
 }
 
-/** The JSON payloads of a control-plane SSE body. */
-async function* sseData(body: ReadableStream<Uint8Array>): AsyncGenerator<unknown> {
-  const decoder = new TextDecoder();
-  let buf = '';
-  for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
-    buf += decoder.decode(chunk, { stream: true });
-    let nl: number;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
-      if (!line.startsWith('data: ')) continue;
-      try {
-        yield JSON.parse(line.slice(6));
-      } catch {
-        // not JSON: not an event
-      }
-    }
-  }
-}

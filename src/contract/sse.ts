@@ -20,3 +20,23 @@ export const SSE_HEADERS = {
   'cache-control': 'no-cache',
   'x-accel-buffering': 'no',
 } as const;
+
+/** Reading side: the JSON payloads of an SSE body's `data:` lines, in order (lines that are not JSON are skipped). */
+export async function* readSseData(body: ReadableStream<Uint8Array>): AsyncGenerator<unknown> {
+  const decoder = new TextDecoder();
+  let buf = '';
+  for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
+    buf += decoder.decode(chunk, { stream: true });
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      if (!line.startsWith('data: ')) continue;
+      try {
+        yield JSON.parse(line.slice(6));
+      } catch {
+        // not JSON: not an event
+      }
+    }
+  }
+}

@@ -3,6 +3,7 @@
  * files, sent as a tar to POST /images/build, and the SSE events read back (parsed with
  * the contract's schema, so a malformed event fails the test).
  */
+import { readSseData } from '../../src/contract/sse.js';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -62,20 +63,11 @@ export async function build(server: TestServer, dir: string, q: BuildQuery,
     return { status: res.status, events: [], body: await res.json().catch(() => null) };
   }
   const events: BuildEvent[] = [];
-  const decoder = new TextDecoder();
-  let buf = '';
-  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-    buf += decoder.decode(chunk, { stream: true });
-    let nl: number;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
-      if (!line.startsWith('data: ')) continue;
-      const e = parseBuildEvent(JSON.parse(line.slice(6)));
-      if (!e) throw new Error(`not a build event: ${line}`);
-      events.push(e);
-      opts.onEvent?.(e);
-    }
+  for await (const data of readSseData(res.body!)) {
+    const e = parseBuildEvent(data);
+    if (!e) throw new Error(`not a build event: ${JSON.stringify(data)}`);
+    events.push(e);
+    opts.onEvent?.(e);
   }
   return { status: res.status, events };
 }
