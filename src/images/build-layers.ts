@@ -31,13 +31,11 @@ export interface LayerContext {
 }
 
 /**
- * The image of `layers` as a read-only tree for `fn`: mounted when it has several layers,
- * the layer's own directory when it has one (overlayfs refuses a single read-only lower;
- * `fn` only reads), an empty directory when it has none.
+ * The image of `layers` as a read-only tree for `fn`: mounted read-only, or an empty
+ * directory when it has no layer (FROM scratch).
  */
 async function withImage<T>(store: LayerStore, layers: string[], fn: (root: string) => Promise<T>): Promise<T> {
-  if (layers.length > 1) return withImageMounted(store, layers, fn);
-  if (layers.length === 1) return fn(store.layerDir(layers[0]!));
+  if (layers.length > 0) return withImageMounted(store, layers, fn);
   const staging = await store.stage();
   try {
     return await fn(staging.path);

@@ -32,6 +32,15 @@ export function assertOverlaySafe(path: string): void {
   if (/[,:\\\n]/.test(path)) throw new Error(`path not usable in an overlay mount: ${path}`);
 }
 
+/**
+ * overlayfs refuses a read-only mount of a single layer; the same view is that layer bound
+ * read-only (unmounted like any mount, by unmountAll).
+ */
+async function bindReadOnly(dir: string, target: string): Promise<void> {
+  await run('mount', ['--bind', resolve(dir), resolve(target)]);
+  await run('mount', ['-o', 'remount,bind,ro', resolve(target)]);
+}
+
 /** The options string and the directory the mount must run in (pure). */
 export function overlayOptions(input: OverlayInput): { options: string; cwd?: string } {
   if (input.lowers.length === 0) throw new Error('an overlay needs at least one lower layer');
@@ -52,6 +61,7 @@ export function overlayOptions(input: OverlayInput): { options: string; cwd?: st
 }
 
 export async function mountOverlay(input: OverlayInput): Promise<void> {
+  if (!input.upper && input.lowers.length === 1) return bindReadOnly(input.lowers[0]!, input.target);
   const { options, cwd } = overlayOptions(input);
   await run('mount', ['-t', 'overlay', input.source ?? 'warren-overlay', '-o', options, resolve(input.target)],
     { ...(cwd ? { cwd } : {}) });
