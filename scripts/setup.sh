@@ -1,8 +1,16 @@
 #!/usr/bin/env bash
 # Installs what Warren needs on a fresh Debian 12 host (run as root), then the npm
 # dependencies, then builds. Safe to run again: it only installs what is missing.
+# `--tests` adds what only the test suite needs (Debian's Chromium for the console's browser tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+WITH_TESTS=0
+for arg in "$@"; do
+  case "$arg" in
+    --tests) WITH_TESTS=1 ;;
+    *) echo "setup: unknown option $arg (known: --tests)" >&2; exit 2 ;;
+  esac
+done
 
 # skopeo: reads image archives (src/images/oci/skopeo.ts); attr: setfattr for opaque directories of layers.
 APT_PACKAGES=(bubblewrap nftables conntrack debootstrap ripgrep e2fsprogs xfsprogs zstd tar iproute2 util-linux ca-certificates skopeo attr)
@@ -11,6 +19,8 @@ APT_PACKAGES=(bubblewrap nftables conntrack debootstrap ripgrep e2fsprogs xfspro
 APT_PACKAGES+=(patchelf gzip busybox-static)
 # Dockerfile builds: ADD extracts gzip, bzip2, xz and zstd archives; getfattr (attr) reads a RUN layer's opaque marks
 APT_PACKAGES+=(bzip2 xz-utils)
+# The console's browser tests (test/console/*): playwright-core drives Debian's Chromium, never a downloaded one.
+if [ "$WITH_TESTS" = 1 ]; then APT_PACKAGES+=(chromium fonts-dejavu-core); fi
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -28,6 +28,7 @@ import { createProgressPrinter } from './images/progress.js';
 import { probeAgent, waitForTcp } from './gateway/probe.js';
 import { createGateway } from './gateway/gateway.js';
 import { createEdge } from './gateway/edge.js';
+import { createConsoleHandler, isConsolePath } from './web-console/serve.js';
 import { PublicAccess, publicUrls } from './domain/public-access.js';
 import { Orchestrator } from './domain/orchestrator.js';
 import { WorkspaceService } from './domain/workspaces.js';
@@ -288,6 +289,7 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
   });
   cutConnections = (id) => gatewayHandler.disconnectWorkspace(id);
   const cpListener = getRequestListener(controlPlane.fetch);
+  const consoleHandler = createConsoleHandler();
 
   const server = createServer((req, res) => {
     const started = process.hrtime.bigint();
@@ -295,8 +297,10 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       log.info({ method: req.method, path: pathOf(req), status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
     });
+    const path = pathOf(req);
     if (edge.matches(req)) edge.handleRequest(req, res);
-    else if (gatewayHandler.isRuntimePath(pathOf(req))) gatewayHandler.handleRequest(req, res);
+    else if (gatewayHandler.isRuntimePath(path)) gatewayHandler.handleRequest(req, res);
+    else if (isConsolePath(path)) consoleHandler(req, res, path);
     else void cpListener(req, res);
   });
   server.on('upgrade', (req, socket, head) => {

@@ -1,0 +1,62 @@
+/**
+ * Power actions of a workspace (start, stop, restart, pause, resume, delete). Delete and
+ * stop ask first; a refusal (409 with the current state) is shown beside the buttons.
+ */
+import { useState } from 'preact/hooks';
+import { actionsFor, deleteWorkspace, power, stateOf, type PowerAction, type Workspace } from '../api/workspaces.js';
+import { useConfirm } from '../components/confirm.js';
+import { ErrorBox } from '../components/status.js';
+import { navigate } from '../router.js';
+
+const LABEL: Record<PowerAction, string> = { start: 'Start', stop: 'Stop', restart: 'Restart', pause: 'Pause', resume: 'Resume' };
+const ASK: Partial<Record<PowerAction, string>> = {
+  stop: 'Stop this workspace? Its processes end; its files are kept.',
+  restart: 'Restart this workspace? Its processes end and start again.',
+};
+
+export function PowerBar(props: { ws: Workspace; refresh: () => void }) {
+  const [busy, setBusy] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const { confirm, element } = useConfirm();
+  const state = stateOf(props.ws);
+
+  const run = async (label: string, fn: () => Promise<unknown>) => {
+    setBusy(label);
+    setError(null);
+    try {
+      await fn();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(null);
+      props.refresh();
+    }
+  };
+
+  const act = async (action: PowerAction) => {
+    const ask = ASK[action];
+    if (ask && !(await confirm(ask, LABEL[action]))) return;
+    await run(action, () => power(props.ws.id, action));
+  };
+
+  const remove = async () => {
+    if (!(await confirm(`Delete ${props.ws.name || props.ws.id}? Its files and snapshots are removed for good.`, 'Delete'))) return;
+    await run('delete', async () => {
+      await deleteWorkspace(props.ws.id);
+      navigate('/console/');
+    });
+  };
+
+  return (
+    <div class="power-bar" role="group" aria-label="Power">
+      {actionsFor(state).map((a) => (
+        <button type="button" key={a} class="secondary" disabled={busy !== null} onClick={() => act(a)}>
+          {busy === a ? `${LABEL[a]}…` : LABEL[a]}
+        </button>
+      ))}
+      <button type="button" class="danger" disabled={busy !== null} onClick={remove}>{busy === 'delete' ? 'Deleting…' : 'Delete'}</button>
+      {element}
+      <ErrorBox error={error} />
+    </div>
+  );
+}

@@ -1,0 +1,86 @@
+/**
+ * The console is served by `warren serve` at /console and signs in with an API key: real
+ * server, real Chromium. Also: the static server's headers and encodings, a wrong key's
+ * message, and the session ending when the credential stops being accepted.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Browser } from 'playwright-core';
+import { foreignRequests, launchBrowser, openConsole, screenshot, signInWithKey } from '../support/browser.js';
+import { ADMIN, startServer, type TestServer } from '../support/warren.js';
+
+let server: TestServer;
+let browser: Browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+test('the console shell is served with its security headers and compressed assets', async () => {
+  const redirect = await fetch(`${server.url}/console`, { redirect: 'manual' });
+  assert.equal(redirect.status, 308);
+  assert.equal(redirect.headers.get('location'), '/console/');
+
+  const res = await fetch(`${server.url}/console/w/ws_anything/files`, { headers: { 'accept-encoding': 'br' } });
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('content-type') ?? '', /text\/html/);
+  assert.match(res.headers.get('content-security-policy') ?? '', /default-src 'self'/);
+  assert.equal(res.headers.get('cache-control'), 'no-cache');
+  const html = await res.text();
+  const script = /src="(\/console\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+  assert.ok(script, 'the shell loads a hashed script');
+
+  const js = await fetch(`${server.url}${script}`, { headers: { 'accept-encoding': 'gzip, br' } });
+  assert.equal(js.status, 200);
+  assert.equal(js.headers.get('content-encoding'), 'br');
+  assert.match(js.headers.get('cache-control') ?? '', /immutable/);
+
+  const missing = await fetch(`${server.url}/console/assets/nope.js`);
+  assert.equal(missing.status, 404);
+  assert.equal((await missing.json()).code, 'not_found');
+
+  const post = await fetch(`${server.url}/console/`, { method: 'POST' });
+  assert.equal(post.status, 405);
+});
+
+test('a wrong key is refused with the API message; the admin key signs in', async () => {
+  const c = await openConsole(browser, server);
+  try {
+    await c.page.getByLabel('Client id').fill(ADMIN.clientId);
+    await c.page.getByLabel('Client secret').fill('not-the-secret');
+    await c.page.getByRole('button', { name: 'Sign in' }).click();
+    await c.page.getByRole('alert').waitFor();
+    assert.match(await c.page.getByRole('alert').innerText(), /\S/);
+
+    await signInWithKey(c.page);
+    await screenshot(c.page, 'sign-in-done');
+    const stored = await c.page.evaluate(() => sessionStorage.getItem('warren.credential'));
+    assert.ok(stored?.includes(ADMIN.clientId), 'the credential is kept in sessionStorage');
+    const cookies = await c.context.cookies();
+    assert.equal(cookies.length, 0, 'no cookies');
+    assert.deepEqual(foreignRequests(c.requests, server), []);
+    assert.deepEqual(c.errors.filter((e) => !/401/.test(e)), []);
+  } finally {
+    await c.close();
+  }
+});
+
+test('an expired session returns to sign-in with a message', async () => {
+  const c = await openConsole(browser, server);
+  try {
+    await signInWithKey(c.page);
+    await c.page.evaluate(() => sessionStorage.setItem('warren.credential', JSON.stringify({ kind: 'token', token: 'a.b.c' })));
+    await c.page.getByRole('link', { name: 'New workspace' }).click();
+    await c.page.getByRole('link', { name: 'Workspaces' }).click();
+    await c.page.getByRole('button', { name: 'Sign in' }).waitFor();
+    assert.match(await c.page.locator('.notice').innerText(), /sign in again/i);
+  } finally {
+    await c.close();
+  }
+});
