@@ -320,6 +320,8 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
   const port = typeof address === 'object' && address ? address.port : cfg.port;
   listenPort = port;
   log.info({ port, host: cfg.host, dataDir: cfg.dataDir, bridge: cfg.bridge, subnet: cfg.subnet, driver: driver.name }, 'warren is listening');
+  const shownHost = cfg.host === '0.0.0.0' || cfg.host === '::' ? '<this host>' : cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host;
+  process.stdout.write(`Warren console: http://${shownHost}:${port}/console (sign in with an API key or a token)\n`);
 
   return {
     server, port, store, workspaces, reconciler,
