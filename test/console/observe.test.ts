@@ -9,7 +9,8 @@
  * - Workloads: a workload created from the tab runs, its output shows in the tab, Stop stops it;
  * - Snapshots: a snapshot taken from the tab is listed; an archive is made and deleted; a fork
  *   made from the tab is linked and listed among the workspace's forks;
- * - Monitor again: the workspace stopping is shown, and the charts follow it once it runs again.
+ * - Monitor again: the workspace stopping is shown, and the charts follow it once it runs again;
+ * - Logs again: the command log follows a restart without repeating the lines it showed.
  * Nothing leaves Warren's origin, and the page throws no error.
  */
 import { after, before, test } from 'node:test';
@@ -173,6 +174,21 @@ test('Monitor: says so when the workspace stops, and follows it again once it ru
   await waitForStatus(server, wsId, 'running');
   await status.getByText('Live, every second.').waitFor();
   await until('new points after the restart', async () => (await pointsOf(page)) > before && Number.isFinite(await cpuShown(page)));
+});
+
+test('Logs: the command log follows the workspace across a restart without repeating what it showed', async () => {
+  const { page } = c;
+  await openTab(page, 'Logs');
+  const cmdLog = page.getByRole('log', { name: 'Command log output' });
+  await cmdLog.getByText(MARK).first().waitFor();
+  const marks = () => cmdLog.locator('.log-line .text', { hasText: MARK }).count();
+  const first = await marks();
+  await client.workspaces.restart(wsId);
+  await waitForStatus(server, wsId, 'running');
+  // The cmd runs again and prints its marker once more; the replayed tail is not shown twice.
+  await until('the marker of the new run', async () => (await marks()) === first + 1, 30_000);
+  await cmdLog.getByText('beat').last().waitFor();
+  assert.equal(await marks(), first + 1);
 
   assert.deepEqual(foreignRequests(c.requests, server), []);
   assert.deepEqual(c.errors.filter((e) => e.startsWith('pageerror')), []);

@@ -57,6 +57,7 @@ export function useStream(path: string | null, opts: StreamOptions): StreamState
     if (!path) return undefined;
     if (opts.needsLive && !opts.live) {
       setPhase('waiting');
+      setError(null);
       return undefined;
     }
     const ctl = new AbortController();
