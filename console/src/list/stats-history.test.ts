@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { mergeSamples, runLimited, type Series } from './stats-history.js';
+import { mergeSamples, runLimited, type History } from './stats-history.js';
 
 describe('mergeSamples', () => {
   it('appends one point per workspace and keeps at most `cap`', () => {
-    let h: Map<string, Series> = new Map();
+    let h: History = new Map();
     const keep = new Set(['a', 'b']);
     for (let i = 0; i < 5; i++) h = mergeSamples(h, [{ id: 'a', cpu: i, mem: i * 10 }], keep, 3);
     expect(h.get('a')).toEqual({ cpu: [2, 3, 4], mem: [20, 30, 40] });
@@ -13,6 +13,12 @@ describe('mergeSamples', () => {
   it('drops workspaces that left the list, and ignores samples of them', () => {
     const h = mergeSamples(new Map([['gone', { cpu: [1], mem: [1] }]]), [{ id: 'x', cpu: 1, mem: 1 }], new Set(['a']));
     expect([...h.keys()]).toEqual([]);
+  });
+
+  it('answers the same history when nothing changes', () => {
+    const h: History = new Map([['a', { cpu: [1], mem: [2] }]]);
+    expect(mergeSamples(h, [], new Set(['a', 'b']))).toBe(h);
+    expect(mergeSamples(h, [{ id: 'x', cpu: 1, mem: 1 }], new Set(['a']))).toBe(h);
   });
 
   it('does not change the history it is given', () => {

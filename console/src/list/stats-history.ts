@@ -24,8 +24,13 @@ export type History = ReadonlyMap<string, Series>;
 
 interface Sample { id: string; cpu: number; mem: number }
 
-/** A new history with one sample per workspace appended (at most `cap` kept) and absent ids dropped. */
-export function mergeSamples(history: History, samples: Sample[], keep: ReadonlySet<string>, cap = POINTS): Map<string, Series> {
+/**
+ * A new history with one sample per workspace appended (at most `cap` kept) and absent ids
+ * dropped; the same history when nothing changes (no re-render).
+ */
+export function mergeSamples(history: History, samples: Sample[], keep: ReadonlySet<string>, cap = POINTS): History {
+  const applies = samples.some((s) => keep.has(s.id));
+  if (!applies && [...history.keys()].every((id) => keep.has(id))) return history;
   const next = new Map<string, Series>();
   for (const [id, s] of history) if (keep.has(id)) next.set(id, s);
   for (const { id, cpu, mem } of samples) {

@@ -34,11 +34,12 @@ function imageLabel(img: ImageItem): string {
   return img.built === false ? `${name} — built on first use` : name;
 }
 
-function ImageField(props: { value: string; error?: string; onChange: (v: string) => void }) {
+/** `onDefault` proposes the first image; the form keeps any image chosen meanwhile. */
+function ImageField(props: { value: string; error?: string; onChange: (v: string) => void; onDefault: (v: string) => void }) {
   const images = useAsync((signal) => listImages(signal), []);
   useEffect(() => {
     const first = images.data?.[0];
-    if (!props.value && first) props.onChange(first.id);
+    if (first) props.onDefault(first.id);
   }, [images.data]);
   if (images.error || (images.data && images.data.length === 0)) {
     // The list could not be read: the image is typed instead (the API still checks it).
@@ -105,7 +106,8 @@ export function CreateWorkspace() {
       <form onSubmit={submit} noValidate aria-describedby={created ? 'create-created' : undefined}>
         <fieldset disabled={busy || created !== null}>
           <legend>Image and name</legend>
-          <ImageField value={form.image} error={errors.image} onChange={set('image')} />
+          <ImageField value={form.image} error={errors.image} onChange={set('image')}
+            onDefault={(id) => setForm((f) => (f.image ? f : { ...f, image: id }))} />
           <Field prefix={P} name="name" label="Name" hint="Optional; at most 255 characters." error={errors.name}
             control={(a) => <input {...a} value={form.name} autocomplete="off" onInput={(e) => set('name')(e.currentTarget.value)} />} />
         </fieldset>

@@ -37,7 +37,7 @@ describe('the network tab', () => {
     fireEvent.input(input('Ingress ports'), { target: { value: '80, 8080' } });
     fireEvent.click(screen.getByLabelText('peer (ws_peer)'));
     fireEvent.click(screen.getByRole('button', { name: 'Save' }));
-    await screen.findByText('Saved; the policy below is in force.');
+    await screen.findByText('Saved; it is in force now.');
     expect(calls.filter((c) => c.method === 'PATCH').at(-1)?.body).toEqual({ ingress_ports: [80, 8080], private_link_ids: ['ws_peer'] });
     expect(screen.getByText('80, 8080')).toBeTruthy();
     expect(screen.queryByLabelText('me (ws_me)')).toBeNull();

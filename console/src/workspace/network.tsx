@@ -3,9 +3,9 @@
  * egress hosts and ports, public access, ingress ports, private links (other workspaces
  * allowed to reach this one) — and what is in force. Save sends only what changed
  * (workspace/network-model.ts); the API's refusal shows at the field it names; Cancel
- * returns to what is in force. After a save the policy is read again and shown.
+ * returns to what is in force. After a save the policy is read again and shown beside the form.
  */
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, describe } from '../api/errors.js';
 import { getNetwork, patchNetwork, type NetworkPolicy } from '../api/network.js';
 import { listWorkspaces, type Workspace } from '../api/workspaces.js';
@@ -49,7 +49,14 @@ function Editor(props: { id: string; current: NetworkPolicy; others: Workspace[]
   const [formError, setFormError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const [saved, setSaved] = useState(false);
-  useEffect(() => setForm(formOf(props.current)), [props.current]);
+  // A new policy in force (after a save) resets the form; the first render already has it
+  // (resetting then could wipe what was typed before the effect ran).
+  const shown = useRef(props.current);
+  useEffect(() => {
+    if (shown.current === props.current) return;
+    shown.current = props.current;
+    setForm(formOf(props.current));
+  }, [props.current]);
   useEffect(() => {
     const names = Object.keys(errors);
     if (names.length) focusFirstError(P, names);
@@ -91,8 +98,8 @@ function Editor(props: { id: string; current: NetworkPolicy; others: Workspace[]
       </fieldset>
       <fieldset disabled={busy}>
         <legend>Inbound</legend>
-        <CheckField prefix={P} name="public_access" label="Public access (Warren's gateway and edge reach the ingress ports)" checked={form.public_access}
-          error={errors.public_access} onChange={set('public_access')} />
+        <CheckField prefix={P} name="public_access" label="Public access" checked={form.public_access}
+          hint="Warren's gateway and edge (the host) may reach the ingress ports." error={errors.public_access} onChange={set('public_access')} />
         <Field prefix={P} name="ingress_ports" label="Ingress ports" hint="e.g. 80, 443; empty: every port." error={errors.ingress_ports}
           control={(a) => <input {...a} value={form.ingress_ports} inputMode="numeric" onInput={(e) => set('ingress_ports')(e.currentTarget.value)} />} />
         <LinkChoices selfId={props.id} others={props.others} value={form.private_link_ids} error={errors.private_link_ids} onChange={set('private_link_ids')} />
@@ -101,7 +108,7 @@ function Editor(props: { id: string; current: NetworkPolicy; others: Workspace[]
       <div class="form-actions">
         <button type="submit" disabled={busy || !dirty}>{busy ? 'Saving…' : 'Save'}</button>
         <button type="button" class="secondary" disabled={busy || !dirty} onClick={cancel}>Cancel</button>
-        <span class="muted" role="status">{saved && !dirty ? 'Saved; the policy below is in force.' : dirty ? 'Unsaved changes.' : ''}</span>
+        <span class="muted" role="status">{saved && !dirty ? 'Saved; it is in force now.' : dirty ? 'Unsaved changes.' : ''}</span>
       </div>
     </form>
   );
