@@ -1,7 +1,7 @@
 /**
  * SSH of a workspace (control-plane.md §7): status (with the connection command users run,
- * `ssh root@<ssh_id> -J root@<jump host>`), enable and disable. Enable answers
- * `ssh_password` once when it made a fresh password.
+ * `ssh root@<ssh_id> -J root@<jump host>`), enable and disable, root's password and public
+ * key. Enable answers `ssh_password` once when it made a fresh password.
  */
 import { api } from './client.js';
 
@@ -38,4 +38,14 @@ export function enableSsh(id: string): Promise<SshStatus> {
 
 export function disableSsh(id: string): Promise<SshStatus> {
   return api<SshStatus>('POST', `${base(id)}/disable`);
+}
+
+/** root's password (8–128 characters); passwords work again (ends key-only). */
+export function setSshPassword(id: string, password: string): Promise<SshStatus> {
+  return api<SshStatus>('POST', `${base(id)}/password`, { body: { password } });
+}
+
+/** root's one authorized key (an OpenSSH public key line); the workspace becomes key-only. */
+export function setSshKey(id: string, publicKey: string): Promise<SshStatus> {
+  return api<SshStatus>('POST', `${base(id)}/key`, { body: { public_key: publicKey } });
 }

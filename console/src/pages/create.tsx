@@ -154,7 +154,7 @@ export function CreateWorkspace() {
             hint={form.allow_internet ? 'Only these hosts, IPs or CIDRs may be reached (empty: any public destination). Separate with commas or spaces.' : 'Without internet access nothing outside is reached.'}
             control={(a) => <input {...a} value={form.egress} disabled={!form.allow_internet} onInput={(e) => set('egress')(e.currentTarget.value)} />} />
           <CheckField prefix={P} name="ssh" label="Enable SSH" checked={form.ssh} error={errors.ssh} onChange={set('ssh')} disabled={created !== null}
-            hint="The password and the ssh command are on the workspace's overview." />
+            hint="Then set root's password or key, and copy the ssh command, on the workspace's overview." />
         </fieldset>
         {created && (
           <p class="notice form-note" id="create-created">

@@ -1,7 +1,8 @@
 /**
  * SSH (`/workspace/:id/ssh`): on or off, the command users run (`ssh root@<id> -J
  * root@<jump host>`, as `oblien ssh connect` runs it) with a Copy button, and enable /
- * disable (disable asks first: live sessions end). The password enable makes is shown once.
+ * disable (disable asks first: live sessions end). The password enable makes is shown once;
+ * root's password or key can be set while SSH is on (overview-ssh-credentials.tsx).
  */
 import { useState } from 'preact/hooks';
 import { disableSsh, enableSsh, getSsh, type SshStatus } from '../api/ssh.js';
@@ -10,6 +11,7 @@ import { useConfirm } from '../components/confirm.js';
 import { CopyField } from '../components/copy.js';
 import { ErrorBox, Loading } from '../components/status.js';
 import { useAsync } from '../components/use-async.js';
+import { SshCredentials } from './overview-ssh-credentials.js';
 
 function Details(props: { s: SshStatus; password: string | null }) {
   const { s } = props;
@@ -67,6 +69,7 @@ export function SshCard(props: { ws: Workspace }) {
             : <button type="button" disabled={busy} onClick={() => toggle(true)}>{busy ? 'Turning on…' : 'Turn SSH on'}</button>}
         </div>
       )}
+      {s?.ssh_enabled && <SshCredentials id={id} onChanged={ssh.reload} />}
       <ErrorBox error={error} />
       {element}
     </section>

@@ -100,4 +100,28 @@ describe('the overview tab', () => {
     expect((await screen.findByLabelText('SSH command')).textContent).toBe(connection.command);
     expect(screen.getByRole('button', { name: 'Turn SSH off' })).toBeTruthy();
   });
+
+  it("sets root's password (a refusal at the field) and public key while SSH is on", async () => {
+    const calls = routeFetch({
+      'GET /workspace/ws_ov/lifecycle': { body: lifecycle }, 'GET /workspace/ws_ov/public-access': { body: { ports: [] } },
+      'GET /workspace/ws_ov/ssh': { body: { ssh_enabled: true, supported: true, connection } },
+      'POST /workspace/ws_ov/ssh/password': (c) => ((c.body as { password: string }).password.length < 8
+        ? apiError(400, 'validation_error', 'password must be 8–128 characters', { field: 'password' })
+        : { body: { ssh_enabled: true } }),
+      'POST /workspace/ws_ov/ssh/key': { body: { ssh_enabled: true, ssh_key_set: true } },
+    });
+    render(<Overview ws={ws} refresh={() => undefined} />);
+    const password = await screen.findByLabelText('Password') as HTMLInputElement;
+    fireEvent.input(password, { target: { value: 'short' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Set the password' }));
+    await waitFor(() => expect(password.getAttribute('aria-invalid')).toBe('true'));
+    expect(screen.getByText('password must be 8–128 characters')).toBeTruthy();
+    fireEvent.input(password, { target: { value: 'long-enough-1' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Set the password' }));
+    expect(await screen.findByText('Password set.')).toBeTruthy();
+    fireEvent.input(screen.getByLabelText('Public key'), { target: { value: ' ssh-ed25519 AAAAC3 me@host\n' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Set the key' }));
+    expect(await screen.findByText('Public key set; passwords are no longer accepted.')).toBeTruthy();
+    expect(calls.find((c) => c.path.endsWith('/ssh/key'))?.body).toEqual({ public_key: 'ssh-ed25519 AAAAC3 me@host' });
+  });
 });
