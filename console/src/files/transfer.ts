@@ -71,8 +71,9 @@ export async function uploadFiles(ws: string, dest: string, items: UploadItem[])
     try {
       return (await uploadArchive(ws, dest, gzip())).files_extracted ?? items.length;
     } catch (err) {
-      // A refused streamed request (HTTP/1.1) never reached the server: send a Blob instead.
-      if (!(err instanceof ApiError && err.status === 0)) throw err;
+      // A refused streamed request (HTTP/1.1) never reached the server, and a stream cannot be
+      // sent again after a 401: send a Blob instead (with a renewed token when needed).
+      if (!(err instanceof ApiError && (err.status === 0 || err.status === 401))) throw err;
     }
   }
   const blob = await new Response(gzip()).blob();
