@@ -78,6 +78,7 @@ test('terminal tab: access, typing, tabs, resize, a blip, another client, closin
 
     // Access is off on a new workspace: one button turns it on.
     await page.getByRole('heading', { name: 'Runtime access is off' }).waitFor();
+    await screenshot(page, 'terminal-access');
     await page.getByRole('button', { name: 'Turn on runtime access' }).click();
     await status(page).getByText('Connected').waitFor();
     await page.getByRole('tab', { name: 'Terminal 1' }).waitFor();
@@ -104,6 +105,7 @@ test('terminal tab: access, typing, tabs, resize, a blip, another client, closin
       const m = await waitScreen(page, /^size-(\d+)x(\d+)\s*$/m);
       return Number(m[2]) < Number(wide[2]) ? m : undefined;
     });
+    await screenshot(page, 'terminal-narrow');
     await page.setViewportSize({ width: 1280, height: 800 });
 
     // Back to the first session; then a blip: the page goes offline and its socket drops.

@@ -6,6 +6,7 @@
  * workspace is running; they get `recheck()` to send the user back here (e.g. after a call
  * failed because access was turned off elsewhere).
  */
+import './runtime-gate.css';
 import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import { accessState, turnOnAccess } from '../api/runtime.js';
