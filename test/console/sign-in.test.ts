@@ -76,9 +76,10 @@ test('an expired session returns to sign-in with a message', async () => {
   try {
     await signInWithKey(c.page);
     await c.page.evaluate(() => sessionStorage.setItem('warren.credential', JSON.stringify({ kind: 'token', token: 'a.b.c' })));
+    // The next API call the page makes (the create form loads images and quotas) is refused.
     await c.page.getByRole('link', { name: 'New workspace' }).click();
-    await c.page.getByRole('link', { name: 'Workspaces' }).click();
     await c.page.getByRole('button', { name: 'Sign in' }).waitFor();
+    assert.equal(new URL(c.page.url()).pathname, '/console/sign-in');
     assert.match(await c.page.locator('.notice').innerText(), /sign in again/i);
   } finally {
     await c.close();
