@@ -126,6 +126,7 @@ test('files tab: upload, edit and save, folders, binary files, download', async 
     await screenshot(page, 'files');
     await page.setViewportSize({ width: 390, height: 800 });
     await screenshot(page, 'files-narrow');
+    assert.ok(await page.evaluate(() => document.documentElement.scrollWidth) <= 390, 'no horizontal overflow at 390 px');
     assert.deepEqual(foreignRequests(c.requests, server), []);
   } catch (err) {
     await screenshot(page, 'files-failure').catch(() => undefined);

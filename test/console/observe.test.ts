@@ -90,6 +90,7 @@ test('Monitor: the CPU chart follows a CPU burner started in the workspace', asy
     return w > 100 && w <= 390;
   });
   await screenshot(page, 'monitor-narrow');
+  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth) <= 390, 'no horizontal overflow at 390 px');
   await page.setViewportSize({ width: 1280, height: 800 });
 });
 

@@ -7,12 +7,14 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
 import { foreignRequests, launchBrowser, openConsole, screenshot, signInWithKey } from '../support/browser.js';
-import { ADMIN, startServer, type TestServer } from '../support/warren.js';
+import { ADMIN, api, startServer, type TestServer } from '../support/warren.js';
+import { ensureTestImages } from '../support/images.js';
 
 let server: TestServer;
 let browser: Browser;
 
 before(async () => {
+  await ensureTestImages(['debian-12']);
   server = await startServer();
   browser = await launchBrowser();
 });
@@ -81,6 +83,53 @@ test('an expired session returns to sign-in with a message', async () => {
     await c.page.getByRole('button', { name: 'Sign in' }).waitFor();
     assert.equal(new URL(c.page.url()).pathname, '/console/sign-in');
     assert.match(await c.page.locator('.notice').innerText(), /sign in again/i);
+  } finally {
+    await c.close();
+  }
+});
+
+/** Presses Tab until the focused element matches `pred` (at most `max` presses). */
+async function tabTo(page: import('playwright-core').Page, what: string, pred: string, max = 40): Promise<void> {
+  for (let i = 0; i < max; i++) {
+    await page.keyboard.press('Tab');
+    if (await page.evaluate(pred)) return;
+  }
+  throw new Error(`Tab never reached ${what}`);
+}
+
+test('keyboard only: sign in, reach a workspace, move between its tabs; every control has a name', async () => {
+  const made = await api(server, 'POST', '/workspace', { image: 'debian-12', name: 'keyboard-ws', config: {}, wait_ready: false });
+  assert.ok(made.status < 300, made.text);
+  const c = await openConsole(browser, server);
+  try {
+    const { page } = c;
+    await tabTo(page, 'the client id', `document.activeElement?.name === 'client_id'`);
+    await page.keyboard.type(ADMIN.clientId);
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(ADMIN.clientSecret);
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Workspaces' }).waitFor();
+
+    await page.getByRole('link', { name: 'keyboard-ws' }).waitFor();
+    await tabTo(page, 'the workspace link', `document.activeElement?.textContent?.includes('keyboard-ws') && document.activeElement.tagName === 'A'`);
+    const ring = await page.evaluate(() => getComputedStyle(document.activeElement!).boxShadow);
+    assert.notEqual(ring, 'none', 'the focused link shows a focus ring');
+    await page.keyboard.press('Enter');
+    await page.getByRole('navigation', { name: 'Workspace sections' }).waitFor();
+
+    await tabTo(page, 'the Monitor tab', `document.activeElement?.textContent === 'Monitor'`);
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/\/monitor$/);
+
+    const unnamed = await page.evaluate(() => [...document.querySelectorAll('button, a[href], input, select, textarea')]
+      .filter((el) => {
+        const e = el as HTMLElement;
+        if (e.offsetParent === null) return false;
+        const labelled = e.getAttribute('aria-label') || e.getAttribute('aria-labelledby') || e.getAttribute('title')
+          || (e as HTMLInputElement).labels?.length || e.textContent?.trim() || (e as HTMLInputElement).placeholder;
+        return !labelled;
+      }).map((e) => e.outerHTML.slice(0, 120)));
+    assert.deepEqual(unnamed, [], 'every visible control has an accessible name');
   } finally {
     await c.close();
   }

@@ -106,6 +106,7 @@ test('terminal tab: access, typing, tabs, resize, a blip, another client, closin
       return Number(m[2]) < Number(wide[2]) ? m : undefined;
     });
     await screenshot(page, 'terminal-narrow');
+    assert.ok(await page.evaluate(() => document.documentElement.scrollWidth) <= 390, 'no horizontal overflow at 390 px');
     await page.setViewportSize({ width: 1280, height: 800 });
 
     // Back to the first session; then a blip: the page goes offline and its socket drops.
