@@ -10,10 +10,9 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Browser, Page } from 'playwright-core';
-import { foreignRequests, launchBrowser, openConsole, screenshot, signInWithKey } from '../support/browser.js';
-import { ensureTestImages } from '../support/images.js';
-import { startServer, type TestServer } from '../support/warren.js';
-import { adminClient, openRuntime, waitForStatus, type Client, type Rt } from '../support/workspaces.js';
+import { consoleFixture, foreignRequests, openConsole, screenshot, signInWithKey } from '../support/browser.js';
+import { type TestServer } from '../support/warren.js';
+import { openRuntime, type Client, type Rt } from '../support/workspaces.js';
 
 const DIR = '/root/console-files';
 let server: TestServer;
@@ -23,13 +22,7 @@ let rt: Rt;
 let wsId = '';
 
 before(async () => {
-  await ensureTestImages(['debian-12']);
-  server = await startServer();
-  browser = await launchBrowser();
-  client = adminClient(server);
-  const ws = await client.workspaces.create({ image: 'debian-12', name: 'console-files', memory_mb: 512 });
-  wsId = ws.id;
-  await waitForStatus(server, wsId, 'running');
+  ({ server, browser, client, wsId } = await consoleFixture({ name: 'console-files', memory_mb: 512 }));
   rt = await openRuntime(client, server, wsId);
   const made = await rt.exec.run(['sh', '-c', `mkdir -p ${DIR} && printf 'ELF\\000\\001\\002' > ${DIR}/blob.bin && head -c 3000 /dev/urandom >> ${DIR}/blob.bin`]);
   assert.equal(made.exit_code, 0, made.stderr);

@@ -16,10 +16,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
-import { foreignRequests, launchBrowser, openConsole, screenshot, signInWithKey, type ConsolePage } from '../support/browser.js';
-import { ensureTestImages } from '../support/images.js';
-import { api, startServer, type TestServer } from '../support/warren.js';
-import { adminClient, openRuntime, until, waitForStatus, type Client } from '../support/workspaces.js';
+import { consoleFixture, foreignRequests, openConsole, screenshot, signInWithKey, type ConsolePage } from '../support/browser.js';
+import { api, type TestServer } from '../support/warren.js';
+import { openRuntime, until, waitForStatus, type Client } from '../support/workspaces.js';
 
 let server: TestServer;
 let browser: Browser;
@@ -31,13 +30,7 @@ const MARK = 'OBS-CMD-MARK';
 const CMD = ['sh', '-c', `echo ${MARK}; while :; do echo beat; sleep 1; done`];
 
 before(async () => {
-  await ensureTestImages(['debian-12']);
-  server = await startServer();
-  browser = await launchBrowser();
-  client = adminClient(server);
-  const ws = await client.workspaces.create({ image: 'debian-12', memory_mb: 256, name: 'observe', config: { cmd: CMD } } as any);
-  wsId = ws.id;
-  await waitForStatus(server, wsId, 'running');
+  ({ server, browser, client, wsId } = await consoleFixture({ memory_mb: 256, name: 'observe', config: { cmd: CMD } }));
   c = await openConsole(browser, server);
   await signInWithKey(c.page);
 });

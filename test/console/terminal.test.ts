@@ -10,10 +10,9 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
 import { WebSocket as NodeSocket } from 'ws';
-import { launchBrowser, openConsole, screenshot, signInWithKey, foreignRequests, type ConsolePage } from '../support/browser.js';
-import { ensureTestImages } from '../support/images.js';
-import { startServer, type TestServer } from '../support/warren.js';
-import { adminClient, openRuntime, until, waitForStatus, type Client, type Rt } from '../support/workspaces.js';
+import { consoleFixture, openConsole, screenshot, signInWithKey, foreignRequests, type ConsolePage } from '../support/browser.js';
+import { type TestServer } from '../support/warren.js';
+import { openRuntime, until, type Client, type Rt } from '../support/workspaces.js';
 
 let server: TestServer;
 let browser: Browser;
@@ -21,13 +20,7 @@ let client: Client;
 let wsId = '';
 
 before(async () => {
-  await ensureTestImages(['debian-12']);
-  server = await startServer();
-  browser = await launchBrowser();
-  client = adminClient(server);
-  const ws = await client.workspaces.create({ image: 'debian-12', name: 'console-term', memory_mb: 512 });
-  wsId = ws.id;
-  await waitForStatus(server, wsId, 'running');
+  ({ server, browser, client, wsId } = await consoleFixture({ name: 'console-term', memory_mb: 512 }));
 });
 
 after(async () => {

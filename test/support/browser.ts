@@ -7,7 +7,9 @@
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ADMIN, ROOT, type TestServer } from './warren.js';
+import { ADMIN, ROOT, startServer, type TestServer } from './warren.js';
+import { ensureTestImages } from './images.js';
+import { adminClient, waitForStatus, type Client } from './workspaces.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const ARTIFACTS = join(ROOT, 'test-artifacts', 'console');
@@ -67,4 +69,22 @@ export function foreignRequests(requests: string[], server: TestServer): string[
   const origin = new URL(server.url).origin;
   const wsOrigin = origin.replace(/^http/, 'ws');
   return requests.filter((u) => !u.startsWith(origin) && !u.startsWith(wsOrigin) && !u.startsWith('data:') && !u.startsWith('blob:'));
+}
+
+export interface ConsoleFixture {
+  server: TestServer;
+  browser: Browser;
+  client: Client;
+  wsId: string;
+}
+
+/** A server, a browser and one running workspace made with the official client (`params` of its create). */
+export async function consoleFixture(params: Record<string, unknown>): Promise<ConsoleFixture> {
+  await ensureTestImages([String(params.image ?? 'debian-12')]);
+  const server = await startServer();
+  const browser = await launchBrowser();
+  const client = adminClient(server);
+  const ws = await client.workspaces.create({ image: 'debian-12', ...params } as Parameters<Client['workspaces']['create']>[0]);
+  await waitForStatus(server, ws.id, 'running');
+  return { server, browser, client, wsId: ws.id };
 }

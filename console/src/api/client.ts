@@ -35,18 +35,22 @@ export function buildUrl(path: string, query?: RequestOptions['query']): string 
   return qs ? `${path}?${qs}` : path;
 }
 
+/** The request body of `opts` (raw as given, else JSON), setting its Content-Type in `headers`. */
+export function encodeBody(opts: Pick<RequestOptions, 'body' | 'raw'>, headers: Record<string, string>): BodyInit | undefined {
+  if (opts.raw) {
+    headers['Content-Type'] = opts.raw.type;
+    return opts.raw.body;
+  }
+  if (opts.body === undefined) return undefined;
+  headers['Content-Type'] = 'application/json';
+  return JSON.stringify(opts.body);
+}
+
 /** Sends a request and returns the Response; throws ApiError for a non-2xx answer. */
 export async function send(method: string, path: string, opts: RequestOptions = {}): Promise<Response> {
   const cred = loadCredential();
   const headers: Record<string, string> = cred ? authHeaders(cred) : {};
-  let body: BodyInit | undefined;
-  if (opts.raw) {
-    headers['Content-Type'] = opts.raw.type;
-    body = opts.raw.body;
-  } else if (opts.body !== undefined) {
-    headers['Content-Type'] = 'application/json';
-    body = JSON.stringify(opts.body);
-  }
+  const body = encodeBody(opts, headers);
   let res: Response;
   try {
     res = await fetch(buildUrl(path, opts.query), { method, headers, body, signal: opts.signal });

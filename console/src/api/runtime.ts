@@ -14,7 +14,7 @@
  * Runtime errors are JSON `{success:false, code, message}`; they become `ApiError`s so the
  * console's `describe(err)` shows them like any API error.
  */
-import { api, buildUrl, type RequestOptions } from './client.js';
+import { api, buildUrl, encodeBody, type RequestOptions } from './client.js';
 import { ApiError, type ErrorEnvelope } from './errors.js';
 
 export interface AccessStatus {
@@ -88,14 +88,7 @@ export interface RuntimeRequest extends Omit<RequestOptions, 'raw'> {
 
 async function once(id: string, method: string, path: string, opts: RuntimeRequest): Promise<Response> {
   const headers: Record<string, string> = { Authorization: `Bearer ${await gatewayToken(id)}` };
-  let body: BodyInit | undefined;
-  if (opts.raw) {
-    headers['Content-Type'] = opts.raw.type;
-    body = opts.raw.body;
-  } else if (opts.body !== undefined) {
-    headers['Content-Type'] = 'application/json';
-    body = JSON.stringify(opts.body);
-  }
+  const body = encodeBody(opts, headers);
   const init: RequestInit & { duplex?: 'half' } = { method, headers, body, signal: opts.signal };
   if (opts.raw?.duplex) init.duplex = 'half';
   return fetch(buildUrl(path, opts.query), init);

@@ -46,9 +46,8 @@ export class SseParser {
   }
 }
 
-/** Opens `path` and yields its events until the server ends the stream or `signal` aborts. */
-export async function* streamSse(path: string, opts: RequestOptions = {}): AsyncGenerator<SseMessage> {
-  const res = await send('GET', path, opts);
+/** The messages of one SSE response body, until it ends (the reader is released either way). */
+export async function* sseMessages(res: Response): AsyncGenerator<SseMessage> {
   if (!res.body) return;
   const reader = res.body.getReader();
   const decoder = new TextDecoder();
@@ -62,4 +61,9 @@ export async function* streamSse(path: string, opts: RequestOptions = {}): Async
   } finally {
     reader.cancel().catch(() => undefined);
   }
+}
+
+/** Opens `path` and yields its events until the server ends the stream or `signal` aborts. */
+export async function* streamSse(path: string, opts: RequestOptions = {}): AsyncGenerator<SseMessage> {
+  yield* sseMessages(await send('GET', path, opts));
 }

@@ -6,6 +6,7 @@
  * download of one file is a one-file archive). The writer is tar-write.ts.
  */
 import { BLOCK, padding } from './tar-write.js';
+import { concatBytes } from '../util/bytes.js';
 
 const decoder = new TextDecoder();
 
@@ -76,7 +77,7 @@ export class TarParser {
 
   push(chunk: Uint8Array): TarEvent[] {
     const events: TarEvent[] = [];
-    let b = this.buf.length ? concat([this.buf, chunk]) : chunk;
+    let b = this.buf.length ? concatBytes([this.buf, chunk]) : chunk;
     let off = 0;
     while (off < b.length && this.state !== 'done') {
       if (this.state === 'header') {
@@ -138,7 +139,7 @@ export class TarParser {
 
   private endBody(): void {
     if (this.metaType) {
-      const body = concat(this.meta);
+      const body = concatBytes(this.meta);
       if (this.metaType === 'x') {
         const pax = parsePax(body);
         if (pax.path !== undefined) this.next.path = pax.path;
@@ -156,17 +157,6 @@ export class TarParser {
   }
 }
 
-function concat(chunks: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const c of chunks) n += c.length;
-  const out = new Uint8Array(n);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
-}
 
 /** The first regular file of a tar stream, as a Blob; null when the archive has none. */
 export async function firstFile(stream: ReadableStream<Uint8Array>): Promise<{ entry: TarEntry; blob: Blob } | null> {

@@ -12,7 +12,7 @@ import { Empty, ErrorBox, Loading, StateBadge } from '../components/status.js';
 import { useAsync, useInterval } from '../components/use-async.js';
 import type { TabProps } from '../pages/workspace.js';
 import { bytes, when } from './format.js';
-import { useAction } from './use-action.js';
+import { useAction } from '../components/use-action.js';
 
 export function ArchivesSection({ ws, refresh }: TabProps) {
   const list = useAsync((signal) => listArchives(ws.id, signal), [ws.id]);

@@ -13,7 +13,7 @@ import { Link } from '../components/link.js';
 import { Empty, ErrorBox, Loading, StateBadge } from '../components/status.js';
 import { useAsync } from '../components/use-async.js';
 import type { TabProps } from '../pages/workspace.js';
-import { useAction } from './use-action.js';
+import { useAction } from '../components/use-action.js';
 
 /** `ws`: the fork now; `gone`: the API says it no longer exists (null ws otherwise: not readable here). */
 interface ForkRow { id: string; ws: Workspace | null; gone: boolean }

@@ -8,7 +8,7 @@
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { send } from '../api/client.js';
-import { SseParser, type SseMessage } from '../api/sse.js';
+import { sseMessages, type SseMessage } from '../api/sse.js';
 import { afterStream, type StreamOutcome, type StreamPhase } from './stream-policy.js';
 
 export interface StreamOptions {
@@ -30,19 +30,7 @@ export interface StreamState {
 
 /** Reads the body of one SSE response, handing each message to `each`. */
 async function readSse(res: Response, each: (m: SseMessage) => void): Promise<void> {
-  if (!res.body) return;
-  const reader = res.body.getReader();
-  const decoder = new TextDecoder();
-  const parser = new SseParser();
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      for (const m of parser.push(decoder.decode(value, { stream: true }))) each(m);
-    }
-  } finally {
-    reader.cancel().catch(() => undefined);
-  }
+  for await (const m of sseMessages(res)) each(m);
 }
 
 export function useStream(path: string | null, opts: StreamOptions): StreamState {

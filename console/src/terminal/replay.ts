@@ -16,6 +16,9 @@
  * evidence. When nothing lines up, output was
  * lost while disconnected: the caller marks the gap and writes the whole replay.
  */
+import { concatBytes } from '../util/bytes.js';
+
+export { concatBytes };
 
 export interface Resume {
   /** The bytes to write (a view into the replay). */
@@ -122,15 +125,3 @@ export class TailBuffer {
   }
 }
 
-/** Joins chunks into one array. */
-export function concatBytes(chunks: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const c of chunks) n += c.length;
-  const out = new Uint8Array(n);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
-}

@@ -5,9 +5,9 @@
  * which a delete may cancel), with the state said in words. Delete, stop and restart ask
  * first; a refusal (409 with the current state) is shown beside the buttons.
  */
-import { useState } from 'preact/hooks';
 import { actionsFor, deleteWorkspace, power, stateOf, type PowerAction, type Workspace } from '../api/workspaces.js';
 import { useConfirm } from '../components/confirm.js';
+import { useAction } from '../components/use-action.js';
 import { ErrorBox } from '../components/status.js';
 import { navigate } from '../router.js';
 import { canDelete, isTransitional } from './ws-states.js';
@@ -19,24 +19,10 @@ const ASK: Partial<Record<PowerAction, string>> = {
 };
 
 export function PowerBar(props: { ws: Workspace; refresh: () => void }) {
-  const [busy, setBusy] = useState<string | null>(null);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, run } = useAction(props.refresh);
   const { confirm, element } = useConfirm();
   const state = stateOf(props.ws);
   const settling = isTransitional(state);
-
-  const run = async (label: string, fn: () => Promise<unknown>) => {
-    setBusy(label);
-    setError(null);
-    try {
-      await fn();
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(null);
-      props.refresh();
-    }
-  };
 
   const act = async (action: PowerAction) => {
     const ask = ASK[action];

@@ -13,7 +13,7 @@ import { useAsync } from '../components/use-async.js';
 import { ArchivesSection } from '../obs/archives-section.js';
 import { bytes, when } from '../obs/format.js';
 import { ForksSection } from '../obs/forks-section.js';
-import { useAction } from '../obs/use-action.js';
+import { useAction } from '../components/use-action.js';
 import type { TabProps } from '../pages/workspace.js';
 import '../obs/obs.css';
 

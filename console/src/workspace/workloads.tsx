@@ -11,6 +11,7 @@ import {
   deleteWorkload, listWorkloads, restartWorkload, workloadPower, type Workload, type WorkloadStats,
 } from '../api/workloads.js';
 import { useConfirm } from '../components/confirm.js';
+import { useAction } from '../components/use-action.js';
 import { Empty, ErrorBox, Loading, StateBadge } from '../components/status.js';
 import { useAsync, useInterval } from '../components/use-async.js';
 import { megabytes } from '../obs/format.js';
@@ -45,25 +46,13 @@ export function WorkloadsTab({ ws }: TabProps) {
   const list = useAsync((signal) => listWorkloads(ws.id, signal), [ws.id, running]);
   useInterval(() => { if (running) list.reload(); }, 3000);
   const [selected, setSelected] = useState<string | null>(null);
-  const [busy, setBusy] = useState<string | null>(null);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, run } = useAction(() => list.reload());
   const { confirm, element } = useConfirm();
   const workloads = list.data ?? [];
   const stats = useWorkloadStats(ws.id, running, workloads.length > 0);
   const chosen = workloads.find((w) => w.id === selected) ?? null;
 
-  const act = async (w: Workload, label: string, fn: () => Promise<unknown>) => {
-    setBusy(`${w.id}:${label}`);
-    setError(null);
-    try {
-      await fn();
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(null);
-      list.reload();
-    }
-  };
+  const act = (w: Workload, label: string, fn: () => Promise<unknown>) => run(`${w.id}:${label}`, fn);
   const remove = async (w: Workload) => {
     if (!(await confirm(`Delete the workload ${w.name || w.id}? It is stopped and its definition removed.`, 'Delete'))) return;
     await act(w, 'delete', () => deleteWorkload(ws.id, w.id));
