@@ -10,7 +10,7 @@ import { createArchive, deleteArchive, listArchives, restore, type Archive } fro
 import { useConfirm } from '../components/confirm.js';
 import { Empty, ErrorBox, Loading, StateBadge } from '../components/status.js';
 import { useAsync, useInterval } from '../components/use-async.js';
-import type { TabProps } from '../pages/workspace.js';
+import type { TabProps } from '../workspace/tab-props.js';
 import { bytes, when } from './format.js';
 import { useAction } from '../components/use-action.js';
 

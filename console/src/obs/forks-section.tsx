@@ -12,7 +12,7 @@ import { getWorkspace, stateOf, type Workspace } from '../api/workspaces.js';
 import { Link } from '../components/link.js';
 import { Empty, ErrorBox, Loading, StateBadge } from '../components/status.js';
 import { useAsync } from '../components/use-async.js';
-import type { TabProps } from '../pages/workspace.js';
+import type { TabProps } from '../workspace/tab-props.js';
 import { useAction } from '../components/use-action.js';
 
 /** `ws`: the fork now; `gone`: the API says it no longer exists (null ws otherwise: not readable here). */

@@ -3,13 +3,14 @@
  * tab is its own module under src/workspace/; the heavy ones (terminal, monitor) load lazily.
  */
 import type { JSX } from 'preact';
-import { getWorkspace, stateOf, type Workspace } from '../api/workspaces.js';
+import { getWorkspace, stateOf } from '../api/workspaces.js';
 import { lazy } from '../components/lazy.js';
 import { Link } from '../components/link.js';
 import { ErrorBox, Loading, StateBadge } from '../components/status.js';
 import { useAsync, useInterval } from '../components/use-async.js';
 import { WORKSPACE_TABS, type WorkspaceTab } from '../router.js';
 import { PowerBar } from '../workspace/power-bar.js';
+import type { TabProps } from '../workspace/tab-props.js';
 import { Overview } from '../workspace/overview.js';
 import { FilesTab } from '../workspace/files.js';
 import { LogsTab } from '../workspace/logs.js';
@@ -20,11 +21,7 @@ import { NetworkTab } from '../workspace/network.js';
 const TerminalTab = lazy(() => import('../workspace/terminal.js'), 'Loading the terminal…');
 const MonitorTab = lazy(() => import('../workspace/monitor.js'), 'Loading the charts…');
 
-export interface TabProps {
-  ws: Workspace;
-  /** Reload the workspace object (after an action changed it). */
-  refresh: () => void;
-}
+
 
 const LABELS: Record<WorkspaceTab, string> = {
   overview: 'Overview', terminal: 'Terminal', files: 'Files', logs: 'Logs', monitor: 'Monitor',

@@ -3,7 +3,7 @@
  * (files/browser.tsx: browse, open and edit text, upload, download, new folder, delete).
  */
 import '../files/files.css';
-import type { TabProps } from '../pages/workspace.js';
+import type { TabProps } from './tab-props.js';
 import { FileBrowser } from '../files/browser.js';
 import { RuntimeGate } from './runtime-gate.js';
 

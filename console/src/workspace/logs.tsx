@@ -11,7 +11,7 @@ import { listWorkloads } from '../api/workloads.js';
 import { useAsync } from '../components/use-async.js';
 import { LogViewer } from '../obs/log-viewer.js';
 import { logSources, type LogSource } from '../obs/log-sources.js';
-import type { TabProps } from '../pages/workspace.js';
+import type { TabProps } from './tab-props.js';
 import '../obs/obs.css';
 
 export function LogsTab({ ws }: TabProps) {

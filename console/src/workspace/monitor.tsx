@@ -15,7 +15,7 @@ import { megabytes, rate } from '../obs/format.js';
 import { StatsSeries } from '../obs/stats-series.js';
 import type { StreamPhase } from '../obs/stream-policy.js';
 import { useStream } from '../obs/use-stream.js';
-import type { TabProps } from '../pages/workspace.js';
+import type { TabProps } from './tab-props.js';
 import '../obs/monitor.css';
 
 const kept = new Map<string, StatsSeries>();

@@ -12,7 +12,7 @@ import { listWorkspaces, type Workspace } from '../api/workspaces.js';
 import { ErrorBox, Loading } from '../components/status.js';
 import { useAsync } from '../components/use-async.js';
 import { CheckField, Field, focusFirstError } from '../create/fields.js';
-import type { TabProps } from '../pages/workspace.js';
+import type { TabProps } from './tab-props.js';
 import { diffNetwork, formOf, networkFieldOf, type NetworkField, type NetworkForm } from './network-model.js';
 import { InForce } from './network-in-force.js';
 import '../create/create.css';

@@ -6,7 +6,7 @@
  */
 import { useEffect } from 'preact/hooks';
 import { stateOf } from '../api/workspaces.js';
-import type { TabProps } from '../pages/workspace.js';
+import type { TabProps } from './tab-props.js';
 import { Facts } from './overview-facts.js';
 import { LifecycleCard } from './overview-lifecycle.js';
 import { PortsCard } from './overview-ports.js';

@@ -14,7 +14,7 @@ import { ArchivesSection } from '../obs/archives-section.js';
 import { bytes, when } from '../obs/format.js';
 import { ForksSection } from '../obs/forks-section.js';
 import { useAction } from '../components/use-action.js';
-import type { TabProps } from '../pages/workspace.js';
+import type { TabProps } from './tab-props.js';
 import '../obs/obs.css';
 
 const AFTER: { value: SnapshotAfter; label: string }[] = [

@@ -9,7 +9,7 @@
 import '@xterm/xterm/css/xterm.css';
 import '../terminal/terminal.css';
 import { useEffect, useLayoutEffect, useReducer, useRef, useState } from 'preact/hooks';
-import type { TabProps } from '../pages/workspace.js';
+import type { TabProps } from './tab-props.js';
 import { describe } from '../api/errors.js';
 import { useConfirm } from '../components/confirm.js';
 import { ErrorBox } from '../components/status.js';

@@ -19,7 +19,7 @@ import { workloadSource } from '../obs/log-sources.js';
 import { LogViewer } from '../obs/log-viewer.js';
 import { useStream } from '../obs/use-stream.js';
 import { WorkloadForm } from '../obs/workload-form.js';
-import type { TabProps } from '../pages/workspace.js';
+import type { TabProps } from './tab-props.js';
 import '../obs/obs.css';
 
 const ACTIVE = new Set(['running', 'starting', 'restarting', 'pending']);
