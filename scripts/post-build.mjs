@@ -4,8 +4,19 @@
 import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
+import { buildSync } from 'esbuild';
 
 chmodSync(new URL('../dist/cli/warren.js', import.meta.url), 0o755);
+
+// The in-workspace agent as one ES module (src/drivers/ns/bwrap-args.ts AGENT_ENTRY): a sandbox's Node
+// then reads and compiles one file instead of resolving about sixty, the largest part of the agent's
+// start after Node's own. ws and node-pty stay outside (loaded on first use, resolved beside it).
+buildSync({
+  entryPoints: [new URL('../dist/agent/main.js', import.meta.url).pathname],
+  outfile: new URL('../dist/agent/main.bundle.mjs', import.meta.url).pathname,
+  bundle: true, platform: 'node', format: 'esm', target: 'node20', logLevel: 'warning',
+  external: ['ws', '@homebridge/node-pty-prebuilt-multiarch'],
+});
 
 const consoleDir = new URL('../dist/console', import.meta.url).pathname;
 const COMPRESSIBLE = /\.(js|css|html|svg|json|txt)$/;

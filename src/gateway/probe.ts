@@ -7,7 +7,11 @@ import { request } from 'node:http';
 import { connect } from 'node:net';
 
 const ATTEMPT_TIMEOUT_MS = 1000;
-const RETRY_DELAY_MS = 50;
+/**
+ * Between attempts. An agent that is not listening yet refuses at once (RST over the host's own
+ * bridge), so a short pause costs little and the boot waits at most this long after the agent is up.
+ */
+const RETRY_DELAY_MS = 5;
 
 export async function probeAgent(ip: string, port: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;

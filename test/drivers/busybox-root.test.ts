@@ -20,7 +20,7 @@ import type { SandboxSpec } from '../../src/drivers/driver.js';
 import { run } from '../../src/util/exec.js';
 import { projectRoot } from '../../src/util/paths.js';
 import { waitForAgent } from './agent-client.js';
-import { makeBridge, makeFixture, specFactory, withRuntime, type Fixture, type TestBridge, removeCgroupParents } from './harness.js';
+import { AGENT_ENTRY_IN_BUNDLE, makeBridge, makeFixture, specFactory, withRuntime, type Fixture, type TestBridge, removeCgroupParents } from './harness.js';
 
 const BUSYBOX = '/usr/bin/busybox'; // busybox-static (scripts/setup.sh)
 const TOKEN = randomBytes(24).toString('hex');
@@ -85,7 +85,7 @@ const sha256 = (file: string) => createHash('sha256').update(readFileSync(file))
 before(async () => {
   (globalThis as any).WebSocket ??= WebSocket;
   assert.ok(existsSync(BUSYBOX), 'busybox-static is not installed (scripts/setup.sh installs it)');
-  assert.ok(existsSync(join(projectRoot(), 'dist/agent/main.js')), 'build first: npm run build');
+  assert.ok(existsSync(join(projectRoot(), AGENT_ENTRY_IN_BUNDLE)), 'build first: npm run build');
   const base = await withRuntime(makeFixture());
   fixture = { ...base, bundleDir: projectRoot() }; // the real agent, not the stand-in
   rootfs = join(fixture.root, 'busybox-root');

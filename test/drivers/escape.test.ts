@@ -16,7 +16,8 @@ import { DENIED_SYSCALLS, SYSCALLS } from '../../src/drivers/seccomp.js';
 import type { SandboxSpec } from '../../src/drivers/driver.js';
 import { run } from '../../src/util/exec.js';
 import { execIn, shIn, waitForAgent } from './agent-client.js';
-import { makeBridge, makeFixture, specFactory, withRuntime, type Fixture, type TestBridge, removeCgroupParents } from './harness.js';
+import { AGENT_ENTRY_IN_BUNDLE, makeBridge, makeFixture, specFactory, withRuntime, type Fixture, type TestBridge, removeCgroupParents } from './harness.js';
+import { AGENT_ENTRY } from '../../src/drivers/ns/bwrap-args.js';
 import { testLayers } from './rootfs.js';
 
 const EPERM = 1;
@@ -255,12 +256,12 @@ describe('devices, files and processes of the host', () => {
   });
 
   test('/.warren (agent code, runtime bundle, control files) is read-only', async () => {
-    const original = readFileSync(join(fixture.bundleDir, 'dist/agent/main.js'), 'utf8');
-    const r = await shIn(spec, 'touch /.warren/x; echo a=$?; echo hacked >> /.warren/dist/agent/main.js; echo b=$?; '
+    const original = readFileSync(join(fixture.bundleDir, AGENT_ENTRY_IN_BUNDLE), 'utf8');
+    const r = await shIn(spec, 'touch /.warren/x; echo a=$?; echo hacked >> ' + AGENT_ENTRY + '; echo b=$?; '
       + 'rm -f /.warren/runtime/bin/node; echo c=$?; touch /.warren/control/x; echo d=$?; '
       + 'echo t > /.warren/control/token; echo e=$?; echo x > /.warren/runtime/lib/libc.so.6; echo f=$?');
     assert.match(r.stdout, /a=[1-9]\d*\nb=[1-9]\d*\nc=[1-9]\d*\nd=[1-9]\d*\ne=[1-9]\d*\nf=[1-9]\d*\n/);
-    assert.equal(readFileSync(join(fixture.bundleDir, 'dist/agent/main.js'), 'utf8'), original);
+    assert.equal(readFileSync(join(fixture.bundleDir, AGENT_ENTRY_IN_BUNDLE), 'utf8'), original);
     assert.equal(readFileSync(join(fixture.controlDir, 'token'), 'utf8'), 'test-token\n');
   });
 

@@ -14,6 +14,10 @@ import type { NsStorageOptions } from '../../src/drivers/ns/driver.js';
 import { prepareStorage, releaseStorage, storageDirs, type StorageMode } from '../../src/storage/pool.js';
 import { ensureRuntimeBundle } from '../../src/storage/runtime-bundle.js';
 import { CONTROLLERS, SandboxNames } from '../../src/drivers/ns/names.js';
+import { AGENT_ENTRY } from '../../src/drivers/ns/bwrap-args.js';
+
+/** Where the agent's entry is under a bundle dir (what bwrap binds at /.warren). */
+export const AGENT_ENTRY_IN_BUNDLE = AGENT_ENTRY.replace(/^\/\.warren\//, '');
 
 export const AGENT_PORT = 9990;
 
@@ -74,7 +78,7 @@ export function makeFixture(): Fixture {
   mkdirSync(join(bundleDir, 'dist/agent'), { recursive: true });
   mkdirSync(join(bundleDir, 'node_modules'));
   writeFileSync(join(bundleDir, 'package.json'), '{"type":"module"}\n');
-  writeFileSync(join(bundleDir, 'dist/agent/main.js'), AGENT_SOURCE);
+  writeFileSync(join(bundleDir, AGENT_ENTRY_IN_BUNDLE), AGENT_SOURCE);
   const controlDir = join(root, 'control');
   mkdirSync(controlDir);
   writeFileSync(join(controlDir, 'token'), 'test-token\n');

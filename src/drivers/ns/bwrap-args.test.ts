@@ -62,7 +62,7 @@ test('agent binds (code, runtime bundle, control dir) are read-only under a read
 });
 
 test('the agent runs on the Node of the runtime bundle; no host binary is bound on its own', () => {
-  assert.deepEqual([...AGENT_COMMAND], ['/.warren/runtime/bin/node', '/.warren/dist/agent/main.js']);
+  assert.deepEqual([...AGENT_COMMAND], ['/.warren/runtime/bin/node', '/.warren/dist/agent/main.bundle.mjs']);
   const a = bwrapArgs(spec, layout);
   assert.ok(!a.includes('/.warren/bin/node') && !a.includes('/.warren/bin/rg'));
   assert.ok(!a.some((x) => x.startsWith('/usr/')), 'nothing of the host /usr is bound');

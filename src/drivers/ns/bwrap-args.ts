@@ -27,7 +27,12 @@ export const PROC_MASKED_FILES = ['kcore', 'keys', 'timer_list', 'timer_stats', 
 /** /proc directories replaced by an empty read-only tmpfs. */
 export const PROC_MASKED_DIRS = ['acpi', 'scsi', 'asound', 'driver'];
 
-export const AGENT_ENTRY = '/.warren/dist/agent/main.js';
+/**
+ * The agent as one file (scripts/post-build.mjs bundles dist/agent/main.js with esbuild): Node loads
+ * one module instead of about sixty, which takes ≈ 40 ms off every boot. It sits beside main.js so
+ * the packages it leaves out (ws, node-pty) resolve from the same place.
+ */
+export const AGENT_ENTRY = '/.warren/dist/agent/main.bundle.mjs';
 /** The runtime bundle's Node (src/contract/agent-runtime.ts). */
 export const AGENT_NODE = runtimePath('node');
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
