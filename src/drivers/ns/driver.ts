@@ -277,7 +277,7 @@ export class NsDriver implements PausableDriver, SnapshotDriver {
   private async createNow(spec: SandboxSpec): Promise<void> {
     const t0 = performance.now();
     const seed = spec.seed && this.layers ? { image: this.layers.fileOf(spec.seed), copyOnWrite: this.layers.capabilities.copyOnWrite } : undefined;
-    await ensureDisk(spec.stateDir, spec.resources.diskMb, seed);
+    await ensureDisk(spec.stateDir, spec.resources.diskMb, seed, this.opts.storage?.scratchDir);
     await writeMarker(spec.stateDir, { instanceId: this.names.instanceId, shortId: spec.shortId, id: spec.id });
     await this.cgroups(spec.shortId).ensure(spec.resources);
     await createNetns({

@@ -15,7 +15,7 @@
  */
 import { mkdir, open, rename, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import { statfsSync, statSync } from 'node:fs';
-import { basename, dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { run } from '../../util/exec.js';
 import { cloneFile, TMP_MARK } from '../../storage/clone.js';
 import { isMounted, mountAt, unmountAll } from '../../storage/mounts.js';
@@ -66,10 +66,10 @@ export interface LayerSeed {
 }
 
 /**
- * Creates the layer image once — empty, or a clone of `seed` — and the mount-point
- * directories. Idempotent; an existing layer is never touched.
+ * Creates the layer image once — empty (a copy of the template in `templateDir` when given), or a
+ * clone of `seed` — and the mount-point directories. Idempotent; an existing layer is never touched.
  */
-export async function ensureDisk(stateDir: string, diskMb: number, seed?: LayerSeed): Promise<void> {
+export async function ensureDisk(stateDir: string, diskMb: number, seed?: LayerSeed, templateDir?: string): Promise<void> {
   const p = statePaths(stateDir);
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
   await mkdir(p.upperFs, { recursive: true });
@@ -79,14 +79,51 @@ export async function ensureDisk(stateDir: string, diskMb: number, seed?: LayerS
     await cloneFile(seed.image, p.disk, seed.copyOnWrite);
     return;
   }
-  // Formatted beside its final name, then renamed: a crash never leaves a half-made layer.
+  // Made beside its final name, then renamed: a crash never leaves a half-made layer.
   const tmp = `${p.disk}${TMP_MARK}${process.pid}`;
   try {
-    await makeLayerImage(tmp, diskMb);
+    if (templateDir && diskMb <= LAYER_IMAGE_MB) await copySparse(await emptyLayerTemplate(templateDir), tmp);
+    else await makeLayerImage(tmp, diskMb);
     await rename(tmp, p.disk);
   } finally {
     await rm(tmp, { force: true });
   }
+}
+
+/** Bumped when makeLayerImage's format changes (the scratch dir is emptied at every start anyway). */
+const TEMPLATE_NAME = 'empty-layer-v1.img';
+const making = new Map<string, Promise<void>>();
+
+/**
+ * Every fresh layer up to LAYER_IMAGE_MB is the same empty ext4 image (the quota is set at mount,
+ * not by the image's size), so it is formatted once in `dir` (the driver's scratch dir) and each
+ * new layer is a sparse copy of it: ≈ 10 ms instead of ≈ 40 ms of mkfs on the create path. The
+ * copies share a filesystem UUID, which ext4 does not mind. Made atomically (tmp + rename), once
+ * at a time per path.
+ */
+export async function emptyLayerTemplate(dir: string): Promise<string> {
+  const path = join(dir, TEMPLATE_NAME);
+  if (await hasExt4(path)) return path;
+  let pending = making.get(path);
+  if (!pending) {
+    pending = (async () => {
+      const tmp = `${path}${TMP_MARK}${process.pid}`;
+      try {
+        await makeLayerImage(tmp, LAYER_IMAGE_MB);
+        await rename(tmp, path);
+      } finally {
+        await rm(tmp, { force: true });
+      }
+    })().finally(() => making.delete(path));
+    making.set(path, pending);
+  }
+  await pending;
+  return path;
+}
+
+/** A copy that keeps holes (the image is 256 GiB apparent, a few MiB written). */
+async function copySparse(src: string, dest: string): Promise<void> {
+  await run('cp', ['--reflink=auto', '--sparse=always', '--', src, dest]);
 }
 
 /** The loop device holding a mounted layer (e.g. `loop7`), or undefined when unmounted. */
