@@ -8,7 +8,7 @@ import { useState } from 'preact/hooks';
 import { fieldOf } from '../api/errors.js';
 import { createArchive, deleteArchive, listArchives, restore, type Archive } from '../api/layers.js';
 import { useConfirm } from '../components/confirm.js';
-import { Empty, ErrorBox, Loading, StateBadge } from '../components/status.js';
+import { ErrorBox, ListStatus, StateBadge } from '../components/status.js';
 import { useAsync, useInterval } from '../components/use-async.js';
 import type { TabProps } from '../workspace/tab-props.js';
 import { bytes, when } from './format.js';
@@ -58,9 +58,7 @@ export function ArchivesSection({ ws, refresh }: TabProps) {
         <button type="submit" disabled={action.busy !== null}>{action.busy === 'create' ? 'Creating…' : 'Create archive'}</button>
       </form>
       <ErrorBox error={action.error} />
-      {list.error && <ErrorBox error={list.error} retry={list.reload} />}
-      {!list.data && !list.error && <Loading label="Loading the archives…" />}
-      {list.data && archives.length === 0 && <Empty>No archives yet.</Empty>}
+      <ListStatus state={list} loading="Loading the archives…" isEmpty={archives.length === 0} empty="No archives yet." />
       {archives.length > 0 && (
         <div class="table-wrap">
           <table aria-label="Archives">

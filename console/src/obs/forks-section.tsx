@@ -10,7 +10,7 @@ import { activityOf, fork, forkedFrom } from '../api/layers.js';
 import { ApiError } from '../api/errors.js';
 import { getWorkspace, stateOf, type Workspace } from '../api/workspaces.js';
 import { Link } from '../components/link.js';
-import { Empty, ErrorBox, Loading, StateBadge } from '../components/status.js';
+import { ErrorBox, ListStatus, StateBadge } from '../components/status.js';
 import { useAsync } from '../components/use-async.js';
 import type { TabProps } from '../workspace/tab-props.js';
 import { useAction } from '../components/use-action.js';
@@ -66,10 +66,8 @@ export function ForksSection({ ws }: TabProps) {
           Forked: {made.map((w, i) => <span key={w.id}>{i > 0 && ', '}{wsLink(w.id, w.name)}</span>)}
         </p>
       )}
-      {data.error && <ErrorBox error={data.error} retry={data.reload} />}
-      {!data.data && !data.error && <Loading label="Loading the forks…" />}
       {data.data?.parent && <p>Forked from {wsLink(data.data.parent)}.</p>}
-      {data.data && data.data.forks.length === 0 && <Empty>No forks of this workspace.</Empty>}
+      <ListStatus state={data} loading="Loading the forks…" isEmpty={data.data?.forks.length === 0} empty="No forks of this workspace." />
       {data.data && data.data.forks.length > 0 && (
         <ul class="obs-list" aria-label="Forks of this workspace">
           {data.data.forks.map((f) => (

@@ -8,7 +8,7 @@ import { ApiError, describe } from '../api/errors.js';
 import { exposePort, listPublicPorts, revokePort, type PublicPort } from '../api/public-access.js';
 import type { Workspace } from '../api/workspaces.js';
 import { useConfirm } from '../components/confirm.js';
-import { Empty, ErrorBox, Loading } from '../components/status.js';
+import { ErrorBox, ListStatus } from '../components/status.js';
 import { useAsync } from '../components/use-async.js';
 import { Field } from '../create/fields.js';
 import { numberOrText } from '../create/create-body.js';
@@ -85,11 +85,9 @@ export function PortsCard(props: { ws: Workspace }) {
   return (
     <section class="card ov-card" aria-labelledby="ov-ports">
       <h2 id="ov-ports">Public ports</h2>
-      {!ports.data && !ports.error && <Loading label="Loading the public ports…" />}
-      <ErrorBox error={ports.error} retry={ports.reload} />
-      {ports.data && (ports.data.length === 0
-        ? <Empty>No port is exposed.</Empty>
-        : <ul class="port-list">{ports.data.map((p) => <PortRow key={p.port} p={p} busy={busy} onRevoke={() => revoke(p)} />)}</ul>)}
+      <ListStatus state={ports} loading="Loading the public ports…" isEmpty={ports.data?.length === 0} empty="No port is exposed." />
+      {ports.data && ports.data.length > 0
+        && <ul class="port-list">{ports.data.map((p) => <PortRow key={p.port} p={p} busy={busy} onRevoke={() => revoke(p)} />)}</ul>}
       <ErrorBox error={error} />
       <ExposeForm id={id} onDone={ports.reload} />
       {element}

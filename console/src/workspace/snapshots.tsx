@@ -8,7 +8,7 @@
 import { useState } from 'preact/hooks';
 import { activityOf, lifecycleInfo, restore, takeSnapshot, type Snapshot, type SnapshotAfter } from '../api/layers.js';
 import { useConfirm } from '../components/confirm.js';
-import { Empty, ErrorBox, Loading } from '../components/status.js';
+import { ErrorBox, ListStatus } from '../components/status.js';
 import { useAsync } from '../components/use-async.js';
 import { ArchivesSection } from '../obs/archives-section.js';
 import { bytes, when } from '../obs/format.js';
@@ -74,9 +74,7 @@ function SnapshotSection({ ws, refresh }: TabProps) {
       {taken && <p class="obs-ok" role="status">Snapshot taken ({bytes(taken.bytes)}, frozen {Math.round(taken.frozen_ms ?? 0)} ms).</p>}
       <ErrorBox error={action.error} />
       <h3>Snapshots taken</h3>
-      {history.error && <ErrorBox error={history.error} retry={history.reload} />}
-      {!history.data && !history.error && <Loading label="Loading the snapshots…" />}
-      {history.data && entries.length === 0 && <Empty>No snapshot yet.</Empty>}
+      <ListStatus state={history} loading="Loading the snapshots…" isEmpty={entries.length === 0} empty="No snapshot yet." />
       {entries.length > 0 && (
         <div class="table-wrap">
           <table aria-label="Snapshots taken">

@@ -12,7 +12,7 @@ import {
 } from '../api/workloads.js';
 import { useConfirm } from '../components/confirm.js';
 import { useAction } from '../components/use-action.js';
-import { Empty, ErrorBox, Loading, StateBadge } from '../components/status.js';
+import { ErrorBox, ListStatus, StateBadge } from '../components/status.js';
 import { useAsync, useInterval } from '../components/use-async.js';
 import { megabytes } from '../obs/format.js';
 import { workloadSource } from '../obs/log-sources.js';
@@ -71,9 +71,7 @@ export function WorkloadsTab({ ws }: TabProps) {
       </section>
       <h2>Workloads</h2>
       <ErrorBox error={error} />
-      {list.error && <ErrorBox error={list.error} retry={list.reload} />}
-      {!list.data && !list.error && <Loading label="Loading the workloads…" />}
-      {list.data && workloads.length === 0 && <Empty>No workloads yet.</Empty>}
+      <ListStatus state={list} loading="Loading the workloads…" isEmpty={workloads.length === 0} empty="No workloads yet." />
       {workloads.length > 0 && (
         <div class="table-wrap">
           <table>
