@@ -4,6 +4,8 @@
  * never memory. `subscribe` returns the unsubscribe function, called when the reader
  * stops (return/throw) or the signal aborts.
  */
+import { waiter } from './waiter.js';
+
 export function pushIterable<T>(
   subscribe: (push: (v: T) => void, end: () => void) => () => void,
   signal: AbortSignal,
@@ -13,12 +15,7 @@ export function pushIterable<T>(
     [Symbol.asyncIterator](): AsyncIterator<T> {
       const queue: T[] = [];
       let ended = false;
-      let wake: (() => void) | null = null;
-      const notify = () => {
-        const w = wake;
-        wake = null;
-        w?.();
-      };
+      const { wait, notify } = waiter();
       const unsubscribe = subscribe((v) => {
         if (ended) return;
         queue.push(v);
@@ -36,7 +33,7 @@ export function pushIterable<T>(
       signal.addEventListener('abort', finish, { once: true });
       return {
         async next(): Promise<IteratorResult<T>> {
-          while (queue.length === 0 && !ended) await new Promise<void>((r) => (wake = r));
+          while (queue.length === 0 && !ended) await wait();
           if (queue.length > 0) return { value: queue.shift() as T, done: false };
           finish();
           return { value: undefined, done: true };

@@ -13,6 +13,7 @@ import { AppError } from '../../contract/errors.js';
 import { parseBuildRequest, type BuildEvent } from '../../contract/image-build.js';
 import type { ControlPlaneContext, Env } from '../context.js';
 import { adminOnly } from '../scopes.js';
+import { waiter } from '../../util/waiter.js';
 import { sseResponse } from '../sse-stream.js';
 
 const CONTEXT_TYPES = ['application/x-tar', 'application/tar', 'application/octet-stream'];
@@ -42,12 +43,7 @@ async function* buildEvents(prepared: Prepared, signal: AbortSignal): AsyncGener
   const queue: BuildEvent[] = [];
   let dropped = 0;
   let ended = false;
-  let wake: (() => void) | null = null;
-  const notify = () => {
-    const w = wake;
-    wake = null;
-    w?.();
-  };
+  const { wait, notify } = waiter();
   const push = (e: BuildEvent) => {
     if (e.type === 'log' && queue.length >= MAX_QUEUED) dropped++;
     else queue.push(e);
@@ -69,7 +65,7 @@ async function* buildEvents(prepared: Prepared, signal: AbortSignal): AsyncGener
         continue;
       }
       if (ended) break;
-      await new Promise<void>((r) => (wake = r));
+      await wait();
     }
   } finally {
     await running.catch(() => undefined);
