@@ -3,7 +3,7 @@
  * credential's headers. A 401 ends the session (the app returns to sign-in with a message);
  * every other error becomes an ApiError carrying the envelope's code and field.
  */
-import { ApiError, type ErrorEnvelope } from './errors.js';
+import { ApiError } from './errors.js';
 import { authHeaders, clearCredential, loadCredential } from './session.js';
 
 type Listener = (message: string) => void;
@@ -59,8 +59,7 @@ export async function send(method: string, path: string, opts: RequestOptions = 
     throw new ApiError(0, null, 'Warren did not answer; check the connection');
   }
   if (res.ok) return res;
-  const envelope = await res.json().catch(() => null) as ErrorEnvelope | null;
-  const error = new ApiError(res.status, envelope, `${method} ${path} failed (${res.status})`);
+  const error = await ApiError.from(res, `${method} ${path} failed (${res.status})`);
   if (res.status === 401 && cred) expire('Your session ended (the key or token is no longer accepted); sign in again.');
   throw error;
 }
@@ -76,6 +75,5 @@ export async function api<T = Record<string, unknown>>(method: string, path: str
 export async function probeCredential(headers: Record<string, string>): Promise<void> {
   const res = await fetch('/workspace?limit=1', { headers });
   if (res.ok) return;
-  const envelope = await res.json().catch(() => null) as ErrorEnvelope | null;
-  throw new ApiError(res.status, envelope, `Sign-in failed (${res.status})`);
+  throw await ApiError.from(res, `Sign-in failed (${res.status})`);
 }

@@ -28,6 +28,12 @@ export class ApiError extends Error {
     this.requestId = body?.request_id;
   }
 
+  /** The error a non-2xx response carries (its JSON envelope when it has one). */
+  static async from(res: Response, fallback: string): Promise<ApiError> {
+    const envelope = await res.json().catch(() => null) as ErrorEnvelope | null;
+    return new ApiError(res.status, envelope, fallback);
+  }
+
   /** The state the API said the workspace is in (409s carry it). */
   get currentState(): string | undefined {
     const s = this.details.current_state;

@@ -15,7 +15,7 @@
  * console's `describe(err)` shows them like any API error.
  */
 import { api, buildUrl, encodeBody, type RequestOptions } from './client.js';
-import { ApiError, type ErrorEnvelope } from './errors.js';
+import { ApiError } from './errors.js';
 
 export interface AccessStatus {
   enabled: boolean;
@@ -115,8 +115,7 @@ export async function runtimeSend(id: string, method: string, path: string, opts
   }
   if (res.ok) return res;
   if (res.status === 401) dropToken(id);
-  const envelope = await res.json().catch(() => null) as ErrorEnvelope | null;
-  throw new ApiError(res.status, envelope, `${method} ${path} failed (${res.status})`);
+  throw await ApiError.from(res, `${method} ${path} failed (${res.status})`);
 }
 
 /** JSON in, JSON out. */

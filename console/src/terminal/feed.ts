@@ -10,7 +10,8 @@
  * gap on screen) and the whole replay is written. `whenLive(fn)` defers screen notes (such as
  * "process exited") until the replay they follow has been written.
  */
-import { concatBytes, resumeFrom, TailBuffer } from './replay.js';
+import { resumeFrom, TailBuffer } from './replay.js';
+import { concatBytes } from '../util/bytes.js';
 
 export interface FeedSink {
   write(bytes: Uint8Array): void;

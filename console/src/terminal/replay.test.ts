@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { alignment, concatBytes, lastOccurrenceEnd, longestSuffixPrefix, resumeFrom, TailBuffer } from './replay.js';
+import { alignment, lastOccurrenceEnd, longestSuffixPrefix, resumeFrom, TailBuffer } from './replay.js';
+import { concatBytes } from '../util/bytes.js';
 
 const te = new TextEncoder();
 const td = new TextDecoder();

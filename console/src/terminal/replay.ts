@@ -16,9 +16,6 @@
  * evidence. When nothing lines up, output was
  * lost while disconnected: the caller marks the gap and writes the whole replay.
  */
-import { concatBytes } from '../util/bytes.js';
-
-export { concatBytes };
 
 export interface Resume {
   /** The bytes to write (a view into the replay). */
