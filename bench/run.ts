@@ -23,7 +23,7 @@ const SUITES: Record<string, Bench> = { core: coreBenchmarks, runtime: runtimeBe
   images: imageBenchmarks, 'image-build': imageBuildBenchmarks };
 /** Benchmark names each suite produces, so `npm run bench -- create_to_first_exec` finds its suite. */
 const NAMES: Record<string, string> = {
-  create_to_first_exec: 'core', idle_workspace_memory: 'core', idle_workspace_pss: 'core',
+  create_to_first_exec: 'core', cold_start_no_pool: 'core', idle_workspace_memory: 'core', idle_workspace_pss: 'core',
   ...Object.fromEntries(RUNTIME_BENCHMARKS.map((n) => [n, 'runtime'])),
   ...Object.fromEntries(NETWORK_BENCHMARKS.map((n) => [n, 'network'])),
   ...Object.fromEntries(LIFECYCLE_BENCHMARKS.map((n) => [n, 'lifecycle'])),

@@ -41,6 +41,8 @@ import { StatsHub } from './domain/sampler.js';
 import { isLive } from './domain/lifecycle.js';
 import { createMetrics } from './metrics/registry.js';
 import { defaultPolicy } from './domain/policy.js';
+import { createWarmPool } from './server-pool.js';
+import { AgentControlClient } from './gateway/agent-control.js';
 import type { DomainDeps } from './domain/ports.js';
 import { createControlPlane } from './control-plane/app.js';
 import { startAccess } from './server-access.js';
@@ -91,6 +93,7 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
     inventory: async () => (await store.allWorkspaces()).map((r) => ({
       id: r.id, state: r.state, read: isLive(r.state) ? () => orchestrator.stats(r) : undefined,
     })),
+    warmPool: () => orchestrator.pool?.counts() ?? null,
   });
   const hostNet = await startHostNetwork(cfg, gateway, netLog);
   const firewall = hostNet.firewall;
@@ -135,11 +138,15 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
     paths: { workspacesDir: storageDir.workspaces, bundleDir: projectRoot(), runtimeDir, sshBundleDir: sshBundlePath(cfg.dataDir) },
     hostIfName: (shortId) => new SandboxNames(cfg.instanceId).hostVeth(shortId),
     bootLog,
+    agentControl: new AgentControlClient(),
     log: domainLog,
   };
-  const orchestrator = new Orchestrator(deps, store);
-  const usage = createUsage({ store, config: cfg.usage, sample: (rec) => orchestrator.stats(rec), log: domainLog });
   const policy = await defaultPolicy(cfg);
+  const warmPool = createWarmPool(cfg, deps, policy, {
+    reserveAddress: (held) => workspaces.reserveAddress(held), busy: () => orchestrator.busy,
+  });
+  const orchestrator = new Orchestrator(deps, store, warmPool);
+  const usage = createUsage({ store, config: cfg.usage, sample: (rec) => orchestrator.stats(rec), log: domainLog });
   let access: RuntimeAccess | null = null;
   const statsHub = new StatsHub({
     sample: (rec) => orchestrator.stats(rec), intervalMs: cfg.statsIntervalMs,
@@ -218,6 +225,7 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
     hasUpstream: hostNet.upstream !== null,
   });
   const reconciler = new Reconciler(store, orchestrator, workspaces, hooks, lifecycle.exits, archiveFiles);
+  await warmPool?.sweep(); // an earlier run's ready sandboxes: never handed over after a restart
   const summary = await reconciler.reconcileAll();
   log.info({ ...summary, subnet: cfg.subnet }, 'reconciled workspaces with the host');
   const buildPlane = createBuildPlane({
@@ -337,6 +345,7 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
       edge.close();
       await ssh.close();
       await workspaces.drain();
+      await warmPool?.close();
       await usage.close();
       clearInterval(networkTimer);
       clearInterval(quotaTimer);

@@ -4,7 +4,7 @@
  *   token          the raw connection token; empty or missing = runtime API disabled
  *   control-token  the host's token for the internal API (`/_warren/*`); missing = refused
  *   config.json    { workspace_id, hostname, env: {K: V}, cmd?: string[], exit_with_cmd?: boolean,
- *                    workloads?: WorkloadSpec[], keep_logs?: boolean }
+ *                    workloads?: WorkloadSpec[], keep_logs?: boolean, pooled?: boolean }
  *
  * The host rewrites them at any time (token rotation, env change), so every read
  * goes through `ControlFile`, which re-reads on change and costs one stat() otherwise.
@@ -72,6 +72,11 @@ export interface WorkspaceConfig {
   /** Working directory and user (OCI `User`) of `cmd`: the image's WorkingDir and User. */
   workdir?: string;
   user?: string;
+  /**
+   * A warm-pool sandbox not yet given to a workspace: the agent listens but starts
+   * nothing (no cmd, workloads or sshd) until the host claims it (`POST /_warren/claim`).
+   */
+  pooled?: true;
 }
 
 const EMPTY_CONFIG: WorkspaceConfig = { workspaceId: '', hostname: '', env: {} };
@@ -145,5 +150,6 @@ function parseConfig(text: string): WorkspaceConfig | null {
     ...(o.keep_logs === false ? { keepLogs: false as const } : {}),
     ...(typeof o.workdir === 'string' && o.workdir.startsWith('/') ? { workdir: o.workdir } : {}),
     ...(typeof o.user === 'string' && o.user !== '' ? { user: o.user } : {}),
+    ...(o.pooled === true ? { pooled: true as const } : {}),
   };
 }

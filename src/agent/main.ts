@@ -48,24 +48,44 @@ function main(): void {
   const tasks = new TaskStore();
   // Before anything is spawned: the agent moves into its own cgroup, and keep_logs:false empties the logs.
   const workloads = setupWorkloads({ keepLogs: config.keepLogs !== false, configEnv: () => control.config().env, log });
-  // When the workspace ends with its command, the agent leaves with the command's status.
-  const onCmdExit = config.exitWithCmd
-    ? (code: number) => shutdown(`cmd exited with ${code}`, code, CMD_EXIT_GRACE_MS)
-    : undefined;
   // sshd (started at boot when the control dir's ssh.json says so; changed through /_warren/ssh).
   const ssh = new SshManager({ cgroups: workloads.cgroups, log });
-  const supervisor = new Supervisor({
-    cmd: config.cmd, env: config.env, onExit: onCmdExit, sink: workloads.cmdLog,
-    ...(config.workdir ? { cwd: config.workdir } : {}), ...(config.user ? { user: config.user } : {}),
-  });
+  let supervisor: Supervisor | null = null;
+
+  /**
+   * The workspace's own start: its workloads, sshd and command, from the config as it is now.
+   * At listen for a workspace's sandbox; at the host's claim for a warm-pool one (whose config
+   * the host rewrote with the workspace's before claiming). Runs once; a later call is a no-op.
+   */
+  function bootWorkspace(): boolean {
+    if (supervisor) return false;
+    const now = control.config();
+    if (now.hostname) process.env.HOSTNAME = now.hostname;
+    // When the workspace ends with its command, the agent leaves with the command's status.
+    const onCmdExit = now.exitWithCmd
+      ? (code: number) => shutdown(`cmd exited with ${code}`, code, CMD_EXIT_GRACE_MS)
+      : undefined;
+    supervisor = new Supervisor({
+      cmd: now.cmd, env: now.env, onExit: onCmdExit, sink: workloads.cmdLog,
+      ...(now.workdir ? { cwd: now.workdir } : {}), ...(now.user ? { user: now.user } : {}),
+    });
+    log('info', 'workspace boot', { workspace_id: now.workspaceId });
+    workloads.workloads.boot(now.workloads);
+    void ssh.boot(control.dir).then((st) => {
+      if (st.enabled) log(st.running ? 'info' : 'warn', 'ssh at boot', { running: st.running, error: st.error });
+    });
+    supervisor.start();
+    return true;
+  }
+
   const server = createAgentServer({
     tokens: control,
     tasks,
     configEnv: () => control.config().env,
-    bootService: () => supervisor.status(),
+    bootService: () => supervisor?.status() ?? null,
     log,
     controlTokens: { token: () => control.controlToken() },
-    internal: { ...workloads.internal, ssh },
+    internal: { ...workloads.internal, ssh, claim: () => ({ booted: bootWorkspace() }) },
   });
 
   // The agent must outlive any single bad request or child; log and keep serving.
@@ -78,7 +98,7 @@ function main(): void {
     if (stopping) return;
     stopping = true;
     log('info', 'shutting down', { reason });
-    const groups = [...tasks.close(), supervisor.stop(), ...workloads.workloads.shutdown()]
+    const groups = [...tasks.close(), supervisor?.stop(), ...workloads.workloads.shutdown()]
       .filter((p): p is number => p !== undefined);
     server.close();
     server.closeAllConnections();
@@ -98,12 +118,8 @@ function main(): void {
   server.listen(port, host, () => {
     const addr = server.address();
     const bound = typeof addr === 'object' && addr ? addr.port : port;
-    log('info', 'agent listening', { host, port: bound, workspace_id: config.workspaceId });
-    workloads.workloads.boot(config.workloads);
-    void ssh.boot(control.dir).then((st) => {
-      if (st.enabled) log(st.running ? 'info' : 'warn', 'ssh at boot', { running: st.running, error: st.error });
-    });
-    supervisor.start();
+    log('info', 'agent listening', { host, port: bound, workspace_id: config.workspaceId, pooled: config.pooled === true });
+    if (!config.pooled) bootWorkspace();
   });
 }
 

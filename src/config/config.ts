@@ -46,6 +46,12 @@ export interface WarrenConfig {
   lifecycle: LifecycleConfig;
   /** Usage sampling, retention and the price table (src/config/usage.ts). */
   usage: UsageConfig;
+  /**
+   * The warm pool (src/domain/warm-pool.ts): ready sandboxes kept per image (`--warm-pool`,
+   * WARREN_WARM_POOL, default 2; 0 = off) for the `images` (WARREN_WARM_POOL_IMAGES, default 2)
+   * most recently created from.
+   */
+  warmPool: { size: number; images: number };
   /** Tick of the live stats samplers (WARREN_STATS_INTERVAL_MS, default 1000, at least 200). */
   statsIntervalMs: number;
   /** Bearer token that may read GET /metrics besides the admin key (WARREN_METRICS_TOKEN). */

@@ -66,6 +66,12 @@ function statsInterval(): number {
   return ms;
 }
 
+function boundedInt(name: string, text: string, min: number, max: number): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name} must be an integer ${min}–${max}, got ${text}`);
+  return n;
+}
+
 /** Kernel object names derive from this: stable for a data dir, distinct between data dirs. */
 export function instanceIdFor(dataDir: string): string {
   return createHash('sha256').update(resolve(dataDir)).digest('hex').slice(0, 4);
@@ -106,6 +112,10 @@ export function loadConfig(flags: Flags): WarrenConfig {
     },
     usage: loadUsageConfig(dataDir),
     statsIntervalMs: statsInterval(),
+    warmPool: {
+      size: boundedInt('--warm-pool', pick(flags, 'warm-pool', 'WARREN_WARM_POOL') ?? '2', 0, 64),
+      images: boundedInt('WARREN_WARM_POOL_IMAGES', process.env.WARREN_WARM_POOL_IMAGES || '2', 1, 16),
+    },
     metricsToken: process.env.WARREN_METRICS_TOKEN || undefined,
     limits: loadRateLimits(),
     ssh: loadSshConfig(flags, pick, host, pick(flags, 'public-url', 'WARREN_PUBLIC_URL')),

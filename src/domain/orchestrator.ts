@@ -7,28 +7,38 @@
  * archives, restore) is `layers` (src/domain/layer-ops.ts), present when the driver
  * can snapshot.
  */
-import { rm } from 'node:fs/promises';
-import { canPause, canSnapshot, type LayerRef, type SandboxSpec } from '../drivers/driver.js';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { canAdopt, canPause, canSnapshot, type LayerRef, type SandboxSpec } from '../drivers/driver.js';
 import { AppError } from '../contract/errors.js';
 import type { Store, WorkspaceRecord } from '../store/store.js';
 import type { DomainDeps } from './ports.js';
 import { AGENT_PORT } from './ports.js';
 import { specFor, workspaceDir, writeControlFiles, writeAgentToken } from './sandbox-spec.js';
 import { LayerOps, type ResolvedSource } from './layer-ops.js';
+import type { PoolEntry, WarmPool } from './warm-pool.js';
 
 /** How long a freshly started agent may take to answer /health. */
 const AGENT_READY_TIMEOUT_MS = 30_000;
 
 export class Orchestrator {
   readonly layers: LayerOps | null;
+  /** Boots under way (the warm pool refills only when there is none). */
+  private booting = 0;
 
-  constructor(private readonly deps: DomainDeps, store: Store) {
+  /** `pool`: where a new workspace's sandbox may come from ready-made (absent: every boot is cold). */
+  constructor(private readonly deps: DomainDeps, store: Store, readonly pool: WarmPool | null = null) {
     const driver = deps.driver;
     this.layers = canSnapshot(driver) ? new LayerOps({ store, driver, archives: deps.archives, spec: (r, b) => this.spec(r, b) }) : null;
   }
 
   get driver() {
     return this.deps.driver;
+  }
+
+  /** Whether a workspace is being booted now. */
+  get busy(): boolean {
+    return this.booting > 0;
   }
 
   /**
@@ -62,14 +72,61 @@ export class Orchestrator {
     const step = (m: string) => log?.step(rec.id, `${m} (${ms()})`);
     log?.step(rec.id, `Boot of ${rec.id}: image ${rec.image}, ${rec.config.cpus} CPU, ${rec.config.memory_mb} MB memory, `
       + `${rec.config.disk_size_mb} MB disk, address ${rec.ip}`);
+    this.booting++;
     try {
-      await this.bringUpSteps(rec, source, step);
+      const entry = source ? undefined : this.pool?.claim(rec.id);
+      if (entry) await this.adopt(rec, entry, step);
+      else await this.bringUpSteps(rec, source, step);
       step('Boot complete');
     } catch (err) {
       log?.step(rec.id, `Boot failed after ${ms()}: ${err instanceof AppError ? err.code : 'internal error'}`, 'error');
       throw err;
     } finally {
+      this.booting--;
       log?.end(rec.id);
+    }
+  }
+
+  /**
+   * Gives a warm-pool sandbox (src/domain/warm-pool.ts) to `rec`: its directories move under
+   * the workspace's (mounts and binds follow), its control files become the workspace's,
+   * the driver sets limits, quota and hostname, the firewall takes the workspace's policy,
+   * and the agent boots the workspace. Until the move, a failure destroys the entry and the
+   * boot goes on cold; after it, the sandbox is the workspace's and a retry finishes it.
+   */
+  private async adopt(rec: WorkspaceRecord, entry: PoolEntry, step: (m: string) => void): Promise<void> {
+    const driver = this.deps.driver;
+    const spec = await this.spec(rec, true).catch(async (err: unknown) => {
+      await this.pool?.destroy(entry);
+      throw err;
+    });
+    if (!canAdopt(driver) || rec.imageId !== entry.imageId) {
+      await this.pool?.destroy(entry);
+      return this.bringUpSteps(rec, undefined, step);
+    }
+    const dir = workspaceDir(this.deps.paths.workspacesDir, rec.id);
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await rename(join(entry.dir, 'control'), spec.agent.controlDir);
+    await rename(join(entry.dir, 'sandbox'), spec.stateDir);
+    await rm(entry.dir, { recursive: true, force: true });
+    step(`Ready sandbox ${entry.shortId} taken from the warm pool`);
+    await writeControlFiles(spec, rec);
+    await this.deps.bootFiles?.(rec, spec.agent.controlDir);
+    await driver.adopt(spec);
+    await this.deps.syncNetwork?.();
+    step('Limits, hostname and network policy in force');
+    await this.bootAgent(rec, spec);
+    step(`Runtime agent booted the workspace on port ${AGENT_PORT}`);
+  }
+
+  /** Tells the agent to start the workspace (cmd, workloads, sshd); a no-op for an agent that did already. */
+  private async bootAgent(rec: WorkspaceRecord, spec: SandboxSpec): Promise<void> {
+    const control = this.deps.agentControl;
+    if (!control) return;
+    try {
+      await control.call({ ip: rec.ip, port: AGENT_PORT, controlDir: spec.agent.controlDir }, 'POST', '/_warren/claim');
+    } catch {
+      throw new AppError('VM_UNAVAILABLE', 'The workspace started but its runtime agent did not answer');
     }
   }
 
@@ -90,11 +147,15 @@ export class Orchestrator {
     await this.deps.firewall.register(this.sandboxRef(rec));
     await this.deps.syncNetwork?.();
     step('Network policy in force');
-    const status = await this.deps.driver.inspect(spec);
-    if (status.state === 'paused' && canPause(this.deps.driver)) await this.deps.driver.resume(spec);
-    if (status.state !== 'running') await this.deps.driver.start(spec);
-    step(`Sandbox ${status.state === 'running' ? 'already running' : 'started'} (${this.deps.driver.name} driver)`);
+    const driver = this.deps.driver;
+    const status = await driver.inspect(spec);
+    if (status.state === 'paused' && canPause(driver)) await driver.resume(spec);
+    if (status.state !== 'running') await driver.start(spec);
+    // A sandbox found running may be a pool entry moved here by an adoption a crash cut short.
+    else if (canAdopt(driver)) await driver.adopt(spec);
+    step(`Sandbox ${status.state === 'running' ? 'already running' : 'started'} (${driver.name} driver)`);
     await this.waitForAgent(rec);
+    if (status.state === 'running') await this.bootAgent(rec, spec);
     step(`Runtime agent answered on port ${AGENT_PORT}`);
   }
 

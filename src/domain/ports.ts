@@ -130,6 +130,8 @@ export interface DomainDeps {
   bootLog?: BootLogPort;
   /** Brings the firewall's policy sets in line with the store (after a registration). */
   syncNetwork?: () => Promise<void>;
+  /** The agents' internal API (claiming a warm-pool sandbox); absent in some unit tests. */
+  agentControl?: AgentControlPort;
   /** Extra control files written before every boot (SSH's ssh.json: src/domain/ssh.ts). */
   bootFiles?: (rec: WorkspaceRecord, controlDir: string) => Promise<void>;
   log: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;

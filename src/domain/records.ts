@@ -17,6 +17,8 @@ export interface NewRecordInput {
   mode: WorkspaceRecord['mode'];
   config: WorkspaceConfig;
   ip: string;
+  /** The kernel objects' name; given when the sandbox exists already (a warm-pool one). */
+  shortId?: string;
   idempotencyKey: string | null;
   metadata?: Record<string, string>;
   /** The create's layer source (a fork's seed). */
@@ -31,7 +33,7 @@ function nameStem(image: string): string {
 
 /** State `creating` with a pending create: the intent, recorded before any side effect. */
 export function newWorkspaceRecord(i: NewRecordInput, now = new Date().toISOString()): WorkspaceRecord {
-  const shortId = randomBytes(4).toString('hex');
+  const shortId = i.shortId ?? randomBytes(4).toString('hex');
   const network = defaultNetworkPolicy();
   network.allow_internet = i.config.network_config.allow_internet;
   network.public_access = i.config.network_config.public_ingress;

@@ -26,25 +26,33 @@ export interface SpecImage {
   user?: string;
 }
 
-export function specFor(rec: WorkspaceRecord, image: SpecImage, deps: DomainDeps): SandboxSpec {
-  const dir = workspaceDir(deps.paths.workspacesDir, rec.id);
+/** Who a sandbox is for: a workspace record, or a warm-pool sandbox made ahead of demand. */
+export interface SpecSubject {
+  id: string;
+  shortId: string;
+  hostname: string;
+  image: string;
+  resources: { cpus: number; memoryMb: number; diskMb: number };
+  env: Record<string, string>;
+  cmd?: string[];
+  ip: string;
+  /** Directory holding `control/` and `sandbox/` (a workspace's, or a pool entry's). */
+  dir: string;
+}
+
+export function sandboxSpec(s: SpecSubject, image: SpecImage, deps: DomainDeps): SandboxSpec {
   return {
-    id: rec.id,
-    shortId: rec.shortId,
-    hostname: hostnameOf(rec),
-    image: { id: rec.image, layers: image.layers },
+    id: s.id,
+    shortId: s.shortId,
+    hostname: s.hostname,
+    image: { id: s.image, layers: image.layers },
     ...(image.workingDir ? { workdir: image.workingDir } : {}),
     ...(image.user ? { user: image.user } : {}),
-    resources: {
-      cpus: rec.config.cpus,
-      memoryMb: rec.config.memory_mb,
-      diskMb: rec.config.disk_size_mb,
-      pids: DEFAULT_PIDS_LIMIT,
-    },
-    env: Object.fromEntries(rec.config.env.map((e) => [e.key, e.value])),
-    cmd: rec.config.cmd ?? undefined,
+    resources: { ...s.resources, pids: DEFAULT_PIDS_LIMIT },
+    env: s.env,
+    cmd: s.cmd,
     network: {
-      ip: rec.ip,
+      ip: s.ip,
       prefixLen: deps.network.prefixLen,
       gateway: deps.network.gateway,
       bridge: deps.network.bridge,
@@ -54,11 +62,25 @@ export function specFor(rec: WorkspaceRecord, image: SpecImage, deps: DomainDeps
       port: AGENT_PORT,
       bundleDir: deps.paths.bundleDir,
       runtimeDir: deps.paths.runtimeDir,
-      controlDir: controlDirOf(deps.paths.workspacesDir, rec.id),
+      controlDir: join(s.dir, 'control'),
       ...(deps.paths.sshBundleDir ? { sshBundleDir: deps.paths.sshBundleDir } : {}),
     },
-    stateDir: join(dir, 'sandbox'),
+    stateDir: join(s.dir, 'sandbox'),
   };
+}
+
+export function specFor(rec: WorkspaceRecord, image: SpecImage, deps: DomainDeps): SandboxSpec {
+  return sandboxSpec({
+    id: rec.id,
+    shortId: rec.shortId,
+    hostname: hostnameOf(rec),
+    image: rec.image,
+    resources: { cpus: rec.config.cpus, memoryMb: rec.config.memory_mb, diskMb: rec.config.disk_size_mb },
+    env: Object.fromEntries(rec.config.env.map((e) => [e.key, e.value])),
+    ...(rec.config.cmd ? { cmd: rec.config.cmd } : {}),
+    ip: rec.ip,
+    dir: workspaceDir(deps.paths.workspacesDir, rec.id),
+  }, image, deps);
 }
 
 async function writeAtomic(path: string, data: string): Promise<void> {
@@ -71,6 +93,19 @@ async function writeAtomic(path: string, data: string): Promise<void> {
 export async function writeAgentToken(spec: SandboxSpec, rec: WorkspaceRecord): Promise<void> {
   await mkdir(spec.agent.controlDir, { recursive: true, mode: 0o755 });
   await writeAtomic(join(spec.agent.controlDir, 'token'), rec.apiAccess.enabled ? rec.apiAccess.rawToken : '');
+}
+
+/**
+ * The control files of a warm-pool sandbox: no workspace yet, so no runtime token (the
+ * runtime API refuses everyone) and `pooled`, which holds the agent's boot until the host
+ * claims it for a workspace (after `writeControlFiles` gave it that workspace's).
+ */
+export async function writePoolControlFiles(spec: SandboxSpec): Promise<void> {
+  await mkdir(spec.agent.controlDir, { recursive: true, mode: 0o755 });
+  const config = { workspace_id: '', hostname: spec.hostname, env: {}, cmd: null, pooled: true, port: AGENT_PORT };
+  await writeAtomic(join(spec.agent.controlDir, 'config.json'), JSON.stringify(config));
+  await writeAtomic(join(spec.agent.controlDir, 'token'), '');
+  await ensureControlToken(spec.agent.controlDir);
 }
 
 export async function writeControlFiles(spec: SandboxSpec, rec: WorkspaceRecord): Promise<void> {

@@ -86,6 +86,7 @@ export class WorkspaceService {
     const limits = this.o.policy.limits;
     const config = withImageDefaults(parseConfig(cmd.rawConfig, defaultConfig(limits), limits, cmd.mode), facts);
     this.o.validateIdle?.(cmd.mode, idleOf(config));
+    this.o.orchestrator.pool?.want(image, facts.imageId);
     const [rec] = await this.reserve((all) => {
       if (cmd.slug && all.some((r) => r.slug === cmd.slug)) {
         throw new AppError('conflict', `Slug ${cmd.slug} is taken`, { field: 'slug' });
@@ -112,14 +113,32 @@ export class WorkspaceService {
       const inputs = build(all);
       for (const input of inputs) await this.o.namespaces?.admit(input.namespace, demandOf(input), inputs.filter((i) => i.namespace === input.namespace).length, all);
       checkReservation(this.o.policy, all, inputs);
-      const taken = new Set(all.map((r) => r.ip));
+      const pool = this.o.orchestrator.pool;
+      const taken = new Set([...all.map((r) => r.ip), ...(pool?.heldAddresses() ?? [])]);
+      // A single plain create may take a ready sandbox: the record gets its address and name.
+      const entry = inputs.length === 1 && !inputs[0]!.source ? pool?.take(inputs[0]!.image, inputs[0]!.imageId ?? null) : null;
       const recs = inputs.map((input) => {
+        if (entry) return newWorkspaceRecord({ ...input, ip: entry.ip, shortId: entry.shortId });
         const ip = allocate(this.o.network.subnet, taken);
         taken.add(ip);
         return newWorkspaceRecord({ ...input, ip });
       });
-      await this.o.store.insertWorkspaces(recs); // one transaction: all reserved or none
+      try {
+        await this.o.store.insertWorkspaces(recs); // one transaction: all reserved or none
+      } catch (err) {
+        if (entry) pool?.putBack(entry);
+        throw err;
+      }
+      if (entry) pool?.assign(recs[0]!.id, entry);
       return recs;
+    });
+  }
+
+  /** A free address for a warm-pool sandbox: no record's and none in `held`, under the create lock. */
+  reserveAddress(held: ReadonlySet<string>): Promise<string> {
+    return this.lock.run(CREATE_LOCK, async () => {
+      const taken = new Set([...(await this.o.store.allWorkspaces()).map((r) => r.ip), ...held]);
+      return allocate(this.o.network.subnet, taken);
     });
   }
 

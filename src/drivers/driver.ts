@@ -232,6 +232,20 @@ export interface SnapshotDriver extends Driver {
   recover(spec: SandboxSpec): Promise<void>;
 }
 
+/**
+ * A driver whose running sandboxes can be made ahead of demand (the warm pool) and then
+ * handed to a workspace: `adopt` gives a running sandbox, whose state directory the caller
+ * has already moved to `spec.stateDir`, the identity of `spec` — its limits, disk quota,
+ * hostname and ownership marker — without restarting anything. Idempotent.
+ */
+export interface AdoptingDriver extends Driver {
+  adopt(spec: SandboxSpec): Promise<void>;
+}
+
+export function canAdopt(d: Driver): d is AdoptingDriver {
+  return typeof (d as AdoptingDriver).adopt === 'function';
+}
+
 export function canPause(d: Driver): d is PausableDriver {
   return d.capabilities.pause && typeof (d as PausableDriver).pause === 'function';
 }

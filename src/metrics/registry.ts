@@ -30,6 +30,8 @@ export interface MetricsOptions {
   inventory(): Promise<WorkspaceInventoryItem[]>;
   scrapeConcurrency?: number;
   scrapeBudgetMs?: number;
+  /** The warm pool's ready sandboxes and pooled images (absent or null: no pool). */
+  warmPool?: () => { ready: number; images: number } | null;
   /** prom-client's process metrics (default true). */
   defaultMetrics?: boolean;
 }
@@ -78,6 +80,7 @@ export function createMetrics(opts: MetricsOptions): WarrenMetrics {
     name: 'warren_image_build_seconds', help: 'Image builds', labelNames: ['image'], buckets: BUILD_BUCKETS, registers,
   });
   const states = new Gauge({ name: 'warren_workspaces', help: 'Workspaces by lifecycle state', labelNames: ['state'], registers });
+  const pool = new Gauge({ name: 'warren_warm_pool_ready', help: 'Ready sandboxes waiting in the warm pool', registers });
   const gauges = WORKSPACE_GAUGES.map(([suffix, help, pick]) => ({
     gauge: new Gauge({ name: `warren_workspace_${suffix}`, help, labelNames: ['workspace_id'], registers }),
     pick,
@@ -94,6 +97,7 @@ export function createMetrics(opts: MetricsOptions): WarrenMetrics {
     // Reset, then set: a workspace gone since the last scrape disappears from the output.
     states.reset();
     for (const [state, n] of counts) states.set({ state }, n);
+    pool.set(opts.warmPool?.()?.ready ?? 0);
     for (const { gauge, pick } of gauges) {
       gauge.reset();
       live.forEach((it, i) => {

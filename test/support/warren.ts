@@ -72,7 +72,9 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
       // unless a test points them at namespaces of its own.
       env: {
         ...process.env, WARREN_ADMIN_CLIENT_ID: ADMIN.clientId, WARREN_ADMIN_CLIENT_SECRET: ADMIN.clientSecret,
-        WARREN_UPSTREAM: 'none', WARREN_DNS_UPSTREAM: 'none', ...extraEnv,
+        // The warm pool is off unless a test turns it on (test/e2e/warm-pool.test.ts): its
+        // background boots would otherwise add sandboxes to every test's host.
+        WARREN_UPSTREAM: 'none', WARREN_DNS_UPSTREAM: 'none', WARREN_WARM_POOL: '0', ...extraEnv,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

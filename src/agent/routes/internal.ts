@@ -29,6 +29,11 @@ export interface InternalDeps {
   cmdLog: EntryLog;
   /** The workspace's sshd (`/_warren/ssh`); absent: those routes are not served. */
   ssh?: SshManager;
+  /**
+   * `POST /_warren/claim`: boots the workspace (workloads, sshd, cmd) from the config as it is
+   * now, once; `booted` is false when it had booted already (so the call is idempotent).
+   */
+  claim?: () => { booted: boolean };
 }
 
 /** Whether `path` (prefix already stripped) belongs to the internal API and so to the control token. */
@@ -102,6 +107,8 @@ export function registerInternalRoutes(router: Router, deps: InternalDeps): void
       return undefined;
     }, o);
   registerLogRoutes(router, deps);
+  const claim = deps.claim;
+  if (claim) router.post('/_warren/claim', () => reply({ success: true, ...claim() }), o);
   if (deps.ssh) registerSshRoutes(router, deps.ssh);
 }
 

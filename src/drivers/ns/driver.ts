@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type {
-  DriverCapabilities, ExportOptions, ImportKind, LayerRef, PausableDriver, SandboxSpec, SandboxStats, SandboxStatus,
+  AdoptingDriver, DriverCapabilities, ExportOptions, ImportKind, LayerRef, PausableDriver, SandboxSpec, SandboxStats, SandboxStatus,
   SnapshotCapabilities, SnapshotDriver, SnapshotResult, TarExport,
 } from '../driver.js';
 import { createNetns, deleteNetns, linkExists, netnsExists, netnsPath } from '../../network/plumbing.js';
@@ -60,7 +60,7 @@ async function readInt(path: string): Promise<number | undefined> {
   }
 }
 
-export class NsDriver implements PausableDriver, SnapshotDriver {
+export class NsDriver implements PausableDriver, SnapshotDriver, AdoptingDriver {
   readonly name = 'ns';
   readonly capabilities: DriverCapabilities;
   readonly snapshots: SnapshotCapabilities;
@@ -171,6 +171,22 @@ export class NsDriver implements PausableDriver, SnapshotDriver {
       if (cg.exists()) await cg.setLimits(spec.resources);
       const upperFs = statePaths(spec.stateDir).upperFs;
       if (await isMounted(upperFs)) await setLayerQuota(upperFs, spec.resources.diskMb);
+    });
+  }
+
+  adopt(spec: SandboxSpec): Promise<void> {
+    return this.serial(spec, async () => {
+      const p = statePaths(spec.stateDir);
+      await writeMarker(spec.stateDir, { instanceId: this.names.instanceId, shortId: spec.shortId, id: spec.id });
+      await this.cgroups(spec.shortId).setLimits(spec.resources);
+      if (await isMounted(p.upperFs)) await setLayerQuota(p.upperFs, spec.resources.diskMb);
+      const pid = await readInt(p.pid);
+      const current = (await readFile(p.hostname, 'utf8').catch(() => '')).trim();
+      if (pid !== undefined && current !== spec.hostname && (await this.isSandboxProcess(spec.shortId, pid))) {
+        // Host root entering only the sandbox's UTS namespace: the name is validated by the contract.
+        await run('nsenter', ['--target', String(pid), '--uts', 'hostname', '--', spec.hostname]);
+        await writeFile(p.hostname, `${spec.hostname}\n`);
+      }
     });
   }
 
@@ -324,6 +340,7 @@ export class NsDriver implements PausableDriver, SnapshotDriver {
       cgroupProcs: cg.procsFiles(),
       layout,
     });
+    await writeFile(p.hostname, `${spec.hostname}\n`);
     this.log('sandbox started', { shortId: spec.shortId, pid: launched.pid, ms: Math.round(performance.now() - t0) });
     return { state: 'running', pid: launched.pid };
   }
@@ -340,7 +357,7 @@ export class NsDriver implements PausableDriver, SnapshotDriver {
     }
     await saveLogTail(p.liveLog, p.log);
     await unmountLayers(spec.stateDir);
-    for (const f of [p.pid, p.bwrapPid, p.info, p.status]) await rm(f, { force: true });
+    for (const f of [p.pid, p.bwrapPid, p.info, p.status, p.hostname]) await rm(f, { force: true });
   }
 
   private async requireLive(spec: SandboxSpec): Promise<void> {

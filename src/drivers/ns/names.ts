@@ -93,6 +93,8 @@ export function statePaths(stateDir: string) {
     agentLogs: join(stateDir, 'upper-fs', 'logs'),
     oomBaseline: join(stateDir, 'oom-baseline'),
     marker: join(stateDir, 'sandbox.json'),
+    /** The hostname the sandbox's UTS namespace has now (written at launch and by adopt). */
+    hostname: join(stateDir, 'hostname'),
     /** Written by the last step of create: everything create makes exists. */
     created: join(stateDir, 'created'),
   };

@@ -1,0 +1,242 @@
+/**
+ * The warm pool: sandboxes made ahead of demand — layer mounted, namespaces and cgroups
+ * made, address given, firewall port registered, agent listening — so that a create only
+ * hands one over (Orchestrator.adopt) instead of booting one (≈ 400 ms here).
+ *
+ * Contracts:
+ * - A pooled sandbox was never used: its agent holds the workspace's boot (no cmd,
+ *   workloads or sshd) and has no runtime token, so nothing but the host can reach it, and
+ *   it goes to exactly one workspace (`take` runs under the create lock). Entries are never
+ *   recycled: a workspace's sandbox is destroyed with the workspace, never returned.
+ * - One pool per image that creates asked for lately (at most `maxImages`, most recent
+ *   kept), pinned to the image's stored id: a rebuilt image's entries are dropped. Any size
+ *   fits any entry (limits and the disk quota are set at adoption).
+ * - Refills run one sandbox at a time, only while no workspace boots (`busy`), in a cgroup
+ *   of `resources.cpus`: the pool never takes the CPU a live create needs.
+ * - Entries live in `<workspacesDir>/.pool/<shortId>/` and only in memory besides: a
+ *   restart (or kill -9) destroys what is there (`sweep`) and refills.
+ */
+import { randomBytes } from 'node:crypto';
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { SandboxSpec } from '../drivers/driver.js';
+import { AGENT_PORT, type DomainDeps } from './ports.js';
+import { sandboxSpec, writePoolControlFiles } from './sandbox-spec.js';
+import { hostnameOf } from './view.js';
+
+export interface WarmPoolOptions {
+  /** Ready sandboxes kept per image; 0 turns the pool off. */
+  size: number;
+  /** How many images have a pool at once (the ones most recently created from). */
+  maxImages: number;
+  /** Limits of a waiting sandbox (the workspace's are set when it is adopted). */
+  resources: { cpus: number; memoryMb: number; diskMb: number };
+  /** A free address of the subnet, not a record's and not in `held` (taken under the create lock). */
+  reserveAddress: (held: ReadonlySet<string>) => Promise<string>;
+  /** Whether a workspace boots now: refills wait for that to end. */
+  busy: () => boolean;
+}
+
+/** One ready sandbox. */
+export interface PoolEntry {
+  shortId: string;
+  ip: string;
+  /** `<workspacesDir>/.pool/<shortId>`: holds `control/` and `sandbox/`, as a workspace's dir does. */
+  dir: string;
+  image: string;
+  imageId: string;
+}
+
+const POOL_DIR = '.pool';
+const AGENT_READY_TIMEOUT_MS = 30_000;
+/** After a failed refill, before the next try. */
+const RETRY_MS = 5_000;
+/** How often a waiting refill looks again whether the host is still busy booting. */
+const BUSY_POLL_MS = 20;
+
+const keyOf = (image: string, imageId: string) => `${image}@${imageId}`;
+
+export class WarmPool {
+  private readonly ready: PoolEntry[] = [];
+  private readonly assigned = new Map<string, PoolEntry>();
+  /** Addresses of every entry made, being made, or taken and not yet a record's. */
+  private readonly held = new Set<string>();
+  /** Pools wanted, most recent last: key → image and id. */
+  private readonly wanted = new Map<string, { image: string; imageId: string }>();
+  private filling: Promise<void> | null = null;
+  private closed = false;
+
+  constructor(private readonly deps: DomainDeps, private readonly opts: WarmPoolOptions) {}
+
+  get enabled(): boolean {
+    return this.opts.size > 0 && !this.closed;
+  }
+
+  /** Addresses the pool holds: a new record must not get one. */
+  heldAddresses(): ReadonlySet<string> {
+    return this.held;
+  }
+
+  /** Counts for the operator (GET /metrics, logs). */
+  counts(): { ready: number; images: number } {
+    return { ready: this.ready.length, images: this.wanted.size };
+  }
+
+  /** A create asked for `image`: keep a pool of it, dropping the least recent one past `maxImages`. */
+  want(image: string, imageId: string | null): void {
+    if (!this.enabled || !imageId) return;
+    const key = keyOf(image, imageId);
+    this.wanted.delete(key);
+    this.wanted.set(key, { image, imageId });
+    for (const [k, w] of this.wanted) {
+      const stale = w.image === image && k !== key; // the name now stands for another build
+      if (stale || this.wanted.size > this.opts.maxImages) this.wanted.delete(k);
+    }
+    this.dropUnwanted();
+    this.refill();
+  }
+
+  /** A ready sandbox for a new workspace of `image` (that exact build); null when none waits. */
+  take(image: string, imageId: string | null): PoolEntry | null {
+    if (!this.enabled || !imageId) return null;
+    const i = this.ready.findIndex((e) => e.image === image && e.imageId === imageId);
+    if (i < 0) return null;
+    const [entry] = this.ready.splice(i, 1);
+    this.refill();
+    return entry ?? null;
+  }
+
+  /** The taken entry is workspace `id`'s (its record is stored): its first boot adopts it. */
+  assign(id: string, entry: PoolEntry): void {
+    this.assigned.set(id, entry);
+    this.held.delete(entry.ip); // the record holds the address now
+  }
+
+  /** A taken entry whose record was not stored: it waits again, unused. */
+  putBack(entry: PoolEntry): void {
+    if (this.closed) void this.destroy(entry);
+    else this.ready.push(entry);
+  }
+
+  /** The entry assigned to workspace `id`, handed over once. */
+  claim(id: string): PoolEntry | undefined {
+    const entry = this.assigned.get(id);
+    this.assigned.delete(id);
+    return entry;
+  }
+
+  /** The spec an entry's sandbox was made with (its own identity, before adoption). */
+  specOf(entry: PoolEntry, layers: string[]): SandboxSpec {
+    return sandboxSpec({
+      id: `pool-${entry.shortId}`,
+      shortId: entry.shortId,
+      hostname: hostnameOf({ slug: null, shortId: entry.shortId }),
+      image: entry.image,
+      resources: this.opts.resources,
+      env: {},
+      ip: entry.ip,
+      dir: entry.dir,
+    }, { layers }, this.deps);
+  }
+
+  /** At start, before the reconciler: what an earlier run left in the pool goes. */
+  async sweep(): Promise<void> {
+    const root = this.root();
+    for (const shortId of await readdir(root).catch(() => [] as string[])) {
+      if (!/^[0-9a-f]{8}$/.test(shortId)) continue;
+      await this.destroy({ shortId, ip: '', dir: join(root, shortId), image: '', imageId: '' });
+    }
+    await rm(root, { recursive: true, force: true });
+  }
+
+  /** Stops refilling and destroys every waiting sandbox (server shutdown). */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.filling?.catch(() => undefined);
+    for (const entry of this.ready.splice(0)) await this.destroy(entry);
+  }
+
+  /** Removes an entry's sandbox, firewall port and files; `ip` may be '' when unknown (sweep). */
+  async destroy(entry: PoolEntry): Promise<void> {
+    const spec = this.specOf(entry, []);
+    try {
+      await this.deps.driver.destroy(spec);
+      if (entry.ip) await this.deps.firewall.unregister({ ip: entry.ip, hostIf: this.deps.hostIfName(entry.shortId) });
+      await rm(entry.dir, { recursive: true, force: true });
+    } catch (err) {
+      this.deps.log('warn', 'a pooled sandbox could not be removed', { shortId: entry.shortId, err: String(err) });
+    } finally {
+      if (entry.ip) this.held.delete(entry.ip);
+    }
+  }
+
+  private root(): string {
+    return join(this.deps.paths.workspacesDir, POOL_DIR);
+  }
+
+  private dropUnwanted(): void {
+    for (let i = this.ready.length - 1; i >= 0; i--) {
+      const e = this.ready[i]!;
+      if (!this.wanted.has(keyOf(e.image, e.imageId))) void this.destroy(this.ready.splice(i, 1)[0]!);
+    }
+  }
+
+  /** The wanted pool furthest below its size, or null when every one is full. */
+  private nextToFill(): { image: string; imageId: string } | null {
+    let best: { image: string; imageId: string } | null = null;
+    let bestCount = this.opts.size;
+    for (const w of this.wanted.values()) {
+      const n = this.ready.filter((e) => e.image === w.image && e.imageId === w.imageId).length;
+      if (n < bestCount) [best, bestCount] = [w, n];
+    }
+    return best;
+  }
+
+  private refill(): void {
+    if (this.filling || !this.enabled) return;
+    this.filling = this.fillLoop().finally(() => {
+      this.filling = null;
+    });
+  }
+
+  private async fillLoop(): Promise<void> {
+    for (let next = this.nextToFill(); next && this.enabled; next = this.nextToFill()) {
+      while (this.opts.busy() && this.enabled) await sleep(BUSY_POLL_MS);
+      if (!this.enabled) return;
+      try {
+        const entry = await this.make(next.image, next.imageId);
+        if (this.enabled && this.wanted.has(keyOf(entry.image, entry.imageId))) {
+          this.ready.push(entry);
+          this.deps.log('info', 'warm pool sandbox ready', { shortId: entry.shortId, ip: entry.ip, image: entry.image, ready: this.ready.length });
+        } else {
+          await this.destroy(entry);
+        }
+      } catch (err) {
+        this.deps.log('warn', 'warm pool refill failed; retrying later', { image: next.image, err: String(err) });
+        await sleep(RETRY_MS);
+      }
+    }
+  }
+
+  /** Boots one sandbox of the pinned image; on failure nothing of it stays. */
+  private async make(image: string, imageId: string): Promise<PoolEntry> {
+    const facts = await this.deps.images.materialize(image, imageId);
+    const ip = await this.opts.reserveAddress(this.held);
+    this.held.add(ip);
+    const shortId = randomBytes(4).toString('hex');
+    const entry: PoolEntry = { shortId, ip, dir: join(this.root(), shortId), image, imageId };
+    try {
+      const spec = this.specOf(entry, facts.layers);
+      await writePoolControlFiles(spec);
+      await this.deps.driver.create(spec);
+      await this.deps.firewall.register({ ip, hostIf: this.deps.hostIfName(shortId) });
+      await this.deps.driver.start(spec);
+      await this.deps.probe(ip, AGENT_PORT, AGENT_READY_TIMEOUT_MS);
+      return entry;
+    } catch (err) {
+      await this.destroy(entry);
+      throw err;
+    }
+  }
+}
