@@ -110,10 +110,12 @@ export class Orchestrator {
     await rename(join(entry.dir, 'sandbox'), spec.stateDir);
     await rm(entry.dir, { recursive: true, force: true });
     step(`Ready sandbox ${entry.shortId} taken from the warm pool`);
-    await writeControlFiles(spec, rec);
-    await this.deps.bootFiles?.(rec, spec.agent.controlDir);
-    await driver.adopt(spec);
-    await this.deps.syncNetwork?.();
+    // Independent of each other; every one settles before the agent is told to boot.
+    await settleAll([
+      writeControlFiles(spec, rec).then(() => this.deps.bootFiles?.(rec, spec.agent.controlDir)),
+      driver.adopt(spec),
+      this.deps.syncNetwork?.(),
+    ]);
     step('Limits, hostname and network policy in force');
     await this.bootAgent(rec, spec);
     step(`Runtime agent booted the workspace on port ${AGENT_PORT}`);
@@ -246,4 +248,11 @@ export class Orchestrator {
     }
     return this.layers;
   }
+}
+
+/** Waits for every promise; then throws the first rejection, if any (none is left running). */
+async function settleAll(work: Array<Promise<unknown> | undefined>): Promise<void> {
+  const results = await Promise.allSettled(work);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
