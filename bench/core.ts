@@ -13,7 +13,7 @@
  * Targets (aimed at, not tested): pooled p50 ≤ 50 ms, p95 ≤ 120 ms; cold ≤ 150 ms; ≤ 16 MiB per idle workspace.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Oblien, { Runtime } from 'oblien';
 import { api, startServer, type TestServer } from '../test/support/warren.js';
@@ -50,7 +50,7 @@ async function hostNodeServerRssMiB(): Promise<number> {
  */
 function cgroupPssMiB(cgroupDir: string): number {
   let kb = 0;
-  for (const pid of readFileSync(join(cgroupDir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) {
+  for (const pid of procsUnder(cgroupDir)) {
     try {
       kb += Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0);
     } catch {
@@ -58,6 +58,15 @@ function cgroupPssMiB(cgroupDir: string): number {
     }
   }
   return kb / 1024;
+}
+
+/** PIDs of a cgroup and of every group below it (the agent sits in a child group of the workspace's). */
+function procsUnder(dir: string): string[] {
+  const pids = readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean);
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    if (e.isDirectory()) pids.push(...procsUnder(join(dir, e.name)));
+  }
+  return pids;
 }
 
 /** create → enable → first `exec true` through the gateway, with the official client; ms. */
