@@ -15,6 +15,7 @@ import { openStore } from './store/open.js';
 import type { Store } from './store/store.js';
 import { loadOrCreateKeyFile } from './domain/secrets.js';
 import { ensureBridge } from './network/index.js';
+import { ensureHostLimits } from './host/limits.js';
 import { startHostNetwork } from './server-network.js';
 import { NetworkSync } from './domain/network-sync.js';
 import { createDriver } from './drivers/registry.js';
@@ -85,9 +86,11 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
   const store = observeStore(await openStore({ dataDir: cfg.dataDir, databaseUrl: cfg.databaseUrl }), (rec, id) => onRecord(rec, id));
   const signingKey = await loadOrCreateKeyFile(join(cfg.dataDir, 'secrets', 'gateway-signing.key'), 32);
 
+  const netLog: DomainDeps['log'] = (level, msg, fields) => log[level](fields ?? {}, msg);
+  // Neighbour tables, inotify and the rest sized for a full bridge (src/host/limits.ts).
+  await ensureHostLimits(netLog);
   // ensureBridge validates the subnet and refuses one overlapping a route Warren does not own.
   const { gateway, prefixLen } = await ensureBridge(cfg.bridge, cfg.subnet);
-  const netLog: DomainDeps['log'] = (level, msg, fields) => log[level](fields ?? {}, msg);
   // Operator metrics: live workspaces are read at scrape time (orchestrator exists by then).
   const metrics = createMetrics({
     inventory: async () => (await store.allWorkspaces()).map((r) => ({

@@ -32,6 +32,8 @@ export const ERROR_STATUS = {
   RUNNING_POOL_REACHED: 402,
   RESOURCE_NOT_ALLOWED: 403,
   VM_UNAVAILABLE: 503,
+  // Warren extension: a host limit no setting lifts (details.limit; e.g. 'bridge_ports': 1,023 workspaces per bridge)
+  HOST_CAPACITY_REACHED: 409,
   CREATE_FAILED: 500,
   // lifecycle
   invalid_state: 409,

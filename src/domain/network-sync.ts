@@ -3,19 +3,20 @@
  * record (running or not — elements of a workspace that is not on the bridge are
  * inert, since the bridge drops its address), its private links, the exposed public
  * ports and the addresses its allowed host names resolved to are compiled
- * (src/network/policy.ts) and the difference applied. `sync()` resolves once a
+ * (src/network/policy.ts; only workspaces whose inputs changed) and the difference
+ * applied. `sync()` resolves once a
  * compile that began after the call is in the kernel, so a caller that changed the
  * store and awaits `sync()` knows its change is enforced. Concurrent calls share one
  * follow-up run.
  */
 import type { ApplyResult } from '../network/firewall.js';
-import { egressNames, PolicyCompiler, type Compiled, type PolicySubject } from '../network/policy.js';
+import { egressNames, PolicyCompiler, type Compiled, type ElementDiff, type PolicySubject } from '../network/policy.js';
 import type { DnsAllowances } from '../network/dns-allowances.js';
 import type { NetworkPolicyRow, Store } from '../store/store.js';
 
 export interface NetworkSyncDeps {
   store: Store;
-  firewall: { applyRules(rules: Compiled): Promise<ApplyResult> };
+  firewall: { applyRules(rules: Compiled, changes?: ElementDiff): Promise<ApplyResult> };
   allowances: DnsAllowances;
   /** Exposed ports (public access): workspace id and port. */
   exposures: () => Promise<Array<{ workspaceId: string; port: number }>>;
@@ -34,6 +35,7 @@ export class NetworkSync {
   private namesByIp = new Map<string, string[]>();
   private expiryTimer: NodeJS.Timeout | null = null;
   private readonly compiler = new PolicyCompiler();
+  private readonly names = new WeakMap<object, string[]>();
 
   constructor(private readonly deps: NetworkSyncDeps) {}
 
@@ -73,11 +75,11 @@ export class NetworkSync {
       return ip ? [{ ip, port: e.port }] : [];
     });
     this.deps.allowances.sweep();
-    this.namesByIp = new Map(records.map((r) => [r.ip, egressNames(r.network.egress)]));
+    this.namesByIp = new Map(records.map((r) => [r.ip, this.namesOf(r.network)]));
     const subjects = records.map((r) => this.subjectOf(r, byId));
-    const rules = this.compiler.compile({ subjects, exposures, outbound: this.deps.outbound });
+    const { rules, changes } = this.compiler.update({ subjects, exposures, outbound: this.deps.outbound });
     const t1 = performance.now();
-    const result = await this.deps.firewall.applyRules(rules);
+    const result = await this.deps.firewall.applyRules(rules, changes);
     this.last = rules;
     if (result.added + result.removed > 0) {
       this.deps.observeApply?.((performance.now() - t0) / 1000);
@@ -85,6 +87,13 @@ export class NetworkSync {
       this.deps.log('info', 'network policy applied', { added: result.added, removed: result.removed, compile_ms: ms(t1 - t0), apply_ms: ms(performance.now() - t1) });
     }
     this.armExpiry();
+  }
+
+  /** Egress name patterns of a policy, kept while the store hands back the same policy object. */
+  private namesOf(policy: NetworkPolicyRow['network']): string[] {
+    let names = this.names.get(policy);
+    if (!names) this.names.set(policy, (names = egressNames(policy.egress)));
+    return names;
   }
 
   private subjectOf(rec: NetworkPolicyRow, byId: Map<string, NetworkPolicyRow>): PolicySubject {

@@ -11,7 +11,7 @@
  * - IPv6 is disabled on the bridge itself so workspaces cannot reach the host over
  *   link-local IPv6 (the L2 firewall also drops non-IPv4/ARP frames from workspaces).
  */
-import { writeFile } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import { AppError } from '../contract/errors.js';
 import { run, tryRun } from '../util/exec.js';
 import { gatewayOf, parseSubnet } from './addresses.js';
@@ -19,6 +19,29 @@ import { assertSubnetIsFree } from './routes.js';
 
 /** Linux interface names: ≤ 15 bytes; we also restrict the alphabet so names are safe in nft scripts. */
 const IFNAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$/;
+
+/**
+ * Workspaces one bridge holds: a Linux bridge has at most 1,024 ports (BR_MAX_PORTS)
+ * and port number 0 is reserved. Past it the kernel refuses the port with EXFULL;
+ * Warren refuses the workspace first, with a stable code (`bridgeFull`).
+ */
+export const BRIDGE_MAX_WORKSPACES = 1023;
+
+/** Number of ports on `bridge` (its /sys brif directory; 0 when unreadable). */
+export async function bridgePortCount(bridge: string): Promise<number> {
+  try {
+    return (await readdir(`/sys/class/net/${bridge}/brif`)).length;
+  } catch {
+    return 0;
+  }
+}
+
+/** The refusal of a workspace that would be port 1,024 of the bridge. */
+export function bridgeFull(bridge: string): AppError {
+  return new AppError('HOST_CAPACITY_REACHED',
+    `This host runs the most workspaces one network bridge holds (${BRIDGE_MAX_WORKSPACES}); stop or delete one first`,
+    { limit: 'bridge_ports', max: BRIDGE_MAX_WORKSPACES, bridge });
+}
 
 /** Link kinds allowed as bridge ports: workspace veths and VM taps. Anything else is an uplink. */
 const PORT_KINDS = new Set(['veth', 'tun']);

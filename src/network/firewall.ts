@@ -2,9 +2,9 @@
  * The workspace firewall of one Warren instance (rules: firewall-ruleset.ts).
  * Registrations (which bridge port holds which address) are added and removed one
  * workspace at a time; the policy sets are kept equal to the compiled policy of
- * the whole instance (src/network/policy.ts) by applying only the difference, in
- * one atomic `nft -f -` batch, then cutting the live flows the new rules refuse
- * (conntrack.ts). Changes are serialised; interface names and addresses are
+ * the whole instance (src/network/policy.ts) by applying only the difference (the
+ * compiler's own report of it when the kernel holds the previous rules), in one
+ * atomic batch, then cutting the live flows the new rules refuse (conntrack.ts). Changes are serialised; interface names and addresses are
  * validated before they reach an nft script.
  */
 import { AppError } from '../contract/errors.js';
@@ -17,7 +17,7 @@ import {
   DEFAULT_AGENT_PORT, DEFAULT_DNS_PORT, physicalSets, renderElements, renderPolicyDiff, renderRuleset, tableNames,
   type FirewallOptions, type FirewallTables, type SandboxPort,
 } from './firewall-ruleset.js';
-import { diff, emptyCompiled, SET_NAMES, type Compiled } from './policy.js';
+import { diff, emptyCompiled, SET_NAMES, type Compiled, type ElementDiff } from './policy.js';
 
 export * from './firewall-ruleset.js';
 
@@ -30,8 +30,8 @@ export interface ApplyResult {
   removed: number;
   /**
    * Live flows cut because the new rules refuse them. The cut runs right after the
-   * rules are in (one conntrack walk, ≈ 40 ms on a busy table), outside the apply
-   * path: new flows are refused when `applyRules` resolves, live ones when this does.
+   * rules are in (conntrack listings of the touched addresses, conntrack.ts), outside
+   * the apply path: new flows are refused when `applyRules` resolves, live ones when this does.
    */
   flowsCut: Promise<number>;
 }
@@ -53,6 +53,20 @@ async function readSet(family: string, table: string, set: string): Promise<unkn
   }
 }
 
+/** The firewall's own copy of rules (the compiler's view changes under it). */
+function copyOf(rules: Compiled): Compiled {
+  const out = emptyCompiled();
+  for (const set of Object.keys(out) as Array<keyof Compiled>) out[set] = new Set(rules[set]);
+  return out;
+}
+
+/** `current` with `changes` applied in place (cost follows the change, not the sets). */
+function patched(current: Compiled, changes: ElementDiff): Compiled {
+  for (const [set, els] of Object.entries(changes.remove)) for (const el of els) current[set as keyof Compiled].delete(el);
+  for (const [set, els] of Object.entries(changes.add)) for (const el of els) current[set as keyof Compiled].add(el);
+  return current;
+}
+
 function nftQuote(name: string): string {
   return `"${name}"`;
 }
@@ -64,6 +78,8 @@ export class Firewall {
   private readonly byIf = new Map<string, string>();
   /** The policy elements in the kernel (as last applied). */
   private current: Compiled = emptyCompiled();
+  /** Whether `current` is what the previous `applyRules` call was given (its `changes` then apply). */
+  private currentIsPrevious = false;
   /** Serialises kernel changes: each batch is computed against the state it follows. */
   private queue: Promise<unknown> = Promise.resolve();
   /** Addresses whose flows the next cut examines; the queued cut; the chain of cuts. */
@@ -93,17 +109,28 @@ export class Firewall {
    * differences, then the live flows touching changed workspaces that `rules` refuse
    * are cut. If the kernel drifted from what Warren last applied (the batch fails),
    * every policy set is flushed and refilled in one batch instead.
+   *
+   * `changes`, when given, must be exactly `diff(rules of the previous call, rules)`
+   * (PolicyCompiler.update gives it); the firewall then skips comparing whole sets.
+   * It is ignored (the full difference is used) when the previous call failed or
+   * `ensure()` ran since, i.e. whenever the kernel may not hold the previous rules.
    */
-  applyRules(rules: Compiled): Promise<ApplyResult> {
+  applyRules(rules: Compiled, changes?: ElementDiff): Promise<ApplyResult> {
     return this.serial(async () => {
-      const d = diff(this.current, rules);
-      if (d.size === 0) return { added: 0, removed: 0, flowsCut: Promise.resolve(0) };
+      const incremental = changes !== undefined && this.currentIsPrevious;
+      this.currentIsPrevious = false;
+      const d = incremental ? changes : diff(this.current, rules);
+      if (d.size === 0) {
+        this.currentIsPrevious = true;
+        return { added: 0, removed: 0, flowsCut: Promise.resolve(0) };
+      }
       try {
         await this.apply(renderPolicyDiff(this.tables, d.remove, d.add));
       } catch {
         await this.apply(this.refillScript(rules));
       }
-      this.current = rules;
+      this.current = incremental ? patched(this.current, d) : copyOf(rules);
+      this.currentIsPrevious = true;
       const registered = new Set(this.byIf.values());
       const touched = Object.values(d.remove).flat().flatMap((el) => el.split(/ [.:] /))
         .filter((ip) => registered.has(ip));
@@ -156,6 +183,7 @@ export class Firewall {
     const keep = current.pairs.filter((p) => this.fits(p));
     await this.serial(() => this.apply(renderRuleset(this.opts, keep)));
     this.current = emptyCompiled();
+    this.currentIsPrevious = false;
     this.byIf.clear();
     for (const p of keep) this.byIf.set(p.hostIf, p.ip);
   }
@@ -216,6 +244,7 @@ export class Firewall {
     const t = this.tables;
     await this.serial(() => this.apply(`table inet ${t.inet}\ndelete table inet ${t.inet}\ntable bridge ${t.bridge}\ndelete table bridge ${t.bridge}\n`));
     this.current = emptyCompiled();
+    this.currentIsPrevious = false;
     this.byIf.clear();
     this.close();
   }

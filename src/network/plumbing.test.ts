@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { run, tryRun } from '../util/exec.js';
+import { BRIDGE_MAX_WORKSPACES } from './bridge.js';
 import { createNetns, deleteNetns, linkExists, macForIp, netnsExists, netnsPath } from './plumbing.js';
 
 const tag = randomBytes(3).toString('hex');
@@ -18,8 +19,12 @@ before(async () => {
   await run('ip', ['link', 'set', bridge, 'up']);
 });
 
+/** Tap ports that fill the bridge in the capacity test. */
+const fillers: string[] = [];
+
 after(async () => {
   await deleteNetns(opts);
+  if (fillers.length) await tryRun('ip', ['-force', '-batch', '-'], { input: fillers.map((f) => `link delete ${f}\n`).join('') });
   await tryRun('ip', ['link', 'delete', bridge]);
 });
 
@@ -68,4 +73,16 @@ test('delete is idempotent', async () => {
 test('rejects bad input without touching the host', async () => {
   await assert.rejects(createNetns({ ...opts, hostIf: 'x'.repeat(16) }), /invalid interface/);
   await assert.rejects(createNetns({ ...opts, bridge: 'wtAnope' }), /does not exist/);
+});
+
+test('a full bridge (1,023 ports) refuses the workspace with a stable code, not the kernel\'s error', async () => {
+  await deleteNetns(opts);
+  for (let n = 0; n < BRIDGE_MAX_WORKSPACES; n++) fillers.push(`wtAd${tag}${n}`);
+  await run('ip', ['-batch', '-'], { input: fillers.map((f) => `tuntap add dev ${f} mode tap\nlink set ${f} master ${bridge}\n`).join('') });
+  await assert.rejects(createNetns(opts), (err: { code?: string; details?: { limit?: string } }) =>
+    err.code === 'HOST_CAPACITY_REACHED' && err.details?.limit === 'bridge_ports');
+  assert.equal(linkExists(opts.hostIf), false, 'no half-made veth left');
+  await run('ip', ['link', 'delete', fillers.pop()!]);
+  await createNetns(opts);
+  assert.match((await run('ip', ['-o', 'link', 'show', opts.hostIf])).stdout, new RegExp(`master ${bridge}`));
 });

@@ -8,6 +8,7 @@
 import { existsSync } from 'node:fs';
 import { statfs } from 'node:fs/promises';
 import { run, tryRun } from '../util/exec.js';
+import { BRIDGE_MAX_WORKSPACES, bridgeFull, bridgePortCount } from './bridge.js';
 
 const NETNS_DIR = '/run/netns';
 /** statfs f_type of a mounted namespace file ("nsfs"). */
@@ -74,8 +75,19 @@ async function ensureVeth(opts: NetnsVethOptions): Promise<void> {
     // Host end exists but its peer is not `eth0` in our netns: rebuild the pair.
     await run('ip', ['link', 'delete', opts.hostIf]);
   }
+  // A full bridge refuses the port (EXFULL): refuse the workspace with a stable code instead.
+  if (await bridgePortCount(opts.bridge) >= BRIDGE_MAX_WORKSPACES) throw bridgeFull(opts.bridge);
   const add = `link add ${opts.hostIf} type veth peer name eth0 address ${macForIp(opts.ip)} netns ${opts.netnsName}`;
-  await run('ip', ['-batch', '-'], { input: `${add}\n${attach}\n` });
+  try {
+    await run('ip', ['-batch', '-'], { input: `${add}\n${attach}\n` });
+  } catch (err) {
+    // Two creates raced for the last port: the loser gets the same refusal, not the kernel's text.
+    if (await bridgePortCount(opts.bridge) >= BRIDGE_MAX_WORKSPACES) {
+      await tryRun('ip', ['link', 'delete', opts.hostIf]);
+      throw bridgeFull(opts.bridge);
+    }
+    throw err;
+  }
 }
 
 /** Creates (or repairs) the netns, the veth pair, addresses and the default route. */

@@ -74,6 +74,37 @@ test('PolicyCompiler gives what compile gives, recompiling only changed workspac
   assert.deepEqual(compiler.compile({ ...changed, subjects: subjects.slice(0, 3) }), compile({ ...changed, subjects: subjects.slice(0, 3) }));
 });
 
+test('PolicyCompiler.update reports exactly the difference from the previous update', () => {
+  const compiler = new PolicyCompiler();
+  const snapshot = (c: ReturnType<typeof compile>) => structuredClone(c);
+  // 10.0.1.2 is public on 8080 through its ingress ports AND through an exposure: one element, two holders.
+  let subjects = Array.from({ length: 20 }, (_, i) => subject(`10.0.1.${i + 2}`, i === 0
+    ? { public_access: true, ingress_ports: [8080] } : { egress: [`1.2.${i}.0/24`] }, { linkSources: i > 0 ? ['10.0.1.2'] : [] }));
+  let exposures = [{ ip: '10.0.1.2', port: 8080 }];
+  let before = snapshot(compiler.update({ subjects, exposures, outbound: true }).rules);
+  const steps: Array<() => void> = [
+    () => { subjects[3] = subject('10.0.1.5', { allow_internet: false }); },
+    () => { exposures = []; },
+    () => { subjects[0] = subject('10.0.1.2'); },
+    () => { subjects = subjects.slice(0, 5); },
+    () => { subjects[1] = subject('10.0.1.3', { egress: ['1.2.1.0/24'], outbound_ip: '9.9.9.9' }, { linkSources: ['10.0.1.2'] }); },
+    () => { exposures = [{ ip: '10.0.1.4', port: 3000 }]; subjects = [...subjects, subject('10.0.1.99')]; },
+  ];
+  for (const step of steps) {
+    step();
+    const input = { subjects, exposures, outbound: true };
+    const { rules, changes } = compiler.update(input);
+    assert.deepEqual(rules, compile(input));
+    const want = diff(before, rules);
+    const norm = (r: Record<string, string[]>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, [...v].sort()]).sort());
+    assert.deepEqual(norm(changes.add), norm(want.add));
+    assert.deepEqual(norm(changes.remove), norm(want.remove));
+    assert.equal(changes.size, want.size);
+    before = snapshot(rules);
+  }
+  assert.equal(compiler.update({ subjects, exposures, outbound: true }).changes.size, 0, 'nothing changed, nothing to apply');
+});
+
 test('collapse keeps blocks and the hosts no block covers', () => {
   const blocks = ['10.0.0.0/8', '10.1.0.0/16', '192.168.1.5', '192.168.1.5', '10.9.9.9', '172.16.0.0/12'].map((x) => parseAnyCidr(x)!);
   assert.deepEqual(collapse(blocks).sort(), ['10.0.0.0/8', '172.16.0.0/12', '192.168.1.5']);

@@ -1,9 +1,10 @@
 /**
  * Network policy compiler (pure): every running workspace's stored policy (seed 000),
  * the exposed public ports and the addresses its allowed host names resolved to
- * become the elements of the firewall's nftables sets. The whole instance is
- * compiled at once (microseconds per workspace), and the firewall applies only the
- * difference to the kernel, so one function defines what the kernel enforces.
+ * become the elements of the firewall's nftables sets. `compile` defines what the
+ * kernel enforces for the whole instance; `PolicyCompiler` reaches the same rules
+ * incrementally (only changed workspaces are recompiled) and reports the difference
+ * the firewall applies to the kernel.
  *
  * Semantics (docs/ARCHITECTURE.md "Network policy"):
  * - A new flow passes only if the sender's egress AND the receiver's ingress allow it.
@@ -149,27 +150,115 @@ export function compile(input: CompileInput): Compiled {
   return union(input.subjects.map((s) => compileSubject(s, input.outbound)), input.exposures);
 }
 
+/** What one `PolicyCompiler.update` produced: the rules and how they differ from the previous call's. */
+export interface CompileUpdate {
+  /** Live view of the instance's rules: valid (and mutated) until the next `update`. */
+  rules: Compiled;
+  /** Exactly `diff(previous rules, rules)`, computed from the changed workspaces alone. */
+  changes: ElementDiff;
+}
+
+/** Memo id of the exposed ports (a workspace id never holds a NUL). */
+const EXPOSURES_ID = '\u0000exposures';
+
+/** A workspace's compile inputs as text, with its policy given by `policyText`. */
+function subjectKey(s: PolicySubject, outbound: boolean, policyText: string): string {
+  return `${s.ip}|${outbound}|${policyText}|${s.linkSources.join(',')}|${s.resolved.join(',')}`;
+}
+
+function exposuresPart(exposures: CompileInput['exposures']): Compiled {
+  const out = emptyCompiled();
+  for (const e of exposures) out.host_allow.add(`${e.ip} . ${e.port}`);
+  return out;
+}
+
 /**
- * `compile` with a per-workspace memo: a workspace whose inputs did not change is
- * not compiled again, so a change of one policy among 500 costs one compile plus
- * the union (measured: bench/network.ts → policy_apply_500).
+ * Incremental `compile`: each workspace's contribution is memoised with its inputs,
+ * and every element carries a count of the contributions holding it (links and
+ * exposures make two workspaces produce the same element). A change of one policy
+ * among 500 recompiles that workspace alone and touches only its elements, so the
+ * cost of an update — and of the difference it reports — follows the size of the
+ * change, not of the instance (measured: bench/network.ts → policy_apply_500).
  */
 export class PolicyCompiler {
   private readonly memo = new Map<string, { key: string; out: Compiled }>();
+  /** Policy objects already turned into text (stores hand back unchanged policies as the same, frozen object). */
+  private readonly policyTexts = new WeakMap<object, string>();
+  private readonly counts = new Map<SetName | 'outbound', Map<string, number>>(ALL_SETS.map((n) => [n, new Map()]));
+  private readonly live = emptyCompiled();
 
+  /** The rules of `input` (a live view, see CompileUpdate). */
   compile(input: CompileInput): Compiled {
-    const seen = new Set<string>();
-    const parts = input.subjects.map((s) => {
+    return this.update(input).rules;
+  }
+
+  update(input: CompileInput): CompileUpdate {
+    /** set → element → whether it was in the rules before this update (first transition seen). */
+    const touched = new Map<SetName | 'outbound', Map<string, boolean>>();
+    const seen = new Set<string>([EXPOSURES_ID]);
+    for (const s of input.subjects) {
       seen.add(s.id);
-      const key = JSON.stringify([s.ip, s.policy, s.linkSources, s.resolved, input.outbound]);
-      const hit = this.memo.get(s.id);
-      if (hit?.key === key) return hit.out;
-      const out = compileSubject(s, input.outbound);
-      this.memo.set(s.id, { key, out });
-      return out;
-    });
-    for (const id of this.memo.keys()) if (!seen.has(id)) this.memo.delete(id);
-    return union(parts, input.exposures);
+      const key = subjectKey(s, input.outbound, this.policyText(s.policy));
+      if (this.memo.get(s.id)?.key !== key) this.replace(s.id, key, compileSubject(s, input.outbound), touched);
+    }
+    const exposureKey = input.exposures.map((e) => `${e.ip}:${e.port}`).join(',');
+    if (this.memo.get(EXPOSURES_ID)?.key !== exposureKey) {
+      this.replace(EXPOSURES_ID, exposureKey, exposuresPart(input.exposures), touched);
+    }
+    for (const id of [...this.memo.keys()]) if (!seen.has(id)) this.replace(id, null, null, touched);
+    return { rules: this.live, changes: this.changesOf(touched) };
+  }
+
+  private policyText(policy: PolicyView): string {
+    // Only a frozen object is known not to change under the same identity.
+    if (!Object.isFrozen(policy)) return JSON.stringify(policy);
+    let text = this.policyTexts.get(policy);
+    if (text === undefined) this.policyTexts.set(policy, (text = JSON.stringify(policy)));
+    return text;
+  }
+
+  /** Swaps the contribution of `id` (null: the workspace is gone). */
+  private replace(id: string, key: string | null, out: Compiled | null, touched: Map<SetName | 'outbound', Map<string, boolean>>): void {
+    const old = this.memo.get(id);
+    if (old) this.count(old.out, -1, touched);
+    if (out && key !== null) {
+      this.count(out, 1, touched);
+      this.memo.set(id, { key, out });
+    } else {
+      this.memo.delete(id);
+    }
+  }
+
+  private count(part: Compiled, delta: 1 | -1, touched: Map<SetName | 'outbound', Map<string, boolean>>): void {
+    for (const name of ALL_SETS) {
+      if (part[name].size === 0) continue;
+      const counts = this.counts.get(name)!;
+      for (const el of part[name]) {
+        const before = counts.get(el) ?? 0;
+        const after = before + delta;
+        if (after === 0) counts.delete(el);
+        else counts.set(el, after);
+        if ((before === 0) === (after === 0)) continue;
+        let marks = touched.get(name);
+        if (!marks) touched.set(name, (marks = new Map()));
+        if (!marks.has(el)) marks.set(el, before > 0);
+        if (after === 0) this.live[name].delete(el);
+        else this.live[name].add(el);
+      }
+    }
+  }
+
+  private changesOf(touched: Map<SetName | 'outbound', Map<string, boolean>>): ElementDiff {
+    const out: ElementDiff = { add: {}, remove: {}, size: 0 };
+    for (const [name, marks] of touched) {
+      for (const [el, wasIn] of marks) {
+        const isIn = this.live[name].has(el);
+        if (wasIn === isIn) continue;
+        (isIn ? (out.add[name] ??= []) : (out.remove[name] ??= [])).push(el);
+        out.size++;
+      }
+    }
+    return out;
   }
 }
 

@@ -189,3 +189,20 @@ test('sqlite: acknowledged writes survive SIGKILL of the writer', async (t) => {
   const db = (store as unknown as { db: Database.Database }).db;
   assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
 });
+
+test('allNetworkPolicies hands back the same frozen policy object until the policy changes', async (t) => {
+  const store = await openStore({ dataDir: tempDir(t) });
+  t.after(() => store.close());
+  const rec = sampleWorkspace({ id: 'ws_net1' });
+  await store.insertWorkspace(rec);
+  const first = (await store.allNetworkPolicies())[0]!.network;
+  assert.ok(Object.isFrozen(first) && Object.isFrozen(first.egress));
+  const stored = (await store.getWorkspace(rec.id))!;
+  await store.updateWorkspace({ ...stored, name: 'renamed' });
+  assert.equal((await store.allNetworkPolicies())[0]!.network, first, 'unchanged policy: same object');
+  const renamed = (await store.getWorkspace(rec.id))!;
+  await store.updateWorkspace({ ...renamed, network: { ...renamed.network, egress: ['1.2.3.4'] } });
+  const second = (await store.allNetworkPolicies())[0]!.network;
+  assert.notEqual(second, first);
+  assert.deepEqual(second.egress, ['1.2.3.4']);
+});

@@ -78,6 +78,15 @@ function guarded<T>(fn: () => T): T {
 }
 
 /** Creates the database file 0600 if it does not exist yet (SQLite would use 0644). */
+/** Freezes a parsed JSON value and everything in it (shared read-only objects). */
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
 function createPrivateFile(path: string): void {
   try {
     const fd = openSync(path, fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_WRONLY, 0o600);
@@ -100,6 +109,8 @@ export class SqliteStore implements Store {
   private readonly quotas: QuotaTables;
   private readonly activity: ActivityTable;
   private readonly listStatements = new Map<string, { page: Database.Statement; count: Database.Statement }>();
+  /** Last parsed policy of each workspace with the text it came from (allNetworkPolicies). */
+  private parsedNetworks = new Map<string, { text: string; network: WorkspaceRecord['network'] }>();
 
   constructor(dataDir: string) {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -179,10 +190,23 @@ export class SqliteStore implements Store {
     );
   }
 
+  /**
+   * The policy column changes rarely and is read on every network sync: an unchanged
+   * text gives back the same (frozen) object, so the sync can tell unchanged policies
+   * by identity instead of parsing and comparing 1,000 of them.
+   */
   async allNetworkPolicies(): Promise<NetworkPolicyRow[]> {
     const rows = guarded(() => this.db.prepare('SELECT id, ip, network FROM workspaces').all()) as
       Array<{ id: string; ip: string; network: string }>;
-    return rows.map((r) => ({ id: r.id, ip: r.ip, network: JSON.parse(r.network) as WorkspaceRecord['network'] }));
+    const parsed = new Map<string, { text: string; network: WorkspaceRecord['network'] }>();
+    const out = rows.map((r) => {
+      const hit = this.parsedNetworks.get(r.id);
+      const network = hit?.text === r.network ? hit.network : deepFreeze(JSON.parse(r.network) as WorkspaceRecord['network']);
+      parsed.set(r.id, { text: r.network, network });
+      return { id: r.id, ip: r.ip, network };
+    });
+    this.parsedNetworks = parsed;
+    return out;
   }
 
   async allWorkspaces(): Promise<WorkspaceRecord[]> {

@@ -223,9 +223,12 @@ export interface Store {
   findWorkspace(idOrSlug: string): Promise<WorkspaceRecord | null>;
   findWorkspaceByIdempotencyKey(key: string): Promise<WorkspaceRecord | null>;
   listWorkspaces(filter: WorkspaceFilter, page: Page): Promise<{ items: WorkspaceRecord[]; total: number }>;
-  /** Every workspace, for reconciliation and address allocation. */
-  /** id, address and network policy of every workspace (what the firewall compiles; cheap). */
+  /**
+   * id, address and network policy of every workspace (what the firewall compiles; cheap).
+   * The policies are read-only: a store may hand back the same object while it is unchanged.
+   */
   allNetworkPolicies(): Promise<NetworkPolicyRow[]>;
+  /** Every workspace, for reconciliation and address allocation. */
   allWorkspaces(): Promise<WorkspaceRecord[]>;
   /**
    * Writes `rec` (bumping `version` and `updatedAt`). With `expectedVersion`, fails

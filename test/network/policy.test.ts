@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { run, tryRun } from '../../src/util/exec.js';
 import { Firewall } from '../../src/network/firewall.js';
-import { compile, type PolicySubject, type PolicyView } from '../../src/network/policy.js';
+import { compile, PolicyCompiler, type PolicySubject, type PolicyView } from '../../src/network/policy.js';
 import { installUpstream, removeUpstream } from '../../src/network/upstream.js';
 import { Lab } from './helpers.js';
 import { FakeInternet, INTERNET_HOSTS, RAW_PORT as RAW } from './internet.js';
@@ -20,6 +20,7 @@ const [NET_A, NET_B] = INTERNET_HOSTS;
 const lab = new Lab();
 const internet = new FakeInternet();
 let fw: Firewall;
+const compiler = new PolicyCompiler();
 
 function policy(p: Partial<PolicyView> = {}): PolicyView {
   return {
@@ -36,9 +37,12 @@ async function apply(setup: Setup, exposures: Array<{ name: 'a' | 'b' | 'c'; por
     const { links = [], ...p } = setup[name] ?? {};
     return { id: name, ip: lab.sb(name).ip, policy: policy(p), linkSources: links.map((l) => lab.sb(l).ip), resolved: [] };
   });
-  return fw.applyRules(compile({
+  // Through the incremental compiler, as the server does: the firewall gets only the changes.
+  const { rules, changes } = compiler.update({
     subjects, outbound: true, exposures: exposures.map((e) => ({ ip: lab.sb(e.name).ip, port: e.port })),
-  }));
+  });
+  assert.deepEqual(rules, compile({ subjects, outbound: true, exposures: exposures.map((e) => ({ ip: lab.sb(e.name).ip, port: e.port })) }));
+  return fw.applyRules(rules, changes);
 }
 
 const reach = async (from: 'a' | 'b' | 'c', host: string, port: number) => (await lab.connectFrom(from, host, port, { timeoutMs: 800 })).ok;
@@ -156,6 +160,16 @@ test('revoking a link cuts a live connection on its next packets; unrelated chan
   } finally {
     server.kill('SIGKILL');
   }
+});
+
+test('after ensure() empties the policy sets, the next apply puts the whole policy back, not only its change', async () => {
+  await apply({ b: { links: ['a'] } });
+  assert.equal(await reach('a', lab.sb('b').ip, AGENT), true);
+  await fw.ensure();
+  // The compiler reports only c's change, an addition the kernel would take without complaint.
+  await apply({ b: { links: ['a'] }, c: { public_access: true } });
+  assert.equal(await reach('a', lab.sb('b').ip, AGENT), true, 'the link is back');
+  assert.equal(await reach('a', NET_A, RAW), true, 'the internet is back');
 });
 
 test('the rules live in the root namespace: a workspace netns holds no table to flush', async () => {
