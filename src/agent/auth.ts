@@ -33,9 +33,24 @@ export function authenticate(source: TokenSource, req: IncomingMessage, query: U
   if (!constantTimeEqual(given, expected)) throw new AppError('unauthorized', 'Invalid runtime token');
 }
 
-/** Hash-then-compare so neither content nor length of the token leaks through timing. */
+/** Hash-then-compare so neither content nor length of the token leaks through timing; `b` is the expected token. */
 export function constantTimeEqual(a: string, b: string): boolean {
-  const da = createHash('sha256').update(a).digest();
-  const db = createHash('sha256').update(b).digest();
-  return timingSafeEqual(da, db);
+  return timingSafeEqual(sha256(a), expectedDigest(b));
+}
+
+function sha256(text: string): Buffer {
+  return createHash('sha256').update(text).digest();
+}
+
+/** The digests of the last expected tokens (runtime and control): they change only on rotation. */
+const expectedDigests = new Map<string, Buffer>();
+
+function expectedDigest(token: string): Buffer {
+  let digest = expectedDigests.get(token);
+  if (digest === undefined) {
+    if (expectedDigests.size >= 4) expectedDigests.clear();
+    digest = sha256(token);
+    expectedDigests.set(token, digest);
+  }
+  return digest;
 }

@@ -95,14 +95,17 @@ function splitPath(path: string): string[] {
   return path.split('/').filter((s) => s.length > 0);
 }
 
+/** Literal segments are compared first, so routes that do not match allocate nothing. */
 function matchSegments(pattern: string[], parts: string[]): Record<string, string> | null {
   if (pattern.length !== parts.length) return null;
+  for (let i = 0; i < pattern.length; i++) {
+    const p = pattern[i] as string;
+    if (p.charCodeAt(0) !== 0x3a && p !== parts[i]) return null;
+  }
   const params: Record<string, string> = {};
   for (let i = 0; i < pattern.length; i++) {
     const p = pattern[i] as string;
-    const v = parts[i] as string;
-    if (p.startsWith(':')) params[p.slice(1)] = decodeSegment(v);
-    else if (p !== v) return null;
+    if (p.charCodeAt(0) === 0x3a) params[p.slice(1)] = decodeSegment(parts[i] as string);
   }
   return params;
 }

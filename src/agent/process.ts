@@ -40,19 +40,29 @@ export function signalExitCode(signal: NodeJS.Signals): number {
 /**
  * Environment of workspace processes: the agent's own environment without Warren's
  * private `WARREN_*` variables, sane PATH/HOME defaults, then the workspace env from
- * config.json, then per-request additions (later wins).
+ * config.json, then per-request additions (later wins). The agent never changes its
+ * own environment, so that first part is computed once (reading `process.env` goes
+ * through getenv per key).
  */
 export function workspaceEnv(
   configEnv: Record<string, string>,
   extra: Record<string, string> = {},
 ): Record<string, string> {
+  return { ...agentBaseEnv(), ...configEnv, ...extra };
+}
+
+let baseEnv: Readonly<Record<string, string>> | null = null;
+
+function agentBaseEnv(): Readonly<Record<string, string>> {
+  if (baseEnv) return baseEnv;
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (v !== undefined && !k.startsWith('WARREN_')) env[k] = v;
   }
   env.PATH ??= DEFAULT_PATH;
   env.HOME ??= HOME;
-  return { ...env, ...configEnv, ...extra };
+  baseEnv = Object.freeze(env);
+  return baseEnv;
 }
 
 /**

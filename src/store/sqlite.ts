@@ -111,6 +111,7 @@ export class SqliteStore implements Store {
   private readonly listStatements = new Map<string, { page: Database.Statement; count: Database.Statement }>();
   /** Last parsed policy of each workspace with the text it came from (allNetworkPolicies). */
   private parsedNetworks = new Map<string, { text: string; network: WorkspaceRecord['network'] }>();
+  private readonly selectStatements = new Map<string, Database.Statement>();
 
   constructor(dataDir: string) {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -332,10 +333,21 @@ export class SqliteStore implements Store {
 
   /** `column` is always one of the literals above, never input. */
   private selectOne(column: 'id' | 'slug' | 'idempotency_key', value: string): WorkspaceRecord | null {
-    const row = guarded(() => this.db.prepare(`SELECT * FROM workspaces WHERE ${column} = ?`).get(value)) as
-      | WorkspaceRow
-      | undefined;
+    const row = guarded(() => this.selectStatementFor(column).get(value)) as WorkspaceRow | undefined;
     return row === undefined ? null : rowToRecord(row);
+  }
+
+  /**
+   * Prepared once per column: the gateway looks a workspace up on every runtime call,
+   * and preparing the statement cost more than running it.
+   */
+  private selectStatementFor(column: 'id' | 'slug' | 'idempotency_key'): Database.Statement {
+    let stmt = this.selectStatements.get(column);
+    if (stmt === undefined) {
+      stmt = this.db.prepare(`SELECT * FROM workspaces WHERE ${column} = ?`);
+      this.selectStatements.set(column, stmt);
+    }
+    return stmt;
   }
 
   private listStatementsFor(keys: Array<keyof typeof FILTER_COLUMNS>) {

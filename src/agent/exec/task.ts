@@ -108,7 +108,9 @@ export class ExecTask extends EventEmitter {
     const { command, cwd, env } = this.opts;
     let child: ChildProcess;
     try {
-      child = spawn(command.file, command.args, { cwd, env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+      // Without openStdin the process reads /dev/null (EOF at once): one pipe fewer to make and close.
+      const stdin = this.opts.openStdin ? 'pipe' : 'ignore';
+      child = spawn(command.file, command.args, { cwd, env, detached: true, stdio: [stdin, 'pipe', 'pipe'] });
     } catch (err) {
       this.fail(err);
       return;
@@ -116,7 +118,6 @@ export class ExecTask extends EventEmitter {
     this.child = child;
     // EPIPE after the process closed its stdin is not an agent error.
     child.stdin?.on('error', () => undefined);
-    if (!this.opts.openStdin) child.stdin?.end();
     child.on('spawn', () => {
       this.status = 'running';
       this.pid = child.pid;

@@ -38,3 +38,15 @@ test('a lone surrogate becomes U+FFFD', async () => {
   assert.equal((await parse('{"content":"a\\ud800b"}', 2)).content, 'a\uFFFDb');
   assert.equal((await parse('{"content":"\\ud800"}', 2)).content, '\uFFFD');
 });
+
+test('large content with dense escapes matches JSON.parse in socket-sized chunks', async () => {
+  const unit = 'line with "quotes", a \\ backslash, tab\t, é, \u{1F600}\n';
+  const value = { path: '/big', content: unit.repeat(4000), append: true };
+  const json = JSON.stringify(value);
+  for (const size of [65536, 16384, 1021]) {
+    const r = await parse(json, size);
+    assert.equal(r.content, value.content);
+    assert.equal(r.fields.path, '/big');
+    assert.equal(r.fields.append, true);
+  }
+});

@@ -38,34 +38,40 @@ export class StreamingWriteBody {
 
   constructor(private readonly contentField: string, private readonly sink: ContentSink) {}
 
-  /** Feeds one body chunk; awaits the sink for any content bytes in it. */
+  /**
+   * Feeds one body chunk; awaits the sink for any content bytes in it. Inside strings
+   * the next quote and backslash are found with `indexOf` (native memchr) and each
+   * plain run is copied in one go into one output buffer per chunk; only structure,
+   * escapes and small literals are walked byte by byte.
+   */
   async push(chunk: Buffer): Promise<void> {
-    let runStart = -1;
-    const out: Buffer[] = [];
-    const flushRun = (end: number) => {
-      if (runStart >= 0 && end > runStart) this.emit(chunk.subarray(runStart, end), out);
-      runStart = -1;
-    };
-    for (let i = 0; i < chunk.length; i++) {
-      const b = chunk[i] as number;
-      if (this.state === 'string') {
-        if (this.escape !== null) {
-          this.escapeByte(b, out);
-          continue;
-        }
-        if (b === 0x5c) {
-          flushRun(i);
-          this.escape = '';
-        } else if (b === 0x22) {
-          flushRun(i);
-          this.endString(out);
-        } else if (runStart < 0) runStart = i;
+    // Unescaping never grows a run; a U+FFFD for a lone surrogate carried over from the
+    // previous chunk may add 3 bytes.
+    const out: ChunkOutput = { buf: Buffer.allocUnsafe(chunk.length + 8), len: 0 };
+    const next = { quote: -1, backslash: -1 };
+    let i = 0;
+    while (i < chunk.length) {
+      if (this.state === 'string' && this.escape === null) {
+        i = this.stringRun(chunk, i, next, out);
         continue;
       }
-      this.structural(b);
+      const b = chunk[i++] as number;
+      if (this.state === 'string') this.escapeByte(b, out);
+      else this.structural(b);
     }
-    flushRun(chunk.length);
-    if (out.length > 0) await this.sink(out.length === 1 ? (out[0] as Buffer) : Buffer.concat(out));
+    if (out.len > 0) await this.sink(out.buf.subarray(0, out.len));
+  }
+
+  /** From `i` inside a string: emits the plain run, handles the quote or backslash ending it; returns the next index. */
+  private stringRun(chunk: Buffer, i: number, next: { quote: number; backslash: number }, out: ChunkOutput): number {
+    if (next.quote !== chunk.length && next.quote < i) next.quote = indexOrEnd(chunk, 0x22, i);
+    if (next.backslash !== chunk.length && next.backslash < i) next.backslash = indexOrEnd(chunk, 0x5c, i);
+    const end = Math.min(next.quote, next.backslash);
+    if (end > i) this.emit(chunk, i, end, out);
+    if (end === chunk.length) return end;
+    if (end === next.backslash) this.escape = '';
+    else this.endString(out);
+    return end + 1;
   }
 
   /** Call at end of body: 400 unless a complete object was read. */
@@ -147,21 +153,26 @@ export class StreamingWriteBody {
     this.partBytes = 0;
   }
 
-  private emit(bytes: Buffer, out: Buffer[]): void {
+  private emit(src: Buffer, start: number, end: number, out: ChunkOutput): void {
     if (this.pendingHigh) {
       this.pendingHigh = 0;
-      this.emit(Buffer.from('\uFFFD'), out);
+      this.emit(REPLACEMENT, 0, REPLACEMENT.length, out);
     }
     if (this.isContent) {
-      out.push(bytes); // a view of the request chunk, consumed before the next chunk arrives
+      out.len += src.copy(out.buf, out.len, start, end);
       return;
     }
-    this.partBytes += bytes.length;
+    this.partBytes += end - start;
     if (this.partBytes > MAX_SMALL_STRING) throw bad(`field "${this.key}" is too long`);
-    this.parts.push(Buffer.from(bytes));
+    this.parts.push(Buffer.from(src.subarray(start, end)));
   }
 
-  private escapeByte(b: number, out: Buffer[]): void {
+  private emitText(text: string, out: ChunkOutput): void {
+    const bytes = Buffer.from(text);
+    this.emit(bytes, 0, bytes.length, out);
+  }
+
+  private escapeByte(b: number, out: ChunkOutput): void {
     const c = String.fromCharCode(b);
     const esc = this.escape as string;
     if (esc === '') {
@@ -169,7 +180,7 @@ export class StreamingWriteBody {
       const simple = SIMPLE_ESCAPES[c];
       if (simple === undefined) throw bad('invalid escape');
       this.escape = null;
-      return this.emit(Buffer.from(simple), out);
+      return this.emitText(simple, out);
     }
     if (!/[0-9a-fA-F]/.test(c)) throw bad('invalid \\u escape');
     this.escape = esc + c;
@@ -179,7 +190,7 @@ export class StreamingWriteBody {
     if (code >= 0xd800 && code <= 0xdbff) {
       if (this.pendingHigh) {
         this.pendingHigh = 0;
-        this.emit(Buffer.from('\uFFFD'), out);
+        this.emit(REPLACEMENT, 0, REPLACEMENT.length, out);
       }
       this.pendingHigh = code;
       return;
@@ -187,13 +198,13 @@ export class StreamingWriteBody {
     if (code >= 0xdc00 && code <= 0xdfff && this.pendingHigh) {
       const high = this.pendingHigh;
       this.pendingHigh = 0;
-      return this.emit(Buffer.from(String.fromCharCode(high, code)), out);
+      return this.emitText(String.fromCharCode(high, code), out);
     }
-    this.emit(Buffer.from(String.fromCharCode(code)), out);
+    this.emitText(String.fromCharCode(code), out);
   }
 
-  private endString(out: Buffer[]): void {
-    if (this.pendingHigh) this.emit(Buffer.alloc(0), out);
+  private endString(out: ChunkOutput): void {
+    if (this.pendingHigh) this.emit(REPLACEMENT, 0, 0, out);
     const text = this.isContent ? '' : Buffer.concat(this.parts).toString('utf8');
     this.parts = [];
     if (this.isKey) {
@@ -204,6 +215,19 @@ export class StreamingWriteBody {
       this.state = 'commaOrEnd';
     }
   }
+}
+
+/** Unescaped content bytes of one pushed chunk. */
+interface ChunkOutput {
+  buf: Buffer;
+  len: number;
+}
+
+const REPLACEMENT = Buffer.from('\uFFFD');
+
+function indexOrEnd(chunk: Buffer, byte: number, from: number): number {
+  const at = chunk.indexOf(byte, from);
+  return at === -1 ? chunk.length : at;
 }
 
 function parseLiteral(text: string): unknown {

@@ -2,7 +2,7 @@
  * Read, write, mkdir and delete (runtime.md §3.3–3.5, §3.7). Reads follow symlinks like
  * any process in the workspace; the sandbox root is the boundary (see files/paths.ts).
  */
-import { createReadStream } from 'node:fs';
+import { closeSync, constants as fsConstants, createReadStream, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { mkdir, open, rm, lstat, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -17,6 +17,8 @@ import { fsError } from './files.js';
 export const MAX_READ_BYTES = 10 * 1024 * 1024;
 /** A ranged read returns at most this much text. */
 export const MAX_RANGE_BYTES = 16 * 1024 * 1024;
+/** Whole-file reads up to this size take the synchronous path (readSmallFile). */
+const SMALL_READ_BYTES = 256 * 1024;
 
 export function registerFileRwRoutes(router: Router): void {
   router.get('/files/read', readRoute);
@@ -36,7 +38,8 @@ async function readRoute(ctx: RequestContext) {
   if (startLine > 0 && endLine > 0 && endLine < startLine) {
     throw new AppError('bad_request', 'end_line must be >= start_line', { field: 'end_line' });
   }
-  const st = await stat(path).catch((err) => {
+  const small = ranged ? null : readSmallFile(path);
+  const st = small?.st ?? await stat(path).catch((err) => {
     throw fsError(err, path);
   });
   if (st.isDirectory()) throw new AppError('bad_request', `Path is a directory: ${path}`, { field: 'path' });
@@ -44,7 +47,8 @@ async function readRoute(ctx: RequestContext) {
   if (!ranged && st.size > MAX_READ_BYTES) {
     throw new AppError('payload_too_large', `File is ${st.size} bytes; reads over ${MAX_READ_BYTES} bytes need start_line/end_line (or use transfer download)`, { field: 'path', limit: MAX_READ_BYTES });
   }
-  await refuseBinary(path);
+  if (small?.bytes) refuseBinaryBytes(path, small.bytes);
+  else await refuseBinary(path);
   const from = startLine || 1;
   const to = endLine || Number.MAX_SAFE_INTEGER;
   let content: string;
@@ -54,7 +58,7 @@ async function readRoute(ctx: RequestContext) {
     content = numbered ? lines.map((l, i) => `${from + i}\t${l}`).join('\n') : lines.join('\n');
     count = lines.length;
   } else {
-    const text = await readWhole(path);
+    const text = small?.bytes ? small.bytes.toString('utf8') : await readWhole(path);
     const lines = splitLines(text);
     content = numbered ? lines.map((l, i) => `${i + 1}\t${l}`).join('\n') : text; // verbatim unless numbered
     count = lines.length;
@@ -67,6 +71,34 @@ async function readRoute(ctx: RequestContext) {
     body.end_line = count > 0 ? from + count - 1 : from;
   }
   return reply(body);
+}
+
+/**
+ * Whole-file reads of small files in three synchronous calls (open, fstat, read): a thread-pool
+ * round trip costs more than each call. O_NONBLOCK so a FIFO cannot block the open. Returns the
+ * fstat and, for a regular file of at most SMALL_READ_BYTES, its bytes; null when the open fails
+ * (the asynchronous path then reports the error exactly as before).
+ */
+function readSmallFile(path: string): { st: Stats; bytes: Buffer | null } | null {
+  let fd: number;
+  try {
+    fd = openSync(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+  } catch {
+    return null;
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile() || st.size > SMALL_READ_BYTES) return { st, bytes: null };
+    const buf = Buffer.allocUnsafe(st.size + 1); // one spare byte sees a file that grew
+    let len = 0;
+    for (let n = -1; n !== 0 && len < buf.length;) {
+      n = readSync(fd, buf, len, buf.length - len, len);
+      len += n;
+    }
+    return len > st.size ? { st, bytes: null } : { st, bytes: buf.subarray(0, len) };
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** The file's lines; a final newline ends the last line rather than starting an empty one. */
@@ -95,11 +127,16 @@ async function refuseBinary(path: string): Promise<void> {
   try {
     const buf = Buffer.alloc(8192);
     const { bytesRead } = await h.read(buf, 0, buf.length, 0);
-    if (isBinary(buf.subarray(0, bytesRead))) {
-      throw new AppError('bad_request', `Binary file: ${path}; this API returns UTF-8 text only — use POST /files/transfer/download`, { field: 'path', reason: 'binary_file' });
-    }
+    refuseBinaryBytes(path, buf.subarray(0, bytesRead));
   } finally {
     await h.close();
+  }
+}
+
+/** 400 when the file's first 8 KiB look binary. */
+function refuseBinaryBytes(path: string, bytes: Buffer): void {
+  if (isBinary(bytes.subarray(0, 8192))) {
+    throw new AppError('bad_request', `Binary file: ${path}; this API returns UTF-8 text only — use POST /files/transfer/download`, { field: 'path', reason: 'binary_file' });
   }
 }
 

@@ -91,7 +91,7 @@ export class WsHub {
 
   private checkToken(client: Client): void {
     const current = this.tokens.token();
-    if (current === null || !constantTimeEqual(current, client.token)) {
+    if (current === null || !constantTimeEqual(client.token, current)) {
       this.detach(client, 1008, 'runtime token revoked');
     }
   }
