@@ -9,11 +9,18 @@ import { AppError } from '../../contract/errors.js';
 const MAX_SMALL_STRING = 64 * 1024;
 const MAX_NESTED = 1024 * 1024;
 
+/** Receives unescaped content; the buffer is reused once the returned promise resolves. */
 export type ContentSink = (chunk: Buffer) => Promise<void>;
 
 type State = 'start' | 'keyOrEnd' | 'key' | 'colon' | 'value' | 'string' | 'literal' | 'nested' | 'commaOrEnd' | 'end';
 
-const SIMPLE_ESCAPES: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
+/** The byte each one-character escape stands for (all ASCII). */
+const SIMPLE_ESCAPES: Record<string, number> = { '"': 0x22, '\\': 0x5c, '/': 0x2f, b: 0x08, f: 0x0c, n: 0x0a, r: 0x0d, t: 0x09 };
+/** Byte after a backslash → the byte it stands for, or -1 (not a one-character escape). */
+const SIMPLE_ESCAPE_BYTES = new Int16Array(256).fill(-1);
+for (const [c, byte] of Object.entries(SIMPLE_ESCAPES)) SIMPLE_ESCAPE_BYTES[c.charCodeAt(0)] = byte;
+/** Runs shorter than this are copied byte by byte: cheaper than a native call for each. */
+const SHORT_RUN = 64;
 
 function bad(msg: string): AppError {
   return new AppError('bad_request', `Request body is not valid JSON: ${msg}`);
@@ -35,19 +42,21 @@ export class StreamingWriteBody {
   private nestedInString = false;
   private nestedEscape = false;
   private nestedBytes = 0;
+  private outBuf = Buffer.alloc(0);
 
   constructor(private readonly contentField: string, private readonly sink: ContentSink) {}
 
   /**
-   * Feeds one body chunk; awaits the sink for any content bytes in it. Inside strings
-   * the next quote and backslash are found with `indexOf` (native memchr) and each
-   * plain run is copied in one go into one output buffer per chunk; only structure,
-   * escapes and small literals are walked byte by byte.
+   * Feeds one body chunk; awaits the sink for any content bytes in it. Content is
+   * unescaped by one tight loop into one output buffer per chunk (contentRun); other
+   * strings are cut at the quote or backslash found by `indexOf`.
    */
   async push(chunk: Buffer): Promise<void> {
     // Unescaping never grows a run; a U+FFFD for a lone surrogate carried over from the
-    // previous chunk may add 3 bytes.
-    const out: ChunkOutput = { buf: Buffer.allocUnsafe(chunk.length + 8), len: 0 };
+    // previous chunk may add 3 bytes. The sink is done with the buffer when it resolves
+    // (contract above), so one buffer serves every chunk.
+    if (this.outBuf.length < chunk.length + 8) this.outBuf = Buffer.allocUnsafe(chunk.length + 8);
+    const out: ChunkOutput = { buf: this.outBuf, len: 0 };
     const next = { quote: -1, backslash: -1 };
     let i = 0;
     while (i < chunk.length) {
@@ -64,14 +73,45 @@ export class StreamingWriteBody {
 
   /** From `i` inside a string: emits the plain run, handles the quote or backslash ending it; returns the next index. */
   private stringRun(chunk: Buffer, i: number, next: { quote: number; backslash: number }, out: ChunkOutput): number {
-    if (next.quote !== chunk.length && next.quote < i) next.quote = indexOrEnd(chunk, 0x22, i);
-    if (next.backslash !== chunk.length && next.backslash < i) next.backslash = indexOrEnd(chunk, 0x5c, i);
-    const end = Math.min(next.quote, next.backslash);
-    if (end > i) this.emit(chunk, i, end, out);
+    let end: number;
+    if (this.isContent && !this.pendingHigh) {
+      end = this.contentRun(chunk, i, out);
+    } else {
+      if (next.quote !== chunk.length && next.quote < i) next.quote = indexOrEnd(chunk, 0x22, i);
+      if (next.backslash !== chunk.length && next.backslash < i) next.backslash = indexOrEnd(chunk, 0x5c, i);
+      end = Math.min(next.quote, next.backslash);
+      if (end > i) this.emit(chunk, i, end, out);
+    }
     if (end === chunk.length) return end;
-    if (end === next.backslash) this.escape = '';
+    if (chunk[end] === 0x5c) this.escape = '';
     else this.endString(out);
     return end + 1;
+  }
+
+  /**
+   * The hot loop of a big write: copies content bytes into `out`, unescaping simple escapes
+   * in place, up to the closing quote, a `\u` escape or an escape cut by the chunk's end
+   * (left to escapeByte). Returns the index where it stopped.
+   */
+  private contentRun(chunk: Buffer, i: number, out: ChunkOutput): number {
+    const buf = out.buf;
+    const n = chunk.length;
+    let len = out.len;
+    while (i < n) {
+      const b = chunk[i] as number;
+      if (b === 0x22) break;
+      if (b === 0x5c) {
+        const unescaped = i + 1 < n ? SIMPLE_ESCAPE_BYTES[chunk[i + 1] as number] as number : -1;
+        if (unescaped < 0) break;
+        buf[len++] = unescaped;
+        i += 2;
+        continue;
+      }
+      buf[len++] = b;
+      i++;
+    }
+    out.len = len;
+    return i;
   }
 
   /** Call at end of body: 400 unless a complete object was read. */
@@ -159,12 +199,28 @@ export class StreamingWriteBody {
       this.emit(REPLACEMENT, 0, REPLACEMENT.length, out);
     }
     if (this.isContent) {
-      out.len += src.copy(out.buf, out.len, start, end);
+      if (end - start < SHORT_RUN) {
+        const buf = out.buf;
+        let at = out.len;
+        for (let i = start; i < end; i++) buf[at++] = src[i] as number;
+        out.len = at;
+      } else {
+        out.len += src.copy(out.buf, out.len, start, end);
+      }
       return;
     }
     this.partBytes += end - start;
     if (this.partBytes > MAX_SMALL_STRING) throw bad(`field "${this.key}" is too long`);
     this.parts.push(Buffer.from(src.subarray(start, end)));
+  }
+
+  /** One ASCII byte (a simple escape), without a Buffer for it in content. */
+  private emitByte(byte: number, out: ChunkOutput): void {
+    if (this.isContent && !this.pendingHigh) {
+      out.buf[out.len++] = byte;
+      return;
+    }
+    this.emitText(String.fromCharCode(byte), out);
   }
 
   private emitText(text: string, out: ChunkOutput): void {
@@ -180,7 +236,7 @@ export class StreamingWriteBody {
       const simple = SIMPLE_ESCAPES[c];
       if (simple === undefined) throw bad('invalid escape');
       this.escape = null;
-      return this.emitText(simple, out);
+      return this.emitByte(simple, out);
     }
     if (!/[0-9a-fA-F]/.test(c)) throw bad('invalid \\u escape');
     this.escape = esc + c;
