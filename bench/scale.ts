@@ -80,6 +80,30 @@ function chargedMiB(server: TestServer): number[] {
     .map((dir) => Number(readFileSync(join(parent, dir, 'memory.usage_in_bytes'), 'utf8')) / MiB);
 }
 
+/** The server's CPU time over 30 s with nothing asked of it (% of one core): its background work at this size. */
+async function idleCpuPercent(pid: number): Promise<number> {
+  const ticks = () => {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return Number(f[11]) + Number(f[12]); // utime + stime, in clock ticks (100 a second)
+  };
+  const before = ticks();
+  await new Promise((r) => setTimeout(r, 30_000));
+  return (ticks() - before) / 30;
+}
+
+/** Deletes every workspace through the API, `parallel` at a time (server.stop() then purges what is left). */
+async function deleteAll(client: Client, parallel: number): Promise<void> {
+  const ids: string[] = [];
+  for (let page = 1; ; page++) {
+    const { workspaces } = await client.workspaces.list({ page, limit: 100 });
+    ids.push(...workspaces.map((w) => w.id));
+    if (workspaces.length < 100) break;
+  }
+  await Promise.all(Array.from({ length: parallel }, async () => {
+    for (let id = ids.pop(); id !== undefined; id = ids.pop()) await client.workspaces.delete(id);
+  }));
+}
+
 async function serially(n: number, client: Client, server: TestServer, state: FillState): Promise<number[]> {
   const out: number[] = [];
   for (let i = 0; i < n; i++) {
@@ -114,6 +138,7 @@ export async function scaleBenchmarks(): Promise<BenchResult[]> {
     const memAfter = memAvailableMiB();
     console.log(`density: ${state.count} running (${mem.length} memory cgroups); MemAvailable ${memBefore.toFixed(0)} → ${memAfter.toFixed(0)} MiB ` +
       `(${((memBefore - memAfter) / Math.max(1, state.count)).toFixed(1)} MiB per workspace); server RSS ${rssMiB(server.proc.pid!).toFixed(0)} MiB`);
+    console.log(`density: server CPU while idle at ${state.count}: ${(await idleCpuPercent(server.proc.pid!)).toFixed(1)} % of one core over 30 s`);
     const nodeRss = await hostNodeServerRssMiB();
     return [
       result('density', 'MiB', mem, `RSS of a bare Node HTTP server on the host; count reached ${state.count} of ${DENSITY_N}`, [nodeRss]),
@@ -121,6 +146,7 @@ export async function scaleBenchmarks(): Promise<BenchResult[]> {
     ];
   } finally {
     const t0 = Date.now();
+    await deleteAll(client, PARALLEL).catch((err) => console.log(`scale: deleting through the API failed (${String(err)}); purge takes the rest`));
     await server.stop();
     console.log(`scale: server stopped and purged in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   }
