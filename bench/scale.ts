@@ -65,6 +65,13 @@ function report(state: FillState, server: TestServer): void {
     `(${PARALLEL} in parallel); server RSS ${rssMiB(server.proc.pid!).toFixed(0)} MiB; MemAvailable ${memAvailableMiB().toFixed(0)} MiB`);
 }
 
+/** p50 of compile_ms / apply_ms over the server's last `n` "network policy applied" log lines. */
+function policySyncs(server: TestServer, n: number): string {
+  const lines = server.logs.filter((l) => l.includes('network policy applied')).slice(-n)
+    .map((l) => JSON.parse(l) as { compile_ms: number; apply_ms: number });
+  return `${percentile(lines.map((l) => l.compile_ms), 50)} / ${percentile(lines.map((l) => l.apply_ms), 50)} ms`;
+}
+
 function memAvailableMiB(): number {
   return Number(/MemAvailable:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1] ?? 0) / 1024;
 }
@@ -128,9 +135,12 @@ export async function scaleBenchmarks(): Promise<BenchResult[]> {
   try {
     const memBefore = memAvailableMiB();
     const empty = await serially(AT_RUNS, client, server, state);
+    const emptySync = policySyncs(server, AT_RUNS * 2);
     await fill(client, server, state, AT_N);
+    const running = state.count;
     const atN = state.failure ? [] : await serially(AT_RUNS, client, server, state);
-    console.log(`create_to_first_exec_at_${AT_N}: ${state.count} running before the last ${atN.length}; empty host p50 ${percentile(empty, 50).toFixed(0)} ms`);
+    console.log(`create_to_first_exec_at_${AT_N}: ${running} running before the last ${atN.length}; empty host p50 ${percentile(empty, 50).toFixed(0)} ms; ` +
+      `network policy sync inside the server (compile / kernel apply p50): empty ${emptySync}, at ${AT_N} ${policySyncs(server, AT_RUNS * 2)}`);
     await fill(client, server, state, DENSITY_N);
     if (state.failure) console.log(`density: stopped at ${state.count} workspaces: ${state.failure}`);
     await new Promise((r) => setTimeout(r, 5000)); // the last ones settle
