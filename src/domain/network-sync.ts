@@ -95,7 +95,6 @@ export class NetworkSync {
     return {
       id: rec.id,
       ip: rec.ip,
-      revision: String(rec.version),
       policy: rec.network,
       linkSources,
       resolved: this.deps.allowances.addressesFor(rec.ip, this.egressNamesOf(rec.ip)),

@@ -34,11 +34,6 @@ export interface PolicySubject {
   linkSources: string[];
   /** Addresses currently allowed for this workspace's egress host names (from DNS). */
   resolved: string[];
-  /**
-   * Changes whenever `ip` or `policy` may have (the stored record's version): PolicyCompiler
-   * then keys its memo on it instead of serialising the policy. Absent: the policy is serialised.
-   */
-  revision?: string;
 }
 
 export interface CompileInput {
@@ -155,71 +150,26 @@ export function compile(input: CompileInput): Compiled {
 }
 
 /**
- * `compile` kept incrementally: a workspace whose inputs did not change is not compiled
- * again, and the union is a count per element (how many workspaces' parts hold it), so
- * a change of one policy among 1,000 costs its own compile plus copies of the sets it
- * touched — not a rebuild of every set from every part (measured: policy_apply_500 and
- * create_to_first_exec_at_500). Sets a call did not touch are the previous result's
- * Set objects: results are never mutated after they are returned (diff relies on it).
- * Workspace ids are unique in an input (store primary keys).
+ * `compile` with a per-workspace memo: a workspace whose inputs did not change is
+ * not compiled again, so a change of one policy among 500 costs one compile plus
+ * the union (measured: bench/network.ts → policy_apply_500).
  */
 export class PolicyCompiler {
   private readonly memo = new Map<string, { key: string; out: Compiled }>();
-  private exposed: { key: string; out: Compiled } | null = null;
-  private readonly counts = new Map<string, Map<string, number>>(ALL_SETS.map((n) => [n, new Map()]));
-  private last: Compiled = emptyCompiled();
 
   compile(input: CompileInput): Compiled {
-    const changes: Array<[Compiled | undefined, Compiled | undefined]> = [];
     const seen = new Set<string>();
-    for (const s of input.subjects) {
+    const parts = input.subjects.map((s) => {
       seen.add(s.id);
-      const key = s.revision === undefined
-        ? JSON.stringify([s.ip, s.policy, s.linkSources, s.resolved, input.outbound])
-        : `${s.ip}|${s.revision}|${s.linkSources.join(',')}|${s.resolved.join(',')}|${input.outbound}`;
+      const key = JSON.stringify([s.ip, s.policy, s.linkSources, s.resolved, input.outbound]);
       const hit = this.memo.get(s.id);
-      if (hit?.key === key) continue;
+      if (hit?.key === key) return hit.out;
       const out = compileSubject(s, input.outbound);
       this.memo.set(s.id, { key, out });
-      changes.push([hit?.out, out]);
-    }
-    for (const [id, hit] of this.memo) {
-      if (seen.has(id)) continue;
-      this.memo.delete(id);
-      changes.push([hit.out, undefined]);
-    }
-    const exposures = union([], input.exposures);
-    const key = [...exposures.host_allow].sort().join(',');
-    if (this.exposed?.key !== key) {
-      changes.push([this.exposed?.out, exposures]);
-      this.exposed = { key, out: exposures };
-    }
-    return this.applyChanges(changes);
-  }
-
-  /** Moves the per-element counts from each old part to its new one; touched sets are copied anew. */
-  private applyChanges(changes: Array<[Compiled | undefined, Compiled | undefined]>): Compiled {
-    if (changes.length === 0) return this.last;
-    const touched = new Set<string>();
-    for (const [old, neu] of changes) {
-      for (const name of ALL_SETS) {
-        const counts = this.counts.get(name)!;
-        for (const el of old?.[name] ?? []) {
-          const n = counts.get(el)! - 1;
-          if (n === 0) counts.delete(el);
-          else counts.set(el, n);
-          touched.add(name);
-        }
-        for (const el of neu?.[name] ?? []) {
-          counts.set(el, (counts.get(el) ?? 0) + 1);
-          touched.add(name);
-        }
-      }
-    }
-    const next = { ...this.last };
-    for (const name of touched) next[name as keyof Compiled] = new Set(this.counts.get(name)!.keys());
-    this.last = next;
-    return next;
+      return out;
+    });
+    for (const id of this.memo.keys()) if (!seen.has(id)) this.memo.delete(id);
+    return union(parts, input.exposures);
   }
 }
 
@@ -234,7 +184,6 @@ export interface ElementDiff {
 export function diff(from: Compiled, to: Compiled): ElementDiff {
   const out: ElementDiff = { add: {}, remove: {}, size: 0 };
   for (const name of ALL_SETS) {
-    if (from[name] === to[name]) continue; // the same Set: PolicyCompiler hands out untouched sets again
     const add = [...to[name]].filter((e) => !from[name].has(e));
     const remove = [...from[name]].filter((e) => !to[name].has(e));
     if (add.length) out.add[name] = add;

@@ -182,9 +182,9 @@ export class SqliteStore implements Store {
   }
 
   async allNetworkPolicies(): Promise<NetworkPolicyRow[]> {
-    const rows = guarded(() => this.statement('SELECT id, ip, network, version FROM workspaces').all()) as
-      Array<{ id: string; ip: string; network: string; version: number }>;
-    return rows.map((r) => ({ id: r.id, ip: r.ip, network: JSON.parse(r.network) as WorkspaceRecord['network'], version: r.version }));
+    const rows = guarded(() => this.statement('SELECT id, ip, network FROM workspaces').all()) as
+      Array<{ id: string; ip: string; network: string }>;
+    return rows.map((r) => ({ id: r.id, ip: r.ip, network: JSON.parse(r.network) as WorkspaceRecord['network'] }));
   }
 
   async allReservations(): Promise<ReservationRow[]> {

@@ -147,8 +147,6 @@ export interface NetworkPolicyRow {
   id: string;
   ip: string;
   network: WorkspaceRecord['network'];
-  /** The record's version: it changes with every write, so an unchanged one means an unchanged policy. */
-  version: number;
 }
 
 /**
