@@ -34,7 +34,8 @@ function bareSandboxMs(rootfs: string): number {
   return Number(process.hrtime.bigint() - t0) / 1e6;
 }
 
-async function hostNodeServerRssMiB(): Promise<number> {
+/** RSS of a bare Node HTTP server on the host, one second after it listens (MiB). */
+export async function hostNodeServerRssMiB(): Promise<number> {
   const child = spawn(process.execPath, ['-e', "require('http').createServer((q,s)=>s.end('ok')).listen(0,'127.0.0.1',()=>console.log('up'))"], { stdio: ['ignore', 'pipe', 'ignore'] });
   await new Promise((r) => child.stdout!.once('data', r));
   await new Promise((r) => setTimeout(r, 1000));

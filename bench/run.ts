@@ -16,11 +16,12 @@ import { authBenchmarks, AUTH_BENCHMARKS } from './auth.js';
 import { sshBenchmarks, SSH_BENCHMARKS } from './ssh.js';
 import { imageBenchmarks, IMAGE_BENCHMARKS } from './images.js';
 import { imageBuildBenchmarks, IMAGE_BUILD_BENCHMARKS } from './image-build.js';
+import { scaleBenchmarks, SCALE_BENCHMARKS } from './scale.js';
 
 type Bench = () => Promise<BenchResult[]>;
 const SUITES: Record<string, Bench> = { core: coreBenchmarks, runtime: runtimeBenchmarks, network: networkBenchmarks, lifecycle: lifecycleBenchmarks,
   observe: observeBenchmarks, workloads: workloadLogBenchmarks, auth: authBenchmarks, ssh: sshBenchmarks,
-  images: imageBenchmarks, 'image-build': imageBuildBenchmarks };
+  images: imageBenchmarks, 'image-build': imageBuildBenchmarks, scale: scaleBenchmarks };
 /** Benchmark names each suite produces, so `npm run bench -- create_to_first_exec` finds its suite. */
 const NAMES: Record<string, string> = {
   create_to_first_exec: 'core', cold_start_no_pool: 'core', idle_workspace_memory: 'core', idle_workspace_pss: 'core',
@@ -33,6 +34,7 @@ const NAMES: Record<string, string> = {
   ...Object.fromEntries(SSH_BENCHMARKS.map((n) => [n, 'ssh'])),
   ...Object.fromEntries(IMAGE_BENCHMARKS.map((n) => [n, 'images'])),
   ...Object.fromEntries(IMAGE_BUILD_BENCHMARKS.map((n) => [n, 'image-build'])),
+  ...Object.fromEntries(SCALE_BENCHMARKS.map((n) => [n, 'scale'])),
 };
 
 const RESULTS = fileURLToPath(new URL('./results.json', import.meta.url));

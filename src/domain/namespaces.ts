@@ -11,7 +11,7 @@ import { AppError } from '../contract/errors.js';
 import { slugify, type NamespaceFields, type NamespaceListQuery } from '../contract/namespaces.js';
 import type { NamespaceActivityRecord, NamespaceLimits, NamespaceRecord, Store, WorkspaceRecord } from '../store/store.js';
 import { creditsOf, round, usageUnits, type PriceTable } from './pricing.js';
-import type { Demand } from './quota.js';
+import type { Demand, Held } from './quota.js';
 import { isLive } from './lifecycle.js';
 import type { WorkspaceService } from './workspaces.js';
 
@@ -33,10 +33,10 @@ function notFound(idOrSlug: string): AppError {
  * Throws 409 NAMESPACE_LIMIT_REACHED when workspaces of `demand` (count of them) would take
  * the namespace past its limits; `owned` are its workspaces now (a resized one left out).
  */
-export function checkNamespaceLimits(ns: NamespaceRecord, owned: WorkspaceRecord[], demand: Demand, count: number): void {
+export function checkNamespaceLimits(ns: NamespaceRecord, owned: Held[], demand: Demand, count: number): void {
   const l: NamespaceLimits | null = ns.resource_limits;
   if (!l) return;
-  const sum = (f: (r: WorkspaceRecord) => number) => owned.reduce((n, r) => n + f(r), 0);
+  const sum = (f: (r: Held) => number) => owned.reduce((n, r) => n + f(r), 0);
   const checks: Array<[keyof NamespaceLimits, number | null, number]> = [
     ['max_workspaces', l.max_workspaces, owned.length + count],
     ['max_vcpus', l.max_vcpus, sum((r) => r.config.cpus) + demand.cpus * count],
@@ -62,7 +62,7 @@ export class NamespaceGate {
   constructor(private readonly store: Store, private readonly quotaCheck?: (ns: NamespaceRecord) => Promise<void>) {}
 
   /** Under the create lock, before the records of `count` new workspaces of `demand` exist. */
-  async admit(namespace: string | null, demand: Demand, count: number, all: WorkspaceRecord[]): Promise<void> {
+  async admit(namespace: string | null, demand: Demand, count: number, all: Held[]): Promise<void> {
     const ns = namespace ? await this.store.findNamespace(namespace) : null;
     if (!ns) return;
     this.requireActive(ns);
@@ -78,7 +78,7 @@ export class NamespaceGate {
   }
 
   /** A resize of `next`: the namespace's totals with its new size. */
-  async checkResize(next: WorkspaceRecord, all: WorkspaceRecord[]): Promise<void> {
+  async checkResize(next: WorkspaceRecord, all: Held[]): Promise<void> {
     const ns = next.namespace ? await this.store.findNamespace(next.namespace) : null;
     if (!ns) return;
     const others = all.filter((w) => w.namespace === ns.slug && w.id !== next.id);

@@ -12,7 +12,10 @@
  */
 import { AppError } from '../contract/errors.js';
 import type { ResourceLimits } from '../contract/workspace.js';
-import type { WorkspaceRecord } from '../store/store.js';
+import type { ReservationRow } from '../store/store.js';
+
+/** What the checks read of a workspace: a full record or the store's cheap reservation row. */
+export type Held = Pick<ReservationRow, 'id' | 'namespace' | 'state' | 'config'>;
 
 export interface Pool {
   cpus: number;
@@ -48,7 +51,7 @@ export interface Demand {
 
 const RUNNING_STATES = new Set(['creating', 'starting', 'running', 'pausing', 'paused', 'resuming', 'restarting']);
 
-export function demandOf(rec: Pick<WorkspaceRecord, 'config'>): Demand {
+export function demandOf(rec: Pick<Held, 'config'>): Demand {
   return { cpus: rec.config.cpus, memory_mb: rec.config.memory_mb, disk_mb: rec.config.disk_size_mb };
 }
 
@@ -59,7 +62,7 @@ export function addDemand(pool: Pool, d: Demand): void {
   pool.disk_mb += d.disk_mb;
 }
 
-function sum(recs: WorkspaceRecord[]): Pool {
+function sum(recs: Held[]): Pool {
   const total: Pool = { cpus: 0, memory_mb: 0, disk_mb: 0 };
   for (const r of recs) addDemand(total, demandOf(r));
   return total;
@@ -71,7 +74,7 @@ export interface Usage {
   count: number;
 }
 
-export function usageOf(all: WorkspaceRecord[], exceptId?: string): Usage {
+export function usageOf(all: Held[], exceptId?: string): Usage {
   const others = exceptId ? all.filter((r) => r.id !== exceptId) : all;
   return {
     pool: sum(others),
@@ -111,7 +114,7 @@ export function checkPlanLimits(limits: ResourceLimits, d: Demand): void {
  * Checks new workspaces of `inputs` against the plan limits and the global and namespace
  * pools, as one reservation (all or none): each counts against the next.
  */
-export function checkReservation(policy: QuotaPolicy, all: WorkspaceRecord[], inputs: Array<Pick<WorkspaceRecord, 'namespace' | 'config'>>): void {
+export function checkReservation(policy: QuotaPolicy, all: Held[], inputs: Array<Pick<Held, 'namespace' | 'config'>>): void {
   const global = usageOf(all);
   const perNamespace = new Map<string, { policy: QuotaPolicy; usage: Usage }>();
   for (const input of inputs) {
@@ -135,14 +138,14 @@ function take(policy: QuotaPolicy, usage: Usage, demand: Demand): void {
 }
 
 /** Starting `rec` (not live now) must fit the running pools, global and its namespace's. */
-export function checkStartFits(policy: QuotaPolicy, all: WorkspaceRecord[], rec: WorkspaceRecord): void {
+export function checkStartFits(policy: QuotaPolicy, all: Held[], rec: Held): void {
   checkRunning(policy, usageOf(all, rec.id), demandOf(rec));
   const nsPolicy = namespacePolicy(policy, rec.namespace);
   if (nsPolicy) checkRunning(nsPolicy, usageOf(all.filter((r) => r.namespace === rec.namespace), rec.id), demandOf(rec));
 }
 
 /** A resize to `next` must fit the plan limits and the pools (the count is not a resize's business). */
-export function checkResizeFits(policy: QuotaPolicy, all: WorkspaceRecord[], next: WorkspaceRecord): void {
+export function checkResizeFits(policy: QuotaPolicy, all: Held[], next: Held): void {
   const demand = demandOf(next);
   checkPlanLimits(policy.limits, demand);
   checkCreate({ ...policy, maxSandboxes: Infinity }, usageOf(all, next.id), demand);
@@ -151,7 +154,7 @@ export function checkResizeFits(policy: QuotaPolicy, all: WorkspaceRecord[], nex
 }
 
 /** GET /workspace/quota for the admin (null: everything) or one namespace's callers. */
-export function quotaFor(policy: QuotaPolicy, all: WorkspaceRecord[], namespace: string | null): Record<string, unknown> {
+export function quotaFor(policy: QuotaPolicy, all: Held[], namespace: string | null): Record<string, unknown> {
   const global = usageOf(all);
   if (namespace === null) return quotaView(policy, global);
   const nsPolicy = namespacePolicy(policy, namespace);

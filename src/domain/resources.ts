@@ -36,7 +36,7 @@ export async function checkResourceChange(
     throw new AppError('disk_shrink_not_supported',
       `The disk can grow but not shrink (now ${rec.config.disk_size_mb} MB)`, { field: 'disk_size_mb', current: rec.config.disk_size_mb });
   }
-  const all = await store.allWorkspaces();
+  const all = await store.allReservations();
   await gate?.checkResize(next, all);
   checkResizeFits(policy, all, next);
 }

@@ -17,8 +17,14 @@ const PHASE: Partial<Record<LifecycleState, string>> = {
   failed: 'failed',
 };
 
+/**
+ * Non-null while a create runs and once it failed — whatever the failure's code (an agent
+ * that never answered is VM_UNAVAILABLE, not CREATE_FAILED): the SDK's readiness loop ends
+ * only on `provisioning.state: 'failed'`, and otherwise waits out its whole timeout (600 s).
+ * A failed workspace that never started is one whose create failed (as retryCreate judges).
+ */
 export function provisioningView(rec: WorkspaceRecord): Record<string, unknown> | null {
-  if (rec.state === 'creating' || (rec.state === 'failed' && rec.error?.code === 'CREATE_FAILED')) {
+  if (rec.state === 'creating' || (rec.state === 'failed' && rec.error !== null && rec.startedAt === null)) {
     const failed = rec.state === 'failed';
     return {
       state: failed ? 'failed' : 'running',

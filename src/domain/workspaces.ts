@@ -9,7 +9,7 @@ import { AppError } from '../contract/errors.js';
 import type { CreateWorkspaceCommand, UpdateWorkspaceCommand } from '../contract/commands.js';
 import type { IdlePolicy } from '../contract/lifecycle.js';
 import { defaultConfig, parseConfig } from '../contract/workspace.js';
-import type { Store, WorkspaceRecord, WorkspaceFilter, Page } from '../store/store.js';
+import type { Store, WorkspaceRecord, WorkspaceFilter, Page, ReservationRow } from '../store/store.js';
 import { allocate } from '../network/addresses.js';
 import { KeyedLock } from './locks.js';
 import { isLive, planTransition, type PowerAction } from './lifecycle.js';
@@ -104,12 +104,13 @@ export class WorkspaceService {
 
   /**
    * Quota check, address allocation and the intent records of one or more new
-   * workspaces, atomically (all or none): `build` sees every record and returns the
-   * new workspaces' fields.
+   * workspaces, atomically (all or none): `build` sees every workspace's reservation
+   * row (a few columns, not the full records: the cost per create must not grow with
+   * the number of workspaces) and returns the new workspaces' fields.
    */
-  async reserve(build: (all: WorkspaceRecord[]) => Array<Omit<Parameters<typeof newWorkspaceRecord>[0], 'ip'>>): Promise<WorkspaceRecord[]> {
+  async reserve(build: (all: ReservationRow[]) => Array<Omit<Parameters<typeof newWorkspaceRecord>[0], 'ip'>>): Promise<WorkspaceRecord[]> {
     return this.lock.run(CREATE_LOCK, async () => {
-      const all = await this.o.store.allWorkspaces();
+      const all = await this.o.store.allReservations();
       const inputs = build(all);
       for (const input of inputs) await this.o.namespaces?.admit(input.namespace, demandOf(input), inputs.filter((i) => i.namespace === input.namespace).length, all);
       checkReservation(this.o.policy, all, inputs);
@@ -197,7 +198,7 @@ export class WorkspaceService {
     const intent = (action === 'start' || action === 'restart') && !isLive(rec.state)
       // The `starting` intent is the running-pool reservation: checked and written under the create lock.
       ? await this.lock.run(CREATE_LOCK, async () => {
-        checkStartFits(this.o.policy, await this.o.store.allWorkspaces(), rec);
+        checkStartFits(this.o.policy, await this.o.store.allReservations(), rec);
         return this.o.store.updateWorkspace(intentOf(rec, action, opts, plan.via, now));
       })
       : await this.o.store.updateWorkspace(intentOf(rec, action, opts, plan.via, now));

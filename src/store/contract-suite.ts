@@ -131,6 +131,20 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreHan
       assert.deepEqual(rows, want);
     });
 
+    test('allReservations gives the reservation columns of every workspace, as the full records have them', async (t) => {
+      const { store } = await fresh(t);
+      const a = sampleWorkspace();
+      const b = minimalWorkspace();
+      await store.insertWorkspace(a);
+      await store.insertWorkspace(b);
+      const rows = (await store.allReservations()).sort((x, y) => x.id.localeCompare(y.id));
+      const want = (await store.allWorkspaces()).map((r) => ({
+        id: r.id, slug: r.slug, namespace: r.namespace, state: r.state, ip: r.ip,
+        config: { cpus: r.config.cpus, memory_mb: r.config.memory_mb, disk_size_mb: r.config.disk_size_mb },
+      })).sort((x, y) => x.id.localeCompare(y.id));
+      assert.deepEqual(rows, want);
+    });
+
     test('null slugs and idempotency keys do not collide', async (t) => {
       const { store } = await fresh(t);
       await store.insertWorkspace(minimalWorkspace());

@@ -39,6 +39,7 @@ import type {
   SnapshotFilter,
   SnapshotRecord,
   NetworkPolicyRow,
+  ReservationRow,
   Page,
   PublicPortRecord,
   Store,
@@ -108,10 +109,10 @@ export class SqliteStore implements Store {
   private readonly access: AccessTables;
   private readonly quotas: QuotaTables;
   private readonly activity: ActivityTable;
+  private readonly statements = new Map<string, Database.Statement>();
   private readonly listStatements = new Map<string, { page: Database.Statement; count: Database.Statement }>();
   /** Last parsed policy of each workspace with the text it came from (allNetworkPolicies). */
   private parsedNetworks = new Map<string, { text: string; network: WorkspaceRecord['network'] }>();
-  private readonly selectStatements = new Map<string, Database.Statement>();
 
   constructor(dataDir: string) {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -149,11 +150,11 @@ export class SqliteStore implements Store {
 
   async insertWorkspace(rec: WorkspaceRecord): Promise<void> {
     const sql = `INSERT INTO workspaces (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((c) => '@' + c).join(', ')})`;
-    guarded(() => this.db.prepare(sql).run(recordToRow(rec)));
+    guarded(() => this.statement(sql).run(recordToRow(rec)));
   }
 
   async insertWorkspaces(recs: WorkspaceRecord[]): Promise<void> {
-    const stmt = this.db.prepare(`INSERT INTO workspaces (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((c) => '@' + c).join(', ')})`);
+    const stmt = this.statement(`INSERT INTO workspaces (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((c) => '@' + c).join(', ')})`);
     guarded(() => this.db.transaction(() => { for (const rec of recs) stmt.run(recordToRow(rec)); }).immediate());
   }
 
@@ -197,7 +198,7 @@ export class SqliteStore implements Store {
    * by identity instead of parsing and comparing 1,000 of them.
    */
   async allNetworkPolicies(): Promise<NetworkPolicyRow[]> {
-    const rows = guarded(() => this.db.prepare('SELECT id, ip, network FROM workspaces').all()) as
+    const rows = guarded(() => this.statement('SELECT id, ip, network FROM workspaces').all()) as
       Array<{ id: string; ip: string; network: string }>;
     const parsed = new Map<string, { text: string; network: WorkspaceRecord['network'] }>();
     const out = rows.map((r) => {
@@ -210,8 +211,15 @@ export class SqliteStore implements Store {
     return out;
   }
 
+  async allReservations(): Promise<ReservationRow[]> {
+    const rows = guarded(() => this.statement(`SELECT id, slug, namespace, state, ip, json_extract(config, '$.cpus') AS cpus,
+      json_extract(config, '$.memory_mb') AS memory_mb, json_extract(config, '$.disk_size_mb') AS disk_size_mb
+      FROM workspaces ORDER BY created_at, id`).all()) as Array<Omit<ReservationRow, 'config'> & ReservationRow['config']>;
+    return rows.map(({ cpus, memory_mb, disk_size_mb, ...r }) => ({ ...r, config: { cpus, memory_mb, disk_size_mb } }));
+  }
+
   async allWorkspaces(): Promise<WorkspaceRecord[]> {
-    const rows = guarded(() => this.db.prepare('SELECT * FROM workspaces ORDER BY created_at, id').all()) as WorkspaceRow[];
+    const rows = guarded(() => this.statement('SELECT * FROM workspaces ORDER BY created_at, id').all()) as WorkspaceRow[];
     return rows.map(rowToRecord);
   }
 
@@ -222,7 +230,7 @@ export class SqliteStore implements Store {
     const row = { ...recordToRow(rec), updated_at: new Date().toISOString(), expected: expectedVersion ?? null };
     return guarded(() =>
       this.db.transaction(() => {
-        const changed = this.db.prepare(sql).run(row).changes;
+        const changed = this.statement(sql).run(row).changes;
         const stored = this.selectOne('id', rec.id);
         if (stored === null) throw new AppError('not_found', 'Workspace not found', { field: 'id' });
         if (changed === 0) {
@@ -235,7 +243,7 @@ export class SqliteStore implements Store {
 
   /** Deleting a missing workspace is not an error (deletes are retried after crashes). */
   async deleteWorkspace(id: string): Promise<void> {
-    guarded(() => this.db.prepare('DELETE FROM workspaces WHERE id = ?').run(id));
+    guarded(() => this.statement('DELETE FROM workspaces WHERE id = ?').run(id));
   }
 
   async putApiKey(key: ApiKeyRecord): Promise<void> { guarded(() => this.access.putKey(key)); }
@@ -305,13 +313,13 @@ export class SqliteStore implements Store {
   }
 
   async getSetting(key: string): Promise<string | null> {
-    const value = guarded(() => this.db.prepare('SELECT value FROM settings WHERE key = ?').pluck().get(key));
+    const value = guarded(() => this.statement('SELECT value FROM settings WHERE key = ?').pluck().get(key));
     return value === undefined ? null : (value as string);
   }
 
   async setSetting(key: string, value: string): Promise<void> {
     const sql = 'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value';
-    guarded(() => this.db.prepare(sql).run(key, value));
+    guarded(() => this.statement(sql).run(key, value));
   }
 
   // Usage and activity (sqlite-usage.ts).
@@ -331,23 +339,22 @@ export class SqliteStore implements Store {
   async listActivity(filter: ActivityFilter): Promise<ActivityRecord[]> { return guarded(() => this.activity.list(filter)); }
   async pruneActivity(olderThan: string, max: number): Promise<number> { return guarded(() => this.activity.prune(olderThan, max)); }
 
-  /** `column` is always one of the literals above, never input. */
-  private selectOne(column: 'id' | 'slug' | 'idempotency_key', value: string): WorkspaceRecord | null {
-    const row = guarded(() => this.selectStatementFor(column).get(value)) as WorkspaceRow | undefined;
-    return row === undefined ? null : rowToRecord(row);
+  /**
+   * The prepared statement of `sql`, compiled once per store: the per-request reads
+   * (getWorkspace on every gateway call and sweep check) no longer compile SQL each time.
+   */
+  private statement(sql: string): Database.Statement {
+    let stmt = this.statements.get(sql);
+    if (stmt === undefined) this.statements.set(sql, (stmt = this.db.prepare(sql)));
+    return stmt;
   }
 
-  /**
-   * Prepared once per column: the gateway looks a workspace up on every runtime call,
-   * and preparing the statement cost more than running it.
-   */
-  private selectStatementFor(column: 'id' | 'slug' | 'idempotency_key'): Database.Statement {
-    let stmt = this.selectStatements.get(column);
-    if (stmt === undefined) {
-      stmt = this.db.prepare(`SELECT * FROM workspaces WHERE ${column} = ?`);
-      this.selectStatements.set(column, stmt);
-    }
-    return stmt;
+  /** `column` is always one of the literals above, never input. */
+  private selectOne(column: 'id' | 'slug' | 'idempotency_key', value: string): WorkspaceRecord | null {
+    const row = guarded(() => this.statement(`SELECT * FROM workspaces WHERE ${column} = ?`).get(value)) as
+      | WorkspaceRow
+      | undefined;
+    return row === undefined ? null : rowToRecord(row);
   }
 
   private listStatementsFor(keys: Array<keyof typeof FILTER_COLUMNS>) {

@@ -37,7 +37,7 @@ export function workspaceRoutes(ctx: ControlPlaneContext): Hono<Env> {
 
   app.get('/workspace/quota', quotaCallers, async (c) => {
     const p = c.get('principal');
-    return c.json(ok(quotaFor(ctx.policy, await ctx.store.allWorkspaces(), p.kind === 'namespace' ? p.namespace.slug : null)));
+    return c.json(ok(quotaFor(ctx.policy, await ctx.store.allReservations(), p.kind === 'namespace' ? p.namespace.slug : null)));
   });
 
   // Workspaces whose VM was destroyed (DELETE /lifecycle) while their record and archives remain.
