@@ -138,7 +138,7 @@ export class WorkspaceService {
   /** A free address for a warm-pool sandbox: no record's and none in `held`, under the create lock. */
   reserveAddress(held: ReadonlySet<string>): Promise<string> {
     return this.lock.run(CREATE_LOCK, async () => {
-      const taken = new Set([...(await this.o.store.allWorkspaces()).map((r) => r.ip), ...held]);
+      const taken = new Set([...(await this.o.store.allReservations()).map((r) => r.ip), ...held]);
       return allocate(this.o.network.subnet, taken);
     });
   }
