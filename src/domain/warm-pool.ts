@@ -11,8 +11,9 @@
  * - One pool per image that creates asked for lately (at most `maxImages`, most recent
  *   kept), pinned to the image's stored id: a rebuilt image's entries are dropped. Any size
  *   fits any entry (limits and the disk quota are set at adoption).
- * - Refills run one sandbox at a time, only while no workspace boots (`busy`), in a cgroup
- *   of `resources.cpus`: the pool never takes the CPU a live create needs.
+ * - Refills run one sandbox at a time, only while no workspace boots and none was handed
+ *   over in the last QUIET_MS, in a cgroup of `resources.cpus`: the pool never takes the CPU a
+ *   live create (and the enable and first calls that follow it) needs.
  * - Entries live in `<workspacesDir>/.pool/<shortId>/` and only in memory besides: a
  *   restart (or kill -9) destroys what is there (`sweep`) and refills.
  */
@@ -52,8 +53,14 @@ const POOL_DIR = '.pool';
 const AGENT_READY_TIMEOUT_MS = 30_000;
 /** After a failed refill, before the next try. */
 const RETRY_MS = 5_000;
-/** How often a waiting refill looks again whether the host is still busy booting. */
+/** How often a waiting refill looks again whether the host is still busy. */
 const BUSY_POLL_MS = 20;
+/**
+ * A refill starts only this long after the last sandbox was taken or claimed: a client that
+ * just created a workspace enables and calls it next, and a refill's boot (≈ 400 ms of work
+ * over 2 cores here) would slow exactly those calls.
+ */
+const QUIET_MS = 300;
 
 const keyOf = (image: string, imageId: string) => `${image}@${imageId}`;
 
@@ -66,6 +73,8 @@ export class WarmPool {
   private readonly wanted = new Map<string, { image: string; imageId: string }>();
   private filling: Promise<void> | null = null;
   private closed = false;
+  /** When a sandbox was last taken or claimed (performance.now()). */
+  private lastUse = -Infinity;
 
   constructor(private readonly deps: DomainDeps, private readonly opts: WarmPoolOptions) {}
 
@@ -103,6 +112,7 @@ export class WarmPool {
     const i = this.ready.findIndex((e) => e.image === image && e.imageId === imageId);
     if (i < 0) return null;
     const [entry] = this.ready.splice(i, 1);
+    this.lastUse = performance.now();
     this.refill();
     return entry ?? null;
   }
@@ -123,6 +133,7 @@ export class WarmPool {
   claim(id: string): PoolEntry | undefined {
     const entry = this.assigned.get(id);
     this.assigned.delete(id);
+    if (entry) this.lastUse = performance.now();
     return entry;
   }
 
@@ -171,6 +182,11 @@ export class WarmPool {
     }
   }
 
+  /** A workspace boots, a taken sandbox waits for its boot, or one was handed over a moment ago. */
+  private busy(): boolean {
+    return this.opts.busy() || this.assigned.size > 0 || performance.now() - this.lastUse < QUIET_MS;
+  }
+
   private root(): string {
     return join(this.deps.paths.workspacesDir, POOL_DIR);
   }
@@ -202,7 +218,7 @@ export class WarmPool {
 
   private async fillLoop(): Promise<void> {
     for (let next = this.nextToFill(); next && this.enabled; next = this.nextToFill()) {
-      while (this.opts.busy() && this.enabled) await sleep(BUSY_POLL_MS);
+      while (this.busy() && this.enabled) await sleep(BUSY_POLL_MS);
       if (!this.enabled) return;
       try {
         const entry = await this.make(next.image, next.imageId);
