@@ -13,13 +13,11 @@ import { canAdopt, canPause, canSnapshot, type LayerRef, type SandboxSpec } from
 import { AppError } from '../contract/errors.js';
 import type { Store, WorkspaceRecord } from '../store/store.js';
 import type { DomainDeps } from './ports.js';
-import { AGENT_PORT } from './ports.js';
+import { AGENT_PORT, AGENT_READY_TIMEOUT_MS } from './ports.js';
 import { specFor, workspaceDir, writeControlFiles, writeAgentToken } from './sandbox-spec.js';
 import { LayerOps, type ResolvedSource } from './layer-ops.js';
 import type { PoolEntry, WarmPool } from './warm-pool.js';
 
-/** How long a freshly started agent may take to answer /health. */
-const AGENT_READY_TIMEOUT_MS = 30_000;
 
 export class Orchestrator {
   readonly layers: LayerOps | null;

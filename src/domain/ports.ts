@@ -138,6 +138,8 @@ export interface DomainDeps {
 }
 
 export const AGENT_PORT = 9990;
+/** How long a freshly started agent may take to answer /health (a workspace's boot, a warm-pool refill). */
+export const AGENT_READY_TIMEOUT_MS = 30_000;
 /** Processes and threads a workspace may have at once. */
 export const DEFAULT_PIDS_LIMIT = 1024;
 

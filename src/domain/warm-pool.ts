@@ -22,7 +22,7 @@ import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SandboxSpec } from '../drivers/driver.js';
-import { AGENT_PORT, type DomainDeps } from './ports.js';
+import { AGENT_PORT, AGENT_READY_TIMEOUT_MS, type DomainDeps } from './ports.js';
 import { sandboxSpec, writePoolControlFiles } from './sandbox-spec.js';
 import { hostnameOf } from './view.js';
 
@@ -50,7 +50,6 @@ export interface PoolEntry {
 }
 
 const POOL_DIR = '.pool';
-const AGENT_READY_TIMEOUT_MS = 30_000;
 /** After a failed refill, before the next try. */
 const RETRY_MS = 5_000;
 /** How often a waiting refill looks again whether the host is still busy. */

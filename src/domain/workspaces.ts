@@ -115,7 +115,7 @@ export class WorkspaceService {
       for (const input of inputs) await this.o.namespaces?.admit(input.namespace, demandOf(input), inputs.filter((i) => i.namespace === input.namespace).length, all);
       checkReservation(this.o.policy, all, inputs);
       const pool = this.o.orchestrator.pool;
-      const taken = new Set([...all.map((r) => r.ip), ...(pool?.heldAddresses() ?? [])]);
+      const taken = addressesInUse(all, pool?.heldAddresses());
       // A single plain create may take a ready sandbox: the record gets its address and name.
       const entry = inputs.length === 1 && !inputs[0]!.source ? pool?.take(inputs[0]!.image, inputs[0]!.imageId ?? null) : null;
       const recs = inputs.map((input) => {
@@ -138,7 +138,7 @@ export class WorkspaceService {
   /** A free address for a warm-pool sandbox: no record's and none in `held`, under the create lock. */
   reserveAddress(held: ReadonlySet<string>): Promise<string> {
     return this.lock.run(CREATE_LOCK, async () => {
-      const taken = new Set([...(await this.o.store.allReservations()).map((r) => r.ip), ...held]);
+      const taken = addressesInUse(await this.o.store.allReservations(), held);
       return allocate(this.o.network.subnet, taken);
     });
   }
@@ -289,6 +289,11 @@ export class WorkspaceService {
   withLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
     return this.lock.run(id, fn);
   }
+}
+
+/** Addresses no new record or pooled sandbox may get: the records' and those the warm pool holds. */
+function addressesInUse(rows: ReservationRow[], held: ReadonlySet<string> = new Set()): Set<string> {
+  return new Set([...rows.map((r) => r.ip), ...held]);
 }
 
 function delay(ms: number): Promise<void> {
