@@ -26,6 +26,7 @@ import { AccessTables } from './sqlite-access.js';
 import { NamespaceTables } from './sqlite-namespaces.js';
 import { QuotaTables } from './sqlite-quotas.js';
 import { SshTable } from './sqlite-ssh.js';
+import { ParsedPolicies } from './sqlite-network-policies.js';
 import type { SshRecord } from './ssh-records.js';
 import type { DefaultQuotaRecord, NamespaceQuotaRecord } from './quota-records.js';
 import type { NamespaceActivityRecord, NamespaceRecord } from './namespace-records.js';
@@ -79,15 +80,6 @@ function guarded<T>(fn: () => T): T {
 }
 
 /** Creates the database file 0600 if it does not exist yet (SQLite would use 0644). */
-/** Freezes a parsed JSON value and everything in it (shared read-only objects). */
-function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object') {
-    for (const v of Object.values(value)) deepFreeze(v);
-    Object.freeze(value);
-  }
-  return value;
-}
-
 function createPrivateFile(path: string): void {
   try {
     const fd = openSync(path, fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_WRONLY, 0o600);
@@ -111,8 +103,7 @@ export class SqliteStore implements Store {
   private readonly activity: ActivityTable;
   private readonly statements = new Map<string, Database.Statement>();
   private readonly listStatements = new Map<string, { page: Database.Statement; count: Database.Statement }>();
-  /** Last parsed policy of each workspace with the text it came from (allNetworkPolicies). */
-  private parsedNetworks = new Map<string, { text: string; network: WorkspaceRecord['network'] }>();
+  private readonly policies = new ParsedPolicies();
 
   constructor(dataDir: string) {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -192,23 +183,11 @@ export class SqliteStore implements Store {
     );
   }
 
-  /**
-   * The policy column changes rarely and is read on every network sync: an unchanged
-   * text gives back the same (frozen) object, so the sync can tell unchanged policies
-   * by identity instead of parsing and comparing 1,000 of them.
-   */
+  /** Unchanged policies come back as the same frozen objects (sqlite-network-policies.ts). */
   async allNetworkPolicies(): Promise<NetworkPolicyRow[]> {
     const rows = guarded(() => this.statement('SELECT id, ip, network FROM workspaces').all()) as
       Array<{ id: string; ip: string; network: string }>;
-    const parsed = new Map<string, { text: string; network: WorkspaceRecord['network'] }>();
-    const out = rows.map((r) => {
-      const hit = this.parsedNetworks.get(r.id);
-      const network = hit?.text === r.network ? hit.network : deepFreeze(JSON.parse(r.network) as WorkspaceRecord['network']);
-      parsed.set(r.id, { text: r.network, network });
-      return { id: r.id, ip: r.ip, network };
-    });
-    this.parsedNetworks = parsed;
-    return out;
+    return this.policies.read(rows);
   }
 
   async allReservations(): Promise<ReservationRow[]> {
