@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import ssh2 from 'ssh2';
 import { AppError } from './errors.js';
 import { parseSshKey, parseSshPassword } from './ssh.js';
+import { generateHostKey } from '../ssh/host-key.js';
 
 function fails(fn: () => unknown, field: string): void {
   assert.throws(fn, (err: unknown) => {
@@ -27,7 +28,7 @@ test('password: 8–128 characters, no control characters, user root only', () =
 });
 
 test('public key: one line of a known type, written back in normal form', () => {
-  const ed = ssh2.utils.generateKeyPairSync('ed25519');
+  const ed = generateHostKey(); // not ssh2's own: one of its ed25519 keys in 256 is truncated
   assert.equal(parseSshKey({ public_key: `  ${ed.public}  me@laptop \n` }).publicKey, `${ed.public} me@laptop`);
   assert.equal(parseSshKey({ public_key: ed.public }).publicKey, ed.public);
   const ec = ssh2.utils.generateKeyPairSync('ecdsa', { bits: 256 });
@@ -36,7 +37,7 @@ test('public key: one line of a known type, written back in normal form', () => 
 });
 
 test('public key: options, private keys, several lines, garbage and other users are refused', () => {
-  const ed = ssh2.utils.generateKeyPairSync('ed25519');
+  const ed = generateHostKey(); // not ssh2's own: one of its ed25519 keys in 256 is truncated
   fails(() => parseSshKey({ public_key: `command="sh" ${ed.public}` }), 'public_key');
   fails(() => parseSshKey({ public_key: `${ed.public}\n${ed.public}` }), 'public_key');
   fails(() => parseSshKey({ public_key: ed.private }), 'public_key');

@@ -17,6 +17,7 @@ import {
   mkdirSync,
   openSync,
   readFileSync,
+  renameSync,
   unlinkSync,
   writeSync,
 } from 'node:fs';
@@ -79,15 +80,7 @@ function readKey(path: string, bytes: number): Buffer {
  */
 export function createFileOnce(path: string, data: Buffer | string): boolean {
   const dir = dirname(path);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  const fd = openSync(tmp, fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_WRONLY, 0o600);
-  try {
-    writeSync(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
+  const tmp = writePrivateTemp(path, data);
   try {
     linkSync(tmp, path);
     return true;
@@ -98,6 +91,37 @@ export function createFileOnce(path: string, data: Buffer | string): boolean {
     unlinkSync(tmp);
     syncDir(dir);
   }
+}
+
+/**
+ * Puts `data` at `path` (0600) in place of what is there, in one step: a fsynced private
+ * temp file renamed over it, so a reader or a crash sees the old content or the new, never
+ * a part. For a file found unusable; a file that is fine is never replaced.
+ */
+export function replaceFile(path: string, data: Buffer | string): void {
+  const tmp = writePrivateTemp(path, data);
+  try {
+    renameSync(tmp, path);
+  } catch (err) {
+    unlinkSync(tmp);
+    throw err;
+  }
+  syncDir(dirname(path));
+}
+
+/** A new fsynced 0600 file beside `path` (its directory made 0700 if missing) holding `data`; returns its path. */
+function writePrivateTemp(path: string, data: Buffer | string): string {
+  const dir = dirname(path);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const fd = openSync(tmp, fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_WRONLY, 0o600);
+  try {
+    writeSync(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  return tmp;
 }
 
 /**

@@ -1,8 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { sampleWorkspace } from '../store/contract-fixtures.js';
+import { openStore } from '../store/open.js';
 import type { SshRecord } from '../store/store.js';
-import { agentConfigOf, connectionOf, randomPassword } from './ssh.js';
+import { agentConfigOf, connectionOf, randomPassword, SshService, type SshDeps } from './ssh.js';
 
 const row: SshRecord = {
   workspace_id: 'ws_1', ssh_id: '0123456789abcdef', password_hash: '$6$s$h', password_changed: false, key_only: false,
@@ -40,4 +44,28 @@ test('generated passwords: 20 characters of an unambiguous alphabet, never repea
     seen.add(p);
   }
   assert.equal(seen.size, 200);
+});
+
+test('a stored host key sshd cannot load is replaced at the next boot; a good one is kept', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'warren-ssh-'));
+  const store = await openStore({ dataDir: dir });
+  t.after(async () => { await store.close(); rmSync(dir, { recursive: true, force: true }); });
+  const rec = sampleWorkspace({ ip: '10.213.0.9' });
+  await store.insertWorkspaces([rec]);
+  const on = { ...rec, config: { ...rec.config, ssh_access: true } };
+  await store.putSsh({ ...row, workspace_id: rec.id, host_key: 'TRUNCATED', host_key_public: 'ssh-ed25519 OLD' });
+  let made = 0;
+  const service = new SshService({
+    store, generateHostKey: () => ({ private: `GOOD${++made}`, public: `ssh-ed25519 NEW${made}` }),
+    hostKeyUsable: (k) => k.startsWith('GOOD'),
+  } as unknown as SshDeps);
+
+  await service.writeBootFile(on, dir);
+  const stored = await store.getSsh(rec.id);
+  assert.deepEqual([stored?.host_key, stored?.host_key_public, stored?.ssh_id], ['GOOD1', 'ssh-ed25519 NEW1', row.ssh_id]);
+  assert.deepEqual(JSON.parse(readFileSync(join(dir, 'ssh.json'), 'utf8')).host_keys, ['GOOD1']);
+
+  await service.writeBootFile(on, dir);
+  assert.equal((await store.getSsh(rec.id))?.host_key, 'GOOD1');
+  assert.equal(made, 1);
 });

@@ -56,6 +56,8 @@ export interface SshDeps {
   agent: AgentControlPort;
   target: (rec: WorkspaceRecord) => AgentTarget;
   generateHostKey: () => { private: string; public: string };
+  /** Whether a stored host key can be loaded by sshd; a row written with an unloadable key is given a fresh one. */
+  hostKeyUsable?: (privateKey: string) => boolean;
   /** `<host>:<port>` (host alone for port 22) of the jump host; null when there is none. */
   bastion: () => string | null;
   /** Whether this server can give workspaces SSH (sshd bundle built, jump host listening). */
@@ -215,9 +217,17 @@ export class SshService {
     return next;
   }
 
-  /** The workspace's row, made with a fresh ssh_id and host key when it has none. */
+  /**
+   * The workspace's row, made with a fresh ssh_id and host key when it has none. A row whose host
+   * key sshd could not load (an earlier Warren stored one, see ssh/host-key.ts) gets a new key: the
+   * old one was never served, so no client knows it.
+   */
   private async ensureRow(rec: WorkspaceRecord): Promise<SshRecord> {
     const existing = await this.d.store.getSsh(rec.id);
+    if (existing && this.d.hostKeyUsable && !this.d.hostKeyUsable(existing.host_key)) {
+      const key = this.d.generateHostKey();
+      return this.saveRow({ ...existing, host_key: key.private, host_key_public: key.public });
+    }
     if (existing) return existing;
     const key = this.d.generateHostKey();
     const now = new Date().toISOString();
