@@ -68,3 +68,11 @@ test('a live foreign lock times out', async (t) => {
   await assert.rejects(acquireLock(path, { timeoutMs: 100, pollMs: 20 }), /timed out/);
   assert.equal(readFileSync(path, 'utf8'), '1\n', 'foreign lock untouched');
 });
+
+test('a lock in a directory that does not exist yet makes the directory (a fresh machine)', async (t) => {
+  const path = join(tempDir(t), 'images', 'nested', 'layer-base.lock');
+  const lock = await acquireLock(path);
+  assert.equal(existsSync(path), true);
+  await lock.release();
+  assert.equal(existsSync(path), false);
+});

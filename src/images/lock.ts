@@ -10,7 +10,8 @@
  * Waiting polls; there is no kernel-level queue. Locks held by this very process are
  * treated as live (callers dedupe in-process themselves).
  */
-import { open, rename, stat, unlink, link } from 'node:fs/promises';
+import { link, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -108,8 +109,13 @@ async function breakStaleLock(path: string, stale: LockInfo): Promise<void> {
   await unlink(moved).catch(() => undefined);
 }
 
-/** Acquires the lock at `path`, waiting while a live process holds it. */
+/**
+ * Acquires the lock at `path`, waiting while a live process holds it. The lock's directory is
+ * made first when missing: on a fresh machine the first build is also the first use of the
+ * images directory.
+ */
 export async function acquireLock(path: string, opts: LockOptions = {}): Promise<LockHandle> {
+  await mkdir(dirname(path), { recursive: true });
   const deadline = Date.now() + (opts.timeoutMs ?? 30 * 60_000);
   const pollMs = opts.pollMs ?? 250;
   let notified = false;
