@@ -17,7 +17,7 @@ import type {
 } from '../driver.js';
 import { createNetns, deleteNetns, linkExists, netnsExists, netnsPath } from '../../network/plumbing.js';
 import { run } from '../../util/exec.js';
-import { isMounted, mountsUnder, readMounts, unmountAll } from '../../storage/mounts.js';
+import { mountsUnder, readMounts, unmountAll } from '../../storage/mounts.js';
 import { readNumberNow, SandboxCgroups } from './cgroups.js';
 import { sandboxLayout } from './sandbox-layout.js';
 import { launchSandbox, readExitStatus, saveLogTail, watchExitStatus } from './launch.js';
@@ -26,7 +26,7 @@ import { listResidueIds, sandboxMounts, writeMarker } from './residue.js';
 import { LayerStore, MEMORY_UNAVAILABLE_REASON } from './layers.js';
 import { exportTar, importTar } from './layer-tar.js';
 import { listChanges } from './layer-list.js';
-import { diskUsage, ensureDisk, mountLayers, setLayerQuota, syncLayer, unmountLayers, unmountPoint } from './storage.js';
+import { diskUsage, ensureDisk, mountedHere, mountLayers, setLayerQuota, syncLayer, unmountLayers, unmountPoint } from './storage.js';
 import { writeResolvConf } from './resolv.js';
 
 export type DriverLog = (msg: string, fields?: Record<string, unknown>) => void;
@@ -170,7 +170,7 @@ export class NsDriver implements PausableDriver, SnapshotDriver, AdoptingDriver 
       const cg = this.cgroups(spec.shortId);
       if (cg.exists()) await cg.setLimits(spec.resources);
       const upperFs = statePaths(spec.stateDir).upperFs;
-      if (await isMounted(upperFs)) await setLayerQuota(upperFs, spec.resources.diskMb);
+      if (mountedHere(upperFs)) await setLayerQuota(upperFs, spec.resources.diskMb);
     });
   }
 
@@ -179,7 +179,7 @@ export class NsDriver implements PausableDriver, SnapshotDriver, AdoptingDriver 
       const p = statePaths(spec.stateDir);
       await writeMarker(spec.stateDir, { instanceId: this.names.instanceId, shortId: spec.shortId, id: spec.id });
       await this.cgroups(spec.shortId).setLimits(spec.resources);
-      if (await isMounted(p.upperFs)) await setLayerQuota(p.upperFs, spec.resources.diskMb);
+      if (mountedHere(p.upperFs)) await setLayerQuota(p.upperFs, spec.resources.diskMb);
       const pid = await readInt(p.pid);
       const current = (await readFile(p.hostname, 'utf8').catch(() => '')).trim();
       if (pid !== undefined && current !== spec.hostname && (await this.isSandboxProcess(spec.shortId, pid))) {
@@ -243,7 +243,7 @@ export class NsDriver implements PausableDriver, SnapshotDriver, AdoptingDriver 
   recover(spec: SandboxSpec): Promise<void> {
     return this.serial(spec, async () => {
       const upperFs = statePaths(spec.stateDir).upperFs;
-      if (await isMounted(upperFs)) await run('fsfreeze', ['--unfreeze', upperFs]).catch(() => undefined);
+      if (mountedHere(upperFs)) await run('fsfreeze', ['--unfreeze', upperFs]).catch(() => undefined);
     });
   }
 

@@ -9,10 +9,10 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LayerEntry } from '../driver.js';
-import { isMounted, mountsUnder, unmountAll } from '../../storage/mounts.js';
+import { mountsUnder, unmountAll } from '../../storage/mounts.js';
 import { spawnJailed } from '../../storage/jail.js';
 import { statePaths } from './names.js';
-import { hasExt4, mountLayerImage } from './storage.js';
+import { hasExt4, mountedHere, mountLayerImage } from './storage.js';
 
 const TYPES: Record<string, LayerEntry['type']> = { f: 'file', d: 'dir', l: 'symlink', c: 'deleted' };
 
@@ -46,7 +46,7 @@ async function listUpper(upper: string, limit: number): Promise<{ entries: Layer
 
 export async function listChanges(stateDir: string, scratchDir: string, limit: number) {
   const p = statePaths(stateDir);
-  if (await isMounted(p.upperFs)) return listUpper(join(p.upperFs, 'upper'), limit);
+  if (mountedHere(p.upperFs)) return listUpper(join(p.upperFs, 'upper'), limit);
   if (!(await hasExt4(p.disk))) return { entries: [], truncated: false };
   const work = await mkdtemp(join(scratchDir, 'list-'));
   try {

@@ -19,11 +19,11 @@ import type { Readable } from 'node:stream';
 import { LayerError, type ExportOptions, type ImportKind, type TarExport } from '../driver.js';
 import { run } from '../../util/exec.js';
 import { cloneFile, TMP_MARK } from '../../storage/clone.js';
-import { isMounted, mountsUnder, unmountAll } from '../../storage/mounts.js';
+import { mountsUnder, unmountAll } from '../../storage/mounts.js';
 import { mountOverlay } from '../../storage/overlay.js';
 import { exited, spawnJailed, untarJailed } from '../../storage/jail.js';
 import { statePaths } from './names.js';
-import { hasExt4, makeLayerImage, mountLayerImage, setLayerQuota } from './storage.js';
+import { hasExt4, makeLayerImage, mountedHere, mountLayerImage, setLayerQuota } from './storage.js';
 
 const TAR = '/usr/bin/tar';
 /** Overlay's own xattrs (opaque dirs, redirects) and users'; `origin` names the old lower fs and is dropped. */
@@ -127,7 +127,7 @@ export interface ImportInput {
 
 export async function importTar(o: TarIoOptions, i: ImportInput): Promise<void> {
   const p = statePaths(i.stateDir);
-  if ((await isMounted(p.upperFs)) || (await isMounted(p.rootfs))) {
+  if (mountedHere(p.upperFs) || mountedHere(p.rootfs)) {
     throw new Error('cannot import into the writable layer of a running sandbox; stop it first');
   }
   await mkdir(i.stateDir, { recursive: true, mode: 0o700 });

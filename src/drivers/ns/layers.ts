@@ -13,9 +13,9 @@ import { mkdir, readdir, rm, rmdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LayerRef, SnapshotCapabilities, SnapshotResult } from '../driver.js';
 import { cloneFile, TMP_MARK } from '../../storage/clone.js';
-import { isMounted } from '../../storage/mounts.js';
 import type { SandboxCgroups } from './cgroups.js';
 import { isShortId, statePaths } from './names.js';
+import { mountedHere } from './storage.js';
 
 export interface LayerStoreOptions {
   snapshotsDir: string;
@@ -59,7 +59,7 @@ export class LayerStore {
     await stat(p.disk); // a readable error when there is no layer
     await mkdir(join(this.o.snapshotsDir, ref.shortId), { recursive: true, mode: 0o700 });
     let frozenMs = 0;
-    if (!(await isMounted(p.upperFs))) {
+    if (!mountedHere(p.upperFs)) {
       await cloneFile(p.disk, dest, this.o.copyOnWrite);
     } else {
       const t0 = performance.now();
@@ -78,7 +78,7 @@ export class LayerStore {
   /** Replaces the (unmounted) layer in `stateDir` with the snapshot's. */
   async restore(stateDir: string, ref: LayerRef): Promise<void> {
     const p = statePaths(stateDir);
-    if ((await isMounted(p.upperFs)) || (await isMounted(p.rootfs))) {
+    if (mountedHere(p.upperFs) || mountedHere(p.rootfs)) {
       throw new Error('cannot restore the writable layer of a running sandbox; stop it first');
     }
     const src = this.fileOf(ref);
