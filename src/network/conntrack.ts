@@ -7,7 +7,6 @@
  * chains in firewall-ruleset.ts) and deletes exactly the flows now refused: their
  * next packet is then a new flow and meets the new rules.
  */
-import { run } from '../util/exec.js';
 import { parseAnyCidr, parseIpv4 } from './addresses.js';
 import type { Compiled } from './policy.js';
 import { WORKSPACE_SSH_PORT } from '../contract/ssh-agent.js';
@@ -106,9 +105,15 @@ export function parseConntrack(text: string): Flow[] {
 /** Up to this many addresses are listed with filters (two per address); more, with one full dump. */
 const FILTERED_MAX_IPS = 4;
 
-async function dump(filter: string[]): Promise<Flow[]> {
+/** Runs a host command off the server's event loop (util/command-runner.ts). */
+export interface HostCommands {
+  run(command: string, args: readonly string[]): Promise<{ stdout: string; code: number }>;
+}
+
+async function dump(cmd: HostCommands, filter: string[]): Promise<Flow[]> {
   try {
-    return parseConntrack((await run('conntrack', ['-L', '-f', 'ipv4', ...filter], { maxBuffer: 256 << 20 })).stdout);
+    const r = await cmd.run('conntrack', ['-L', '-f', 'ipv4', ...filter]);
+    return r.code === 0 ? parseConntrack(r.stdout) : [];
   } catch {
     return [];
   }
@@ -122,36 +127,35 @@ const flowKey = (f: Flow) => `${f.proto} ${f.src} ${f.dst} ${f.sport} ${f.dport}
  * here, on the CPU the next request needs), so a change touching few workspaces lists
  * each address's flows with `-s` / `-d` filters instead and prints only those.
  */
-async function listFlows(ips: ReadonlySet<string>): Promise<Flow[]> {
+async function listFlows(cmd: HostCommands, ips: ReadonlySet<string>): Promise<Flow[]> {
   const touching = (f: Flow) => ips.has(f.src) || ips.has(f.dst);
-  if (ips.size > FILTERED_MAX_IPS) return (await dump([])).filter(touching);
-  const parts = await Promise.all([...ips].flatMap((ip) => [dump(['-s', ip]), dump(['-d', ip])]));
+  if (ips.size > FILTERED_MAX_IPS) return (await dump(cmd, [])).filter(touching);
+  const parts = await Promise.all([...ips].flatMap((ip) => [dump(cmd, ['-s', ip]), dump(cmd, ['-d', ip])]));
   const unique = new Map<string, Flow>();
   for (const f of parts.flat()) if (touching(f)) unique.set(flowKey(f), f);
   return [...unique.values()];
 }
 
-async function deleteFlow(f: Flow): Promise<void> {
+async function deleteFlow(cmd: HostCommands, f: Flow): Promise<void> {
   const args = ['-D', '-f', 'ipv4', '-p', f.proto, '-s', f.src, '-d', f.dst];
   if (hasPorts(f) && f.sport !== undefined) args.push('--sport', String(f.sport), '--dport', String(f.dport));
-  try {
-    await run('conntrack', args);
-  } catch {
-    // Already gone (it ended or another cut removed it): nothing to do.
-  }
+  // A non-zero exit or a failure: already gone (it ended or another cut removed it), nothing to do.
+  await cmd.run('conntrack', args).catch(() => undefined);
 }
 
 /**
  * Deletes the tracked flows touching `ips` that `rules` no longer admit. Returns how
  * many were cut. Flows between other endpoints are never listed or touched.
  */
-export async function cutRefusedFlows(ips: Iterable<string>, rules: () => Compiled, ctx: FlowContext): Promise<number> {
+export async function cutRefusedFlows(
+  ips: Iterable<string>, rules: () => Compiled, ctx: FlowContext, cmd: HostCommands,
+): Promise<number> {
   const wanted = new Set(ips);
   if (wanted.size === 0) return 0;
-  const flows = await listFlows(wanted);
+  const flows = await listFlows(cmd, wanted);
   // Judged against the rules in force now (a later change may have re-allowed a flow).
   const current = rules();
   const refused = flows.filter((f) => !flowAllowed(current, ctx, f));
-  await Promise.all(refused.map(deleteFlow));
+  await Promise.all(refused.map((f) => deleteFlow(cmd, f)));
   return refused.length;
 }

@@ -13,6 +13,7 @@ import { gatewayOf, isAssignable, parseSubnet } from './addresses.js';
 import { assertIfname } from './bridge.js';
 import { cutRefusedFlows } from './conntrack.js';
 import { NftSession } from './nft-session.js';
+import { CommandRunner } from '../util/command-runner.js';
 import {
   DEFAULT_AGENT_PORT, DEFAULT_DNS_PORT, physicalSets, renderElements, renderPolicyDiff, renderRuleset, tableNames,
   type FirewallOptions, type FirewallTables, type SandboxPort,
@@ -88,6 +89,8 @@ export class Firewall {
   private cutChain: Promise<number> = Promise.resolve(0);
 
   private readonly session: NftSession;
+  /** Runs the flow cut's conntrack commands: a spawn from Node would block the event loop 10–20 ms. */
+  private readonly commands = new CommandRunner();
 
   constructor(opts: FirewallOptions) {
     this.tables = tableNames(opts.instanceId);
@@ -156,7 +159,7 @@ export class Firewall {
           gateway: gatewayOf(this.opts.subnet),
           agentPort: this.opts.agentPort ?? DEFAULT_AGENT_PORT,
           dnsPort: this.opts.dnsPort ?? DEFAULT_DNS_PORT,
-        });
+        }, this.commands);
       });
       this.nextCut = next;
       this.cutChain = next.catch(() => 0);
@@ -249,9 +252,10 @@ export class Firewall {
     this.close();
   }
 
-  /** Ends the long-lived nft session (the tables stay). */
+  /** Ends the long-lived nft session and command shell (the tables stay). */
   close(): void {
     this.session.close();
+    this.commands.close();
   }
 
   private fits(p: SandboxPort): boolean {
