@@ -16,6 +16,7 @@ import type {
   SnapshotCapabilities, SnapshotDriver, SnapshotResult, TarExport,
 } from '../driver.js';
 import { createNetns, deleteNetns, linkExists, netnsExists, netnsPath } from '../../network/plumbing.js';
+import { CommandRunner } from '../../util/command-runner.js';
 import { run } from '../../util/exec.js';
 import { mountsUnder, readMounts, unmountAll } from '../../storage/mounts.js';
 import { readNumberNow, SandboxCgroups } from './cgroups.js';
@@ -68,6 +69,9 @@ export class NsDriver implements PausableDriver, SnapshotDriver, AdoptingDriver 
   private readonly log: DriverLog;
   private readonly layers: LayerStore | null;
   private readonly queues = new Map<string, Promise<unknown>>();
+
+  /** Short host commands on the create path, run off the event loop (util/command-runner.ts). */
+  private readonly commands = new CommandRunner();
 
   constructor(private readonly opts: NsDriverOptions) {
     this.names = new SandboxNames(opts.instanceId);
@@ -184,7 +188,9 @@ export class NsDriver implements PausableDriver, SnapshotDriver, AdoptingDriver 
       const current = (await readFile(p.hostname, 'utf8').catch(() => '')).trim();
       if (pid !== undefined && current !== spec.hostname && (await this.isSandboxProcess(spec.shortId, pid))) {
         // Host root entering only the sandbox's UTS namespace: the name is validated by the contract.
-        await run('nsenter', ['--target', String(pid), '--uts', 'hostname', '--', spec.hostname]);
+        // Through the long-lived shell: a spawn from Node would block the server 10–20 ms on the create path.
+        const r = await this.commands.run('nsenter', ['--target', String(pid), '--uts', 'hostname', '--', spec.hostname]);
+        if (r.code !== 0) throw new Error(`could not set the hostname of sandbox ${spec.shortId} (exit ${r.code})`);
         await writeFile(p.hostname, `${spec.hostname}\n`);
       }
     });
