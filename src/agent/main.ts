@@ -16,9 +16,10 @@ import { ControlDir } from './control.js';
 import { createAgentServer, type AgentLogger } from './server.js';
 import { Supervisor } from './supervisor.js';
 import { TaskStore } from './exec/tasks.js';
-import { signalGroup } from './process.js';
+import { setWorkspaceHostname, signalGroup } from './process.js';
 import { setupWorkloads } from './workloads/setup.js';
 import { SshManager } from './ssh/manager.js';
+import { warmUp } from './warm-up.js';
 
 /** Time children get between SIGTERM and SIGKILL when the agent stops. */
 const SHUTDOWN_GRACE_MS = 1000;
@@ -60,7 +61,7 @@ function main(): void {
   function bootWorkspace(): boolean {
     if (supervisor) return false;
     const now = control.config();
-    if (now.hostname) process.env.HOSTNAME = now.hostname;
+    if (now.hostname) setWorkspaceHostname(now.hostname);
     // When the workspace ends with its command, the agent leaves with the command's status.
     const onCmdExit = now.exitWithCmd
       ? (code: number) => shutdown(`cmd exited with ${code}`, code, CMD_EXIT_GRACE_MS)
@@ -120,6 +121,11 @@ function main(): void {
     const bound = typeof addr === 'object' && addr ? addr.port : port;
     log('info', 'agent listening', { host, port: bound, workspace_id: config.workspaceId, pooled: config.pooled === true });
     if (!config.pooled) bootWorkspace();
+    else {
+      const t0 = performance.now();
+      void warmUp({ port: bound, tasks, configEnv: () => control.config().env })
+        .then(() => log('info', 'warmed up', { ms: Math.round(performance.now() - t0) }));
+    }
   });
 }
 

@@ -40,9 +40,10 @@ export function signalExitCode(signal: NodeJS.Signals): number {
 /**
  * Environment of workspace processes: the agent's own environment without Warren's
  * private `WARREN_*` variables, sane PATH/HOME defaults, then the workspace env from
- * config.json, then per-request additions (later wins). The agent never changes its
- * own environment, so that first part is computed once (reading `process.env` goes
- * through getenv per key).
+ * config.json, then per-request additions (later wins). The agent changes its own
+ * environment only through `setWorkspaceHostname` (a warm-pool agent learns its name at the
+ * claim), so that first part is computed once and again after such a change (reading
+ * `process.env` goes through getenv per key).
  */
 export function workspaceEnv(
   configEnv: Record<string, string>,
@@ -52,6 +53,12 @@ export function workspaceEnv(
 }
 
 let baseEnv: Readonly<Record<string, string>> | null = null;
+
+/** Sets HOSTNAME for every process started from now on. */
+export function setWorkspaceHostname(name: string): void {
+  process.env.HOSTNAME = name;
+  baseEnv = null;
+}
 
 function agentBaseEnv(): Readonly<Record<string, string>> {
   if (baseEnv) return baseEnv;
