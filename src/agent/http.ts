@@ -181,3 +181,13 @@ export function sendError(res: ServerResponse, err: unknown): number {
   sendJson(res, status, body);
   return status;
 }
+
+/**
+ * The request target as it may be logged: the path alone. The query string can carry the
+ * caller's runtime token (`?token=`, runtime.md §1), which must never reach a log.
+ */
+export function loggablePath(url: string | undefined): string {
+  const raw = url ?? '/';
+  const q = raw.indexOf('?');
+  return (q < 0 ? raw : raw.slice(0, q)).slice(0, 512);
+}

@@ -8,7 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Duplex } from 'node:stream';
 import { AppError, isAppError } from '../contract/errors.js';
 import { authenticate, type TokenSource } from './auth.js';
-import { Router, sendError, sendJson, type RequestContext } from './http.js';
+import { loggablePath, Router, sendError, sendJson, type RequestContext } from './http.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerRuntimeRoutes, isKnownTarget } from './routes/runtime.js';
 import { registerExecRoutes, EXEC_CAPABILITIES } from './routes/exec.js';
@@ -130,7 +130,7 @@ async function handle(router: Router, deps: AgentDeps, req: IncomingMessage, res
     const result = await route.handler(ctx);
     if (result) sendJson(res, result.status, result.body);
   } catch (err) {
-    if (!isAppError(err)) deps.log('error', 'unhandled error', { method, url: req.url, err: errText(err) });
+    if (!isAppError(err)) deps.log('error', 'unhandled error', { method, path: loggablePath(req.url), err: errText(err) });
     sendError(res, err);
   }
 }
