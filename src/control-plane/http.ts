@@ -11,9 +11,44 @@ import type { ControlPlaneContext, Env } from './context.js';
 
 const MAX_BODY_BYTES = 1024 * 1024;
 
+/** The 413 of a body past the cap. */
+function tooLarge(): AppError {
+  return new AppError('payload_too_large', 'Request body is larger than 1 MiB', { field: 'body', limit: MAX_BODY_BYTES });
+}
+
+/**
+ * The body as UTF-8 text, capped in bytes while it streams: a declared Content-Length past the
+ * cap is refused before anything is read, and a body without one is refused at the first chunk
+ * that crosses it — never read whole first, and never measured in characters (a character can
+ * be four bytes).
+ */
+async function readCappedText(c: Context<Env>): Promise<string> {
+  const declared = Number(c.req.header('content-length') ?? '0');
+  if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) throw tooLarge();
+  const body = c.req.raw.body;
+  if (!body) return '';
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > MAX_BODY_BYTES) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks));
+  } catch {
+    throw new AppError('bad_request', 'Request body is not valid UTF-8', { field: 'body' });
+  }
+}
+
 export async function readJson(c: Context<Env>): Promise<unknown> {
-  const text = await c.req.text();
-  if (text.length > MAX_BODY_BYTES) throw new AppError('payload_too_large', 'Request body is larger than 1 MiB');
+  const text = await readCappedText(c);
   if (text.trim() === '') return {};
   try {
     return JSON.parse(text);
