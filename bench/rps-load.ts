@@ -12,11 +12,13 @@
  *   GET /workspace/:id/lifecycle (1), GET /workspace/:id/metadata (1),
  *   PATCH /workspace/:id/metadata (1), POST /workspace/:id/ping (1).
  * Any answer that is not 2xx, a socket error or an answer slower than 30 s is an error.
- * Baseline: the same mix one request at a time (closed loop), LOAD_BASELINE_REQUESTS (1000).
+ * LOAD_MIX=reads sends only the GETs. Baseline: the same mix one request at a time (closed
+ * loop), LOAD_BASELINE_REQUESTS (1000).
  */
 import { Agent, request } from 'node:http';
+import { cpus, loadavg } from 'node:os';
 import { ADMIN, type TestServer } from '../test/support/warren.js';
-import { createRunning, envNumber, ErrorTally, type Client } from './load-support.js';
+import { cpuSeconds, createRunning, envNumber, ErrorTally, type Client } from './load-support.js';
 import { percentile, result, withP99, type BenchResult } from './stats.js';
 
 const RPS = envNumber('LOAD_RPS', 1000);
@@ -37,7 +39,10 @@ const MIX: Array<[number, (id: string, i: number) => Call]> = [
   [1, (id, i) => ({ method: 'PATCH', path: `/workspace/${id}/metadata`, body: JSON.stringify({ metadata: { load_n: String(i) } }), kind: 'PATCH /workspace/:id/metadata' })],
   [1, (id) => ({ method: 'POST', path: `/workspace/${id}/ping`, body: '{}', kind: 'POST /workspace/:id/ping' })],
 ];
-const WEIGHTS = MIX.flatMap(([w, make]) => Array.from({ length: w }, () => make));
+/** LOAD_MIX=reads leaves the two writes out (to tell the store's durable writes from the rest). */
+const READS_ONLY = process.env.LOAD_MIX === 'reads';
+const WEIGHTS = MIX.filter(([, make]) => !READS_ONLY || make('x', 0).method === 'GET')
+  .flatMap(([w, make]) => Array.from({ length: w }, () => make));
 
 /** The i-th request of the run: mix and workspace both cycle deterministically. */
 function callFor(i: number, ids: string[]): Call {
@@ -136,7 +141,15 @@ export async function controlPlaneLoad(client: Client, server: TestServer): Prom
   const errors = new ErrorTally();
   const { all: baseline, byKind: baselineByKind } = await closedLoop(server, ids, errors);
   errors.check('load_control_plane (baseline)');
+  const cpu0 = { server: cpuSeconds(server.proc.pid!), bench: process.cpuUsage(), at: performance.now() };
   const run = await openLoop(server, ids, errors);
+  const wall = (performance.now() - cpu0.at) / 1000;
+  const benchCpu = process.cpuUsage(cpu0.bench);
+  // Which side ran out: a server near 100 % of one core is the limit (one event loop); else the host.
+  const serverCpu = cpuSeconds(server.proc.pid!) - cpu0.server;
+  console.log(`load_control_plane: CPU over the run (% of one core): server ${((100 * serverCpu) / wall).toFixed(0)} % ` +
+    `(${((1000 * serverCpu) / Math.max(1, run.latencies.length)).toFixed(2)} ms per answered request), ` +
+    `this bench ${((benchCpu.user + benchCpu.system) / 1e4 / wall).toFixed(0)} %; load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores`);
   const p = (xs: number[]) => `p50 ${percentile(xs, 50).toFixed(1)} / p95 ${percentile(xs, 95).toFixed(1)} / p99 ${percentile(xs, 99).toFixed(1)} ms`;
   console.log(`load_control_plane: ${run.latencies.length}/${Math.round(RPS * SECONDS)} answered at ${run.achieved.toFixed(0)} req/s ` +
     `(asked ${RPS} for ${SECONDS} s over ${CONNECTIONS} connections; the sender was at most ${run.maxSendLagMs.toFixed(1)} ms late); ${p(run.latencies)}; one at a time ${p(baseline)}`);
@@ -144,7 +157,7 @@ export async function controlPlaneLoad(client: Client, server: TestServer): Prom
     console.log(`  ${kind.padEnd(32)} n ${String(xs.length).padStart(6)}  ${p(xs)}; one at a time ${p(baselineByKind.get(kind) ?? [])}`);
   }
   errors.check('load_control_plane');
-  const mix = `${RPS} req/s for ${SECONDS} s over ${ids.length} workspaces and ${CONNECTIONS} connections`;
+  const mix = `${READS_ONLY ? 'reads only, ' : ''}${RPS} req/s for ${SECONDS} s over ${ids.length} workspaces and ${CONNECTIONS} connections`;
   return [
     withP99(result('load_control_plane', 'ms', run.latencies, `the same mix one request at a time (${baseline.length} requests); open loop at ${mix}`, baseline), run.latencies),
     result('load_control_plane_rate', 'req/s', run.perSecond, `the rate asked (${RPS} req/s); achieved over the run ${run.achieved.toFixed(0)} req/s; higher is better`, [RPS]),
