@@ -17,11 +17,13 @@ import { sshBenchmarks, SSH_BENCHMARKS } from './ssh.js';
 import { imageBenchmarks, IMAGE_BENCHMARKS } from './images.js';
 import { imageBuildBenchmarks, IMAGE_BUILD_BENCHMARKS } from './image-build.js';
 import { scaleBenchmarks, SCALE_BENCHMARKS } from './scale.js';
+import { loadBenchmarks, LOAD_BENCHMARKS } from './load.js';
+import { soakBenchmarks, SOAK_BENCHMARKS } from './soak.js';
 
 type Bench = () => Promise<BenchResult[]>;
 const SUITES: Record<string, Bench> = { core: coreBenchmarks, runtime: runtimeBenchmarks, network: networkBenchmarks, lifecycle: lifecycleBenchmarks,
   observe: observeBenchmarks, workloads: workloadLogBenchmarks, auth: authBenchmarks, ssh: sshBenchmarks,
-  images: imageBenchmarks, 'image-build': imageBuildBenchmarks, scale: scaleBenchmarks };
+  images: imageBenchmarks, 'image-build': imageBuildBenchmarks, scale: scaleBenchmarks, load: loadBenchmarks, soak: soakBenchmarks };
 /** Benchmark names each suite produces, so `npm run bench -- create_to_first_exec` finds its suite. */
 const NAMES: Record<string, string> = {
   create_to_first_exec: 'core', cold_start_no_pool: 'core', idle_workspace_memory: 'core', idle_workspace_pss: 'core',
@@ -35,6 +37,8 @@ const NAMES: Record<string, string> = {
   ...Object.fromEntries(IMAGE_BENCHMARKS.map((n) => [n, 'images'])),
   ...Object.fromEntries(IMAGE_BUILD_BENCHMARKS.map((n) => [n, 'image-build'])),
   ...Object.fromEntries(SCALE_BENCHMARKS.map((n) => [n, 'scale'])),
+  ...Object.fromEntries(LOAD_BENCHMARKS.map((n) => [n, 'load'])),
+  ...Object.fromEntries(SOAK_BENCHMARKS.map((n) => [n, 'soak'])),
 };
 
 const RESULTS = fileURLToPath(new URL('./results.json', import.meta.url));
@@ -51,7 +55,7 @@ async function main(): Promise<void> {
   const previous: BenchResult[] = existsSync(RESULTS) ? JSON.parse(readFileSync(RESULTS, 'utf8')) : [];
   const merged = [...previous.filter((p) => !fresh.some((f) => f.name === p.name)), ...fresh];
   writeFileSync(RESULTS, JSON.stringify(merged, null, 2) + '\n');
-  console.table(fresh.map((r) => ({ name: r.name, unit: r.unit, n: r.n, p50: r.p50, p95: r.p95, baseline: r.baseline, baseline_p50: r.baseline_p50, ratio: r.ratio })));
+  console.table(fresh.map((r) => ({ name: r.name, unit: r.unit, n: r.n, p50: r.p50, p95: r.p95, p99: r.p99, baseline: r.baseline, baseline_p50: r.baseline_p50, ratio: r.ratio })));
 }
 
 main().then(() => process.exit(0), (err) => {
