@@ -6,6 +6,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { AppError } from '../contract/errors.js';
+import { REQUEST_ID_HEADER, requestIdFrom } from '../contract/request-id.js';
 import { writeSocketError } from './respond.js';
 import { stripTokenParam } from './paths.js';
 import { serializeHandshake } from './headers.js';
@@ -33,10 +34,11 @@ export function forwardUpgrade(req: IncomingMessage, client: Duplex, head: Buffe
     connectTimeoutMs: ctx.connectTimeoutMs,
     track: ctx.track,
     onUnreachable: (socket, reason) => {
-      ctx.log?.('gateway: upgrade to agent failed', { workspace_id: route.workspaceId, reason });
+      const requestId = requestIdFrom(req.headers[REQUEST_ID_HEADER]);
+      ctx.log?.('gateway: upgrade to agent failed', { request_id: requestId, workspace_id: route.workspaceId, reason });
       writeSocketError(socket, new AppError('agent_unreachable', 'The workspace runtime is unreachable', {
         workspace_id: route.workspaceId, reason,
-      }));
+      }), requestId);
     },
   });
 }
