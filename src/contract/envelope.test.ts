@@ -26,9 +26,11 @@ test('every 5xx code answers a fixed message, never the thrown text, and always 
 });
 
 test('a 5xx keeps machine-token details (reason codes, ids) and the id it was given', () => {
-  const err = new AppError('agent_unreachable', 'connect ECONNREFUSED 10.1.2.3:9990', { workspace_id: 'ws_abc123', reason: 'ECONNREFUSED' });
+  const err = new AppError('agent_unreachable', 'connect ECONNREFUSED 10.1.2.3:9990', {
+    workspace_id: 'ws_abc123', reason: 'ECONNREFUSED', task_id: '0a1b2c3d', address: '10.1.2.3', path: '/var/x',
+  });
   const { body } = toWireError(err, 'req_given');
-  assert.deepEqual(body.details, { workspace_id: 'ws_abc123', reason: 'ECONNREFUSED' });
+  assert.deepEqual(body.details, { workspace_id: 'ws_abc123', reason: 'ECONNREFUSED', task_id: '0a1b2c3d' });
   assert.equal(body.request_id, 'req_given');
   assert.equal(body.message, 'The workspace runtime is unreachable');
 });

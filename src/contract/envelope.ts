@@ -33,8 +33,8 @@ const SERVER_FAULT_MESSAGES: Partial<Record<ErrorCode, string>> = {
   ssh_unavailable: 'SSH is unavailable',
 };
 
-/** A detail string kept in a 5xx: a machine token (`ripgrep_not_installed`, `ECONNREFUSED`, an id). */
-const SAFE_DETAIL_TEXT = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
+/** A detail string kept in a 5xx: a machine token (`ripgrep_not_installed`, `ECONNREFUSED`, an id); no dots, slashes or spaces, so no path or address. */
+const SAFE_DETAIL_TEXT = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
 export function isServerFault(status: number): boolean {
   return status >= 500;
