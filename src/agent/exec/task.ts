@@ -165,7 +165,7 @@ export class ExecTask extends EventEmitter {
     }
     if (data.length === 0) return 0;
     await new Promise<void>((resolve, reject) => {
-      stdin.write(data, (err) => (err ? reject(new AppError('invalid_state', `stdin closed: ${err.message}`)) : resolve()));
+      stdin.write(data, (err) => (err ? reject(new AppError('invalid_state', 'stdin closed', { reason: spawnErrorCode(err) ?? 'closed' })) : resolve()));
     });
     return data.length;
   }
