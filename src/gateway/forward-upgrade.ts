@@ -20,9 +20,14 @@ export interface UpgradeContext {
   track: (cut: () => void) => () => void;
 }
 
-/** The upgrade request as the agent must see it: caller credentials replaced by the agent token. */
+/**
+ * The upgrade request as the agent must see it: caller credentials replaced by the agent
+ * token, and the gateway's request id (assigned in gateway.ts) in place of the caller's.
+ */
 export function serializeUpgradeRequest(req: IncomingMessage, agentToken: string): string {
-  return serializeHandshake(req, stripTokenParam(req.url ?? '/'), ['authorization'], [`Authorization: Bearer ${agentToken}`]);
+  const id = requestIdFrom(req.headers[REQUEST_ID_HEADER]);
+  return serializeHandshake(req, stripTokenParam(req.url ?? '/'), ['authorization', REQUEST_ID_HEADER],
+    [`Authorization: Bearer ${agentToken}`, `X-Request-Id: ${id}`]);
 }
 
 export function forwardUpgrade(req: IncomingMessage, client: Duplex, head: Buffer, ctx: UpgradeContext): void {

@@ -12,6 +12,7 @@ import { createGateway } from '../../src/gateway/gateway.js';
 import type { RuntimeRoute } from '../../src/gateway/types.js';
 import { deadPort, listen, startUpstream, type Upstream } from './harness.js';
 import { findLeaks } from '../support/leaks.js';
+import { WebSocket } from 'ws';
 
 const SECRET = 'nft refused the change: element 10.200.3.7 in /var/lib/warren/nft';
 const logged: Array<{ msg: string; fields: Record<string, unknown> }> = [];
@@ -94,6 +95,19 @@ test('the id reaches the agent: the caller\'s when safe, else a new one', async 
   assert.match(String(upstream.seen.at(-1)?.headers['x-request-id']), /^req_[0-9a-f]{16}$/);
   await call('/files', { authorization: 'Bearer tok-a' });
   assert.match(String(upstream.seen.at(-1)?.headers['x-request-id']), /^req_[0-9a-f]{16}$/);
+});
+
+test('an upgrade carries one id to the agent, never the caller\'s unsafe one', async () => {
+  for (const [sent, expected] of [['caller-ws-1', /^caller-ws-1$/], ['bad id', /^req_[0-9a-f]{16}$/]] as const) {
+    const ws = new WebSocket(`${url.replace('http', 'ws')}/ws?token=tok-a`, { headers: { 'x-request-id': sent } });
+    await new Promise<void>((resolve, reject) => {
+      ws.once('message', () => resolve());
+      ws.once('error', reject);
+    });
+    ws.close();
+    const ids = upstream.seen.at(-1)?.headers['x-request-id'];
+    assert.match(String(ids), expected, 'exactly one id, the gateway\'s');
+  }
 });
 
 test('a refused upgrade of a crashing resolve answers a fixed 500 with an id', async () => {
