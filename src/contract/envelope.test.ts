@@ -31,6 +31,9 @@ test('a 5xx keeps machine-token details (reason codes, ids) and the id it was gi
   });
   const { body } = toWireError(err, 'req_given');
   assert.deepEqual(body.details, { workspace_id: 'ws_abc123', reason: 'ECONNREFUSED', task_id: '0a1b2c3d' });
+  const fields = toWireError(new AppError('not_implemented', 'x', { field: 'config.env[0]' })).body.details;
+  assert.deepEqual(fields, { field: 'config.env[0]' }, 'a dotted field name stays');
+  assert.equal(toWireError(new AppError('server_error', 'x', { field: '10.1.2.3' })).body.details, undefined);
   assert.equal(body.request_id, 'req_given');
   assert.equal(body.message, 'The workspace runtime is unreachable');
 });

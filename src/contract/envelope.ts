@@ -35,6 +35,8 @@ const SERVER_FAULT_MESSAGES: Partial<Record<ErrorCode, string>> = {
 
 /** A detail string kept in a 5xx: a machine token (`ripgrep_not_installed`, `ECONNREFUSED`, an id); no dots, slashes or spaces, so no path or address. */
 const SAFE_DETAIL_TEXT = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+/** `details.field` names a request field (`config.cmd`, `env[0]`): starts with a letter, so never an address. */
+const SAFE_FIELD = /^[A-Za-z_][A-Za-z0-9_.[\]-]{0,63}$/;
 
 export function isServerFault(status: number): boolean {
   return status >= 500;
@@ -53,7 +55,7 @@ function publicDetails(err: AppError): Record<string, unknown> | undefined {
   const kept: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(err.details)) {
     const safe = typeof value === 'number' || typeof value === 'boolean'
-      || (typeof value === 'string' && SAFE_DETAIL_TEXT.test(value));
+      || (typeof value === 'string' && (key === 'field' ? SAFE_FIELD : SAFE_DETAIL_TEXT).test(value));
     if (safe) kept[key] = value;
   }
   return Object.keys(kept).length > 0 ? kept : undefined;
