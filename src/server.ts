@@ -290,11 +290,12 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
     },
     {
       networkGateway: gateway,
-      onInternalError: (err, requestId) => log.error({ err, requestId }, 'internal error'),
+      onInternalError: (err, requestId) => log.error({ err, request_id: requestId }, 'server fault'),
     },
   );
   const gatewayHandler = createGateway({
-    resolve: (token) => access!.resolve(token), log: (msg, f) => log.info(f ?? {}, msg),
+    resolve: (token) => access!.resolve(token),
+    log: (msg, f) => (msg.endsWith('server fault') ? log.error(f ?? {}, msg) : log.info(f ?? {}, msg)),
     onExchange: (id) => lifecycle.activity.begin(id),
     observeExec: metrics.observeGatewayExec,
   });

@@ -174,8 +174,8 @@ export async function readJsonObject(req: IncomingMessage, limit = MAX_JSON_BODY
 
 
 /** Sends any thrown value as the standard error envelope; returns the status sent. */
-export function sendError(res: ServerResponse, err: unknown): number {
-  const { status, body } = toWireError(err);
+export function sendError(res: ServerResponse, err: unknown, requestId?: string): number {
+  const { status, body } = toWireError(err, requestId);
   // After a 413 the rest of the body is unread: close rather than reuse the socket.
   if (status === 413 && !res.headersSent) res.setHeader('connection', 'close');
   sendJson(res, status, body);

@@ -7,6 +7,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { AppError, isAppError } from '../contract/errors.js';
+import { faultDetail, isServerFault } from '../contract/envelope.js';
+import { REQUEST_ID_HEADER, requestIdFrom } from '../contract/request-id.js';
 import { authenticate, type TokenSource } from './auth.js';
 import { loggablePath, Router, sendError, sendJson, type RequestContext } from './http.js';
 import { registerHealthRoutes } from './routes/health.js';
@@ -120,6 +122,9 @@ export function parseRequestUrl(rawUrl: string): ParsedTarget {
 
 async function handle(router: Router, deps: AgentDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const method = req.method ?? 'GET';
+  // The gateway forwards its id, so the agent's log and the gateway's name the same request.
+  const requestId = requestIdFrom(req.headers[REQUEST_ID_HEADER]);
+  res.setHeader(REQUEST_ID_HEADER, requestId);
   try {
     const { path, query, target } = parseRequestUrl(req.url ?? '/');
     const { route, params } = matchAuthenticated(router, deps, req, method, path, query);
@@ -130,8 +135,12 @@ async function handle(router: Router, deps: AgentDeps, req: IncomingMessage, res
     const result = await route.handler(ctx);
     if (result) sendJson(res, result.status, result.body);
   } catch (err) {
-    if (!isAppError(err)) deps.log('error', 'unhandled error', { method, path: loggablePath(req.url), err: errText(err) });
-    sendError(res, err);
+    // A 5xx answers a fixed message and the id; the detail is logged here under that id.
+    const status = sendError(res, err, requestId);
+    if (isServerFault(status)) {
+      const what = isAppError(err) ? 'server fault' : 'unhandled error';
+      deps.log('error', what, { request_id: requestId, method, path: loggablePath(req.url), ...faultDetail(err) });
+    }
   }
 }
 
@@ -159,6 +168,3 @@ function matchAuthenticated(
 
 const NO_TOKEN: TokenSource = { token: () => null };
 
-function errText(err: unknown): string {
-  return err instanceof Error ? (err.stack ?? err.message) : String(err);
-}

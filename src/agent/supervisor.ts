@@ -6,7 +6,8 @@
  * not be spawned: 127), unless it was stopped on purpose — restarts are Warren's
  * restart policy, applied to the whole workspace (src/domain/exits.ts).
  */
-import { resolveUser } from './users.js';
+import { resolveUser, UserLookupError } from './users.js';
+import { spawnFailureText } from './exec/spawn-failure.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { RingBuffer } from './ring-buffer.js';
@@ -135,7 +136,7 @@ export class Supervisor {
 
   private fail(err: unknown): void {
     this.child = null;
-    this.error = err instanceof Error ? err.message : String(err);
+    this.error = err instanceof UserLookupError ? err.message : spawnFailureText(err, this.opts.cmd?.[0] ?? '');
     this.setState('failed');
     if (!this.stopping) this.opts.onExit?.(127);
   }

@@ -22,22 +22,25 @@ function table(path: string): string[][] {
 
 const NUMERIC = /^\d+$/;
 
-/** Throws with a readable message when a name is not found. */
+/** A user or group the image does not define; its message names only the caller's spec. */
+export class UserLookupError extends Error {}
+
+/** Throws a UserLookupError with a readable message when a name is not found. */
 export function resolveUser(spec: string, etc = '/etc'): ResolvedUser {
   const [userPart = '', groupPart] = spec.split(':');
   const passwd = table(`${etc}/passwd`);
   const entry = passwd.find((p) => (NUMERIC.test(userPart) ? p[2] === userPart : p[0] === userPart));
-  if (!entry && !NUMERIC.test(userPart)) throw new Error(`user ${userPart} is not in the image's /etc/passwd`);
+  if (!entry && !NUMERIC.test(userPart)) throw new UserLookupError(`user ${userPart} is not in the image's /etc/passwd`);
   const uid = entry ? Number(entry[2]) : Number(userPart);
   let gid = entry ? Number(entry[3]) : 0;
   if (groupPart !== undefined && groupPart !== '') {
     if (NUMERIC.test(groupPart)) gid = Number(groupPart);
     else {
       const g = table(`${etc}/group`).find((row) => row[0] === groupPart);
-      if (!g) throw new Error(`group ${groupPart} is not in the image's /etc/group`);
+      if (!g) throw new UserLookupError(`group ${groupPart} is not in the image's /etc/group`);
       gid = Number(g[2]);
     }
   }
-  if (!Number.isInteger(uid) || !Number.isInteger(gid)) throw new Error(`user ${spec} has no numeric ids`);
+  if (!Number.isInteger(uid) || !Number.isInteger(gid)) throw new UserLookupError(`user ${spec} has no numeric ids`);
   return { uid, gid, ...(entry?.[5] ? { home: entry[5] } : {}) };
 }

@@ -1,6 +1,6 @@
 import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { toWireError } from './envelope.js';
+import { toWireError, type ErrorBody } from './envelope.js';
 
 /**
  * Writes a JSON reply with an exact length and no caching, for the servers that
@@ -21,10 +21,13 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
   res.end(text);
 }
 
-/** Answers a refused WebSocket upgrade with the error envelope over plain HTTP, then closes. */
-export function writeSocketError(socket: Duplex, err: unknown): void {
-  if (socket.destroyed) return;
-  const { status, body } = toWireError(err);
+/**
+ * Answers a refused WebSocket upgrade with the error envelope over plain HTTP, then closes.
+ * Returns the body sent (its `request_id` names a 5xx in the caller's log), or null.
+ */
+export function writeSocketError(socket: Duplex, err: unknown, requestId?: string): ErrorBody | null {
+  if (socket.destroyed) return null;
+  const { status, body } = toWireError(err, requestId);
   const text = JSON.stringify(body);
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n` +
@@ -33,4 +36,5 @@ export function writeSocketError(socket: Duplex, err: unknown): void {
       'Connection: close\r\n\r\n' +
       text,
   );
+  return body;
 }

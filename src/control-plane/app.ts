@@ -5,11 +5,11 @@
  */
 import { Hono, type Context } from 'hono';
 import { getConnInfo } from '@hono/node-server/conninfo';
-import { randomBytes } from 'node:crypto';
 import { rateKeyOf } from '../domain/principal.js';
 import { publicRoute } from './scopes.js';
 import { AppError } from '../contract/errors.js';
-import { toWireError } from '../contract/envelope.js';
+import { isServerFault, toWireError } from '../contract/envelope.js';
+import { REQUEST_ID_HEADER, requestIdFrom } from '../contract/request-id.js';
 import type { ControlPlaneContext, Env } from './context.js';
 import { workspaceRoutes } from './routes/workspaces.js';
 import { usageRoutes } from './routes/usage.js';
@@ -53,9 +53,9 @@ export function createControlPlane(ctx: ControlPlaneContext, opts: ControlPlaneO
 
   app.use('*', requestTimer(ctx.metrics.observeHttp));
   app.use('*', async (c, next) => {
-    const requestId = c.req.header('x-request-id') ?? `req_${randomBytes(8).toString('hex')}`;
+    const requestId = requestIdFrom(c.req.header(REQUEST_ID_HEADER));
     c.set('requestId', requestId);
-    c.header('x-request-id', requestId);
+    c.header(REQUEST_ID_HEADER, requestId);
     if (!PUBLIC_PATHS.has(c.req.path)) {
       const principal = await ctx.auth.authenticate({ get: (n) => c.req.header(n) }, sourceOf(c));
       c.set('principal', principal);
@@ -99,9 +99,9 @@ export function createControlPlane(ctx: ControlPlaneContext, opts: ControlPlaneO
   });
 
   app.onError((err, c) => {
-    const requestId = c.get('requestId') ?? 'req_unknown';
-    if (!(err instanceof AppError) || err.code === 'server_error') opts.onInternalError?.(err, requestId);
-    const { status, body } = toWireError(err, requestId);
+    const { status, body } = toWireError(err, c.get('requestId'));
+    // Every 5xx answers a fixed message; its detail is logged under the id the client got.
+    if (isServerFault(status)) opts.onInternalError?.(err, body.request_id!);
     const retry = err instanceof AppError ? err.details?.retry_after : undefined;
     if (typeof retry === 'number') c.header('Retry-After', String(retry));
     return c.json(body, status as 500);

@@ -5,6 +5,7 @@
  * finish an operation a crash interrupted, so every branch is idempotent.
  */
 import { AppError, isAppError } from '../contract/errors.js';
+import { publicMessage } from '../contract/envelope.js';
 import { archiveFileName } from '../contract/layers.js';
 import type { PendingOperation, Store, WorkspaceRecord, LifecycleState } from '../store/store.js';
 import type { Orchestrator } from './orchestrator.js';
@@ -106,8 +107,9 @@ async function sideEffects(orch: Orchestrator, store: Store, rec: WorkspaceRecor
   }
 }
 
+/** The failure a workspace keeps and shows: a 5xx code keeps its fixed public message, never the thrown text. */
 function failureOf(op: PendingOperation['op'], err: unknown): { code: string; message: string } {
-  if (isAppError(err) && err.code !== 'server_error') return { code: err.code, message: err.message };
+  if (isAppError(err) && err.code !== 'server_error') return { code: err.code, message: publicMessage(err) };
   return {
     code: op === 'create' ? 'CREATE_FAILED' : 'server_error',
     message: `Workspace ${op} failed`,

@@ -6,6 +6,7 @@
  * and address allocation so reservations cannot race.
  */
 import { AppError } from '../contract/errors.js';
+import { publicMessage } from '../contract/envelope.js';
 import type { CreateWorkspaceCommand, UpdateWorkspaceCommand } from '../contract/commands.js';
 import type { IdlePolicy } from '../contract/lifecycle.js';
 import { defaultConfig, parseConfig } from '../contract/workspace.js';
@@ -268,7 +269,8 @@ export class WorkspaceService {
     await this.lock.run(id, async () => {
       const rec = await this.o.store.getWorkspace(id);
       if (!rec || !rec.lifecycle.restart.next_restart_at || rec.state !== 'stopped') return;
-      const error = err instanceof AppError ? { code: err.code, message: err.message } : { code: 'server_error', message: 'Restart failed' };
+      const error = err instanceof AppError && err.code !== 'server_error'
+        ? { code: err.code, message: publicMessage(err) } : { code: 'server_error', message: 'Restart failed' };
       await this.o.store.updateWorkspace({
         ...rec, error, lifecycle: { ...rec.lifecycle, restart: { ...rec.lifecycle.restart, next_restart_at: null } },
       });

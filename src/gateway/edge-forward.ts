@@ -44,8 +44,7 @@ export function forwardEdgeHttp(req: IncomingMessage, res: ServerResponse, hop: 
     track: hop.track,
     responseHeaders: (upRes) => endToEndHeaders(upRes.headers),
     onUnreachable: (out, err) => {
-      hop.log?.('edge: upstream unreachable', { workspace_id: hop.workspaceId, port: hop.port, code: err.code });
-      sendWireError(out, unreachable(hop, err.code ?? 'error'));
+      sendWireError(out, unreachable(hop, err.code ?? 'error'), hop.log);
     },
   });
 }

@@ -135,7 +135,7 @@ export function createEdge(opts: EdgeOptions): Edge {
       hop = await hopFor(req);
     } catch (err) {
       req.resume();
-      sendWireError(res, err);
+      sendWireError(res, err, opts.log);
       return;
     }
     if (res.destroyed || req.destroyed) return;
@@ -159,8 +159,7 @@ export function createEdge(opts: EdgeOptions): Edge {
     matches: (req) => edgeRoute(req, opts.publicDomain) !== null,
     handleRequest(req, res) {
       handleRequestAsync(req, res).catch((err) => {
-        opts.log?.('edge: request failed', { err: String(err) });
-        sendWireError(res, err);
+        sendWireError(res, err, opts.log);
       });
     },
     handleUpgrade(req, socket, head) {

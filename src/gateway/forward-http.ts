@@ -39,8 +39,7 @@ export function forwardHttp(req: IncomingMessage, res: ServerResponse, ctx: Forw
       return endToEndHeaders(upRes.headers);
     },
     onUnreachable: (out, err) => {
-      ctx.log?.('gateway: agent unreachable', { workspace_id: route.workspaceId, err: err.message, code: err.code });
-      sendWireError(out, unreachable(route, err));
+      sendWireError(out, Object.assign(unreachable(route, err), { cause: err }), ctx.log);
     },
   });
 }

@@ -6,6 +6,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { AppError } from '../contract/errors.js';
+import { REQUEST_ID_HEADER, requestIdFrom } from '../contract/request-id.js';
 import { writeSocketError } from './respond.js';
 import { stripTokenParam } from './paths.js';
 import { serializeHandshake } from './headers.js';
@@ -19,9 +20,14 @@ export interface UpgradeContext {
   track: (cut: () => void) => () => void;
 }
 
-/** The upgrade request as the agent must see it: caller credentials replaced by the agent token. */
+/**
+ * The upgrade request as the agent must see it: caller credentials replaced by the agent
+ * token, and the gateway's request id (assigned in gateway.ts) in place of the caller's.
+ */
 export function serializeUpgradeRequest(req: IncomingMessage, agentToken: string): string {
-  return serializeHandshake(req, stripTokenParam(req.url ?? '/'), ['authorization'], [`Authorization: Bearer ${agentToken}`]);
+  const id = requestIdFrom(req.headers[REQUEST_ID_HEADER]);
+  return serializeHandshake(req, stripTokenParam(req.url ?? '/'), ['authorization', REQUEST_ID_HEADER],
+    [`Authorization: Bearer ${agentToken}`, `X-Request-Id: ${id}`]);
 }
 
 export function forwardUpgrade(req: IncomingMessage, client: Duplex, head: Buffer, ctx: UpgradeContext): void {
@@ -33,10 +39,11 @@ export function forwardUpgrade(req: IncomingMessage, client: Duplex, head: Buffe
     connectTimeoutMs: ctx.connectTimeoutMs,
     track: ctx.track,
     onUnreachable: (socket, reason) => {
-      ctx.log?.('gateway: upgrade to agent failed', { workspace_id: route.workspaceId, reason });
+      const requestId = requestIdFrom(req.headers[REQUEST_ID_HEADER]);
+      ctx.log?.('gateway: upgrade to agent failed', { request_id: requestId, workspace_id: route.workspaceId, reason });
       writeSocketError(socket, new AppError('agent_unreachable', 'The workspace runtime is unreachable', {
         workspace_id: route.workspaceId, reason,
-      }));
+      }), requestId);
     },
   });
 }

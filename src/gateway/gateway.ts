@@ -12,7 +12,7 @@ import { AppError, isAppError } from '../contract/errors.js';
 import { forwardHttp } from './forward-http.js';
 import { forwardUpgrade } from './forward-upgrade.js';
 import { callerToken, isHealthPath, isRuntimePath, pathnameOf } from './paths.js';
-import { sendJson, sendWireError, writeSocketError } from './respond.js';
+import { assignRequestId, sendJson, sendWireError, writeSocketError } from './respond.js';
 import type { Gateway, GatewayOptions, RuntimeRoute } from './types.js';
 import { CutRegistry } from './cuts.js';
 
@@ -48,6 +48,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
 
   async function handleRequestAsync(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const t0 = performance.now();
+    assignRequestId(req);
     const path = pathnameOf(req.url);
     if (isHealthPath(path) && !callerToken(req) && (req.method === 'GET' || req.method === 'HEAD')) {
       sendJson(res, 200, { success: true, status: 'ok' });
@@ -59,7 +60,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
     } catch (err) {
       // Unread request bodies are discarded; the socket can then be reused.
       req.resume();
-      sendWireError(res, err);
+      sendWireError(res, err, opts.log);
       return;
     }
     if (res.destroyed || req.destroyed) return; // client left while we resolved
@@ -76,11 +77,13 @@ export function createGateway(opts: GatewayOptions): Gateway {
 
   async function handleUpgradeAsync(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     socket.on('error', () => socket.destroy());
+    const requestId = assignRequestId(req);
     let target: RuntimeRoute;
     try {
       target = await route(req);
     } catch (err) {
-      writeSocketError(socket, err);
+      const body = writeSocketError(socket, err, requestId);
+      if (!isAppError(err) && body) opts.log?.('gateway: upgrade refused', { request_id: requestId, err: String(err) });
       return;
     }
     if (socket.destroyed) return;
@@ -96,9 +99,9 @@ export function createGateway(opts: GatewayOptions): Gateway {
     isRuntimePath,
     handleRequest(req, res) {
       handleRequestAsync(req, res).catch((err) => {
+        if (!res.headersSent) return sendWireError(res, err, opts.log);
         opts.log?.('gateway: request failed', { err: String(err) });
-        if (!res.headersSent) sendWireError(res, err);
-        else res.destroy();
+        res.destroy();
       });
     },
     handleUpgrade(req, socket, head) {

@@ -23,6 +23,7 @@ import { join, posix } from 'node:path';
 import { AppError } from '../contract/errors.js';
 import { resolveUser } from '../agent/users.js';
 import { untarJailed } from '../storage/jail.js';
+import { tarVerdict } from './tar-verdict.js';
 import type { AddEntry } from './build/types.js';
 import { hostPathOf, ImagePathError, resolveInImage } from './image-paths.js';
 
@@ -217,8 +218,7 @@ export class LayerWriter {
     // The stream closes its own handle when it ends or fails.
     const input = (await openSource(hostPath)).createReadStream();
     await untarJailed(tmp, input, ['--numeric-owner', ...decompressFlag(head)], 'ADD extraction').catch((err: Error) => {
-      const last = String((err as { stderr?: string }).stderr ?? '').trim().split('\n').pop() ?? '';
-      throw stepError(`ADD: the archive could not be extracted${last ? `: ${last.replace(/^\/usr\/bin\/tar: /, '').slice(0, 200)}` : ''}`);
+      throw stepError(`ADD: the archive could not be extracted${tarVerdict(err)}`);
     });
     this.written += await cleanTree(tmp, this.owner);
     await mergeInto(tmp, hostPathOf(this.layer, r.path));

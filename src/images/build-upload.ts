@@ -12,6 +12,7 @@ import { join, posix, sep } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { AppError } from '../contract/errors.js';
 import { untarJailed } from '../storage/jail.js';
+import { tarVerdict } from './tar-verdict.js';
 import { MAX_DOCKERFILE_BYTES } from './build/index.js';
 import type { LayerStore, StagingDir } from './layer-store.js';
 
@@ -46,7 +47,7 @@ export async function receiveContext(store: LayerStore, body: Readable, maxBytes
     body.on('error', (err) => counter.destroy(err));
     await untarJailed(dir, body.pipe(counter), ['--no-same-owner', '--no-xattrs'], 'build context extraction').catch((err: unknown) => {
       if (over) throw tooLarge(maxBytes);
-      throw new AppError('validation_error', `The build context is not a readable tar archive${tarReason(err)}`, { field: 'context' });
+      throw new AppError('validation_error', `The build context is not a readable tar archive${tarVerdict(err)}`, { field: 'context' });
     });
     if (over) throw tooLarge(maxBytes);
     if ((await tidy(dir)) > maxBytes) throw tooLarge(maxBytes);
@@ -57,10 +58,6 @@ export async function receiveContext(store: LayerStore, body: Readable, maxBytes
   }
 }
 
-function tarReason(err: unknown): string {
-  const last = String((err as { stderr?: string }).stderr ?? '').trim().split('\n').pop() ?? '';
-  return last ? ` (${last.replace(/^\/usr\/bin\/tar: /, '').slice(0, 200)})` : '';
-}
 
 /** Removes what is not a file, directory or symlink; returns the apparent size of the files. */
 async function tidy(dir: string): Promise<number> {

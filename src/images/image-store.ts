@@ -40,9 +40,18 @@ export interface ImageListItem extends Omit<ImageCatalogEntry, 'category'> {
   size_bytes?: number;
   layers?: number;
   created_at?: string;
-  /** Why the last build in this process failed (status `failed` only). */
+  /**
+   * The last build in this process failed (status `failed` only): a fixed sentence and a
+   * stable code. The build's own output (debootstrap, command lines, host paths) goes to
+   * the server log through onProgress, never here.
+   */
   error?: string;
+  error_code?: typeof BUILD_FAILED_CODE;
 }
+
+/** `error_code` of a catalog image whose last build failed. */
+export const BUILD_FAILED_CODE = 'image_build_failed';
+const BUILD_FAILED_MESSAGE = 'the image could not be built; see the server log';
 
 /** What a name given at create stands for. */
 export interface ResolvedImage {
@@ -94,7 +103,7 @@ export class ImageStore {
     return {
       ...toCatalogEntry(img), built: status === 'ready', status, source: 'catalog',
       ...(rec ? { digest: rec.id, size_bytes: rec.size_bytes, layers: rec.layers.length, created_at: rec.created_at } : {}),
-      ...(error ? { error } : {}),
+      ...(error ? { error, error_code: BUILD_FAILED_CODE } : {}),
     };
   }
 
@@ -190,7 +199,7 @@ export class ImageStore {
       this.opts.onBuilt?.(img.id, (Date.now() - started) / 1000);
       return rec;
     } catch (err) {
-      this.failures.set(img.id, 'the image could not be built; see the server log');
+      this.failures.set(img.id, BUILD_FAILED_MESSAGE);
       this.opts.onProgress?.({ image: img.id, phase: 'done', message: `build failed: ${String(err)}` });
       throw err;
     }

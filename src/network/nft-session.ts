@@ -13,9 +13,17 @@
  * stream, so an error is always read before the marker). Output before the marker
  * that contains `Error:` rejects with that text. If the process dies or stalls,
  * it is killed and the next call starts a fresh one.
+ *
+ * Failures are `NftSessionError`s, never AppErrors: nft's text quotes the rules and the
+ * addresses of other workspaces, so it belongs in the operator's log, and a request that
+ * meets it answers a generic 500 with the request id under which it was logged.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { AppError } from '../contract/errors.js';
+
+/** An internal failure of the nft session; its message is for the log only. */
+export class NftSessionError extends Error {
+  override readonly name = 'NftSessionError';
+}
 
 const TIMEOUT_MS = 10_000;
 /** Marks the end of a batch's output; a listing of kernel state would cost a cache fetch (2–15 ms). */
@@ -39,7 +47,7 @@ export class NftSession {
   apply(script: string): Promise<void> {
     const line = script.split('\n').map((l) => l.trim()).filter(Boolean).join('; ');
     if (!line) return Promise.resolve();
-    if (/[\r\n]/.test(line)) throw new AppError('server_error', 'nft command contains a line break');
+    if (/[\r\n]/.test(line)) throw new NftSessionError('nft command contains a line break');
     const next = this.chain.then(() => this.send(line));
     this.chain = next.catch(() => undefined);
     return next;
@@ -49,7 +57,7 @@ export class NftSession {
     const proc = this.proc;
     this.proc = null;
     proc?.kill('SIGKILL');
-    this.fail(new AppError('server_error', 'nft session closed'));
+    this.fail(new NftSessionError('nft session closed'));
   }
 
   private start(): ChildProcessWithoutNullStreams {
@@ -62,7 +70,7 @@ export class NftSession {
       // A process replaced by close() + start() must not fail the new one's caller.
       if (this.proc !== proc) return;
       this.proc = null;
-      this.fail(new AppError('server_error', 'nft session ended unexpectedly'));
+      this.fail(new NftSessionError('nft session ended unexpectedly'));
     });
     // An idle session never keeps Node running; a pending call's timer does.
     proc.unref();
@@ -77,7 +85,7 @@ export class NftSession {
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.close();
-        this.fail(new AppError('server_error', 'nft session did not answer in time'));
+        this.fail(new NftSessionError('nft session did not answer in time'));
       }, TIMEOUT_MS);
       this.waiter = { resolve, reject, timer };
       proc.stdin.write(`${line}\n${MARKER_COMMAND}\n`);
@@ -93,7 +101,7 @@ export class NftSession {
     const w = this.waiter;
     this.waiter = null;
     clearTimeout(w.timer);
-    if (before.includes('Error:')) w.reject(new AppError('server_error', `nft refused the change: ${before.trim().slice(0, 500)}`));
+    if (before.includes('Error:')) w.reject(new NftSessionError(`nft refused the change: ${before.trim().slice(0, 500)}`));
     else w.resolve();
   }
 

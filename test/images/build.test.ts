@@ -15,6 +15,7 @@ import { withImageMounted } from '../../src/images/catalog-build.js';
 import type { ImageRecord } from '../../src/images/records.js';
 import { runInRoot } from '../../src/images/rootfs.js';
 import { isAppError } from '../../src/contract/errors.js';
+import { findLeaks } from '../support/leaks.js';
 
 let recs: Record<string, ImageRecord> = {};
 
@@ -188,6 +189,8 @@ test('a failed build is reported without internals, leaves no debris, and concur
   const item = (await store.list({ search: 'debian-12' }))[0];
   assert.equal(item?.status, 'failed');
   assert.ok(item?.error && !item.error.includes(dir), 'no host path in the listed error');
+  assert.equal(item?.error_code, 'image_build_failed');
+  assert.deepEqual(findLeaks({ error: item?.error }, { dataDirs: [dir] }), [], 'no debootstrap output, command line or path');
   assert.deepEqual(readdirSync(join(dir, '.staging')), [], 'no staging dir left');
   assert.deepEqual(readdirSync(join(dir, 'layers')), [], 'no layer left');
   assert.ok(lines.some((l) => l.startsWith('debootstrap ')), 'progress was reported');

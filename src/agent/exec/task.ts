@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import type { ResolvedCommand } from './command.js';
 import { isoNow, signalExitCode, stopGroup } from '../process.js';
 import { AppError } from '../../contract/errors.js';
+import { spawnErrorCode, spawnFailureText } from './spawn-failure.js';
 import { firstEvent } from '../../util/events.js';
 
 export type TaskStatus = 'pending' | 'running' | 'exited' | 'failed';
@@ -79,6 +80,8 @@ export class ExecTask extends EventEmitter {
   exitCode: number | undefined;
   signal: NodeJS.Signals | undefined;
   error: string | undefined;
+  /** The errno code of a spawn failure (`ENOENT`), for `details.reason`. */
+  errorCode: string | undefined;
   timedOut = false;
   startedAt: string | undefined;
   exitedAt: string | undefined;
@@ -162,7 +165,7 @@ export class ExecTask extends EventEmitter {
     }
     if (data.length === 0) return 0;
     await new Promise<void>((resolve, reject) => {
-      stdin.write(data, (err) => (err ? reject(new AppError('invalid_state', `stdin closed: ${err.message}`)) : resolve()));
+      stdin.write(data, (err) => (err ? reject(new AppError('invalid_state', 'stdin closed', { reason: spawnErrorCode(err) ?? 'closed' })) : resolve()));
     });
     return data.length;
   }
@@ -226,8 +229,10 @@ export class ExecTask extends EventEmitter {
     setTimeout(settle, STDIO_DRAIN_MS).unref();
   }
 
+  /** A spawn failure: the caller sees its errno code, never Node's own text. */
   private fail(err: unknown): void {
-    this.error = err instanceof Error ? err.message : String(err);
+    this.errorCode = spawnErrorCode(err);
+    this.error = spawnFailureText(err, this.opts.command.file);
     this.end('failed');
   }
 

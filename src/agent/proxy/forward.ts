@@ -23,8 +23,9 @@ const CONNECT_TIMEOUT_MS = 10_000;
 const pool = new Agent({ keepAlive: true, maxFreeSockets: 16 });
 
 function unreachable(target: ProxyTarget, err: NodeJS.ErrnoException): AppError {
-  return new AppError('upstream_unreachable', `Nothing answered on ${target.hostHeader}: ${err.code ?? err.message}`, {
+  return new AppError('upstream_unreachable', `Nothing answered on port ${target.port}`, {
     port: target.port,
+    ...(err.code && /^E[A-Z0-9_]+$/.test(err.code) ? { reason: err.code } : {}),
   });
 }
 

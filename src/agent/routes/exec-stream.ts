@@ -68,6 +68,7 @@ export async function streamNewTask(res: ServerResponse, task: ExecTask): Promis
   if (task.status === 'failed' && task.pid === undefined) {
     throw new AppError('spawn_failed', `Failed to start command: ${task.error ?? 'unknown error'}`, {
       task_id: task.id,
+      ...(task.errorCode ? { reason: task.errorCode } : {}),
     });
   }
   // Output produced while we awaited the spawn is already buffered: replay it.

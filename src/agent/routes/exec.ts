@@ -67,6 +67,7 @@ async function runSync(ctx: RequestContext, deps: ExecDeps) {
   if (task.status === 'failed' && task.pid === undefined) {
     throw new AppError('spawn_failed', `Failed to start command: ${task.error ?? 'unknown error'}`, {
       task_id: task.id,
+      ...(task.errorCode ? { reason: task.errorCode } : {}),
     });
   }
   return reply({ success: true, ...task.toJSON() });

@@ -4,6 +4,7 @@
  */
 import { dirname } from 'node:path';
 import { AppError } from '../../contract/errors.js';
+import { publicMessage } from '../../contract/envelope.js';
 import { reply, type RequestContext, type Router } from '../http.js';
 import {
   MAX_LIST_ENTRIES, parseListOptions, passesFilters, requireDirectory, toFileEntry, type FileEntry,
@@ -86,7 +87,7 @@ async function streamRoute(ctx: RequestContext) {
     if (!closed) await line({ event: 'done', count });
   } catch (err) {
     const e = err instanceof AppError ? err : fsError(err, o.root);
-    if (!closed) await line({ event: 'error', success: false, code: e.code, message: e.message });
+    if (!closed) await line({ event: 'error', success: false, code: e.code, message: publicMessage(e) });
   }
   res.end();
   return undefined;

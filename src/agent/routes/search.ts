@@ -71,7 +71,8 @@ async function contentSearchRoute(ctx: RequestContext) {
     throw new AppError('gateway_timeout', `Search timed out after ${opts.timeoutMs / 1000}s`, { matches_so_far: out.matches.length });
   }
   if (out.matches.length === 0 && opts.regex && /regex parse error|error parsing/i.test(out.error)) {
-    throw new AppError('bad_request', `Invalid regex: ${out.error.trim().slice(0, 300)}`, { field: 'q' });
+    // ripgrep's text quotes its own name and options; the caller gets the verdict.
+    throw new AppError('bad_request', 'Invalid regex', { field: 'q', reason: 'invalid_regex' });
   }
   const results: Record<string, Record<string, unknown>[]> = {};
   for (const m of out.matches) {

@@ -101,9 +101,7 @@ async function uploadRoute(ctx: RequestContext) {
       throw fsError(err, dest);
     });
     const result = await run(tar.file, ['-x', ...tar.gzip, '-f', spool, '-C', dest, '--no-same-owner', '--delay-directory-restore']);
-    if (result.code !== 0) {
-      throw new AppError('bad_request', `Extraction failed: ${result.stderr.trim().slice(-500)}`, { field: 'body' });
-    }
+    if (result.code !== 0) throw extractionFailed(result.stderr);
     const filesExtracted = members.filter((m) => !m.endsWith('/')).length;
     return reply({ success: true, dest, files_extracted: filesExtracted });
   } finally {
@@ -128,9 +126,24 @@ async function spoolBody(ctx: RequestContext, path: string): Promise<void> {
 async function listMembers(tar: Tar, archive: string): Promise<string[]> {
   const result = await run(tar.file, ['-t', ...tar.gzip, '-f', archive, '-P']);
   if (result.code !== 0) {
-    throw new AppError('bad_request', `Not a valid .tar.gz archive: ${result.stderr.trim().slice(-300)}`, { field: 'body' });
+    // tar's own text names its program and the spool file: only the verdict crosses the wire.
+    throw new AppError('bad_request', 'Not a valid .tar.gz archive', { field: 'body', reason: 'invalid_archive' });
   }
   return result.stdout.split('\n').filter((l) => l.length > 0);
+}
+
+/**
+ * An extraction tar refused. Its stderr names the tar program, the spool file and paths
+ * it could not write; the caller gets a reason code (a full disk is 413, as for a file write).
+ */
+function extractionFailed(stderr: string): AppError {
+  if (/No space left on device|Disk quota exceeded/.test(stderr)) {
+    return new AppError('payload_too_large', 'No space left extracting the archive', { field: 'body', reason: 'ENOSPC' });
+  }
+  if (/Permission denied|Read-only file system/.test(stderr)) {
+    return new AppError('forbidden', 'The archive could not be extracted here: permission denied', { field: 'dest', reason: 'EACCES' });
+  }
+  return new AppError('bad_request', 'The archive could not be extracted', { field: 'body', reason: 'extract_failed' });
 }
 
 function run(cmd: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {

@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 import { delimiter, join } from 'node:path';
 import { runtimePath } from '../../contract/agent-runtime.js';
 import { AppError } from '../../contract/errors.js';
+import { spawnErrorCode } from '../exec/spawn-failure.js';
 import { RingBuffer } from '../ring-buffer.js';
 import { isoNow, signalGroup, KILL_GRACE_MS } from '../process.js';
 
@@ -61,7 +62,8 @@ function loadPty(): PtyModule {
       pinPtyAddon(require);
       ptyModule = require(PTY_PACKAGE) as PtyModule;
     } catch (err) {
-      throw new AppError('server_error', `PTY support unavailable: ${(err as Error).message}`);
+      // The loader's text names the agent's own files; it is logged with the request id.
+      throw Object.assign(new AppError('server_error', 'PTY support unavailable', { reason: 'pty_unavailable' }), { cause: err });
     }
   }
   return ptyModule;
@@ -113,7 +115,9 @@ export class TerminalSession extends EventEmitter {
       });
     } catch (err) {
       if (err instanceof AppError) throw err;
-      throw new AppError('spawn_failed', `Failed to start terminal: ${(err as Error).message}`);
+      // node-pty's text (execvp, paths) stays in the log; the caller gets the errno code when there is one.
+      const reason = spawnErrorCode(err) ?? 'pty_spawn_failed';
+      throw Object.assign(new AppError('spawn_failed', `Failed to start terminal: ${file}`, { field: 'cmd', reason }), { cause: err });
     }
     this.pty.onData((d) => this.onData(typeof d === 'string' ? Buffer.from(d, 'utf8') : d));
     this.pty.onExit(({ exitCode, signal }) => this.onExit(exitCode, signal ?? 0));
@@ -233,5 +237,5 @@ export function findExecutable(file: string, path: string): string {
       // next candidate
     }
   }
-  throw new AppError('spawn_failed', `Failed to start terminal: ${file}: command not found`, { field: 'cmd' });
+  throw new AppError('spawn_failed', `Failed to start terminal: ${file}: command not found`, { field: 'cmd', reason: 'command_not_found' });
 }
