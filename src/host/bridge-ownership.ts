@@ -72,7 +72,7 @@ export async function claimBridge(cfg: OwnerConfig, log: Log): Promise<void> {
         bridge: cfg.bridge, tables: u.tables,
       });
     }
-    if (await writeRecord(recordOf(cfg), decision.ownRecord)) return;
+    if (await writeRecord(recordOf(cfg), /* exclusive */ !decision.ownRecord)) return;
   }
   throw new BridgeOwnedError(`bridge ${cfg.bridge}: another Warren instance keeps claiming it at the same time; try again`);
 }
