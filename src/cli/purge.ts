@@ -7,11 +7,12 @@
  * left for the operator to delete.
  *
  * The bridges are those the data dir's owner records name (src/host/owner-records.ts),
- * plus `--bridge` (default warren0); a bridge whose record names another data dir is
- * left alone, so purging one instance never takes another's bridge away.
+ * plus `--bridge` (default warren0); a bridge whose record names another data dir, or
+ * (with no record) that another instance's tables filter, is left alone, so purging one
+ * instance never takes another's bridge away.
  */
 import { loadConfig, type Flags } from '../config/load.js';
-import { removeInstanceObjects } from '../host/host-objects.js';
+import { instancesFilteringBridge, removeInstanceObjects } from '../host/host-objects.js';
 import { listRecords, readRecord, removeRecord } from '../host/owner-records.js';
 
 export async function purge(flags: Flags): Promise<void> {
@@ -25,14 +26,16 @@ export async function purge(flags: Flags): Promise<void> {
   const kept: string[] = [];
   for (const [bridge, subnet] of bridges) {
     const owner = await readRecord(bridge);
-    const ours = !owner || owner.dataDir === cfg.dataDir;
+    // With no record, a bridge another instance's tables still filter is that instance's.
+    const others = owner ? [] : (await instancesFilteringBridge(bridge)).filter((id) => id !== cfg.instanceId);
+    const ours = owner ? owner.dataDir === cfg.dataDir : others.length === 0;
     sandboxes += await removeInstanceObjects(
       { instanceId: cfg.instanceId, driver: cfg.driver, bridge, subnet, dataDir: cfg.dataDir }, ours);
     if (ours) {
       await removeRecord(bridge, cfg.dataDir);
       removed.push(bridge);
     } else {
-      kept.push(`${bridge} (owned by ${owner.dataDir})`);
+      kept.push(`${bridge} (owned by ${owner ? owner.dataDir : `instance ${others.join(', ')}`})`);
     }
   }
   const keptText = kept.length ? `; kept bridge ${kept.join(', ')}` : '';

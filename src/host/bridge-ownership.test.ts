@@ -1,5 +1,6 @@
 // claimBridge against a run dir of our own (WARREN_RUN_DIR) and a bridge name that does not
-// exist: the same data dir claims again (restart), another data dir that exists is refused.
+// exist: the same data dir claims again (restart), another data dir that exists is refused,
+// a claim of another bridge drops the data dir's record of the old one.
 // Only reads the kernel (nft listings); the take-over, which removes objects, is tried
 // end to end in test/e2e/bridge-owner.test.ts.
 import { test } from 'node:test';
@@ -33,4 +34,11 @@ test('claimBridge: a restart of the owner claims again; another existing data di
     && err.message.includes(`warren purge --data-dir ${root} --yes`));
   assert.equal((await readRecord(bridge))?.dataDir, root, 'the refused claim left the record alone');
   assert.deepEqual(logs, []);
+
+  // The owner restarted with another --bridge: its record of the old one goes.
+  const moved = { ...owner, bridge: `${bridge}m` };
+  await claimBridge(moved, log);
+  assert.equal(await readRecord(bridge), null);
+  assert.equal((await readRecord(moved.bridge))?.dataDir, root);
+  assert.deepEqual(logs, ["this data dir moved to another bridge: the old bridge's owner record is removed"]);
 });

@@ -10,11 +10,12 @@
  */
 import type { WarrenConfig } from '../config/config.js';
 import { tableNames } from '../network/firewall-ruleset.js';
+import { bridgePortCount, removeBridge } from '../network/bridge.js';
 import { decideOwnership, type OwnerRecord, type OwnershipFacts, type UnrecordedTables } from './bridge-owner.js';
 import {
   instancesFilteringBridge, pathExists, presentTables, removeInstanceObjects, sandboxCount, warrenProcessAlive,
 } from './host-objects.js';
-import { readRecord, removeRecord, writeRecord } from './owner-records.js';
+import { listRecords, readRecord, removeRecord, writeRecord } from './owner-records.js';
 
 type Log = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 
@@ -72,9 +73,26 @@ export async function claimBridge(cfg: OwnerConfig, log: Log): Promise<void> {
         bridge: cfg.bridge, tables: u.tables,
       });
     }
-    if (await writeRecord(recordOf(cfg), /* exclusive */ !decision.ownRecord)) return;
+    if (await writeRecord(recordOf(cfg), /* exclusive */ !decision.ownRecord)) return forgetOtherBridges(cfg, log);
   }
   throw new BridgeOwnedError(`bridge ${cfg.bridge}: another Warren instance keeps claiming it at the same time; try again`);
+}
+
+/**
+ * An instance's tables filter one bridge (they are named by instance, not by bridge), so
+ * once it owns `cfg.bridge` its records of other bridges (it was started with another
+ * `--bridge` before) are stale: they go, and so does such a bridge if nothing hangs off it.
+ */
+async function forgetOtherBridges(cfg: OwnerConfig, log: Log): Promise<void> {
+  for (const r of await listRecords()) {
+    if (r.dataDir !== cfg.dataDir || r.bridge === cfg.bridge) continue;
+    const unused = (await bridgePortCount(r.bridge)) === 0;
+    if (unused) await removeBridge(r.bridge);
+    await removeRecord(r.bridge, cfg.dataDir);
+    log('info', 'this data dir moved to another bridge: the old bridge\'s owner record is removed', {
+      oldBridge: r.bridge, bridge: cfg.bridge, oldBridgeRemoved: unused,
+    });
+  }
 }
 
 /** What `releaseBridgeIfUnused` needs from the stopping server. */

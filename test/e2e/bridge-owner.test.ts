@@ -7,12 +7,15 @@
  * - SIGTERM with a workspace left keeps bridge, tables and record; the same data dir restarts.
  * - an owner whose data dir is gone (and whose server is dead) is taken over: its sandboxes,
  *   tables and record are removed and the new instance's workspace answers.
+ * - tables on the bridge with no owner record (a Warren from before records): refused while
+ *   that instance has sandboxes, removed when it has none.
  * - `warren status` (text and --json) shows what each instance owns.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import Oblien from 'oblien';
 import { ADMIN, CLI, startServer, type TestServer } from '../support/warren.js';
@@ -160,4 +163,36 @@ test('SIGTERM with a workspace left keeps the bridge; a gone owner is taken over
   assert.equal(statusOf(bridge).dataDir, b.dataDir);
   await workspaceAnswers(b);
   assert.ok(!existsSync(a.dataDir));
+});
+
+test('tables without an owner record: refused while their instance has sandboxes, removed once it has none', async () => {
+  const bridge = `wo${randomBytes(3).toString('hex')}`;
+  const net = subnet();
+  const a = await start(bridge, net);
+  const aId = instanceIdFor(a.dataDir);
+  const wsId = await workspaceAnswers(a);
+  // A Warren from before owner records: the same kernel objects, no record.
+  await a.kill();
+  rmSync(join('/run/warren/bridges', `${bridge}.json`));
+
+  const refused = await startServer({ bridge, subnet: net }).then(() => null, (err: Error) => err.message);
+  assert.ok(refused, 'the second instance must not start');
+  assert.match(refused, new RegExp(`bridge ${bridge} carries firewall tables of another Warren instance that left no owner record`));
+  assert.match(refused, new RegExp(`inet warren_${aId}.*1 sandbox\\(es\\) left`));
+  assert.match(refused, /--bridge <new-bridge> --subnet <free-cidr>/);
+  assert.ok(tableExists('inet', `warren_${aId}`), 'the refused start removed nothing');
+  assert.ok(linkExists(bridge), "the refused start's purge left the other instance's bridge alone");
+  const listed = JSON.parse(warren('status', '--json').stdout).unrecordedTables.find((u: any) => u.instanceId === aId);
+  assert.equal(listed?.sandboxes, 1, '`warren status` lists the record-less tables');
+
+  // The old instance comes back, deletes its workspace and dies without a record again.
+  await a.restart();
+  await client(a).workspaces.delete(wsId);
+  await a.kill();
+  rmSync(join('/run/warren/bridges', `${bridge}.json`));
+  const b = await start(bridge, net);
+  assert.ok(b.logs.some((l) => l.includes('removed firewall tables another Warren left on this bridge without an owner record')));
+  assert.equal(tableExists('inet', `warren_${aId}`), false);
+  assert.equal(tableExists('bridge', `warren_l2_${aId}`), false);
+  await workspaceAnswers(b);
 });
