@@ -80,11 +80,11 @@ function pathOf(req: IncomingMessage): string {
 }
 
 export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<RunningWarren> {
+  const hostLog: DomainDeps['log'] = (level, msg, fields) => log[level](fields ?? {}, msg);
+  // One owner per bridge: refuses here, before anything is made or touched, if another instance owns it.
+  await claimBridge(cfg, hostLog);
   await mkdir(cfg.dataDir, { recursive: true, mode: 0o700 });
   await chmod(cfg.dataDir, 0o700);
-  const hostLog: DomainDeps['log'] = (level, msg, fields) => log[level](fields ?? {}, msg);
-  // One owner per bridge: refuses here, before anything is touched, if another instance owns it.
-  await claimBridge(cfg, hostLog);
   // Every workspace record written goes past `onRecord` (deadline timers, exit watches).
   let onRecord: RecordListener = () => {};
   const store = observeStore(await openStore({ dataDir: cfg.dataDir, databaseUrl: cfg.databaseUrl }), (rec, id) => onRecord(rec, id));
