@@ -16,6 +16,7 @@ import type { Store } from './store/store.js';
 import { loadOrCreateKeyFile } from './domain/secrets.js';
 import { ensureBridge } from './network/index.js';
 import { ensureHostLimits } from './host/limits.js';
+import { claimBridge, releaseBridgeIfUnused } from './host/bridge-ownership.js';
 import { startHostNetwork } from './server-network.js';
 import { NetworkSync } from './domain/network-sync.js';
 import { createDriver } from './drivers/registry.js';
@@ -79,6 +80,9 @@ function pathOf(req: IncomingMessage): string {
 }
 
 export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<RunningWarren> {
+  const hostLog: DomainDeps['log'] = (level, msg, fields) => log[level](fields ?? {}, msg);
+  // One owner per bridge: refuses here, before anything is made or touched, if another instance owns it.
+  await claimBridge(cfg, hostLog);
   await mkdir(cfg.dataDir, { recursive: true, mode: 0o700 });
   await chmod(cfg.dataDir, 0o700);
   // Every workspace record written goes past `onRecord` (deadline timers, exit watches).
@@ -356,6 +360,10 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
       stopAccess();
       networkSync.close();
       await hostNet.close();
+      await releaseBridgeIfUnused(cfg, {
+        workspaceCount: async () => (await store.allWorkspaces()).length,
+        sandboxCount: async () => (await driver.listResidue()).length,
+      }, hostLog).catch((err: unknown) => log.error({ err }, 'releasing the bridge at stop failed; `warren purge` removes it'));
       await store.close();
     },
   };

@@ -8,6 +8,7 @@ import { pino } from 'pino';
 import { loadConfig, parseFlags } from '../config/load.js';
 import { startWarren } from '../server.js';
 import { purge } from './purge.js';
+import { statusCommand } from './status.js';
 import { IMAGES_USAGE, imagesCommand } from './images.js';
 
 const USAGE = `usage:
@@ -15,6 +16,7 @@ const USAGE = `usage:
                [--bridge warren0] [--subnet 10.213.0.0/16] [--driver ns] [--log-level info]
 ${IMAGES_USAGE}
   warren purge --data-dir D [--bridge B] --yes   (removes every sandbox, firewall table and the bridge of that instance)
+  warren status [--data-dir D] [--json]          (what Warren instances own on this host: bridges, tables, sandboxes)
 Environment: WARREN_ADMIN_CLIENT_ID / WARREN_ADMIN_CLIENT_SECRET preset the admin API key;
 WARREN_PORT, WARREN_DATA_DIR, WARREN_IMAGES_DIR, WARREN_BRIDGE, WARREN_SUBNET mirror the flags.`;
 
@@ -42,6 +44,7 @@ async function main(): Promise<void> {
     url: flags.url as string | undefined, name: flags.name as string | undefined, raw: rest.slice(1),
   });
   if (cmd === 'purge') return purge(flags);
+  if (cmd === 'status') return statusCommand(flags);
   process.stdout.write(`${USAGE}\n`);
   if (cmd && cmd !== 'help' && cmd !== '--help') process.exitCode = 2;
 }

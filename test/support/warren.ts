@@ -28,6 +28,8 @@ export interface TestServer {
   restart(env?: Record<string, string>): Promise<void>;
   /** SIGKILL: no cleanup, as a crash. */
   kill(): Promise<void>;
+  /** SIGTERM, as an operator stops it; resolves with the exit code. */
+  terminate(): Promise<number | null>;
   stop(): Promise<void>;
 }
 
@@ -40,11 +42,13 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** Workspace subnet (default: a random free-looking /24). */
   subnet?: string;
+  /** Bridge name (default: a random one of this server's own); tests of bridge ownership share one. */
+  bridge?: string;
 }
 
 export async function startServer(opts: StartOptions = {}): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'warren-e2e-'));
-  const bridge = `wt${randomBytes(3).toString('hex')}`;
+  const bridge = opts.bridge ?? `wt${randomBytes(3).toString('hex')}`;
   const subnet = opts.subnet ?? freeSubnet();
   const logs: string[] = [];
   const server: TestServer = {
@@ -56,6 +60,13 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
       const done = new Promise((r) => p.once('exit', r));
       p.kill('SIGKILL');
       await done;
+    },
+    terminate: async () => {
+      const p = server.proc;
+      if (p.exitCode !== null || p.signalCode !== null) return p.exitCode;
+      const done = new Promise<number | null>((r) => p.once('exit', (code) => r(code)));
+      p.kill('SIGTERM');
+      return done;
     },
     stop: async () => {
       await server.kill();
