@@ -13,11 +13,15 @@ import type { Logger } from 'pino';
 import type { WarrenConfig } from './config/config.js';
 import { openStore } from './store/open.js';
 import type { Store } from './store/store.js';
-import { loadOrCreateKeyFile } from './domain/secrets.js';
+import { loadOrCreateKeyFile } from './storage/secret-files.js';
 import { ensureBridge } from './network/index.js';
 import { ensureHostLimits } from './host/limits.js';
+import { hostFiles } from './host/files.js';
+import { probeHost } from './host/probe.js';
+import { allocate } from './network/addresses.js';
+import { hostHasAddress } from './network/upstream.js';
 import { startHostNetwork } from './server-network.js';
-import { NetworkSync } from './domain/network-sync.js';
+import { NetworkSync } from './network/sync.js';
 import { createDriver } from './drivers/registry.js';
 import { installTestHooks } from './server-test-hooks.js';
 import { SandboxNames } from './drivers/ns/names.js';
@@ -131,6 +135,8 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
   const bootLog = new BootLogFiles(storageDir.workspaces);
   const deps: DomainDeps = {
     driver,
+    files: hostFiles,
+    dirs: hostFiles,
     archives: archiveFiles,
     firewall,
     images: imagesPort(images),
@@ -144,7 +150,7 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
     agentControl: new AgentControlClient(),
     log: domainLog,
   };
-  const policy = await defaultPolicy(cfg);
+  const policy = defaultPolicy(cfg, await probeHost(cfg.dataDir));
   const warmPool = createWarmPool(cfg, deps, policy, {
     reserveAddress: (held) => workspaces.reserveAddress(held), busy: () => orchestrator.busy,
   });
@@ -191,6 +197,7 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
     namespaces: namespaceGate,
     store, orchestrator, policy, hooks,
     network: deps.network,
+    allocateAddress: (used, preferred) => allocate(cfg.subnet, used, preferred),
     resolveImage: (name) => deps.images.resolve(name),
     createWaitMs: 60_000,
     validateIdle: (mode, idle) => lifecycle.idle.validate(mode, idle),
@@ -226,6 +233,7 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
     },
     pool: cfg.net.outboundIps,
     hasUpstream: hostNet.upstream !== null,
+    hostHasAddress,
   });
   const reconciler = new Reconciler(store, orchestrator, workspaces, hooks, lifecycle.exits, archiveFiles);
   await warmPool?.sweep(); // an earlier run's ready sandboxes: never handed over after a restart

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DomainDeps } from './ports.js';
 import { WarmPool } from './warm-pool.js';
+import { hostFiles } from '../host/files.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'warm-pool-test-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -24,6 +25,7 @@ function stubDeps(events: string[]): DomainDeps {
     probe: async () => undefined,
     network: { bridge: 'b', subnet: '10.9.0.0/16', prefixLen: 16, gateway: '10.9.0.1' },
     paths: { workspacesDir: dir, bundleDir: '/b', runtimeDir: '/r' },
+    files: hostFiles, dirs: hostFiles,
     hostIfName: (id: string) => `wv${id}`,
     log: () => undefined,
   } as unknown as DomainDeps;
