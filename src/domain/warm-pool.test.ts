@@ -14,7 +14,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 function stubDeps(events: string[]): DomainDeps {
   const driver = {
-    name: 'stub', capabilities: { pause: false, snapshot: false },
+    name: 'stub', capabilities: { pause: false, snapshot: false, isolation: true },
     create: async (s: { shortId: string }) => void events.push(`create ${s.shortId}`),
     start: async () => ({ state: 'running' }),
     destroy: async (s: { shortId: string }) => void events.push(`destroy ${s.shortId}`),
