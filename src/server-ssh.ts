@@ -41,6 +41,8 @@ export interface SshPlaneInput {
   activity: (workspaceId: string) => () => void;
   wake: (workspaceId: string) => Promise<unknown>;
   log: Log;
+  /** The sshd bundle when the caller already knows it (null: none, as in tests); absent: found or built in the data dir. */
+  bundle?: string | null;
 }
 
 export interface SshPlane {
@@ -59,7 +61,7 @@ export function bastionOf(host: string, port: number): string {
 }
 
 export async function createSshPlane(i: SshPlaneInput): Promise<SshPlane> {
-  const bundle = await ensureSshBundle(join(i.dataDir, 'ssh'), i.log);
+  const bundle = i.bundle !== undefined ? i.bundle : await ensureSshBundle(join(i.dataDir, 'ssh'), i.log);
   const agent = new AgentControlClient();
   const target = (rec: WorkspaceRecord) => ({ ip: rec.ip, port: AGENT_PORT, controlDir: controlDirOf(i.workspacesDir, rec.id) });
   let jump: JumpHost | null = null;
