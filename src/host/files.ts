@@ -30,8 +30,12 @@ export class HostFiles implements FilesPort, DirectoriesPort {
     await rename(from, to);
   }
 
+  /**
+   * Retries a directory a late writer refilled mid-removal (ENOTEMPTY: e.g. the boot log's
+   * queued appends, src/storage/boot-log.ts, landing while a workspace is deleted).
+   */
   async remove(path: string): Promise<void> {
-    await rm(path, { recursive: true, force: true });
+    await rm(path, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
   }
 
   async list(path: string): Promise<string[]> {

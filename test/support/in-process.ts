@@ -61,7 +61,7 @@ export async function startInProcess(): Promise<InProcessWarren> {
     ssh: { ...loaded.ssh, port: 0 },
     warmPool: { ...loaded.warmPool, size: 0 },
   };
-  const log = pino({ level: 'silent' });
+  const log = pino({ level: process.env.WARREN_IN_PROCESS_LOG ?? 'silent' });
   const { store, signingKey, setRecordListener } = await openDataStore(cfg);
   const metrics = createMetrics({ inventory: async () => [], warmPool: () => null });
   const images = new ImageStore({ imagesDir: join(dataDir, 'images') });

@@ -6,16 +6,24 @@
  * unchanged. Its writable layer is a map of path → text that survives stop and start
  * and goes with destroy; pause closes the agent's port until resume.
  *
+ * Snapshots copy the layer (./layers.ts); restore, fork seeds and tar export/import
+ * work on those copies, so the domain's snapshot, fork and archive flows run in-process.
+ *
  * It isolates nothing and runs no workspace code (`capabilities.isolation` is false):
  * the registry offers it only to tests (src/drivers/registry.ts). Its stats are
  * derived, not measured: CPU is 1 % of the time running, memory a fixed 8 MiB plus
  * the layer, 2 processes while running, network the agent's own bytes.
  */
 import { randomInt } from 'node:crypto';
-import type {
-  AdoptingDriver, DriverCapabilities, PausableDriver, SandboxSpec, SandboxStats, SandboxStatus,
+import type { Readable } from 'node:stream';
+import {
+  LayerError,
+  type AdoptingDriver, type DriverCapabilities, type ExportOptions, type ImportKind, type LayerEntry, type LayerRef,
+  type PausableDriver, type SandboxSpec, type SandboxStats, type SandboxStatus, type SnapshotCapabilities,
+  type SnapshotDriver, type SnapshotResult, type TarExport,
 } from '../driver.js';
 import { MemoryAgent, type MemoryAgentState } from './agent.js';
+import { exportLayer, layerBytes, readTar, SnapshotShelf } from './layers.js';
 
 const MiB = 1024 * 1024;
 const BASE_MEMORY_BYTES = 8 * MiB;
@@ -39,10 +47,14 @@ function isLoopback(ip: string): boolean {
   return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(ip);
 }
 
-export class MemoryDriver implements PausableDriver, AdoptingDriver {
+export class MemoryDriver implements PausableDriver, AdoptingDriver, SnapshotDriver {
   readonly name = 'memory';
-  readonly capabilities: DriverCapabilities = { pause: true, snapshot: false, isolation: false };
+  readonly capabilities: DriverCapabilities = { pause: true, snapshot: true, isolation: false };
+  readonly snapshots: SnapshotCapabilities = {
+    filesystem: true, memory: false, memoryUnavailableReason: 'The memory test driver keeps files only', copyOnWrite: true,
+  };
   private readonly sandboxes = new Map<string, MemorySandbox>();
+  private readonly shelf = new SnapshotShelf();
   /** Fictitious pids above Linux's largest pid_max, so none names a real process. */
   private nextPid = (1 << 22) + 1 + randomInt(1_000_000);
   private readonly livePids = new Set<number>();
@@ -58,9 +70,11 @@ export class MemoryDriver implements PausableDriver, AdoptingDriver {
       known.spec = spec;
       return;
     }
+    // A new sandbox with a seed starts from a copy of that snapshot (a fork).
+    const layer = spec.seed ? this.shelf.copy(spec.seed) : new Map<string, string>();
     this.sandboxes.set(spec.shortId, {
       spec, state: 'stopped', agent: null, ranMs: 0, runningSince: null, diskMb: spec.resources.diskMb,
-      agentState: { pid: 0, hostname: spec.hostname, layer: new Map(), rxBytes: 0, txBytes: 0 },
+      agentState: { pid: 0, hostname: spec.hostname, layer, rxBytes: 0, txBytes: 0 },
       exitWatchers: new Set(),
     });
   }
@@ -100,15 +114,15 @@ export class MemoryDriver implements PausableDriver, AdoptingDriver {
     if (!box) throw new Error(`no memory sandbox ${spec.shortId}`);
     const live = box.state !== 'stopped';
     const ranMs = box.ranMs + (box.runningSince === null ? 0 : performance.now() - box.runningSince);
-    const layerBytes = [...box.agentState.layer.values()].reduce((n, t) => n + Buffer.byteLength(t), 0);
+    const used = layerBytes(box.agentState.layer);
     const net = box.agent?.counters() ?? { rxBytes: box.agentState.rxBytes, txBytes: box.agentState.txBytes };
     const memoryLimitBytes = box.spec.resources.memoryMb * MiB;
     return {
       cpuUsageNs: Math.round(ranMs * 1e6 * 0.01),
-      memoryBytes: live ? Math.min(memoryLimitBytes, BASE_MEMORY_BYTES + layerBytes) : 0,
+      memoryBytes: live ? Math.min(memoryLimitBytes, BASE_MEMORY_BYTES + used) : 0,
       memoryLimitBytes,
       pids: live ? 2 : 0,
-      diskUsedBytes: layerBytes,
+      diskUsedBytes: used,
       diskLimitBytes: box.diskMb * MiB,
       networkRxBytes: net.rxBytes,
       networkTxBytes: net.txBytes,
@@ -166,6 +180,56 @@ export class MemoryDriver implements PausableDriver, AdoptingDriver {
     box.diskMb = Math.max(box.diskMb, spec.resources.diskMb);
   }
 
+  async snapshot(spec: SandboxSpec, snapshotId: string, opts: { keepFrozen?: boolean } = {}): Promise<SnapshotResult> {
+    const box = this.require(spec);
+    const t0 = performance.now();
+    const live = box.state !== 'stopped';
+    this.shelf.put({ shortId: spec.shortId, snapshotId }, box.agentState.layer);
+    if (live && opts.keepFrozen) await this.pause(spec);
+    return {
+      bytes: layerBytes(box.agentState.layer), copyOnWrite: true, frozenMs: live ? Math.max(0.01, performance.now() - t0) : 0,
+    };
+  }
+
+  async restore(spec: SandboxSpec, from: LayerRef): Promise<void> {
+    const box = this.require(spec);
+    if (box.state !== 'stopped') throw new Error(`memory sandbox ${spec.shortId} must be stopped to restore`);
+    box.agentState.layer = this.shelf.copy(from);
+  }
+
+  async deleteSnapshot(ref: LayerRef): Promise<void> {
+    this.shelf.delete(ref);
+  }
+
+  async listSnapshots(): Promise<LayerRef[]> {
+    return this.shelf.list();
+  }
+
+  async exportTar(_spec: SandboxSpec, from: LayerRef, opts: ExportOptions): Promise<TarExport> {
+    return exportLayer(this.shelf.copy(from), opts);
+  }
+
+  async importTar(spec: SandboxSpec, input: Readable, kind: ImportKind): Promise<void> {
+    const box = this.require(spec);
+    if (box.state !== 'stopped') throw new Error(`memory sandbox ${spec.shortId} must be stopped to import`);
+    const files = await readTar(input);
+    const next = kind === 'layer' ? files : new Map([...box.agentState.layer, ...files]);
+    if (layerBytes(next) > box.diskMb * MiB) throw new LayerError('no_space', 'The archive does not fit the workspace disk');
+    box.agentState.layer = next; // all or nothing: the old layer stays on any failure above
+  }
+
+  async listChanges(spec: SandboxSpec, limit: number): Promise<{ entries: LayerEntry[]; truncated: boolean }> {
+    const all = [...this.require(spec).agentState.layer.entries()].sort(([a], [b]) => a.localeCompare(b));
+    const entries = all.slice(0, limit).map(([path, text]) => ({ path, type: 'file' as const, size: Buffer.byteLength(text) }));
+    return { entries, truncated: all.length > limit };
+  }
+
+  /** Nothing to flush: the layer is this process's memory. */
+  async syncLayer(): Promise<void> {}
+
+  /** A snapshot cannot be interrupted half-way here; nothing to undo. */
+  async recover(): Promise<void> {}
+
   /** Whether a pid this driver handed out belongs to a sandbox that is up (running or paused). */
   isAlive(pid: number): boolean {
     return this.livePids.has(pid);
@@ -179,6 +243,12 @@ export class MemoryDriver implements PausableDriver, AdoptingDriver {
     await this.halt(box);
     box.ended = { reason: 'exited', exitCode };
     for (const w of watchers) w();
+  }
+
+  private require(spec: SandboxSpec): MemorySandbox {
+    const box = this.sandboxes.get(spec.shortId);
+    if (!box) throw new Error(`no memory sandbox ${spec.shortId}`);
+    return box;
   }
 
   private async halt(box: MemorySandbox): Promise<void> {
