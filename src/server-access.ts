@@ -10,6 +10,7 @@ import { ApiKeyService } from './domain/api-keys.js';
 import { Authenticator, type BearerScoper } from './domain/auth.js';
 import { RateLimiter } from './domain/rate-limit.js';
 import type { WorkspaceService } from './domain/workspaces.js';
+import { hostFiles } from './host/files.js';
 import { KeyRingFile } from './storage/key-ring.js';
 import type { Store } from './store/store.js';
 
@@ -25,7 +26,7 @@ export async function startAccess(cfg: WarrenConfig, store: Store, workspaces: W
     byClient: new RateLimiter(cfg.limits.authFailures), byAddress: new RateLimiter(cfg.limits.authFailures),
   });
   const apiKeys = new ApiKeyService(store, (id) => auth.forget(id));
-  const admin = await auth.bootstrapAdmin(cfg.dataDir,
+  const admin = await auth.bootstrapAdmin({ dataDir: cfg.dataDir, files: hostFiles },
     cfg.adminClientId && cfg.adminClientSecret ? { clientId: cfg.adminClientId, secret: cfg.adminClientSecret } : undefined);
   if (admin.created) {
     log.warn({ client_id: admin.clientId, file: admin.file }, 'generated the admin API key (shown once; also saved in the data dir, mode 0600)');

@@ -3,7 +3,7 @@
  * tables, the way off the bridge (policy routing + NAT through the upstream), and
  * Warren's resolver on the bridge address, whose answers open the addresses of
  * allowed egress host names before the workspace gets them. The policy itself is
- * kept in force by NetworkSync (src/domain/network-sync.ts), created by the server
+ * kept in force by NetworkSync (src/network/sync.ts), created by the server
  * once the store exists.
  */
 import { readFile } from 'node:fs/promises';
@@ -15,7 +15,7 @@ import { DnsAllowances } from './network/dns-allowances.js';
 import { DnsProxy, matchesEgressName } from './network/dns-proxy.js';
 import { join } from 'node:path';
 import { claimUpstreamForwarding, installUpstream, removeUpstream, resolveUpstream, type Upstream } from './network/upstream.js';
-import type { NetworkSync } from './domain/network-sync.js';
+import type { NetworkSync } from './network/sync.js';
 
 type Log = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 

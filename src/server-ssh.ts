@@ -22,6 +22,7 @@ import { ensureSshBundle } from './ssh/bundle.js';
 import { generateHostKey, isLoadableHostKey, loadOrCreateHostKeyFile } from './ssh/host-key.js';
 import { JumpHost } from './ssh/jump-host.js';
 import type { Store, WorkspaceRecord } from './store/store.js';
+import { hostFiles } from './host/files.js';
 
 type Log = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 
@@ -40,6 +41,8 @@ export interface SshPlaneInput {
   activity: (workspaceId: string) => () => void;
   wake: (workspaceId: string) => Promise<unknown>;
   log: Log;
+  /** The sshd bundle when the caller already knows it (null: none, as in tests); absent: found or built in the data dir. */
+  bundle?: string | null;
 }
 
 export interface SshPlane {
@@ -58,12 +61,12 @@ export function bastionOf(host: string, port: number): string {
 }
 
 export async function createSshPlane(i: SshPlaneInput): Promise<SshPlane> {
-  const bundle = await ensureSshBundle(join(i.dataDir, 'ssh'), i.log);
+  const bundle = i.bundle !== undefined ? i.bundle : await ensureSshBundle(join(i.dataDir, 'ssh'), i.log);
   const agent = new AgentControlClient();
   const target = (rec: WorkspaceRecord) => ({ ip: rec.ip, port: AGENT_PORT, controlDir: controlDirOf(i.workspacesDir, rec.id) });
   let jump: JumpHost | null = null;
   const service = new SshService({
-    store: i.store, workspaces: i.workspaces, agent, target, generateHostKey, hostKeyUsable: isLoadableHostKey, wake: i.wake,
+    store: i.store, workspaces: i.workspaces, agent, files: hostFiles, target, generateHostKey, hostKeyUsable: isLoadableHostKey, wake: i.wake,
     bastion: () => (jump?.listeningPort ? bastionOf(i.cfg.publicHost, jump.listeningPort) : null),
     supported: () => bundle !== null && (jump?.listeningPort ?? 0) > 0,
     disconnect: (id) => jump?.disconnectWorkspace(id),

@@ -2,65 +2,27 @@
  * Assembles Warren: store, network, driver, images, domain, control plane and
  * gateway behind one HTTP origin (spec README §1.1). Start-up order matters:
  * the store and the network exist before reconciliation; reconciliation finishes
- * before the port opens, so the first request sees a consistent world.
+ * before the port opens, so the first request sees a consistent world. Each step
+ * is a wiring module: server-host.ts (store, host network, driver, images),
+ * server-domain.ts (the domain over its ports), server-planes.ts (control plane,
+ * gateway, edge, console).
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { mkdir, chmod } from 'node:fs/promises';
-import { release } from 'node:os';
-import { join } from 'node:path';
-import { getRequestListener } from '@hono/node-server';
 import type { Logger } from 'pino';
 import type { WarrenConfig } from './config/config.js';
-import { openStore } from './store/open.js';
 import type { Store } from './store/store.js';
-import { loadOrCreateKeyFile } from './domain/secrets.js';
-import { ensureBridge } from './network/index.js';
-import { ensureHostLimits } from './host/limits.js';
-import { claimBridge, releaseBridgeIfUnused } from './host/bridge-ownership.js';
-import { startHostNetwork } from './server-network.js';
-import { NetworkSync } from './domain/network-sync.js';
-import { createDriver } from './drivers/registry.js';
-import { installTestHooks } from './server-test-hooks.js';
-import { SandboxNames } from './drivers/ns/names.js';
-import { ImageStore } from './images/image-store.js';
-import { imageLibrary, imagesPort } from './server-images.js';
-import { ociArchiveReader } from './images/oci/index.js';
-import { ImageService } from './domain/images.js';
-import { createProgressPrinter } from './images/progress.js';
-import { probeAgent, waitForTcp } from './gateway/probe.js';
-import { createGateway } from './gateway/gateway.js';
-import { createEdge } from './gateway/edge.js';
-import { createConsoleHandler, isConsolePath } from './web-console/serve.js';
-import { PublicAccess, publicUrls } from './domain/public-access.js';
-import { Orchestrator } from './domain/orchestrator.js';
-import { WorkspaceService } from './domain/workspaces.js';
-import { RuntimeAccess } from './domain/runtime-access.js';
-import { NetworkPolicies } from './domain/network-policy.js';
-import { Reconciler } from './domain/reconciler.js';
-import { BootLogFiles } from './storage/boot-log.js';
-import { createWorkloadPlane } from './server-workloads.js';
-import { StatsHub } from './domain/sampler.js';
+import { probeAgent } from './gateway/probe.js';
+import { AgentControlClient } from './gateway/agent-control.js';
+import { isConsolePath } from './web-console/serve.js';
 import { isLive } from './domain/lifecycle.js';
 import { createMetrics } from './metrics/registry.js';
-import { defaultPolicy } from './domain/policy.js';
-import { createWarmPool } from './server-pool.js';
-import { AgentControlClient } from './gateway/agent-control.js';
-import type { DomainDeps } from './domain/ports.js';
-import { createControlPlane } from './control-plane/app.js';
-import { startAccess } from './server-access.js';
-import { projectRoot } from './util/paths.js';
-import { prepareStorage, storageDirs } from './storage/pool.js';
-import { ArchiveFiles } from './storage/archive-files.js';
-import { ensureRuntimeBundle } from './storage/runtime-bundle.js';
-import { observeStore, type RecordListener } from './store/observed.js';
-import { createLifecycle } from './server-lifecycle.js';
-import { noteEntry } from './domain/activity-log.js';
-import { NamespaceGate, NamespaceService } from './domain/namespaces.js';
-import { NamespaceQuotas } from './domain/namespace-quotas.js';
-import { RateLimiter } from './domain/rate-limit.js';
-import { createUsage } from './server-usage.js';
-import { createSshPlane, sshBundlePath } from './server-ssh.js';
-import { createBuildPlane } from './server-builds.js';
+import type { WorkspaceService } from './domain/workspaces.js';
+import type { Reconciler } from './domain/reconciler.js';
+import { imagesPort } from './server-images.js';
+import { openDataStore, startDriver, startHost, startImages } from './server-host.js';
+import { buildDomain, type Domain } from './server-domain.js';
+import { createPlanes } from './server-planes.js';
+import { claimBridge, releaseBridgeIfUnused } from './host/bridge-ownership.js';
 
 export interface RunningWarren {
   server: Server;
@@ -80,232 +42,31 @@ function pathOf(req: IncomingMessage): string {
 }
 
 export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<RunningWarren> {
-  const hostLog: DomainDeps['log'] = (level, msg, fields) => log[level](fields ?? {}, msg);
+  const hostLog = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => log[level](fields ?? {}, msg);
   // One owner per bridge: refuses here, before anything is made or touched, if another instance owns it.
   await claimBridge(cfg, hostLog);
-  await mkdir(cfg.dataDir, { recursive: true, mode: 0o700 });
-  await chmod(cfg.dataDir, 0o700);
-  // Every workspace record written goes past `onRecord` (deadline timers, exit watches).
-  let onRecord: RecordListener = () => {};
-  const store = observeStore(await openStore({ dataDir: cfg.dataDir, databaseUrl: cfg.databaseUrl }), (rec, id) => onRecord(rec, id));
-  const signingKey = await loadOrCreateKeyFile(join(cfg.dataDir, 'secrets', 'gateway-signing.key'), 32);
-
-  const netLog: DomainDeps['log'] = (level, msg, fields) => log[level](fields ?? {}, msg);
-  // Neighbour tables, inotify and the rest sized for a full bridge (src/host/limits.ts).
-  await ensureHostLimits(netLog);
-  // ensureBridge validates the subnet and refuses one overlapping a route Warren does not own.
-  const { gateway, prefixLen } = await ensureBridge(cfg.bridge, cfg.subnet);
-  // Operator metrics: live workspaces are read at scrape time (orchestrator exists by then).
+  const { store, signingKey, setRecordListener } = await openDataStore(cfg);
+  let domain: Domain | null = null;
+  // Operator metrics: live workspaces are read at scrape time (the domain exists by then).
   const metrics = createMetrics({
     inventory: async () => (await store.allWorkspaces()).map((r) => ({
-      id: r.id, state: r.state, read: isLive(r.state) ? () => orchestrator.stats(r) : undefined,
+      id: r.id, state: r.state, read: isLive(r.state) && domain ? () => domain!.orchestrator.stats(r) : undefined,
     })),
-    warmPool: () => orchestrator.pool?.counts() ?? null,
+    warmPool: () => domain?.orchestrator.pool?.counts() ?? null,
   });
-  const hostNet = await startHostNetwork(cfg, gateway, netLog);
-  const firewall = hostNet.firewall;
-  const networkSync = new NetworkSync({
-    store, firewall, allowances: hostNet.allowances, outbound: hostNet.upstream !== null, log: netLog,
-    exposures: async () => (await store.allPublicPorts()).map((r) => ({ workspaceId: r.workspace_id, port: r.port })),
-    observeApply: metrics.observePolicyApply,
+  const host = await startHost(cfg, log, store, metrics);
+  const { driver, workspacesDir, runtimeDir } = await startDriver(cfg, log);
+  const images = await startImages(cfg, log, metrics);
+  const d = (domain = await buildDomain({
+    cfg, log, store, setRecordListener, signingKey, driver, workspacesDir, images, imagesPort: imagesPort(images), metrics,
+    network: host.network, host: host.facts, runtimeDir, probe: probeAgent, agentControl: new AgentControlClient(),
+  }));
+  await d.start();
+  await host.hostNet.startResolver(host.networkSync);
+  const { edge, gatewayHandler, cpListener, consoleHandler } = createPlanes({
+    cfg, log, domain: d, images, metrics, driverName: driver.name, networkGateway: host.gateway,
   });
-
-  const storage = await prepareStorage({ dataDir: cfg.dataDir, request: cfg.storage, poolBytes: cfg.storagePoolBytes });
-  const storageDir = storageDirs(storage.root);
-  log.info({ mode: storage.mode, copyOnWrite: storage.copyOnWrite }, 'storage ready');
-  const driver = createDriver(cfg.driver, {
-    instanceId: cfg.instanceId,
-    log: (msg, fields) => log.info(fields ?? {}, msg),
-    storage: { snapshotsDir: storageDir.snapshots, scratchDir: storageDir.scratch, copyOnWrite: storage.copyOnWrite },
-  });
-  await driver.prepare();
-  installTestHooks(driver, log);
-  const images = new ImageStore({
-    imagesDir: cfg.imagesDir,
-    onProgress: createProgressPrinter((line) => log.info({ component: 'images' }, line)),
-    onBuilt: metrics.observeImageBuild,
-  });
-  const swept = await images.layers.sweep();
-  if (swept.staging.length || swept.layers.length) log.info(swept, 'removed image debris of an interrupted import or build');
-
-  const domainLog: DomainDeps['log'] = (level, msg, fields) => log[level](fields ?? {}, msg);
-  // The agent's Node and tools with their own libraries: it runs in any image (no Node or glibc needed).
-  const runtimeDir = await ensureRuntimeBundle(join(cfg.dataDir, 'runtime'), domainLog);
-  const archiveFiles = new ArchiveFiles(join(cfg.dataDir, 'archives'));
-  const bootLog = new BootLogFiles(storageDir.workspaces);
-  const deps: DomainDeps = {
-    driver,
-    archives: archiveFiles,
-    firewall,
-    images: imagesPort(images),
-    probe: probeAgent,
-    network: { bridge: cfg.bridge, subnet: cfg.subnet, prefixLen, gateway, dns: hostNet.dnsServer ? [hostNet.dnsServer] : [] },
-    syncNetwork: () => networkSync.sync(),
-    bootFiles: (rec, controlDir) => ssh.service.writeBootFile(rec, controlDir),
-    paths: { workspacesDir: storageDir.workspaces, bundleDir: projectRoot(), runtimeDir, sshBundleDir: sshBundlePath(cfg.dataDir) },
-    hostIfName: (shortId) => new SandboxNames(cfg.instanceId).hostVeth(shortId),
-    bootLog,
-    agentControl: new AgentControlClient(),
-    log: domainLog,
-  };
-  const policy = await defaultPolicy(cfg);
-  const warmPool = createWarmPool(cfg, deps, policy, {
-    reserveAddress: (held) => workspaces.reserveAddress(held), busy: () => orchestrator.busy,
-  });
-  const orchestrator = new Orchestrator(deps, store, warmPool);
-  const usage = createUsage({ store, config: cfg.usage, sample: (rec) => orchestrator.stats(rec), log: domainLog });
-  let access: RuntimeAccess | null = null;
-  const statsHub = new StatsHub({
-    sample: (rec) => orchestrator.stats(rec), intervalMs: cfg.statsIntervalMs,
-    onError: (id, err) => log.warn({ id, err: String(err) }, 'stats reading failed; its streams end'),
-  });
-  let cutConnections: (id: string) => void = () => {};
-  // Public access (exposed ports): the edge asks the domain where a slug goes.
-  let listenPort = cfg.port; // the real port once listening (cfg.port may be 0)
-  const edge = createEdge({
-    publicDomain: cfg.publicDomain, lookup: (slug) => publicAccess.resolve(slug), log: (msg, f) => log.info(f ?? {}, msg),
-    onExchange: (id) => lifecycle.activity.begin(id),
-  });
-  let network: NetworkPolicies | null = null;
-  const hooks = {
-    log: domainLog,
-    activity: usage.activity.onOperation,
-    onSettled: (rec: { id: string }, op: string) => {
-      if (op !== 'start' && op !== 'resume' && op !== 'create') cutConnections(rec.id);
-      if (op !== 'start' && op !== 'resume' && op !== 'create') edge.disconnectWorkspace(rec.id);
-      if (op !== 'start' && op !== 'resume' && op !== 'create') ssh.disconnectWorkspace(rec.id);
-      if (op === 'resume') ssh.service.resumed(rec.id);
-    },
-    onDeleted: (rec: Parameters<RuntimeAccess['forget']>[0]) => {
-      access?.forget(rec);
-      usage.forget(rec.id);
-      statsHub.forget(rec.id);
-      edge.disconnectWorkspace(rec.id); // its exposures went with the record (store cascade)
-      hostNet.allowances.forget(rec.ip);
-      network?.forgetWorkspace(rec).catch((err) => log.error({ err, id: rec.id }, 'unlinking a deleted workspace failed'));
-    },
-  };
-  // Quotas stop workspaces through the service made just below (called only after start-up).
-  const quotas = new NamespaceQuotas({
-    store, prices: () => usage.reports.prices,
-    stopWorkspace: async (id): Promise<void> => { await workspaces.power(id, 'stop', { by: 'policy' }); },
-  });
-  const namespaceGate = new NamespaceGate(store, (ns) => quotas.admit(ns));
-  const workspaces = new WorkspaceService({
-    namespaces: namespaceGate,
-    store, orchestrator, policy, hooks,
-    network: deps.network,
-    resolveImage: (name) => deps.images.resolve(name),
-    createWaitMs: 60_000,
-    validateIdle: (mode, idle) => lifecycle.idle.validate(mode, idle),
-  });
-  const lifecycle = createLifecycle({
-    store, orchestrator, workspaces, policy, archiveFiles, config: cfg.lifecycle, log: domainLog,
-    note: (n) => usage.activity.record(noteEntry(n)),
-    namespaces: namespaceGate,
-  });
-  const inside = createWorkloadPlane({
-    store, workspaces, exits: lifecycle.exits, bootLog, workspacesDir: storageDir.workspaces,
-    statsIntervalMs: cfg.statsIntervalMs, log: domainLog,
-  });
-  const ssh = await createSshPlane({
-    cfg: cfg.ssh, dataDir: cfg.dataDir, store, workspaces, workspacesDir: storageDir.workspaces, log: domainLog,
-    activity: (id) => lifecycle.activity.begin(id), wake: (id) => lifecycle.idle.wake(id),
-  });
-  onRecord = (rec, id) => {
-    lifecycle.onRecord(rec, id);
-    inside.exitWatch.sync(rec, id); // vm_on_exit: follows running workspaces that ask for it
-    statsHub.observe(rec, id); // a workspace that stops ends its stats streams
-  };
-  access = new RuntimeAccess(store, workspaces, orchestrator, signingKey, (id) => cutConnections(id), () => networkSync.sync(),
-    (id) => lifecycle.idle.wake(id));
-  await access.loadIndex();
-  const { tokens, auth, apiKeys, stop: stopAccess } = await startAccess(cfg, store, workspaces, access, log);
-
-  network = new NetworkPolicies({
-    store, workspaces, sync: networkSync, log: netLog,
-    imageLook: (image) => {
-      const img = images.catalogEntry(image);
-      return { logo: img?.logo ?? null, color: img?.color ?? null };
-    },
-    pool: cfg.net.outboundIps,
-    hasUpstream: hostNet.upstream !== null,
-  });
-  const reconciler = new Reconciler(store, orchestrator, workspaces, hooks, lifecycle.exits, archiveFiles);
-  await warmPool?.sweep(); // an earlier run's ready sandboxes: never handed over after a restart
-  const summary = await reconciler.reconcileAll();
-  log.info({ ...summary, subnet: cfg.subnet }, 'reconciled workspaces with the host');
-  const buildPlane = createBuildPlane({
-    images, workspaces, store, layers: () => orchestrator.requireLayers(), workspacesDir: storageDir.workspaces,
-    hostIfName: deps.hostIfName, log: domainLog,
-  });
-  await buildPlane.recover(); // a build killed with the server: its temporary workspaces, then its layer holds
-  await lifecycle.arm();
-  await usage.start();
-  for (const rec of await store.allWorkspaces()) inside.exitWatch.sync(rec, rec.id);
-  reconciler.startSweeping(5_000);
-  await networkSync.sync();
-  await hostNet.startResolver(networkSync);
-  // Safety net: every path that changes a policy syncs itself; this retries an apply
-  // that failed (the kernel then still differs from the last compile) within half a minute.
-  const networkTimer = setInterval(() => {
-    networkSync.sync().catch((err) => log.error({ err }, 'network sync failed'));
-  }, 30_000);
-  networkTimer.unref();
-  // Namespace quotas: refresh usage, fire thresholds, stop workspaces of `stop_workspaces` quotas used up.
-  const quotaTimer = setInterval(() => {
-    quotas.enforce().catch((err) => log.error({ err }, 'namespace quota check failed'));
-  }, 60_000);
-  quotaTimer.unref();
-
-  const publicAccess = new PublicAccess({
-    store, workspaces,
-    urls: publicUrls({ publicDomain: cfg.publicDomain, baseUrl: () => cfg.publicUrl.replace(/:0$/, `:${listenPort}`), port: () => listenPort }),
-    onRevoked: (id, port) => void edge.revoke(id, port),
-    onExposuresChanged: () => networkSync.sync(),
-    wake: (id) => lifecycle.idle.wake(id),
-    waitForPort: waitForTcp,
-  });
-  const controlPlane = createControlPlane(
-    {
-      workspaces, access, network, policy, store, auth, publicAccess,
-      snapshots: lifecycle.snapshots, archives: lifecycle.archives, resources: lifecycle.resources, idle: lifecycle.idle,
-      usage: usage.reports, activity: usage.activity,
-      workloads: inside.workloads, logs: inside.logs, tokens, apiKeys, ssh: ssh.service,
-      namespaces: new NamespaceService({ store, workspaces, prices: () => usage.reports.prices, quotas }),
-      quotas,
-      requestLimiter: new RateLimiter(cfg.limits.requests),
-      layerCapabilities: () => orchestrator.layers?.capabilities ?? null,
-      touch: (id) => lifecycle.activity.touch(id),
-      images: { list: async (q) => ({ images: await images.list(q), categories: images.categories() }) },
-      imageService: new ImageService({ store, workspaces, layers: () => orchestrator.requireLayers(), library: imageLibrary(images, {
-        reader: ociArchiveReader, importConfig: cfg.imageImport, log: (m) => log.info({ component: 'images' }, m),
-      }) }),
-      builds: buildPlane.builds,
-      stats: async (id) => {
-        const rec = await store.getWorkspace(id);
-        if (!rec || !isLive(rec.state)) return null;
-        return { ...(await statsHub.sampleOnce(rec)) };
-      },
-      statsHub,
-      host: { driver: driver.name, kernelRelease: release() },
-      metrics,
-      metricsToken: cfg.metricsToken ?? null,
-    },
-    {
-      networkGateway: gateway,
-      onInternalError: (err, requestId) => log.error({ err, request_id: requestId }, 'server fault'),
-    },
-  );
-  const gatewayHandler = createGateway({
-    resolve: (token) => access!.resolve(token),
-    log: (msg, f) => (msg.endsWith('server fault') ? log.error(f ?? {}, msg) : log.info(f ?? {}, msg)),
-    onExchange: (id) => lifecycle.activity.begin(id),
-    observeExec: metrics.observeGatewayExec,
-  });
-  cutConnections = (id) => gatewayHandler.disconnectWorkspace(id);
-  const cpListener = getRequestListener(controlPlane.fetch);
-  const consoleHandler = createConsoleHandler();
+  const { ssh, workspaces, reconciler } = d;
 
   const server = createServer((req, res) => {
     const started = process.hrtime.bigint();
@@ -334,7 +95,7 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : cfg.port;
-  listenPort = port;
+  d.links.listenPort = () => port;
   log.info({ port, host: cfg.host, dataDir: cfg.dataDir, bridge: cfg.bridge, subnet: cfg.subnet, driver: driver.name }, 'warren is listening');
   const shownHost = cfg.host === '0.0.0.0' || cfg.host === '::' ? '<this host>' : cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host;
   process.stdout.write(`Warren console: http://${shownHost}:${port}/console (sign in with an API key or a token)\n`);
@@ -342,24 +103,14 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
   return {
     server, port, store, workspaces, reconciler,
     async close() {
-      reconciler.stopSweeping();
-      lifecycle.close();
-      inside.exitWatch.close();
-      statsHub.close();
+      d.quiesce();
       const closed = new Promise<void>((r) => server.close(() => r()));
       server.closeIdleConnections();
       setTimeout(() => server.closeAllConnections(), 2_000).unref();
       await closed;
       edge.close();
-      await ssh.close();
-      await workspaces.drain();
-      await warmPool?.close();
-      await usage.close();
-      clearInterval(networkTimer);
-      clearInterval(quotaTimer);
-      stopAccess();
-      networkSync.close();
-      await hostNet.close();
+      await d.close();
+      await host.close();
       await releaseBridgeIfUnused(cfg, {
         workspaceCount: async () => (await store.allWorkspaces()).length,
         sandboxCount: async () => (await driver.listResidue()).length,

@@ -11,7 +11,6 @@
  *   as is an expired or revoked token.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AppError } from '../contract/errors.js';
 import type { ApiKeyRecord, Store } from '../store/store.js';
@@ -20,6 +19,7 @@ import { safeEqual } from './tokens.js';
 import type { RateLimiter } from './rate-limit.js';
 import type { AccessClaims } from './access-tokens.js';
 import { pinOf, type Principal } from './principal.js';
+import type { FilesPort } from './ports.js';
 
 export interface BearerScoper {
   scopeOfBearer(token: string): { workspaceId: string; generation: number } | null;
@@ -123,9 +123,9 @@ export class Authenticator {
    * Ensures an admin key exists. With a preset id/secret (env) it is stored
    * (replacing an older hash of the same id). Otherwise, on the very first start
    * only, a key is generated, written to `<dataDir>/admin-credentials.json` (0600)
-   * and returned so the caller can print it once.
+   * (through `where.files`) and returned so the caller can print it once.
    */
-  async bootstrapAdmin(dataDir: string, preset?: { clientId: string; secret: string }) {
+  async bootstrapAdmin(where: { dataDir: string; files: FilesPort }, preset?: { clientId: string; secret: string }) {
     if (preset) {
       const existing = await this.store.getApiKey(preset.clientId);
       if (!existing || existing.scope !== 'admin' || !(await verifySecret(preset.secret, existing.secretHash))) {
@@ -137,8 +137,8 @@ export class Authenticator {
     const clientId = `wk_${randomBytes(8).toString('hex')}`;
     const secret = randomBytes(24).toString('base64url');
     await this.store.putApiKey({ clientId, secretHash: await hashSecret(secret), scope: 'admin', createdAt: new Date().toISOString() });
-    const file = join(dataDir, 'admin-credentials.json');
-    await writeFile(file, JSON.stringify({ client_id: clientId, client_secret: secret }, null, 2) + '\n', { mode: 0o600 });
+    const file = join(where.dataDir, 'admin-credentials.json');
+    await where.files.writeAtomic(file, JSON.stringify({ client_id: clientId, client_secret: secret }, null, 2) + '\n', 0o600);
     return { created: true as const, clientId, secret, file };
   }
 }

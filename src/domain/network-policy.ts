@@ -1,6 +1,6 @@
 /**
  * Network policy of a workspace (seed 000): stored per workspace, enforced by
- * NetworkSync before a change is answered. Private links are resolved from
+ * the policy sync (src/network/sync.ts) before a change is answered. Private links are resolved from
  * workspace ids to their addresses; only ids that resolve to an existing workspace
  * (other than the target itself) are kept, as the seed says. A deleted workspace
  * leaves every link that named it. Outbound IPs come from the operator's pool.
@@ -8,9 +8,8 @@
 import { AppError } from '../contract/errors.js';
 import { applyNetworkPatch, replacementBase, type NetworkPatch } from '../contract/network.js';
 import type { OutboundIp } from '../config/network.js';
-import { hostHasAddress } from '../network/upstream.js';
 import type { Store, WorkspaceRecord } from '../store/store.js';
-import type { NetworkSync } from './network-sync.js';
+import type { HostAddressProbe, PolicySyncPort } from './ports.js';
 import type { WorkspaceService } from './workspaces.js';
 
 export interface PrivateLinkView {
@@ -24,12 +23,14 @@ export interface PrivateLinkView {
 export interface NetworkPoliciesDeps {
   store: Store;
   workspaces: WorkspaceService;
-  sync: NetworkSync;
+  sync: PolicySyncPort;
   imageLook: (image: string) => { logo: string | null; color: string | null };
   /** The operator's pool of outbound IPs (GET /zone/mine). */
   pool: OutboundIp[];
   /** Whether workspace traffic can leave the host at all (an upstream is configured). */
   hasUpstream: boolean;
+  /** Whether an outbound IP is configured on this host (src/network/upstream.ts). */
+  hostHasAddress: HostAddressProbe;
   log: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -74,7 +75,7 @@ export class NetworkPolicies {
     if (this.d.pool.length === 0) throw new AppError('pool_empty', 'No outbound IPs are configured on this server');
     const entry = this.d.pool.find((p) => p.ip === ip);
     if (!entry) throw new AppError('invalid_zone_ip', `${ip} is not in the outbound IP pool (GET /zone/mine)`, { field: 'ip' });
-    if (!this.d.hasUpstream || !(await hostHasAddress(ip))) {
+    if (!this.d.hasUpstream || !(await this.d.hostHasAddress(ip))) {
       throw new AppError('zone_missing_host',
         this.d.hasUpstream ? `${ip} is not an address of this host` : 'This server has no upstream for outbound traffic',
         { field: 'ip' });

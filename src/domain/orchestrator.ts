@@ -7,7 +7,6 @@
  * archives, restore) is `layers` (src/domain/layer-ops.ts), present when the driver
  * can snapshot.
  */
-import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { canAdopt, canPause, canSnapshot, type LayerRef, type SandboxSpec } from '../drivers/driver.js';
 import { AppError } from '../contract/errors.js';
@@ -103,14 +102,15 @@ export class Orchestrator {
       return this.bringUpSteps(rec, undefined, step);
     }
     const dir = workspaceDir(this.deps.paths.workspacesDir, rec.id);
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    await rename(join(entry.dir, 'control'), spec.agent.controlDir);
-    await rename(join(entry.dir, 'sandbox'), spec.stateDir);
-    await rm(entry.dir, { recursive: true, force: true });
+    const dirs = this.deps.dirs;
+    await dirs.make(dir, 0o700);
+    await dirs.move(join(entry.dir, 'control'), spec.agent.controlDir);
+    await dirs.move(join(entry.dir, 'sandbox'), spec.stateDir);
+    await dirs.remove(entry.dir);
     step(`Ready sandbox ${entry.shortId} taken from the warm pool`);
     // Independent of each other; every one settles before the agent is told to boot.
     await settleAll([
-      writeControlFiles(spec, rec).then(() => this.deps.bootFiles?.(rec, spec.agent.controlDir)),
+      writeControlFiles(this.deps, spec, rec).then(() => this.deps.bootFiles?.(rec, spec.agent.controlDir)),
       driver.adopt(spec),
       this.deps.syncNetwork?.(),
     ]);
@@ -133,7 +133,7 @@ export class Orchestrator {
   private async bringUpSteps(rec: WorkspaceRecord, source: ResolvedSource | undefined, step: (m: string) => void): Promise<void> {
     const spec = await this.spec(rec, true, source?.kind === 'snapshot' ? source.ref : undefined);
     step(`Image ${rec.image} ready`);
-    await writeControlFiles(spec, rec);
+    await writeControlFiles(this.deps, spec, rec);
     await this.deps.bootFiles?.(rec, spec.agent.controlDir);
     const workloads = rec.config.workloads.filter((w) => w.enabled).length;
     step(`Control files written (${workloads} workload${workloads === 1 ? '' : 's'} to start)`);
@@ -191,7 +191,7 @@ export class Orchestrator {
     await this.destroySandbox(rec); // drops its snapshots; what is left are archive-purpose ones
     await this.layers?.dropAllOf(rec.id, 'archive');
     await this.deps.archives.removeAll(rec.id);
-    await rm(workspaceDir(this.deps.paths.workspacesDir, rec.id), { recursive: true, force: true });
+    await this.deps.dirs.remove(workspaceDir(this.deps.paths.workspacesDir, rec.id));
   }
 
   /** Removes the sandbox, its writable layer and snapshots; the record and its archives stay (archived). */
@@ -216,7 +216,7 @@ export class Orchestrator {
 
   /** Pushes the current raw token (or none when disabled) to the agent. */
   async syncAgentToken(rec: WorkspaceRecord): Promise<void> {
-    await writeAgentToken(await this.spec(rec, false), rec);
+    await writeAgentToken(this.deps, await this.spec(rec, false), rec);
   }
 
   async residue(): Promise<string[]> {

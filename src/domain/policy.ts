@@ -5,10 +5,9 @@
  * otherwise; environment variables override each global number. Namespace pools come
  * from the quota file only.
  */
-import { statfs } from 'node:fs/promises';
-import { totalmem, availableParallelism } from 'node:os';
 import { DEFAULT_LIMITS } from '../contract/workspace.js';
 import type { WarrenConfig } from '../config/config.js';
+import type { HostFacts } from './ports.js';
 import type { QuotaPolicy } from './quota.js';
 
 function envNumber(name: string, dflt: number | undefined, fallback: number): number {
@@ -19,11 +18,9 @@ function envNumber(name: string, dflt: number | undefined, fallback: number): nu
   return n;
 }
 
-export async function defaultPolicy(cfg: WarrenConfig): Promise<QuotaPolicy> {
-  const memMb = Math.floor(totalmem() / (1024 * 1024));
-  const fs = await statfs(cfg.dataDir);
-  const diskMb = Math.floor((fs.blocks * fs.bsize) / (1024 * 1024));
-  const cores = availableParallelism();
+/** `host`: this machine's facts (src/host/probe.ts). */
+export function defaultPolicy(cfg: WarrenConfig, host: HostFacts): QuotaPolicy {
+  const { memoryMb: memMb, diskMb, cores } = host;
   const f = cfg.quota;
   return {
     plan: f.plan ?? 'self-hosted',

@@ -117,8 +117,55 @@ export interface BootLogPort {
   follow(workspaceId: string, tail: number, onLine: (l: BootLogLine) => void, onEnd: () => void): Promise<() => void>;
 }
 
+/**
+ * Files the domain writes by path (control files the agent reads, the admin credentials):
+ * src/host/files.ts. Writes are atomic — a reader sees the old content or the new.
+ */
+export interface FilesPort {
+  /** Puts `data` at `path` (mode `mode`) through a temp file and a rename; the directory must exist. */
+  writeAtomic(path: string, data: string, mode: number): Promise<void>;
+  /** The file's text; null when it does not exist. */
+  readText(path: string): Promise<string | null>;
+}
+
+/** Directories of workspaces and warm-pool sandboxes on the storage pool (src/host/files.ts). */
+export interface DirectoriesPort {
+  /** Makes `path` and its parents; an existing directory is fine. */
+  make(path: string, mode: number): Promise<void>;
+  /** Renames `from` to `to` (same filesystem). */
+  move(from: string, to: string): Promise<void>;
+  /** Removes a file or a whole tree; nothing there is fine. */
+  remove(path: string): Promise<void>;
+  /** Names in a directory; [] when it does not exist. */
+  list(path: string): Promise<string[]>;
+}
+
+/** What this host offers, read once at start (src/host/probe.ts): sizes the default quota pools. */
+export interface HostFacts {
+  memoryMb: number;
+  cores: number;
+  /** Size of the filesystem holding the data dir. */
+  diskMb: number;
+}
+
+/** Whether an address is configured on one of the host's interfaces (src/network/upstream.ts). */
+export type HostAddressProbe = (ip: string) => Promise<boolean>;
+
+/**
+ * Brings the kernel's firewall in line with the stored network policies (src/network/sync.ts);
+ * resolves once a compile that began after the call is enforced.
+ */
+export interface PolicySyncPort {
+  sync(): Promise<void>;
+}
+
+/** A free address of the workspace subnet outside `used` (`preferred` when free): src/network/addresses.ts. */
+export type AddressAllocator = (used: ReadonlySet<string>, preferred?: string) => string;
+
 export interface DomainDeps {
   driver: Driver;
+  files: FilesPort;
+  dirs: DirectoriesPort;
   archives: ArchiveFilesPort;
   firewall: FirewallPort;
   images: ImagesPort;
@@ -135,6 +182,19 @@ export interface DomainDeps {
   /** Extra control files written before every boot (SSH's ssh.json: src/domain/ssh.ts). */
   bootFiles?: (rec: WorkspaceRecord, controlDir: string) => Promise<void>;
   log: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+}
+
+/**
+ * Where a runtime request goes, decided by the domain from the caller's token
+ * (src/domain/runtime-access.ts); the gateway forwards it there (src/gateway/types.ts).
+ */
+export interface RuntimeRoute {
+  workspaceId: string;
+  /** Agent address (the workspace's private IP). */
+  host: string;
+  port: number;
+  /** Raw connection token the agent accepts; replaces the caller's token. */
+  agentToken: string;
 }
 
 export const AGENT_PORT = 9990;

@@ -11,7 +11,7 @@
  */
 import { AppError } from '../contract/errors.js';
 import type { Store, WorkspaceRecord } from '../store/store.js';
-import type { RuntimeRoute } from '../gateway/types.js';
+import type { RuntimeRoute } from './ports.js';
 import { newRawToken, signGatewayToken, verifyGatewayToken, safeEqual } from './tokens.js';
 import type { WorkspaceService } from './workspaces.js';
 import type { Orchestrator } from './orchestrator.js';

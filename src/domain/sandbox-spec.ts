@@ -3,11 +3,10 @@
  * agent reads inside the workspace (token and config), written atomically.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SandboxSpec } from '../drivers/driver.js';
 import type { WorkspaceRecord } from '../store/store.js';
-import { AGENT_PORT, DEFAULT_PIDS_LIMIT, type DomainDeps } from './ports.js';
+import { AGENT_PORT, DEFAULT_PIDS_LIMIT, type DirectoriesPort, type DomainDeps, type FilesPort } from './ports.js';
 import { hostnameOf } from './view.js';
 
 export function workspaceDir(workspacesDir: string, id: string): string {
@@ -83,16 +82,21 @@ export function specFor(rec: WorkspaceRecord, image: SpecImage, deps: DomainDeps
   }, image, deps);
 }
 
-async function writeAtomic(path: string, data: string): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, data, { mode: 0o644 });
-  await rename(tmp, path);
+/** Where control files go: the host's files and directories (src/host/files.ts). */
+export type ControlFileHost = Pick<DomainDeps, 'files' | 'dirs'>;
+
+function writeControl(files: FilesPort, controlDir: string, name: string, data: string): Promise<void> {
+  return files.writeAtomic(join(controlDir, name), data, 0o644);
+}
+
+function makeControlDir(dirs: DirectoriesPort, spec: SandboxSpec): Promise<void> {
+  return dirs.make(spec.agent.controlDir, 0o755);
 }
 
 /** The agent enforces exactly the token in this file; empty = runtime API disabled. */
-export async function writeAgentToken(spec: SandboxSpec, rec: WorkspaceRecord): Promise<void> {
-  await mkdir(spec.agent.controlDir, { recursive: true, mode: 0o755 });
-  await writeAtomic(join(spec.agent.controlDir, 'token'), rec.apiAccess.enabled ? rec.apiAccess.rawToken : '');
+export async function writeAgentToken(host: ControlFileHost, spec: SandboxSpec, rec: WorkspaceRecord): Promise<void> {
+  await makeControlDir(host.dirs, spec);
+  await writeControl(host.files, spec.agent.controlDir, 'token', rec.apiAccess.enabled ? rec.apiAccess.rawToken : '');
 }
 
 /**
@@ -100,16 +104,16 @@ export async function writeAgentToken(spec: SandboxSpec, rec: WorkspaceRecord): 
  * runtime API refuses everyone) and `pooled`, which holds the agent's boot until the host
  * claims it for a workspace (after `writeControlFiles` gave it that workspace's).
  */
-export async function writePoolControlFiles(spec: SandboxSpec): Promise<void> {
-  await mkdir(spec.agent.controlDir, { recursive: true, mode: 0o755 });
+export async function writePoolControlFiles(host: ControlFileHost, spec: SandboxSpec): Promise<void> {
+  await makeControlDir(host.dirs, spec);
   const config = { workspace_id: '', hostname: spec.hostname, env: {}, cmd: null, pooled: true, port: AGENT_PORT };
-  await writeAtomic(join(spec.agent.controlDir, 'config.json'), JSON.stringify(config));
-  await writeAtomic(join(spec.agent.controlDir, 'token'), '');
-  await ensureControlToken(spec.agent.controlDir);
+  await writeControl(host.files, spec.agent.controlDir, 'config.json', JSON.stringify(config));
+  await writeControl(host.files, spec.agent.controlDir, 'token', '');
+  await ensureControlToken(host.files, spec.agent.controlDir);
 }
 
-export async function writeControlFiles(spec: SandboxSpec, rec: WorkspaceRecord): Promise<void> {
-  await mkdir(spec.agent.controlDir, { recursive: true, mode: 0o755 });
+export async function writeControlFiles(host: ControlFileHost, spec: SandboxSpec, rec: WorkspaceRecord): Promise<void> {
+  await makeControlDir(host.dirs, spec);
   const config = {
     workspace_id: rec.id,
     hostname: spec.hostname,
@@ -124,18 +128,17 @@ export async function writeControlFiles(spec: SandboxSpec, rec: WorkspaceRecord)
     workloads: rec.config.workloads.filter((w) => w.enabled),
     keep_logs: rec.config.keep_logs,
   };
-  await writeAtomic(join(spec.agent.controlDir, 'config.json'), JSON.stringify(config));
-  await writeAgentToken(spec, rec);
-  await ensureControlToken(spec.agent.controlDir);
+  await writeControl(host.files, spec.agent.controlDir, 'config.json', JSON.stringify(config));
+  await writeAgentToken(host, spec, rec);
+  await ensureControlToken(host.files, spec.agent.controlDir);
 }
 
 /**
  * The host's credential for the agent's internal API (workloads, log files): made once per
  * workspace, never shown to clients, independent of the runtime token (which may be off).
  */
-async function ensureControlToken(controlDir: string): Promise<void> {
-  const path = join(controlDir, 'control-token');
-  const current = await readFile(path, 'utf8').catch(() => '');
+async function ensureControlToken(files: FilesPort, controlDir: string): Promise<void> {
+  const current = (await files.readText(join(controlDir, 'control-token')).catch(() => null)) ?? '';
   if (current.trim().length >= 32) return;
-  await writeAtomic(path, randomBytes(32).toString('hex'));
+  await writeControl(files, controlDir, 'control-token', randomBytes(32).toString('hex'));
 }

@@ -7,6 +7,7 @@ import { sampleWorkspace } from '../store/contract-fixtures.js';
 import { openStore } from '../store/open.js';
 import type { SshRecord } from '../store/store.js';
 import { agentConfigOf, connectionOf, randomPassword, SshService, type SshDeps } from './ssh.js';
+import { hostFiles } from '../host/files.js';
 
 const row: SshRecord = {
   workspace_id: 'ws_1', ssh_id: '0123456789abcdef', password_hash: '$6$s$h', password_changed: false, key_only: false,
@@ -56,7 +57,7 @@ test('a stored host key sshd cannot load is replaced at the next boot; a good on
   await store.putSsh({ ...row, workspace_id: rec.id, host_key: 'TRUNCATED', host_key_public: 'ssh-ed25519 OLD' });
   let made = 0;
   const service = new SshService({
-    store, generateHostKey: () => ({ private: `GOOD${++made}`, public: `ssh-ed25519 NEW${made}` }),
+    store, files: hostFiles, generateHostKey: () => ({ private: `GOOD${++made}`, public: `ssh-ed25519 NEW${made}` }),
     hostKeyUsable: (k) => k.startsWith('GOOD'),
   } as unknown as SshDeps);
 

@@ -15,13 +15,12 @@
  * not key-only.
  */
 import { randomBytes } from 'node:crypto';
-import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AppError } from '../contract/errors.js';
 import { SSH_CONTROL_FILE, SSH_INTERNAL_PATH, type SshAgentConfig, type SshAgentStatus } from '../contract/ssh-agent.js';
 import type { SetSshKeyCommand, SetSshPasswordCommand } from '../contract/ssh.js';
 import type { SshRecord, Store, WorkspaceRecord } from '../store/store.js';
-import type { AgentControlPort, AgentTarget } from './ports.js';
+import type { AgentControlPort, AgentTarget, FilesPort } from './ports.js';
 import { randomSalt, sha512Crypt } from './sha512-crypt.js';
 import type { WorkspaceService } from './workspaces.js';
 
@@ -54,6 +53,8 @@ export interface SshDeps {
   store: Store;
   workspaces: WorkspaceService;
   agent: AgentControlPort;
+  /** Where `ssh.json` is written (src/host/files.ts). */
+  files: FilesPort;
   target: (rec: WorkspaceRecord) => AgentTarget;
   generateHostKey: () => { private: string; public: string };
   /** Whether a stored host key can be loaded by sshd; a row written with an unloadable key is given a fresh one. */
@@ -174,9 +175,7 @@ export class SshService {
     this.stale.delete(rec.id);
     const row = rec.config.ssh_access ? await this.ensureRow(rec) : null;
     const path = join(controlDir, SSH_CONTROL_FILE);
-    const tmp = `${path}.tmp-${process.pid}`;
-    await writeFile(tmp, JSON.stringify(agentConfigOf(rec, row)), { mode: 0o600 });
-    await rename(tmp, path);
+    await this.d.files.writeAtomic(path, JSON.stringify(agentConfigOf(rec, row)), 0o600);
   }
 
   /** A workspace resumed: tells its agent what changed while it was paused. */

@@ -7,13 +7,14 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DomainDeps } from './ports.js';
 import { WarmPool } from './warm-pool.js';
+import { hostFiles } from '../host/files.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'warm-pool-test-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 function stubDeps(events: string[]): DomainDeps {
   const driver = {
-    name: 'stub', capabilities: { pause: false, snapshot: false },
+    name: 'stub', capabilities: { pause: false, snapshot: false, isolation: true },
     create: async (s: { shortId: string }) => void events.push(`create ${s.shortId}`),
     start: async () => ({ state: 'running' }),
     destroy: async (s: { shortId: string }) => void events.push(`destroy ${s.shortId}`),
@@ -24,6 +25,7 @@ function stubDeps(events: string[]): DomainDeps {
     probe: async () => undefined,
     network: { bridge: 'b', subnet: '10.9.0.0/16', prefixLen: 16, gateway: '10.9.0.1' },
     paths: { workspacesDir: dir, bundleDir: '/b', runtimeDir: '/r' },
+    files: hostFiles, dirs: hostFiles,
     hostIfName: (id: string) => `wv${id}`,
     log: () => undefined,
   } as unknown as DomainDeps;

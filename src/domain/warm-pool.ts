@@ -18,7 +18,6 @@
  *   restart (or kill -9) destroys what is there (`sweep`) and refills.
  */
 import { randomBytes } from 'node:crypto';
-import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SandboxSpec } from '../drivers/driver.js';
@@ -153,11 +152,11 @@ export class WarmPool {
   /** At start, before the reconciler: what an earlier run left in the pool goes. */
   async sweep(): Promise<void> {
     const root = this.root();
-    for (const shortId of await readdir(root).catch(() => [] as string[])) {
+    for (const shortId of await this.deps.dirs.list(root).catch(() => [] as string[])) {
       if (!/^[0-9a-f]{8}$/.test(shortId)) continue;
       await this.destroy({ shortId, ip: '', dir: join(root, shortId), image: '', imageId: '' });
     }
-    await rm(root, { recursive: true, force: true });
+    await this.deps.dirs.remove(root);
   }
 
   /** Stops refilling and destroys every waiting sandbox (server shutdown). */
@@ -173,7 +172,7 @@ export class WarmPool {
     try {
       await this.deps.driver.destroy(spec);
       if (entry.ip) await this.deps.firewall.unregister({ ip: entry.ip, hostIf: this.deps.hostIfName(entry.shortId) });
-      await rm(entry.dir, { recursive: true, force: true });
+      await this.deps.dirs.remove(entry.dir);
     } catch (err) {
       this.deps.log('warn', 'a pooled sandbox could not be removed', { shortId: entry.shortId, err: String(err) });
     } finally {
@@ -243,7 +242,7 @@ export class WarmPool {
     const entry: PoolEntry = { shortId, ip, dir: join(this.root(), shortId), image, imageId };
     try {
       const spec = this.specOf(entry, facts.layers);
-      await writePoolControlFiles(spec);
+      await writePoolControlFiles(this.deps, spec);
       await this.deps.driver.create(spec);
       await this.deps.firewall.register({ ip, hostIf: this.deps.hostIfName(shortId) });
       await this.deps.driver.start(spec);

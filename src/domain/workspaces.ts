@@ -11,13 +11,12 @@ import type { CreateWorkspaceCommand, UpdateWorkspaceCommand } from '../contract
 import type { IdlePolicy } from '../contract/lifecycle.js';
 import { defaultConfig, parseConfig } from '../contract/workspace.js';
 import type { Store, WorkspaceRecord, WorkspaceFilter, Page, ReservationRow } from '../store/store.js';
-import { allocate } from '../network/addresses.js';
 import { KeyedLock } from './locks.js';
 import { isLive, planTransition, type PowerAction } from './lifecycle.js';
 import { checkReservation, checkStartFits, demandOf, type QuotaPolicy } from './quota.js';
 import { runPending, type OperationHooks } from './operations.js';
 import type { Orchestrator } from './orchestrator.js';
-import type { ImageFacts, NetworkLayout } from './ports.js';
+import type { AddressAllocator, ImageFacts, NetworkLayout } from './ports.js';
 import { withImageDefaults } from './image-defaults.js';
 import { newWorkspaceRecord } from './records.js';
 import { idleOf } from './deadlines.js';
@@ -30,6 +29,8 @@ export interface WorkspaceServiceOptions {
   orchestrator: Orchestrator;
   policy: QuotaPolicy;
   network: NetworkLayout;
+  /** Picks a free address of the workspace subnet (src/network/addresses.ts `allocate`). */
+  allocateAddress: AddressAllocator;
   resolveImage: (nameOrRef: string) => Promise<ImageFacts | null>;
   hooks: OperationHooks;
   /** How long POST /workspace waits for the sandbox before answering `creating` (unless wait_for_init). */
@@ -121,7 +122,7 @@ export class WorkspaceService {
       const entry = inputs.length === 1 && !inputs[0]!.source ? pool?.take(inputs[0]!.image, inputs[0]!.imageId ?? null) : null;
       const recs = inputs.map((input) => {
         if (entry) return newWorkspaceRecord({ ...input, ip: entry.ip, shortId: entry.shortId });
-        const ip = allocate(this.o.network.subnet, taken);
+        const ip = this.o.allocateAddress(taken);
         taken.add(ip);
         return newWorkspaceRecord({ ...input, ip });
       });
@@ -140,7 +141,7 @@ export class WorkspaceService {
   reserveAddress(held: ReadonlySet<string>): Promise<string> {
     return this.lock.run(CREATE_LOCK, async () => {
       const taken = addressesInUse(await this.o.store.allReservations(), held);
-      return allocate(this.o.network.subnet, taken);
+      return this.o.allocateAddress(taken);
     });
   }
 

@@ -103,6 +103,12 @@ export interface SandboxStats {
 export interface DriverCapabilities {
   pause: boolean;
   snapshot: boolean;
+  /**
+   * Whether sandboxes are isolated from each other and from the host (their own
+   * filesystem, processes, hostname, limits enforced by the kernel). A driver that does
+   * not (the in-memory test driver) may never serve real workspaces.
+   */
+  isolation: boolean;
 }
 
 export interface Driver {

@@ -5,16 +5,10 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { RuntimeRoute } from '../domain/ports.js';
 
-/** Where a runtime request goes, decided by the domain from the caller's token. */
-export interface RuntimeRoute {
-  workspaceId: string;
-  /** Agent address (the workspace's private IP). */
-  host: string;
-  port: number;
-  /** Raw connection token the agent accepts; replaces the caller's token. */
-  agentToken: string;
-}
+/** Where a runtime request goes: declared by the domain, which decides it. */
+export type { RuntimeRoute };
 
 /**
  * Maps a caller token (gateway JWT, 30-day workspace token or raw token) to a route.

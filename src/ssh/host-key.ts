@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import ssh2 from 'ssh2';
-import { createFileOnce, replaceFile } from '../domain/secrets.js';
+import { createFileOnce, replaceFile } from '../storage/secret-files.js';
 
 export interface HostKeyPair {
   /** OpenSSH private key text. */

@@ -1,20 +1,81 @@
 /**
- * Conformance, part two: what one sandbox must not be able to do to another or to the
- * host — see each other's files or processes, share a hostname, take the host's memory
- * or disk. Registered by `runDriverConformance` inside its describe block.
+ * Conformance, host part: for drivers that isolate (`capabilities.isolation`), with the
+ * shell test agent. `hostTests`: limits and freezing the kernel enforces on real
+ * processes. `isolationTests`: what one sandbox must not be able to do to another or to
+ * the host — see each other's files or processes, share a hostname, take the host's
+ * memory or disk. Registered by `runDriverConformance` inside its describe block;
+ * skipped for a driver that does not isolate.
  */
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { hostname as hostHostname } from 'node:os';
 import { statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { canPause } from '../../src/drivers/driver.js';
 import type { ConformanceContext } from './conformance.js';
 import { execIn, health, shIn } from './agent-client.js';
 
 const MiB = 1024 * 1024;
 
+/** True when the driver isolates; otherwise marks the test skipped. */
+export function isolating(ctx: ConformanceContext, t: TestContext): boolean {
+  if (ctx.driver().capabilities.isolation) return true;
+  t.skip('driver does not isolate');
+  return false;
+}
+
+export function hostTests(ctx: ConformanceContext): void {
+  test('an edit of an image file survives a restart', async (t) => {
+    if (!isolating(ctx, t)) return;
+    const d = ctx.driver();
+    const spec = await ctx.up();
+    assert.equal((await shIn(spec, 'echo edited >> /etc/motd && sync')).code, 0);
+    await d.stop(spec);
+    await d.start(spec);
+    await ctx.probe.waitForAgent(spec);
+    assert.equal((await shIn(spec, 'tail -n1 /etc/motd')).stdout, 'edited\n');
+  });
+
+  test('pause freezes every process; resume continues', async (t) => {
+    if (!isolating(ctx, t)) return;
+    const d = ctx.driver();
+    if (!canPause(d)) return t.skip('driver cannot pause');
+    const spec = await ctx.up();
+    const ticker = 'while :; do date +%s%N >> /root/ticks; sleep 0.02; done';
+    await shIn(spec, `(${ticker}) </dev/null >/dev/null 2>&1 & echo $! > /root/ticker.pid`);
+    await new Promise((r) => setTimeout(r, 200));
+    await d.pause(spec);
+    await new Promise((r) => setTimeout(r, 700));
+    await d.resume(spec);
+    await new Promise((r) => setTimeout(r, 200));
+    const ticks = (await shIn(spec, 'kill $(cat /root/ticker.pid); cat /root/ticks')).stdout
+      .trim().split('\n').map((l) => Number(l) / 1e6);
+    const gaps = ticks.slice(1).map((v, i) => v - ticks[i]!);
+    assert.ok(Math.max(...gaps) >= 650, `largest tick gap ${Math.max(...gaps)} ms; ticker ran while paused`);
+    assert.ok(ticks.length > 10, 'ticker did not tick after resume');
+  });
+
+  test('updateResources enforces cpu and pids limits live', async (t) => {
+    if (!isolating(ctx, t)) return;
+    const driver = ctx.driver();
+    const spec = await ctx.up({ resources: { memoryMb: 256, cpus: 1, pids: 256 } });
+    await driver.updateResources({ ...spec, resources: { ...spec.resources, cpus: 0.2 } });
+    const before = (await driver.stats(spec)).cpuUsageNs;
+    await shIn(spec, 'timeout 1 sh -c "while :; do :; done"');
+    const used = ((await driver.stats(spec)).cpuUsageNs - before) / 1e9;
+    assert.ok(used < 0.5, `busy second used ${used.toFixed(2)} CPU-s with cpus=0.2`);
+    await driver.updateResources({ ...spec, resources: { ...spec.resources, pids: 40 } });
+    const r = await shIn(spec, 'for i in $(seq 1 60); do sleep 2 & done; wait; echo finished');
+    assert.match(r.stderr, /fork|resource temporarily unavailable/i, 'pids limit not enforced');
+    await driver.updateResources(spec);
+    await new Promise((res) => setTimeout(res, 2200));
+    assert.equal((await shIn(spec, 'echo ok')).stdout, 'ok\n');
+  });
+}
+
 export function isolationTests(ctx: ConformanceContext): void {
-  test('two sandboxes cannot see each other\'s files or processes', async () => {
+  test('two sandboxes cannot see each other\'s files or processes', async (t) => {
+    if (!isolating(ctx, t)) return;
     const a = await ctx.up();
     const b = await ctx.up();
     const marker = String(40000 + Math.floor(Math.random() * 20000));
@@ -29,7 +90,8 @@ export function isolationTests(ctx: ConformanceContext): void {
     assert.doesNotMatch(inA.stdout + inB.stdout, /--test|tsx/);
   });
 
-  test('hostname is per sandbox and leaves the host alone', async () => {
+  test('hostname is per sandbox and leaves the host alone', async (t) => {
+    if (!isolating(ctx, t)) return;
     const before = hostHostname();
     const a = await ctx.up();
     const b = await ctx.up();
@@ -40,7 +102,8 @@ export function isolationTests(ctx: ConformanceContext): void {
     assert.equal(hostHostname(), before);
   });
 
-  test('memory over the limit is OOM-killed while another sandbox keeps running', async () => {
+  test('memory over the limit is OOM-killed while another sandbox keeps running', async (t) => {
+    if (!isolating(ctx, t)) return;
     const a = await ctx.up({ resources: { memoryMb: 192 } });
     const b = await ctx.up();
     const hog = 'const a = []; for (;;) a.push(Buffer.alloc(1 << 20, 1));';
@@ -59,7 +122,8 @@ export function isolationTests(ctx: ConformanceContext): void {
     assert.ok(s.memoryBytes <= 192 * MiB);
   });
 
-  test('a full writable layer gives ENOSPC inside, not a full host disk', async () => {
+  test('a full writable layer gives ENOSPC inside, not a full host disk', async (t) => {
+    if (!isolating(ctx, t)) return;
     const spec = await ctx.up({ resources: { diskMb: 64 } });
     const host = (): number => {
       const s = statfsSync(dirname(spec.stateDir));

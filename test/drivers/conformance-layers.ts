@@ -2,7 +2,8 @@
  * Conformance, part three: the writable layer as an object (SnapshotDriver) — point-in-
  * time snapshots, restore, fork seeds, tar export/import with their failure modes,
  * the list of changes, online growth of the disk quota and limits visible inside.
- * Drivers without the ability skip these. Registered by `runDriverConformance`.
+ * Drivers without the ability, or that do not isolate (these run shell scripts inside
+ * through the test agent), skip these. Registered by `runDriverConformance`.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -34,6 +35,10 @@ async function restart(d: SnapshotDriver, spec: SandboxSpec): Promise<void> {
 export function layerTests(ctx: ConformanceContext): void {
   const driver = (t: { skip(msg: string): void }): SnapshotDriver | null => {
     const d = ctx.driver();
+    if (!d.capabilities.isolation) {
+      t.skip('driver does not isolate');
+      return null;
+    }
     if (canSnapshot(d)) return d;
     t.skip('driver cannot snapshot');
     return null;

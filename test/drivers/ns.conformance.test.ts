@@ -7,6 +7,7 @@ import { after, before } from 'node:test';
 import { randomBytes } from 'node:crypto';
 import { NsDriver } from '../../src/drivers/ns/driver.js';
 import { runDriverConformance } from './conformance.js';
+import { agentProbe } from './probe.js';
 import { makeBridge, makeFixture, poolStorage, specFactory, withRuntime, type Fixture, type SpecOverrides, type TestBridge, removeCgroupParents } from './harness.js';
 import { testLayers } from './rootfs.js';
 
@@ -32,4 +33,5 @@ runDriverConformance(
   'ns',
   () => new NsDriver({ instanceId, storage: fixture.storage }),
   (o?: SpecOverrides) => make(o),
+  { probe: agentProbe, broken: { network: { bridge: 'wtAmissing0' } } },
 );

@@ -1,7 +1,7 @@
 /**
  * Network (control-plane.md §6, seed 000): GET, PATCH (partial), PUT (replace),
  * POST /network/ip (outbound IP) and GET /zone/mine (the outbound IP pool). A
- * change is answered once the kernel enforces it (src/domain/network-sync.ts).
+ * change is answered once the kernel enforces it (src/network/sync.ts).
  */
 import { Hono } from 'hono';
 import { ok } from '../../contract/envelope.js';

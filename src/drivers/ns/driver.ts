@@ -77,7 +77,7 @@ export class NsDriver implements PausableDriver, SnapshotDriver, AdoptingDriver 
     this.names = new SandboxNames(opts.instanceId);
     this.log = opts.log ?? (() => undefined);
     this.layers = opts.storage ? new LayerStore(opts.storage) : null;
-    this.capabilities = { pause: true, snapshot: this.layers !== null };
+    this.capabilities = { pause: true, snapshot: this.layers !== null, isolation: true };
     this.snapshots = this.layers?.capabilities
       ?? { filesystem: true, memory: false, memoryUnavailableReason: MEMORY_UNAVAILABLE_REASON, copyOnWrite: false };
   }

@@ -9,9 +9,10 @@
  * store and awaits `sync()` knows its change is enforced. Concurrent calls share one
  * follow-up run.
  */
-import type { ApplyResult } from '../network/firewall.js';
-import { egressNames, PolicyCompiler, type Compiled, type ElementDiff, type PolicySubject } from '../network/policy.js';
-import type { DnsAllowances } from '../network/dns-allowances.js';
+import type { ApplyResult } from './firewall.js';
+import { egressNames, PolicyCompiler, type Compiled, type ElementDiff, type PolicySubject } from './policy.js';
+import type { DnsAllowances } from './dns-allowances.js';
+import type { PolicySyncPort } from '../domain/ports.js';
 import type { NetworkPolicyRow, Store } from '../store/store.js';
 
 export interface NetworkSyncDeps {
@@ -27,7 +28,7 @@ export interface NetworkSyncDeps {
   observeApply?: (seconds: number) => void;
 }
 
-export class NetworkSync {
+export class NetworkSync implements PolicySyncPort {
   private running: Promise<void> | null = null;
   private followUp: Promise<void> | null = null;
   private last: Compiled | null = null;

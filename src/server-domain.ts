@@ -1,0 +1,252 @@
+/**
+ * Wiring, step "domain": builds every domain service from ports (DomainDeps and the
+ * network's ports) over an open store. It touches no host network itself, so tests
+ * build it in-process with the memory driver (test/support/in-process.ts). `start`
+ * brings the world in line (warm-pool debris, reconciliation, interrupted builds, timers)
+ * before the port opens; `close` stops the domain's timers and drains its work.
+ */
+import type { Logger } from 'pino';
+import type { WarrenConfig } from './config/config.js';
+import type { Driver } from './drivers/driver.js';
+import type { Store } from './store/store.js';
+import type { RecordListener } from './store/observed.js';
+import type { ImageStore } from './images/image-store.js';
+import type { WarrenMetrics } from './metrics/registry.js';
+import type {
+  AgentControlPort, AgentProbe, AddressAllocator, DomainDeps, FirewallPort, HostAddressProbe, ImagesPort, NetworkLayout,
+  PolicySyncPort,
+} from './domain/ports.js';
+import { hostFiles } from './host/files.js';
+import { Orchestrator } from './domain/orchestrator.js';
+import { WorkspaceService } from './domain/workspaces.js';
+import { RuntimeAccess } from './domain/runtime-access.js';
+import { NetworkPolicies } from './domain/network-policy.js';
+import { Reconciler } from './domain/reconciler.js';
+import { StatsHub } from './domain/sampler.js';
+import { defaultPolicy } from './domain/policy.js';
+import { noteEntry } from './domain/activity-log.js';
+import { NamespaceGate } from './domain/namespaces.js';
+import { NamespaceQuotas } from './domain/namespace-quotas.js';
+import { PublicAccess, publicUrls } from './domain/public-access.js';
+import type { HostFacts } from './domain/ports.js';
+import { BootLogFiles } from './storage/boot-log.js';
+import { ArchiveFiles } from './storage/archive-files.js';
+import { SandboxNames } from './drivers/ns/names.js';
+import { waitForTcp } from './gateway/probe.js';
+import { projectRoot } from './util/paths.js';
+import { join } from 'node:path';
+import { createWarmPool } from './server-pool.js';
+import { createUsage } from './server-usage.js';
+import { createLifecycle } from './server-lifecycle.js';
+import { createWorkloadPlane } from './server-workloads.js';
+import { createSshPlane, sshBundlePath } from './server-ssh.js';
+import { createBuildPlane } from './server-builds.js';
+import { startAccess } from './server-access.js';
+
+/** The host network as the domain sees it: ports, made by server-host.ts (or fakes in tests). */
+export interface NetworkWiring {
+  layout: NetworkLayout;
+  firewall: FirewallPort;
+  sync: PolicySyncPort;
+  allocate: AddressAllocator;
+  /** Forgets the DNS allowances of a deleted workspace's address. */
+  forgetAddress(ip: string): void;
+  hasUpstream: boolean;
+  hostHasAddress: HostAddressProbe;
+}
+
+export interface DomainInput {
+  cfg: WarrenConfig;
+  log: Logger;
+  store: Store;
+  /** Sets who hears every workspace record written (the store was opened before the domain). */
+  setRecordListener(fn: RecordListener): void;
+  signingKey: Buffer;
+  driver: Driver;
+  /** The storage pool's directory of workspaces. */
+  workspacesDir: string;
+  images: ImageStore;
+  imagesPort: ImagesPort;
+  metrics: WarrenMetrics;
+  network: NetworkWiring;
+  host: HostFacts;
+  runtimeDir: string;
+  /** The sshd bundle when already known (null: none); absent: found or built in the data dir. */
+  sshBundle?: string | null;
+  probe: AgentProbe;
+  agentControl?: AgentControlPort;
+}
+
+/** Ends connections a plane holds to a workspace; the planes set these once they exist. */
+export interface ConnectionLinks {
+  cutRuntime(id: string): void;
+  cutPublic(id: string): void;
+  revokePublic(id: string, port: number): void;
+  listenPort(): number;
+}
+
+export type Domain = Awaited<ReturnType<typeof buildDomain>>;
+
+export async function buildDomain(i: DomainInput) {
+  const { cfg, store } = i;
+  const log: DomainDeps['log'] = (level, msg, fields) => i.log[level](fields ?? {}, msg);
+  const links: ConnectionLinks = { cutRuntime: () => {}, cutPublic: () => {}, revokePublic: () => {}, listenPort: () => cfg.port };
+  const archiveFiles = new ArchiveFiles(join(cfg.dataDir, 'archives'));
+  const bootLog = new BootLogFiles(i.workspacesDir);
+  const deps: DomainDeps = {
+    driver: i.driver,
+    files: hostFiles,
+    dirs: hostFiles,
+    archives: archiveFiles,
+    firewall: i.network.firewall,
+    images: i.imagesPort,
+    probe: i.probe,
+    network: i.network.layout,
+    syncNetwork: () => i.network.sync.sync(),
+    bootFiles: (rec, controlDir) => ssh.service.writeBootFile(rec, controlDir),
+    paths: { workspacesDir: i.workspacesDir, bundleDir: projectRoot(), runtimeDir: i.runtimeDir, sshBundleDir: sshBundlePath(cfg.dataDir) },
+    hostIfName: (shortId) => new SandboxNames(cfg.instanceId).hostVeth(shortId),
+    bootLog,
+    ...(i.agentControl ? { agentControl: i.agentControl } : {}),
+    log,
+  };
+  const policy = defaultPolicy(cfg, i.host);
+  const warmPool = createWarmPool(cfg, deps, policy, {
+    reserveAddress: (held) => workspaces.reserveAddress(held), busy: () => orchestrator.busy,
+  });
+  const orchestrator = new Orchestrator(deps, store, warmPool);
+  const usage = createUsage({ store, config: cfg.usage, sample: (rec) => orchestrator.stats(rec), log });
+  let access: RuntimeAccess | null = null;
+  const statsHub = new StatsHub({
+    sample: (rec) => orchestrator.stats(rec), intervalMs: cfg.statsIntervalMs,
+    onError: (id, err) => i.log.warn({ id, err: String(err) }, 'stats reading failed; its streams end'),
+  });
+  let network: NetworkPolicies | null = null;
+  const hooks = {
+    log,
+    activity: usage.activity.onOperation,
+    onSettled: (rec: { id: string }, op: string) => {
+      if (op !== 'start' && op !== 'resume' && op !== 'create') links.cutRuntime(rec.id);
+      if (op !== 'start' && op !== 'resume' && op !== 'create') links.cutPublic(rec.id);
+      if (op !== 'start' && op !== 'resume' && op !== 'create') ssh.disconnectWorkspace(rec.id);
+      if (op === 'resume') ssh.service.resumed(rec.id);
+    },
+    onDeleted: (rec: Parameters<RuntimeAccess['forget']>[0]) => {
+      access?.forget(rec);
+      usage.forget(rec.id);
+      statsHub.forget(rec.id);
+      links.cutPublic(rec.id); // its exposures went with the record (store cascade)
+      i.network.forgetAddress(rec.ip);
+      network?.forgetWorkspace(rec).catch((err) => i.log.error({ err, id: rec.id }, 'unlinking a deleted workspace failed'));
+    },
+  };
+  // Quotas stop workspaces through the service made just below (called only after start-up).
+  const quotas = new NamespaceQuotas({
+    store, prices: () => usage.reports.prices,
+    stopWorkspace: async (id): Promise<void> => { await workspaces.power(id, 'stop', { by: 'policy' }); },
+  });
+  const namespaceGate = new NamespaceGate(store, (ns) => quotas.admit(ns));
+  const workspaces = new WorkspaceService({
+    namespaces: namespaceGate,
+    store, orchestrator, policy, hooks,
+    network: deps.network,
+    allocateAddress: i.network.allocate,
+    resolveImage: (name) => deps.images.resolve(name),
+    createWaitMs: 60_000,
+    validateIdle: (mode, idle) => lifecycle.idle.validate(mode, idle),
+  });
+  const lifecycle = createLifecycle({
+    store, orchestrator, workspaces, policy, archiveFiles, config: cfg.lifecycle, log,
+    note: (n) => usage.activity.record(noteEntry(n)),
+    namespaces: namespaceGate,
+  });
+  const inside = createWorkloadPlane({
+    store, workspaces, exits: lifecycle.exits, bootLog, workspacesDir: i.workspacesDir,
+    statsIntervalMs: cfg.statsIntervalMs, log,
+  });
+  const ssh = await createSshPlane({
+    cfg: cfg.ssh, dataDir: cfg.dataDir, store, workspaces, workspacesDir: i.workspacesDir, log,
+    activity: (id) => lifecycle.activity.begin(id), wake: (id) => lifecycle.idle.wake(id),
+    ...(i.sshBundle !== undefined ? { bundle: i.sshBundle } : {}),
+  });
+  i.setRecordListener((rec, id) => {
+    lifecycle.onRecord(rec, id);
+    inside.exitWatch.sync(rec, id); // vm_on_exit: follows running workspaces that ask for it
+    statsHub.observe(rec, id); // a workspace that stops ends its stats streams
+  });
+  access = new RuntimeAccess(store, workspaces, orchestrator, i.signingKey, (id) => links.cutRuntime(id), () => i.network.sync.sync(),
+    (id) => lifecycle.idle.wake(id));
+  await access.loadIndex();
+  const { tokens, auth, apiKeys, stop: stopAccess } = await startAccess(cfg, store, workspaces, access, i.log);
+
+  network = new NetworkPolicies({
+    store, workspaces, sync: i.network.sync, log,
+    imageLook: (image) => {
+      const img = i.images.catalogEntry(image);
+      return { logo: img?.logo ?? null, color: img?.color ?? null };
+    },
+    pool: cfg.net.outboundIps,
+    hasUpstream: i.network.hasUpstream,
+    hostHasAddress: i.network.hostHasAddress,
+  });
+  const reconciler = new Reconciler(store, orchestrator, workspaces, hooks, lifecycle.exits, archiveFiles);
+  const buildPlane = createBuildPlane({
+    images: i.images, workspaces, store, layers: () => orchestrator.requireLayers(), workspacesDir: i.workspacesDir,
+    hostIfName: deps.hostIfName, log,
+  });
+  const publicAccess = new PublicAccess({
+    store, workspaces,
+    urls: publicUrls({ publicDomain: cfg.publicDomain, baseUrl: () => cfg.publicUrl.replace(/:0$/, `:${links.listenPort()}`), port: () => links.listenPort() }),
+    onRevoked: (id, port) => links.revokePublic(id, port),
+    onExposuresChanged: () => i.network.sync.sync(),
+    wake: (id) => lifecycle.idle.wake(id),
+    waitForPort: waitForTcp,
+  });
+  const timers: NodeJS.Timeout[] = [];
+
+  return {
+    store, deps, links, policy, orchestrator, warmPool, usage, statsHub, quotas, namespaceGate, workspaces, lifecycle,
+    inside, ssh, access, tokens, auth, apiKeys, network, reconciler, buildPlane, publicAccess, archiveFiles,
+
+    /** Brings the world in line with the store; resolves before the port may open. */
+    async start(): Promise<void> {
+      await warmPool?.sweep(); // an earlier run's ready sandboxes: never handed over after a restart
+      const summary = await reconciler.reconcileAll();
+      i.log.info({ ...summary, subnet: cfg.subnet }, 'reconciled workspaces with the host');
+      await buildPlane.recover(); // a build killed with the server: its temporary workspaces, then its layer holds
+      await lifecycle.arm();
+      await usage.start();
+      for (const rec of await store.allWorkspaces()) inside.exitWatch.sync(rec, rec.id);
+      reconciler.startSweeping(5_000);
+      await i.network.sync.sync();
+      // Safety net: every path that changes a policy syncs itself; this retries an apply
+      // that failed (the kernel then still differs from the last compile) within half a minute.
+      timers.push(setInterval(() => {
+        i.network.sync.sync().catch((err) => i.log.error({ err }, 'network sync failed'));
+      }, 30_000));
+      // Namespace quotas: refresh usage, fire thresholds, stop workspaces of `stop_workspaces` quotas used up.
+      timers.push(setInterval(() => {
+        quotas.enforce().catch((err) => i.log.error({ err }, 'namespace quota check failed'));
+      }, 60_000));
+      for (const t of timers) t.unref();
+    },
+
+    /** Stops sweeping and watching (before the server closes its connections). */
+    quiesce(): void {
+      reconciler.stopSweeping();
+      lifecycle.close();
+      inside.exitWatch.close();
+      statsHub.close();
+    },
+
+    /** After the planes closed: lets in-flight work finish, then stops the rest. */
+    async close(): Promise<void> {
+      await ssh.close();
+      await workspaces.drain();
+      await warmPool?.close();
+      await usage.close();
+      for (const t of timers) clearInterval(t);
+      stopAccess();
+    },
+  };
+}
