@@ -12,13 +12,16 @@ const ALL: readonly Caller[] = ['admin', 'namespace', 'workspace', 'billing'];
 const BILLING: readonly Caller[] = ['admin', 'billing'];
 const LOOKUP = WORKSPACE_LOOKUP;
 
-const imageObject = z.looseObject({ name: z.string() });
+/** An image of the library (ImageSummary of src/domain/images.ts). */
+const imageObject = z.looseObject({ id: z.string(), name: z.string(), source: z.string(), size_bytes: z.number() });
+/** A catalog entry (src/images/catalog.ts). */
+const catalogEntry = z.looseObject({ id: z.string(), image: z.string() });
 const IMAGE_ARCHIVE = ['IMAGE_ARCHIVE_INVALID', 'IMAGE_ARCHIVE_UNSAFE', 'IMAGE_TOO_LARGE', 'IMAGE_ARCHIVE_UNSUPPORTED',
   'image_name_reserved', 'conflict', 'insufficient_storage', 'not_found'] as const;
 const images: RouteDescriptor[] = [
   cp('GET', '/workspace/images', WS, 'Image catalog', {
     query: query({ search: 'Text in name or description', category: 'Category id' }),
-    responses: { 200: ok({ images: z.array(imageObject), categories: z.array(z.unknown()) }) },
+    responses: { 200: ok({ images: z.array(catalogEntry), categories: z.array(z.unknown()) }) },
   }),
   cp('POST', '/workspace/:id/image', ADMIN, 'Commit a workspace as an image', {
     body: body({ name: z.string() }), responses: { 201: ok({ image: imageObject }) },

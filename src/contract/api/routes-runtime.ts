@@ -40,9 +40,9 @@ const files: RouteDescriptor[] = [
   }),
   ...(['POST', 'PUT'] as const).map((m) => rt(m, '/files/write', 'Write a file', {
     body: body({ path: z.string(), content: z.string(), create_dirs: z.boolean().optional(), append: z.boolean().optional(), encoding: z.string().optional() }),
-    responses: { 200: ok({ path: z.string() }) }, errors: FILE_ERRORS,
+    responses: { 201: ok({ path: z.string(), size: z.number().int() }) }, errors: FILE_ERRORS,
   })),
-  rt('POST', '/files/mkdir', 'Make a directory', { body: body({ path: z.string() }), responses: { 200: ok({ path: z.string() }) }, errors: FILE_ERRORS }),
+  rt('POST', '/files/mkdir', 'Make a directory', { body: body({ path: z.string() }), responses: { 201: ok({ path: z.string() }) }, errors: FILE_ERRORS }),
   rt('GET', '/files/stat', 'Stat a path', { query: pathQuery, responses: { 200: ok({ path: z.string() }) }, errors: FILE_ERRORS }),
   ...(['POST', 'DELETE'] as const).map((m) => rt(m, '/files/delete', 'Delete a path', {
     body: body({ path: z.string(), recursive: z.boolean().optional() }), responses: { 200: ok({ path: z.string() }) }, errors: FILE_ERRORS,
@@ -78,7 +78,7 @@ const exec: RouteDescriptor[] = [
 const terminals: RouteDescriptor[] = [
   rt('POST', '/terminals', 'Open a terminal', {
     body: body({ command: z.union([z.string(), z.array(z.string())]).optional(), cols: z.number().int().optional(), rows: z.number().int().optional() }),
-    errors: TASK_ERRORS,
+    responses: { 201: ok({ id: z.string() }) }, errors: TASK_ERRORS,
   }),
   rt('GET', '/terminals', 'List terminals', { responses: { 200: ok({ terminals: z.array(z.unknown()) }) } }),
   rt('DELETE', '/terminals/:id', 'Close a terminal', { responses: { 200: ok({ terminal_id: z.string() }) }, errors: TASK_ERRORS }),
