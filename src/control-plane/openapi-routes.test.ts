@@ -14,7 +14,8 @@ import Ajv2020 from 'ajv/dist/2020.js';
 import { createControlPlane } from './app.js';
 import type { RouteAccess } from './scopes.js';
 import { responseLog, type ResponseRecord } from './response-log.js';
-import { CONTROL_PLANE_ROUTES, openApiDocument, openApiPath } from '../contract/api/openapi.js';
+import { CONTROL_PLANE_ROUTES, openApiDocument, openApiPath, RUNTIME_ROUTES } from '../contract/api/openapi.js';
+import { buildRouter } from '../agent/server.js';
 import { ERROR_STATUS } from '../contract/errors.js';
 import type { Env } from './context.js';
 
@@ -47,6 +48,19 @@ test('every router route has a descriptor and every descriptor a route, with the
     assert.deepEqual([...d.callers].sort(), [...access.scopes].sort(), `${key}: callers`);
     if (d.callers.length > 0) assert.equal(d.whileSuspended ?? false, access.whileSuspended, `${key}: whileSuspended`);
   }
+});
+
+test('every route of the agent has a runtime descriptor and every runtime descriptor a route', () => {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const router = buildRouter({ tasks: anything, configEnv: {}, bootService: null } as any) as any;
+  const agent = new Set<string>((router.routes as Array<{ method: string; segments: string[] }>)
+    .filter((r) => r.method !== '*') // the reverse proxy: /proxy/* below
+    .map((r) => `${r.method} /${r.segments.join('/')}`));
+  // Served outside the router: the WebSocket upgrade (src/agent/ws/live.ts) and the reverse proxy (routes/proxy.ts).
+  const outside = new Set(['GET /ws', 'GET /proxy/*']);
+  const described = new Set(RUNTIME_ROUTES.map((d) => `${d.method} ${d.path}`));
+  assert.deepEqual([...agent].filter((k) => !described.has(k)), [], 'agent routes without a descriptor');
+  assert.deepEqual([...described].filter((k) => !agent.has(k) && !outside.has(k)), [], 'descriptors without an agent route');
 });
 
 test('the document is OpenAPI 3.1 and every schema in it compiles', () => {

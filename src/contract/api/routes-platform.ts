@@ -5,6 +5,7 @@
  * `/openapi.json`).
  */
 import { z } from 'zod';
+import { createApiKeySchema, issueTokenSchema, rotateKeySchema } from '../tokens.js';
 import { body, ok, query, WORKSPACE_LOOKUP, WORKSPACE_STATE, type Caller, type RouteDescriptor } from './descriptor.js';
 import { ADMIN, cp, NS, WS } from './routes-workspaces.js';
 
@@ -174,16 +175,16 @@ const quotas: RouteDescriptor[] = [
 
 const tokens: RouteDescriptor[] = [
   cp('POST', '/tokens', NS, 'Issue a scoped token', {
-    body: body({ scope: z.enum(['namespace', 'workspace']), namespace: z.string().optional(), workspaceId: z.string().optional(), ttl: z.number().int().optional(), label: z.string().optional() }),
+    body: issueTokenSchema,
     responses: { 201: ok({ token: z.string() }) }, errors: ['not_found'],
   }),
   cp('GET', '/tokens', NS, 'List scoped tokens', { responses: { 200: ok({ tokens: z.array(z.unknown()), total: z.number().int() }) } }),
   cp('DELETE', '/tokens/:id', NS, 'Revoke a scoped token', { whileSuspended: true, errors: ['not_found'] }),
   cp('POST', '/tokens/signing-key/rotate', ADMIN, 'Rotate the token signing key', {
-    body: body({ revokeExisting: z.boolean().optional() }), responses: { 200: ok({ key_id: z.string() }) },
+    body: rotateKeySchema, responses: { 200: ok({ key_id: z.string() }) },
   }),
   cp('POST', '/api-keys', ADMIN, 'Create an API key', {
-    body: body({ scope: z.enum(['admin', 'namespace', 'billing']).optional(), namespace: z.string().optional(), label: z.string().optional() }),
+    body: createApiKeySchema,
     responses: { 201: ok({ client_id: z.string(), client_secret: z.string() }) }, errors: ['not_found'],
   }),
   cp('GET', '/api-keys', ADMIN, 'List API keys', { responses: { 200: ok({ keys: z.array(z.unknown()), total: z.number().int() }) } }),
