@@ -10,6 +10,11 @@ import { AppError, type ErrorCode } from './errors.js';
 
 export type FieldCodes = Readonly<Record<string, ErrorCode>>;
 
+/** `['vm_paths', 3]` → `vm_paths[3]`, `['config', 'cpus']` → `config.cpus` (as the hand-written parsers name them). */
+function fieldName(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((out, k) => (typeof k === 'number' ? `${out}[${k}]` : out ? `${out}.${String(k)}` : String(k)), '');
+}
+
 export function parseWith<S extends z.ZodType>(schema: S, value: unknown, codes: FieldCodes = {}): z.output<S> {
   if (!value || typeof value !== 'object' || Array.isArray(value)) {
     throw new AppError('validation_error', 'Request body must be a JSON object', { field: 'body' });
@@ -17,8 +22,8 @@ export function parseWith<S extends z.ZodType>(schema: S, value: unknown, codes:
   const r = schema.safeParse(value);
   if (r.success) return r.data;
   const issue = r.error.issues[0];
-  const field = issue && issue.path.length > 0 ? issue.path.map(String).join('.') : 'body';
-  const top = field.split('.')[0] ?? field;
+  const field = issue && issue.path.length > 0 ? fieldName(issue.path) : 'body';
+  const top = String(issue?.path[0] ?? field);
   const code = codes[field] ?? codes[top] ?? 'validation_error';
   throw new AppError(code, issue?.message ?? 'Invalid request body', { field });
 }

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { createWorkspaceSchema, updateWorkspaceSchema } from '../commands.js';
 import { sshKeySchema, sshPasswordSchema } from '../ssh.js';
+import { forkSchema, snapshotSchema } from '../layers.js';
 import {
   body, ok, query, workspaceObject, WORKSPACE_LOOKUP, WORKSPACE_STATE,
   type Caller, type RouteDescriptor,
@@ -94,13 +95,13 @@ const LAYER_ERRORS = [...STATE, 'not_implemented', 'insufficient_storage', 'arch
 
 const layers: RouteDescriptor[] = [
   cp('POST', '/workspace/:id/snapshot', WS, 'Snapshot the workspace', {
-    body: body({ after: z.enum(['resume', 'stop', 'pause']).optional() }), responses: { 201: ok({ snapshot: z.looseObject({}), after: z.string() }) }, errors: LAYER_ERRORS,
+    body: snapshotSchema, responses: { 201: ok({ snapshot: z.looseObject({}), after: z.string() }) }, errors: LAYER_ERRORS,
   }),
   cp('POST', '/workspace/:id/restore', WS, 'Restore the latest snapshot or an archive', {
     body: body({ archive: z.string().optional() }), responses: { 200: ok({ workspace: workspaceObject.nullable() }) }, errors: LAYER_ERRORS,
   }),
   cp('POST', '/workspace/:id/fork', NS, 'Fork into new workspaces (Warren extension)', {
-    body: body({ count: z.number().int().optional(), name: z.string().optional() }),
+    body: forkSchema,
     responses: { 201: ok({ source: z.string(), workspaces: z.array(workspaceObject) }) },
     errors: [...LAYER_ERRORS, 'SANDBOX_LIMIT_REACHED', 'NAMESPACE_LIMIT_REACHED', 'RUNNING_POOL_REACHED', 'QUOTA_EXCEEDED', 'HOST_CAPACITY_REACHED', 'CREATE_FAILED'],
   }),
@@ -158,7 +159,7 @@ const networkBody = body({
   egress: z.array(z.string()).optional(), egress_ports: z.array(z.number().int()).optional(),
   private_link_ids: z.array(z.string()).optional(), outbound_mode: z.string().optional(), custom_proxy: z.unknown().optional(),
 });
-const NETWORK_ERRORS = [...STATE, 'ip_required', 'invalid_zone_ip', 'zone_missing_host', 'pool_empty'] as const;
+const NETWORK_ERRORS = [...STATE, 'ip_required', 'invalid_zone_ip', 'zone_missing_host', 'pool_empty', 'not_implemented'] as const;
 const network: RouteDescriptor[] = [
   cp('GET', '/workspace/:id/network', WS, 'Network policy', { errors: LOOKUP }),
   cp('PATCH', '/workspace/:id/network', WS, 'Change the network policy', { body: networkBody, errors: NETWORK_ERRORS }),
