@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { createWorkspaceSchema, updateWorkspaceSchema } from '../commands.js';
 import { sshKeySchema, sshPasswordSchema } from '../ssh.js';
 import { forkSchema, snapshotSchema } from '../layers.js';
+import { overlayResizeSchema, resourcesSchema } from '../resources.js';
 import {
   body, ok, query, workspaceObject, WORKSPACE_LOOKUP, WORKSPACE_STATE,
   type Caller, type RouteDescriptor,
@@ -119,21 +120,17 @@ const layers: RouteDescriptor[] = [
   }),
 ];
 
-const resourcesBody = body({
-  cpus: z.number().optional(), memory_mb: z.number().optional(), ram_mb: z.number().optional(),
-  disk_size_mb: z.number().optional(), disk_mb: z.number().optional(), writable_size_mb: z.number().optional(), apply: z.boolean().optional(),
-});
 const RESOURCE_ERRORS = [...STATE, 'RESOURCE_NOT_ALLOWED', 'QUOTA_EXCEEDED', 'disk_shrink_not_supported', 'memory_in_use', 'insufficient_storage', 'not_implemented'] as const;
 
 const resources: RouteDescriptor[] = [
   cp('GET', '/workspace/:id/resources', WS, 'Resources and limits', { errors: LOOKUP }),
-  cp('PUT', '/workspace/:id/resources', WS, 'Change resources', { body: resourcesBody, errors: RESOURCE_ERRORS }),
-  cp('PATCH', '/workspace/:id/resources', WS, 'Change resources', { body: resourcesBody, errors: RESOURCE_ERRORS }),
+  cp('PUT', '/workspace/:id/resources', WS, 'Change resources', { body: resourcesSchema, errors: RESOURCE_ERRORS }),
+  cp('PATCH', '/workspace/:id/resources', WS, 'Change resources', { body: resourcesSchema, errors: RESOURCE_ERRORS }),
   cp('GET', '/workspace/:id/overlay', WS, 'Files of the writable layer', {
     query: query({ path: 'Directory in the VM', limit: 'Entries at most' }), responses: { 200: ok({ files: z.array(z.unknown()), count: z.number().int() }) }, errors: STATE,
   }),
   cp('GET', '/workspace/:id/overlay/usage', WS, 'Writable layer usage', { responses: { 200: ok({ usage: z.unknown() }) }, errors: STATE }),
-  cp('PUT', '/workspace/:id/overlay/resize', WS, 'Resize the writable layer', { body: resourcesBody, errors: RESOURCE_ERRORS }),
+  cp('PUT', '/workspace/:id/overlay/resize', WS, 'Resize the writable layer', { body: overlayResizeSchema, errors: RESOURCE_ERRORS }),
   cp('POST', '/workspace/:id/overlay/sync', WS, 'Flush the writable layer', { responses: { 200: ok({ synced: z.unknown() }) }, errors: STATE }),
 ];
 
