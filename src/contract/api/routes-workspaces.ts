@@ -41,7 +41,7 @@ const core: RouteDescriptor[] = [
       'SANDBOX_LIMIT_REACHED', 'NAMESPACE_LIMIT_REACHED', 'POOL_LIMIT_REACHED', 'RUNNING_POOL_REACHED',
       'RESOURCE_NOT_ALLOWED', 'VM_UNAVAILABLE', 'HOST_CAPACITY_REACHED', 'CREATE_FAILED', 'QUOTA_EXCEEDED',
       'image_not_found', 'conflict', 'not_found', 'insufficient_storage', 'service_unavailable', 'ssh_unavailable',
-      'workload_exists', 'workload_limit_reached'],
+      'workload_exists', 'workload_limit_reached', 'idle_not_allowed'],
   }),
   cp('GET', '/workspace', WS, 'List workspaces', {
     query: query({ page: 'Page number from 1', limit: 'Page size, 1–100', namespace: 'Namespace slug', mode: 'permanent | temporary', status: 'Workspace state' }),
@@ -50,7 +50,7 @@ const core: RouteDescriptor[] = [
   cp('GET', '/workspace/:id', WS, 'One workspace', { responses: { 200: workspaceReply }, errors: LOOKUP }),
   cp('PUT', '/workspace/:id', WS, 'Update name, config or metadata', {
     body: updateWorkspaceSchema, responses: { 200: workspaceReply },
-    errors: [...STATE, 'INVALID_CONFIG', 'INVALID_NAME_LENGTH', 'RESOURCE_NOT_ALLOWED', 'QUOTA_EXCEEDED'],
+    errors: [...STATE, 'INVALID_CONFIG', 'INVALID_NAME_LENGTH', 'RESOURCE_NOT_ALLOWED', 'QUOTA_EXCEEDED', 'idle_not_allowed'],
   }),
   cp('DELETE', '/workspace/:id', WS, 'Delete a workspace', { whileSuspended: true, responses: { 200: ok({ id: z.string() }) }, errors: STATE }),
   cp('POST', '/workspace/:id/provisioning/retry', WS, 'Retry a failed create', { responses: { 200: workspaceReply }, errors: [...STATE, 'CREATE_FAILED', 'VM_UNAVAILABLE'] }),
@@ -91,7 +91,7 @@ const lifecycle: RouteDescriptor[] = [
   }),
 ];
 
-const archiveObject = z.looseObject({ version: z.string(), state: z.string() });
+const archiveObject = z.looseObject({ version: z.string(), status: z.enum(['ready', 'writing']), format: z.string(), kind: z.string() });
 const LAYER_ERRORS = [...STATE, 'not_implemented', 'insufficient_storage', 'archive_corrupted', 'archive_too_large', 'memory_in_use'] as const;
 
 const layers: RouteDescriptor[] = [
