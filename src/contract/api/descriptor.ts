@@ -83,9 +83,6 @@ export function query(names: Record<string, string>): z.ZodObject {
   return z.object(shape);
 }
 
-const nullableString = z.string().nullable();
-export const ids = { string: z.string(), nullableString };
-
 /** The workspace object (control-plane.md §2), as lists, details and actions return it. */
 export const workspaceObject = z.looseObject({
   id: z.string(),

@@ -172,7 +172,7 @@ const PUBLIC_ERRORS = [...LOOKUP, 'port_reserved', 'slug_taken', 'domain_not_ver
 const publicAccess: RouteDescriptor[] = [
   cp('GET', '/workspace/:id/public-access', WS, 'Exposed ports', { responses: { 200: ok({ ports: z.array(portObject) }) }, errors: LOOKUP }),
   cp('POST', '/workspace/:id/public-access', WS, 'Expose a port', {
-    body: body({ port: z.union([z.number().int(), z.string()]), slug: z.string().optional(), label: z.string().optional(), domain: z.string().optional() }),
+    body: body({ port: z.number().int().min(1).max(65535), slug: z.string().nullish(), label: z.string().max(64).nullish(), domain: z.string().nullish().describe('Refused with domain_not_verified (not supported yet)') }),
     responses: { 200: ok({ port: portObject }), 201: ok({ port: portObject }) }, errors: PUBLIC_ERRORS,
   }),
   cp('PATCH', '/workspace/:id/public-access/:port', WS, 'Change an exposed port\'s slug', {
