@@ -50,7 +50,7 @@ const core: RouteDescriptor[] = [
   cp('GET', '/workspace/:id', WS, 'One workspace', { responses: { 200: workspaceReply }, errors: LOOKUP }),
   cp('PUT', '/workspace/:id', WS, 'Update name, config or metadata', {
     body: updateWorkspaceSchema, responses: { 200: workspaceReply },
-    errors: [...STATE, 'INVALID_CONFIG', 'INVALID_NAME_LENGTH', 'RESOURCE_NOT_ALLOWED', 'QUOTA_EXCEEDED', 'idle_not_allowed'],
+    errors: [...STATE, 'INVALID_CONFIG', 'INVALID_NAME_LENGTH', 'RESOURCE_NOT_ALLOWED', 'QUOTA_EXCEEDED', 'NAMESPACE_LIMIT_REACHED', 'idle_not_allowed'],
   }),
   cp('DELETE', '/workspace/:id', WS, 'Delete a workspace', { whileSuspended: true, responses: { 200: ok({ id: z.string() }) }, errors: STATE }),
   cp('POST', '/workspace/:id/provisioning/retry', WS, 'Retry a failed create', { responses: { 200: workspaceReply }, errors: [...STATE, 'CREATE_FAILED', 'VM_UNAVAILABLE'] }),
@@ -120,7 +120,7 @@ const layers: RouteDescriptor[] = [
   }),
 ];
 
-const RESOURCE_ERRORS = [...STATE, 'RESOURCE_NOT_ALLOWED', 'QUOTA_EXCEEDED', 'disk_shrink_not_supported', 'memory_in_use', 'insufficient_storage', 'not_implemented'] as const;
+const RESOURCE_ERRORS = [...STATE, 'RESOURCE_NOT_ALLOWED', 'QUOTA_EXCEEDED', 'NAMESPACE_LIMIT_REACHED', 'disk_shrink_not_supported', 'memory_in_use', 'insufficient_storage', 'not_implemented'] as const;
 
 const resources: RouteDescriptor[] = [
   cp('GET', '/workspace/:id/resources', WS, 'Resources and limits', { errors: LOOKUP }),
