@@ -3,7 +3,9 @@
  * checks happen here; range checks against the operator's limits happen in the
  * domain (parseConfig) because the limits are configuration, not contract.
  */
-import { fail, MODES, DEFAULT_MODE, NAMESPACE, SLUG } from './workspace.js';
+import { z } from 'zod';
+import { MODES, DEFAULT_MODE, NAMESPACE, SLUG } from './workspace.js';
+import { parseWith, type FieldCodes } from './zod-parse.js';
 
 export interface CreateWorkspaceCommand {
   image: string;
@@ -22,35 +24,41 @@ export interface UpdateWorkspaceCommand {
   rawConfig?: Record<string, unknown>;
 }
 
-function asObject(body: unknown): Record<string, unknown> {
-  if (!body || typeof body !== 'object' || Array.isArray(body)) {
-    fail('validation_error', 'body', 'Request body must be a JSON object');
-  }
-  return body as Record<string, unknown>;
-}
+const SLUG_RULE = 'slug must be 3–128 characters of lowercase letters, digits and hyphens';
+const NAMESPACE_RULE = 'namespace may contain only letters, digits and hyphens (max 63)';
 
-function parseName(v: unknown): string | null {
-  if (v === undefined || v === null) return null;
-  if (typeof v !== 'string') fail('INVALID_NAME_LENGTH', 'name', 'name must be a string of at most 255 characters');
-  if (v.length > 255) fail('INVALID_NAME_LENGTH', 'name', 'name must be at most 255 characters');
-  return v;
-}
+const nameField = z.string({ error: 'name must be a string of at most 255 characters' })
+  .max(255, 'name must be at most 255 characters').nullish();
+const slugField = z.string({ error: SLUG_RULE })
+  .refine((v) => v === '' || (SLUG.test(v) && !v.startsWith('ws_')), SLUG_RULE).nullish();
+const namespaceField = z.string({ error: NAMESPACE_RULE }).refine((v) => v === '' || NAMESPACE.test(v), NAMESPACE_RULE).nullish();
+const configField = z.looseObject({}, { error: 'config must be an object' }).nullish()
+  .describe('Workspace config (control-plane.md §2); checked against the operator\'s limits by the domain');
+const sizes = {
+  cpus: z.unknown().optional(), vcpus: z.unknown().optional(), memory_mb: z.unknown().optional(), ram_mb: z.unknown().optional(),
+  disk_size_mb: z.unknown().optional(), disk_mb: z.unknown().optional(), writable_size_mb: z.unknown().optional(),
+};
+const idempotencyKey = z.string({ error: 'idempotency_key must be a string of 1–255 characters' })
+  .min(1, 'idempotency_key must be a string of 1–255 characters').max(255, 'idempotency_key must be a string of 1–255 characters').nullish();
 
-function parseSlug(v: unknown): string | null {
-  if (v === undefined || v === null || v === '') return null;
-  if (typeof v !== 'string' || !SLUG.test(v) || v.startsWith('ws_')) {
-    fail('validation_error', 'slug', 'slug must be 3–128 characters of lowercase letters, digits and hyphens');
-  }
-  return v;
-}
+/** POST /workspace (seed 004): the schema is the parser; keys in the order they are judged. */
+export const createWorkspaceSchema = z.looseObject({
+  image: z.string({ error: 'image is required and must be a non-empty string' })
+    .refine((v) => v.trim() !== '', 'image is required and must be a non-empty string'),
+  mode: z.enum(MODES, { error: 'mode must be "permanent" or "temporary"' }).optional(),
+  idempotency_key: idempotencyKey,
+  idempotencyKey: idempotencyKey,
+  name: nameField,
+  slug: slugField,
+  namespace: namespaceField,
+  config: configField,
+  ...sizes,
+});
 
-function parseNamespace(v: unknown): string | null {
-  if (v === undefined || v === null || v === '') return null;
-  if (typeof v !== 'string' || !NAMESPACE.test(v)) {
-    fail('INVALID_NAMESPACE', 'namespace', 'namespace may contain only letters, digits and hyphens (max 63)');
-  }
-  return v;
-}
+/** The seed's code for each field of a create or an update. */
+const WORKSPACE_FIELD_CODES: FieldCodes = {
+  image: 'INVALID_IMAGE', name: 'INVALID_NAME_LENGTH', namespace: 'INVALID_NAMESPACE', config: 'INVALID_CONFIG',
+};
 
 /** Top-level aliases the clients send instead of config fields (control-plane.md §2). */
 const TOP_LEVEL_ALIASES: Array<[string, string]> = [
@@ -60,10 +68,7 @@ const TOP_LEVEL_ALIASES: Array<[string, string]> = [
 ];
 
 function foldConfig(b: Record<string, unknown>): Record<string, unknown> {
-  const cfg = b.config;
-  if (cfg !== undefined && cfg !== null && (typeof cfg !== 'object' || Array.isArray(cfg))) {
-    fail('INVALID_CONFIG', 'config', 'config must be an object');
-  }
+  const cfg = b.config; // an object or nullish: the schemas checked it
   const out: Record<string, unknown> = { ...((cfg as Record<string, unknown> | undefined) ?? {}) };
   for (const [alias, key] of TOP_LEVEL_ALIASES) {
     if (b[alias] !== undefined && out[key] === undefined) out[key] = b[alias];
@@ -72,26 +77,15 @@ function foldConfig(b: Record<string, unknown>): Record<string, unknown> {
 }
 
 export function parseCreateWorkspace(body: unknown): CreateWorkspaceCommand {
-  const b = asObject(body);
-  if (typeof b.image !== 'string' || b.image.trim() === '') {
-    fail('INVALID_IMAGE', 'image', 'image is required and must be a non-empty string');
-  }
-  const mode = b.mode ?? DEFAULT_MODE;
-  if (typeof mode !== 'string' || !(MODES as readonly string[]).includes(mode)) {
-    fail('validation_error', 'mode', 'mode must be "permanent" or "temporary"');
-  }
-  const key = b.idempotency_key ?? b.idempotencyKey;
-  if (key !== undefined && key !== null && (typeof key !== 'string' || key.length === 0 || key.length > 255)) {
-    fail('validation_error', 'idempotency_key', 'idempotency_key must be a string of 1–255 characters');
-  }
+  const b = parseWith(createWorkspaceSchema, body, WORKSPACE_FIELD_CODES);
   return {
     image: b.image.trim(),
-    name: parseName(b.name),
-    slug: parseSlug(b.slug),
-    namespace: parseNamespace(b.namespace),
-    mode: mode as CreateWorkspaceCommand['mode'],
+    name: b.name ?? null,
+    slug: b.slug || null,
+    namespace: b.namespace || null,
+    mode: b.mode ?? DEFAULT_MODE,
     rawConfig: foldConfig(b),
-    idempotencyKey: (key as string | undefined) ?? null,
+    idempotencyKey: b.idempotency_key ?? b.idempotencyKey ?? null,
   };
 }
 
@@ -102,21 +96,31 @@ export function parseCreateWorkspace(body: unknown): CreateWorkspaceCommand {
  */
 const IGNORED_UPDATE_FIELDS = new Set(['logo', 'auto_stop_seconds']);
 
-export function parseUpdateWorkspace(body: unknown): UpdateWorkspaceCommand {
-  const b = asObject(body);
+const UPDATABLE = new Set(['name', 'slug', 'config', ...TOP_LEVEL_ALIASES.map(([a]) => a), ...IGNORED_UPDATE_FIELDS]);
+
+/** PUT /workspace/:id, judged first: a field that cannot be updated is refused by its own name. */
+const updatableKeys = z.looseObject({}).superRefine((b, ctx) => {
   for (const k of Object.keys(b)) {
-    const alias = TOP_LEVEL_ALIASES.some(([a]) => a === k);
-    if (!['name', 'slug', 'config'].includes(k) && !alias && !IGNORED_UPDATE_FIELDS.has(k)) {
-      fail('validation_error', k, `Field ${k} cannot be updated; only name, slug and config can`);
-    }
+    if (!UPDATABLE.has(k)) ctx.addIssue({ code: 'custom', path: [k], message: `Field ${k} cannot be updated; only name, slug and config can` });
   }
+});
+
+/** PUT /workspace/:id: name, slug, config and the size aliases (`logo`, `auto_stop_seconds` accepted and ignored). */
+export const updateWorkspaceSchema = z.strictObject({
+  name: z.string({ error: 'name must be a string' }).max(255, 'name must be at most 255 characters').optional(),
+  slug: slugField,
+  config: configField,
+  ...sizes,
+  logo: z.unknown().optional(),
+  auto_stop_seconds: z.unknown().optional(),
+});
+
+export function parseUpdateWorkspace(body: unknown): UpdateWorkspaceCommand {
+  parseWith(updatableKeys, body);
+  const b = parseWith(updateWorkspaceSchema, body, WORKSPACE_FIELD_CODES);
   const cmd: UpdateWorkspaceCommand = {};
-  if (b.name !== undefined) {
-    const name = parseName(b.name);
-    if (name === null) fail('INVALID_NAME_LENGTH', 'name', 'name must be a string');
-    cmd.name = name;
-  }
-  if (b.slug !== undefined) cmd.slug = parseSlug(b.slug);
+  if (b.name !== undefined) cmd.name = b.name;
+  if (b.slug !== undefined) cmd.slug = b.slug || null;
   const folded = foldConfig(b);
   if (b.config !== undefined || Object.keys(folded).length > 0) cmd.rawConfig = folded;
   return cmd;

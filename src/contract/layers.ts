@@ -3,7 +3,9 @@
  * (control-plane.md §10 and Warren's fork extension), parsed into typed commands. Every
  * failure is an AppError with a stable code and `details.field`.
  */
+import { z } from 'zod';
 import { AppError } from './errors.js';
+import { parseWith } from './zod-parse.js';
 
 export type ArchiveFormat = 'tar.zst' | 'tar.gz';
 
@@ -40,13 +42,13 @@ function object(body: unknown): Record<string, unknown> {
   return body as Record<string, unknown>;
 }
 
+/** POST /workspace/:id/snapshot: what the workspace does once the snapshot is taken. */
+export const snapshotSchema = z.looseObject({
+  after: z.enum(SNAPSHOT_AFTER, { error: `after must be one of ${SNAPSHOT_AFTER.join(', ')}` }).nullish(),
+});
+
 export function parseSnapshot(body: unknown): { after: SnapshotAfter } {
-  const b = object(body);
-  const after = b.after ?? 'resume';
-  if (typeof after !== 'string' || !(SNAPSHOT_AFTER as readonly string[]).includes(after)) {
-    bad('after', `after must be one of ${SNAPSHOT_AFTER.join(', ')}`);
-  }
-  return { after: after as SnapshotAfter };
+  return { after: parseWith(snapshotSchema, body).after ?? 'resume' };
 }
 
 export function parseVersion(value: unknown, field = 'version'): string {
@@ -97,17 +99,19 @@ export function parseRestore(body: unknown): RestoreCommand {
   return { archive: v === undefined || v === null ? null : parseVersion(v, b.archive !== undefined ? 'archive' : 'version') };
 }
 
+const COUNT_RULE = `count must be an integer between 1 and ${MAX_FORKS}`;
+
+/** POST /workspace/:id/fork (Warren extension): how many copies, and their name. */
+export const forkSchema = z.looseObject({
+  count: z.union([z.number().int(COUNT_RULE).min(1, COUNT_RULE).max(MAX_FORKS, COUNT_RULE), z.string().regex(/^\d+$/, COUNT_RULE)], { error: COUNT_RULE })
+    .nullish()
+    .refine((v) => v === undefined || v === null || typeof v === 'number' || (Number(v) >= 1 && Number(v) <= MAX_FORKS), COUNT_RULE),
+  name: z.string({ error: 'name must be a string of at most 240 characters' }).max(240, 'name must be a string of at most 240 characters').nullish(),
+});
+
 export function parseFork(body: unknown): ForkCommand {
-  const b = object(body);
-  const raw = b.count ?? 1;
-  const count = typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : raw;
-  if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > MAX_FORKS) {
-    bad('count', `count must be an integer between 1 and ${MAX_FORKS}`);
-  }
-  if (b.name !== undefined && b.name !== null && (typeof b.name !== 'string' || b.name.length > 240)) {
-    throw new AppError('INVALID_NAME_LENGTH', 'name must be a string of at most 240 characters', { field: 'name' });
-  }
-  return { count, name: (b.name as string | undefined) ?? null };
+  const b = parseWith(forkSchema, body, { name: 'INVALID_NAME_LENGTH' });
+  return { count: b.count === undefined || b.count === null ? 1 : Number(b.count), name: b.name ?? null };
 }
 
 /** `true`/`1` query flags (delete_file, delete_files, archive). */

@@ -3,7 +3,8 @@
  * Shape and type only; ranges against the operator's limits are checked by the
  * domain (they are configuration, not contract).
  */
-import { AppError } from './errors.js';
+import { z } from 'zod';
+import { parseWith } from './zod-parse.js';
 
 export interface ResourcesCommand {
   cpus?: number;
@@ -13,39 +14,47 @@ export interface ResourcesCommand {
   apply: boolean;
 }
 
-function bad(field: string, message: string): never {
-  throw new AppError('validation_error', message, { field });
+/** A positive number, or a numeric string (CLI flags). */
+function positive(field: string) {
+  const rule = `${field} must be a positive number`;
+  return z.union([z.number(), z.string()], { error: rule }).refine((v) => {
+    const n = typeof v === 'string' ? (v.trim() === '' ? NaN : Number(v)) : v;
+    return Number.isFinite(n) && n > 0;
+  }, rule);
 }
 
-/** Numbers may arrive as numeric strings (CLI flags). */
-function number(v: unknown, field: string): number {
-  const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
-  if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0) bad(field, `${field} must be a positive number`);
-  return n;
-}
+/**
+ * PUT|PATCH /workspace/:id/resources. Aliases: `ram_mb` for `memory_mb`; `writable_size_mb`
+ * and `disk_mb` for `disk_size_mb` (the first given wins). At least one size.
+ */
+export const resourcesSchema = z.looseObject({
+  cpus: positive('cpus').optional(),
+  memory_mb: positive('memory_mb').optional(),
+  ram_mb: positive('ram_mb').optional(),
+  disk_size_mb: positive('disk_size_mb').optional(),
+  writable_size_mb: positive('writable_size_mb').optional(),
+  disk_mb: positive('disk_mb').optional(),
+  apply: z.union([z.boolean(), z.enum(['true', 'false'])], { error: 'apply must be a boolean' }).optional()
+    .describe('false: store the change and apply it at the next start (default true: live)'),
+}).refine((b) => [b.cpus, b.memory_mb, b.ram_mb, b.disk_size_mb, b.writable_size_mb, b.disk_mb].some((v) => v !== undefined),
+  'Give at least one of cpus, memory_mb, disk_size_mb');
+
+/** PUT /workspace/:id/overlay/resize `{ size_mb }` (MCP workspace_disk_resize). */
+export const overlayResizeSchema = z.looseObject({ size_mb: positive('size_mb') });
+
+const toNumber = (v: number | string): number => (typeof v === 'string' ? Number(v) : v);
 
 export function parseResources(body: unknown): ResourcesCommand {
-  if (!body || typeof body !== 'object' || Array.isArray(body)) bad('body', 'Request body must be a JSON object');
-  const b = body as Record<string, unknown>;
-  const cmd: ResourcesCommand = { apply: true };
-  if (b.cpus !== undefined) cmd.cpus = number(b.cpus, 'cpus');
+  const b = parseWith(resourcesSchema, body);
+  const cmd: ResourcesCommand = { apply: b.apply === undefined ? true : b.apply === true || b.apply === 'true' };
+  if (b.cpus !== undefined) cmd.cpus = toNumber(b.cpus);
   const memory = b.memory_mb ?? b.ram_mb;
-  if (memory !== undefined) cmd.memory_mb = Math.round(number(memory, b.memory_mb !== undefined ? 'memory_mb' : 'ram_mb'));
+  if (memory !== undefined) cmd.memory_mb = Math.round(toNumber(memory));
   const disk = b.disk_size_mb ?? b.writable_size_mb ?? b.disk_mb;
-  const diskField = b.disk_size_mb !== undefined ? 'disk_size_mb' : b.writable_size_mb !== undefined ? 'writable_size_mb' : 'disk_mb';
-  if (disk !== undefined) cmd.disk_size_mb = Math.round(number(disk, diskField));
-  if (b.apply !== undefined) {
-    if (typeof b.apply !== 'boolean' && b.apply !== 'true' && b.apply !== 'false') bad('apply', 'apply must be a boolean');
-    cmd.apply = b.apply === true || b.apply === 'true';
-  }
-  if (cmd.cpus === undefined && cmd.memory_mb === undefined && cmd.disk_size_mb === undefined) {
-    bad('body', 'Give at least one of cpus, memory_mb, disk_size_mb');
-  }
+  if (disk !== undefined) cmd.disk_size_mb = Math.round(toNumber(disk));
   return cmd;
 }
 
-/** PUT /workspace/:id/overlay/resize `{ size_mb }` (MCP workspace_disk_resize). */
 export function parseOverlayResize(body: unknown): ResourcesCommand {
-  if (!body || typeof body !== 'object' || Array.isArray(body)) bad('body', 'Request body must be a JSON object');
-  return { disk_size_mb: Math.round(number((body as Record<string, unknown>).size_mb, 'size_mb')), apply: true };
+  return { disk_size_mb: Math.round(toNumber(parseWith(overlayResizeSchema, body).size_mb)), apply: true };
 }

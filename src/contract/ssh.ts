@@ -34,7 +34,7 @@ const user = z.string().optional().refine((u) => u === undefined || u === SSH_US
   message: `user must be "${SSH_USER}" (the workspace's login account)`,
 });
 
-const passwordBody = z.object({
+export const sshPasswordSchema = z.object({
   password: z.string({ error: 'password must be a string' })
     .min(SSH_PASSWORD_MIN, `password must be ${SSH_PASSWORD_MIN}–${SSH_PASSWORD_MAX} characters`)
     .max(SSH_PASSWORD_MAX, `password must be ${SSH_PASSWORD_MIN}–${SSH_PASSWORD_MAX} characters`)
@@ -43,7 +43,7 @@ const passwordBody = z.object({
   user,
 });
 
-const keyBody = z.object({
+export const sshKeySchema = z.object({
   public_key: z.string({ error: 'public_key must be a string' }).max(MAX_KEY_LINE, 'public_key is too long'),
   user,
 });
@@ -62,13 +62,13 @@ function object(body: unknown): Record<string, unknown> {
 }
 
 export function parseSshPassword(body: unknown): SetSshPasswordCommand {
-  const r = passwordBody.safeParse(object(body));
+  const r = sshPasswordSchema.safeParse(object(body));
   if (!r.success) failFrom(r.error);
   return { password: r.data.password, user: SSH_USER };
 }
 
 export function parseSshKey(body: unknown): SetSshKeyCommand {
-  const r = keyBody.safeParse(object(body));
+  const r = sshKeySchema.safeParse(object(body));
   if (!r.success) failFrom(r.error);
   return { publicKey: normalisePublicKey(r.data.public_key), user: SSH_USER };
 }

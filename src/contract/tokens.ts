@@ -1,9 +1,10 @@
 /**
  * Scoped access (spec README §2.1, control-plane.md §1): the POST /tokens body (camelCase
  * `workspaceId`, as the SDK sends it), API-key creation and signing-key rotation, parsed
- * into typed commands. Every refusal names its field.
+ * into typed commands by their zod schemas (also the documented bodies). Every refusal names its field.
  */
-import { AppError } from './errors.js';
+import { z } from 'zod';
+import { parseWith } from './zod-parse.js';
 
 /** Lifetime of a scoped JWT: 1–3600 s, 900 s when not given. */
 export const TOKEN_TTL = { min: 1, max: 3600, default: 900 } as const;
@@ -22,55 +23,76 @@ export interface CreateApiKeyCommand {
   label: string | null;
 }
 
-function fail(field: string, message: string): never {
-  throw new AppError('validation_error', message, { field });
+/** Optional printable text: absent, null and '' all mean "not given". */
+function optionalText(field: string, max: number) {
+  const rule = `${field} must be a string of at most ${max} printable characters`;
+  // eslint-disable-next-line no-control-regex
+  return z.string({ error: rule }).max(max, rule).regex(/^[^\x00-\x1f]*$/, rule).nullish();
 }
 
-function object(body: unknown): Record<string, unknown> {
-  if (!body || typeof body !== 'object' || Array.isArray(body)) fail('body', 'Request body must be a JSON object');
-  return body as Record<string, unknown>;
-}
+const TTL_RULE = `ttl must be a whole number of seconds from ${TOKEN_TTL.min} to ${TOKEN_TTL.max}`;
 
-function optionalText(v: unknown, field: string, max: number): string | null {
-  if (v === undefined || v === null || v === '') return null;
-  if (typeof v !== 'string' || v.length > max || /[\x00-\x1f]/.test(v)) fail(field, `${field} must be a string of at most ${max} printable characters`);
-  return v;
-}
+/** 1–3600 s as a number or a numeric string; absent, null or '' is the default. */
+const ttlField = z.union([z.number(), z.string(), z.null()], { error: TTL_RULE }).optional().refine((v) => {
+  if (v === undefined || v === null || v === '') return true;
+  const n = typeof v === 'string' ? (v.trim() === '' ? NaN : Number(v)) : v;
+  return Number.isInteger(n) && n >= TOKEN_TTL.min && n <= TOKEN_TTL.max;
+}, TTL_RULE);
 
-function ttlOf(v: unknown): number {
-  if (v === undefined || v === null || v === '') return TOKEN_TTL.default;
-  const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < TOKEN_TTL.min || n > TOKEN_TTL.max) {
-    fail('ttl', `ttl must be a whole number of seconds from ${TOKEN_TTL.min} to ${TOKEN_TTL.max}`);
-  }
-  return n;
+/** POST /tokens (the SDK's camelCase `workspaceId`; `workspace_id` is folded into it before parsing). */
+export const issueTokenSchema = z.looseObject({
+  scope: z.enum(['namespace', 'workspace'], { error: 'scope must be "namespace" or "workspace"' }),
+  namespace: optionalText('namespace', 128),
+  workspaceId: optionalText('workspaceId', 128),
+  ttl: ttlField,
+  label: optionalText('label', 200),
+}).superRefine((b, ctx) => {
+  if (b.scope === 'namespace' && !b.namespace) ctx.addIssue({ code: 'custom', path: ['namespace'], message: 'namespace is required for a namespace-scoped token' });
+  if (b.scope === 'workspace' && !b.workspaceId) ctx.addIssue({ code: 'custom', path: ['workspaceId'], message: 'workspaceId is required for a workspace-scoped token' });
+});
+
+/** POST /api-keys: a namespace key names its namespace, the others none. */
+export const createApiKeySchema = z.looseObject({
+  scope: z.enum(['admin', 'namespace', 'billing'], { error: 'scope must be "admin", "namespace" or "billing"' }).nullish(),
+  namespace: optionalText('namespace', 128),
+  label: optionalText('label', 200),
+}).superRefine((b, ctx) => {
+  const scope = b.scope ?? 'namespace';
+  if (scope === 'namespace' && !b.namespace) ctx.addIssue({ code: 'custom', path: ['namespace'], message: 'namespace is required for a namespace-scoped key' });
+  if (scope !== 'namespace' && b.namespace) ctx.addIssue({ code: 'custom', path: ['namespace'], message: 'only a namespace-scoped key names a namespace' });
+});
+
+/** POST /tokens/signing-key/rotate (`revoke_existing` is folded into `revokeExisting` before parsing). */
+export const rotateKeySchema = z.looseObject({
+  revokeExisting: z.boolean({ error: 'revokeExisting must be true or false' }).nullish(),
+});
+
+/** The body as an object with `alias` folded into `name` when `name` is absent (an alias's faults name `name`). */
+function folded(body: unknown, name: string, alias: string): unknown {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return body;
+  const b = body as Record<string, unknown>;
+  return b[name] === undefined || b[name] === null ? { ...b, [name]: b[alias] ?? b[name] } : b;
 }
 
 export function parseIssueToken(body: unknown): IssueTokenCommand {
-  const b = object(body);
-  const scope = b.scope;
-  if (scope !== 'namespace' && scope !== 'workspace') fail('scope', 'scope must be "namespace" or "workspace"');
-  const namespace = optionalText(b.namespace, 'namespace', 128);
-  const workspaceId = optionalText(b.workspaceId ?? b.workspace_id, 'workspaceId', 128);
-  if (scope === 'namespace' && !namespace) fail('namespace', 'namespace is required for a namespace-scoped token');
-  if (scope === 'workspace' && !workspaceId) fail('workspaceId', 'workspaceId is required for a workspace-scoped token');
-  return { scope, namespace: scope === 'namespace' ? namespace : null, workspaceId: scope === 'workspace' ? workspaceId : null, ttl: ttlOf(b.ttl), label: optionalText(b.label, 'label', 200) };
+  const b = parseWith(issueTokenSchema, folded(body, 'workspaceId', 'workspace_id'));
+  const ttl = b.ttl === undefined || b.ttl === null || b.ttl === '' ? TOKEN_TTL.default : Number(b.ttl);
+  return {
+    scope: b.scope,
+    namespace: b.scope === 'namespace' ? b.namespace || null : null,
+    workspaceId: b.scope === 'workspace' ? b.workspaceId || null : null,
+    ttl,
+    label: b.label || null,
+  };
 }
 
 export function parseCreateApiKey(body: unknown): CreateApiKeyCommand {
-  const b = object(body);
-  const scope = b.scope ?? 'namespace';
-  if (scope !== 'admin' && scope !== 'namespace' && scope !== 'billing') fail('scope', 'scope must be "admin", "namespace" or "billing"');
-  const namespace = optionalText(b.namespace, 'namespace', 128);
-  if (scope === 'namespace' && !namespace) fail('namespace', 'namespace is required for a namespace-scoped key');
-  if (scope !== 'namespace' && namespace) fail('namespace', 'only a namespace-scoped key names a namespace');
-  return { scope, namespace, label: optionalText(b.label, 'label', 200) };
+  const b = parseWith(createApiKeySchema, body);
+  return { scope: b.scope ?? 'namespace', namespace: b.namespace || null, label: b.label || null };
 }
 
 /** POST /tokens/signing-key/rotate: `revokeExisting` ends every token signed before at once. */
 export function parseRotateKey(body: unknown): { revokeExisting: boolean } {
-  const b = object(body);
-  const v = b.revokeExisting ?? b.revoke_existing ?? false;
-  if (typeof v !== 'boolean') fail('revokeExisting', 'revokeExisting must be true or false');
-  return { revokeExisting: v };
+  const b = parseWith(rotateKeySchema, folded(body, 'revokeExisting', 'revoke_existing'));
+  return { revokeExisting: b.revokeExisting ?? false };
 }

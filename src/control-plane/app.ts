@@ -30,6 +30,8 @@ import { quotaRoutes } from './routes/quotas.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { statsRoutes } from './routes/stats.js';
 import { METRICS_PATH, metricsRoutes, requestTimer } from './routes/metrics.js';
+import { OPENAPI_PATH, openApiRoutes } from './openapi-routes.js';
+import { responseLog } from './response-log.js';
 
 export interface ControlPlaneOptions {
   networkGateway: string;
@@ -37,7 +39,7 @@ export interface ControlPlaneOptions {
 }
 
 /** Paths reachable without the generic credentials check (/metrics does its own). */
-const PUBLIC_PATHS = new Set(['/', '/healthz', METRICS_PATH]);
+const PUBLIC_PATHS = new Set(['/', '/healthz', METRICS_PATH, OPENAPI_PATH]);
 
 /** The caller's address (for the failed sign-in throttle); the socket's peer, never a header. */
 function sourceOf(c: Context<Env>): string {
@@ -51,6 +53,8 @@ function sourceOf(c: Context<Env>): string {
 export function createControlPlane(ctx: ControlPlaneContext, opts: ControlPlaneOptions): Hono<Env> {
   const app = new Hono<Env>();
 
+  const logResponses = responseLog(); // test builds only (WARREN_TEST_RESPONSE_LOG)
+  if (logResponses) app.use('*', logResponses);
   app.use('*', requestTimer(ctx.metrics.observeHttp));
   app.use('*', async (c, next) => {
     const requestId = requestIdFrom(c.req.header(REQUEST_ID_HEADER));
@@ -89,6 +93,7 @@ export function createControlPlane(ctx: ControlPlaneContext, opts: ControlPlaneO
   app.route('/', tokenRoutes(ctx));
   app.route('/', statsRoutes(ctx));
   app.route('/', metricsRoutes(ctx));
+  app.route('/', openApiRoutes());
 
   app.notFound((c) => {
     const { status, body } = toWireError(

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TEST_IMAGES_DIR } from './images.js';
+import { responseLogDir } from './response-log.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const CLI = join(ROOT, 'dist', 'cli', 'warren.js');
@@ -85,7 +86,9 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
         ...process.env, WARREN_ADMIN_CLIENT_ID: ADMIN.clientId, WARREN_ADMIN_CLIENT_SECRET: ADMIN.clientSecret,
         // The warm pool is off unless a test turns it on (test/e2e/warm-pool.test.ts): its
         // background boots would otherwise add sandboxes to every test's host.
-        WARREN_UPSTREAM: 'none', WARREN_DNS_UPSTREAM: 'none', WARREN_WARM_POOL: '0', ...extraEnv,
+        WARREN_UPSTREAM: 'none', WARREN_DNS_UPSTREAM: 'none', WARREN_WARM_POOL: '0',
+        // Every JSON response goes to a log that test/zz-contract/ checks against the OpenAPI document.
+        WARREN_TEST_RESPONSE_LOG: join(responseLogDir(), `${dataDir.split('/').pop()}.jsonl`), ...extraEnv,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
