@@ -16,6 +16,7 @@ import { api, startServer, type TestServer } from '../support/warren.js';
 import { ensureTestImages } from '../support/images.js';
 import { contractChecker, runtimeRouteOf, type Observed } from '../support/contract.js';
 import { responseLogDir } from '../support/response-log.js';
+import { findLeaks } from '../support/leaks.js';
 import { waitForStatus } from '../support/workspaces.js';
 
 let server: TestServer;
@@ -111,7 +112,7 @@ test('a representative flow answers what the document says, route by route', asy
   assert.deepEqual(failures, []);
 });
 
-test('every response the suites logged matches the document', () => {
+test('every response the suites logged matches the document, and no error answer leaks host text', () => {
   const dir = responseLogDir();
   const files = readdirSync(dir).filter((f) => f.endsWith('.jsonl'));
   assert.ok(files.length > 0, 'no response logs (the servers of this run write them)');
@@ -120,9 +121,17 @@ test('every response the suites logged matches the document', () => {
   for (const f of files) {
     for (const line of readFileSync(join(dir, f), 'utf8').split('\n')) {
       if (line.trim() === '') continue;
-      const problem = check(JSON.parse(line) as Observed);
+      const observed = JSON.parse(line) as Observed;
+      const problem = check(observed);
       judged++;
       if (problem) problems.set(problem.slice(0, 400), (problems.get(problem.slice(0, 400)) ?? 0) + 1);
+      // Error hygiene (issue 15 item 2) over every error answer the suites provoked, not only the hygiene suite's own.
+      if (observed.status >= 400) {
+        for (const hit of findLeaks(observed.body)) {
+          const key = `leak in ${observed.method} ${observed.route} (${observed.status}): ${hit}`;
+          problems.set(key, (problems.get(key) ?? 0) + 1);
+        }
+      }
     }
   }
   for (const f of files) rmSync(join(dir, f), { force: true }); // judged: the next run starts clean
