@@ -43,6 +43,8 @@ export function loadRateLimits(env: NodeJS.ProcessEnv = process.env): RateLimits
  *   WARREN_KEEP_ALIVE_TIMEOUT_MS       an idle keep-alive connection is closed after this (default 65 000)
  *   WARREN_MAX_CONNECTIONS_PER_CLIENT  open connections per remote address on the main server (default 1 024;
  *                                      0 = no cap); past it 429 rate_limited and the connection closed
+ *   WARREN_SSH_HANDSHAKE_TIMEOUT_MS    the SSH jump host drops a connection that has not finished its
+ *                                      handshake within this (default 10 000)
  * Nothing bounds a response: exec streams, SSE logs, WebSocket terminals and a 60 s create
  * run as long as they run.
  */
@@ -51,6 +53,7 @@ export interface HttpLimits {
   bodyIdleTimeoutMs: number;
   keepAliveTimeoutMs: number;
   maxConnectionsPerClient: number;
+  sshHandshakeTimeoutMs: number;
 }
 
 export function loadHttpLimits(env: NodeJS.ProcessEnv = process.env): HttpLimits {
@@ -59,6 +62,7 @@ export function loadHttpLimits(env: NodeJS.ProcessEnv = process.env): HttpLimits
     bodyIdleTimeoutMs: Math.max(100, envNumber(env, 'WARREN_BODY_IDLE_TIMEOUT_MS', 60_000)),
     keepAliveTimeoutMs: Math.max(100, envNumber(env, 'WARREN_KEEP_ALIVE_TIMEOUT_MS', 65_000)),
     maxConnectionsPerClient: Math.floor(envNumber(env, 'WARREN_MAX_CONNECTIONS_PER_CLIENT', 1024)),
+    sshHandshakeTimeoutMs: Math.max(100, envNumber(env, 'WARREN_SSH_HANDSHAKE_TIMEOUT_MS', 10_000)),
   };
 }
 
