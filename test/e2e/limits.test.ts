@@ -129,7 +129,9 @@ test('the SSH jump host drops a client that never finishes its handshake', async
   sock.on('error', () => undefined);
   sock.resume(); // read what the jump host sends, so its close is seen
   sock.once('connect', () => sock.write('SSH-2.0-stalled\r\n'));
+  const guard = setTimeout(() => sock.destroy(), SSH_HANDSHAKE_MS * 2 + 5_000); // a failure, never a hang
   await new Promise((r) => sock.once('close', r));
+  clearTimeout(guard);
   const after = Date.now() - started;
   assert.ok(after < SSH_HANDSHAKE_MS * 2 + 2_000, `dropped after ${after} ms`);
 });
