@@ -69,6 +69,12 @@ export function relayHttp(req: IncomingMessage, res: ServerResponse, r: HttpRela
   });
   armConnectTimeout(upstream, r.connectTimeoutMs);
   upstream.on('response', (upRes) => {
+    if (res.headersSent || res.destroyed) {
+      // the client was already answered (e.g. 408 for a body that stalled) or left
+      upRes.resume();
+      upstream.destroy();
+      return;
+    }
     res.writeHead(upRes.statusCode ?? 502, r.responseHeaders(upRes));
     res.flushHeaders(); // SSE clients must see the headers before the first event
     relayResponseBody(upRes, res);

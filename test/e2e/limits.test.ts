@@ -52,7 +52,8 @@ after(async () => {
 const auth = `X-Client-Id: ${ADMIN.clientId}\r\nX-Client-Secret: ${ADMIN.clientSecret}\r\n`;
 
 // First, while this process holds no pooled connection to the server.
-test('past the per-client connection cap a request is answered 429 rate_limited and the connection closed', async () => {
+test('past the per-client connection cap a request is answered 429 rate_limited and the connection closed', async (t) => {
+  const t0 = Date.now();
   const held = await Promise.all(Array.from({ length: CAP }, () => openRaw(server.port)));
   const extra = await openRaw(server.port);
   extra.write('GET /workspace HTTP/1.1\r\nHost: x\r\n' + auth + '\r\n');
@@ -61,6 +62,7 @@ test('past the per-client connection cap a request is answered 429 rate_limited 
   assert.equal(res.body.code, 'rate_limited');
   assert.equal(res.body.details.limit, CAP);
   assert.ok((await extra.closed) < 5_000);
+  t.diagnostic(`429 after ${Date.now() - t0} ms`);
   // one of the held connections is served, and once it closes a new connection is admitted
   held[0]!.write('GET /workspace HTTP/1.1\r\nHost: x\r\n' + auth + 'Connection: close\r\n\r\n');
   assert.equal((await held[0]!.firstResponse(5_000)).status, 200);
@@ -70,6 +72,7 @@ test('past the per-client connection cap a request is answered 429 rate_limited 
   const again = await openRaw(server.port);
   again.write('GET /workspace HTTP/1.1\r\nHost: x\r\n' + auth + 'Connection: close\r\n\r\n');
   assert.equal((await again.firstResponse(5_000)).status, 200);
+  t.diagnostic(`done after ${Date.now() - t0} ms`);
 });
 
 test('a slow-loris is answered 408 request_timeout and dropped', async () => {

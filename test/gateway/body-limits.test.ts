@@ -62,3 +62,30 @@ test('a chunked body is refused at the first chunk past the cap, then the connec
   // the gateway still answers
   assert.equal((await fetch(`${gw.url}/health`)).status, 200);
 });
+
+test('a relayed body that stalls is answered 408 request_timeout (the main server\'s guard) and the gateway carries on', async () => {
+  const { createServer } = await import('node:http');
+  const { createGateway } = await import('../../src/gateway/gateway.js');
+  const { guardBodyIdle } = await import('../../src/util/http-guards.js');
+  const { fakeResolver, listen } = await import('./harness.js');
+  const gateway = createGateway({ resolve: fakeResolver({ 'tok-a': up.route('ws_a') }) });
+  const server = createServer((req, res) => {
+    guardBodyIdle(req, res, 300);
+    gateway.handleRequest(req, res);
+  });
+  const port = await listen(server);
+  try {
+    const conn = await openRaw(port);
+    conn.write('POST /files/transfer/upload HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer tok-a\r\nContent-Length: 100\r\n\r\nabc');
+    const res = await conn.firstResponse(5_000);
+    assert.equal(res.status, 408);
+    assert.deepEqual([res.body.code, res.body.details.field], ['request_timeout', 'body']);
+    assert.ok((await conn.closed) < 5_000);
+    const ok = await fetch(`http://127.0.0.1:${port}/exec`, { method: 'POST', headers: { authorization: 'Bearer tok-a' }, body: '{}' });
+    assert.equal(ok.status, 200);
+  } finally {
+    gateway.close();
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+  }
+});
