@@ -44,6 +44,15 @@ test('a declared Content-Length past the cap is refused unread: 413 with limit a
   assert.ok((await conn.closed) < 5_000);
 });
 
+test('the proxy route refuses a declared body past its cap unread', async () => {
+  const conn = await openRaw(agent.port);
+  conn.write(head('/proxy/3000/upload', `Content-Length: ${1024 * 1024 * 1024 + 1}\r\n`));
+  const res = await conn.firstResponse(5_000);
+  assert.equal(res.status, 413);
+  assert.deepEqual([res.body.code, res.body.details.field, res.body.details.limit], ['payload_too_large', 'body', 1024 * 1024 * 1024]);
+  conn.destroy();
+});
+
 test('an endless chunked body is refused at the first chunk past the cap', async () => {
   const conn = await openRaw(agent.port);
   conn.write(head('/exec', 'Transfer-Encoding: chunked\r\n'));
