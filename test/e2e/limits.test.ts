@@ -14,7 +14,7 @@ import { ADMIN, startServer, type TestServer } from '../support/warren.js';
 import { ensureTestImages } from '../support/images.js';
 import { freePort } from '../support/ssh.js';
 import { adminClient, openRuntime, type Client } from '../support/workspaces.js';
-import { openRaw, sleep } from '../support/raw-http.js';
+import { endlessBody, openRaw, sleep } from '../support/raw-http.js';
 
 const CAP = 4;
 const HEADERS_MS = 800;
@@ -104,6 +104,15 @@ test('a control-plane body that stalls is 408 request_timeout (field body); one 
   assert.equal(refused.status, 413);
   assert.deepEqual([refused.body.code, refused.body.details.field, refused.body.details.limit], ['payload_too_large', 'body', 1024 * 1024]);
   big.destroy();
+
+  // an endless body (the issue's finding: read whole before its size was checked)
+  const endless = await openRaw(server.port);
+  endless.write('POST /workspace HTTP/1.1\r\nHost: x\r\n' + auth + 'Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n');
+  const { response, sent } = await endlessBody(endless, 64 * 1024, 2);
+  assert.equal(response.status, 413);
+  assert.equal(response.body.code, 'payload_too_large');
+  assert.ok(sent <= 16 + 40, `answered after ${sent} chunks of 64 KiB`);
+  assert.ok((await endless.closed) < 10_000, 'the connection is closed after a bounded drain');
 });
 
 test('a runtime body past the gateway cap is refused unread, before the token is checked', async () => {
