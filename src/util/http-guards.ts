@@ -45,7 +45,9 @@ export function applyHttpTimeouts(server: Server, limits: HttpLimits): void {
   server.requestTimeout = 0;
   server.keepAliveTimeout = limits.keepAliveTimeoutMs;
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
-    if (!socket.writable || (err.code === 'ECONNRESET')) {
+    // A response already under way on this socket cannot be followed by another one.
+    const inFlight = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (!socket.writable || err.code === 'ECONNRESET' || inFlight?.headersSent) {
       socket.destroy();
       return;
     }
@@ -55,7 +57,9 @@ export function applyHttpTimeouts(server: Server, limits: HttpLimits): void {
     }
     const refusal = err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
       ? new AppError('request_timeout', `The request headers did not arrive within ${limits.headersTimeoutMs} ms`, { limit_ms: limits.headersTimeoutMs })
-      : new AppError('bad_request', 'Malformed HTTP request');
+      : err.code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW'
+        ? new AppError('payload_too_large', 'Chunk extensions too large', { field: 'body', limit: 16 * 1024 }) // node:http's own limit
+        : new AppError('bad_request', 'Malformed HTTP request');
     writeRawError(socket, refusal);
   });
 }
