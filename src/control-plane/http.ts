@@ -14,6 +14,26 @@ import type { ControlPlaneContext, Env } from './context.js';
 const MAX_BODY_BYTES = BODY_LIMITS.controlPlaneJson;
 /** Longest silence while a body is arriving (WARREN_BODY_IDLE_TIMEOUT_MS; environment only). */
 let bodyIdleMs: number | undefined;
+const idleMs = (): number => (bodyIdleMs ??= loadHttpLimits().bodyIdleTimeoutMs);
+
+/**
+ * A streamed upload (image archive, build context) that fails with 408 request_timeout
+ * (field body) when the client stops sending for the body-idle timeout; null stays null.
+ */
+export function idleGuardedBody(body: ReadableStream<Uint8Array> | null): ReadableStream<Uint8Array> | null {
+  if (!body) return null;
+  const chunks = webStreamChunks(body, idleMs());
+  return new ReadableStream<Uint8Array>({
+    async pull(ctrl) {
+      const next = await chunks.next(); // a 408 here errors the stream for its reader
+      if (next.done) ctrl.close();
+      else ctrl.enqueue(next.value);
+    },
+    async cancel() {
+      await chunks.return(undefined);
+    },
+  });
+}
 
 /**
  * The body as UTF-8 text, capped in bytes while it streams (src/util/capped-body.ts): a
@@ -26,8 +46,7 @@ async function readCappedText(c: Context<Env>): Promise<string> {
   refuseDeclared(c.req.header('content-length'), MAX_BODY_BYTES);
   const body = c.req.raw.body;
   if (!body) return '';
-  bodyIdleMs ??= loadHttpLimits().bodyIdleTimeoutMs;
-  const bytes = await readCapped(webStreamChunks(body, bodyIdleMs), null, MAX_BODY_BYTES);
+  const bytes = await readCapped(webStreamChunks(body, idleMs()), null, MAX_BODY_BYTES);
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
