@@ -89,7 +89,7 @@ test('a slow-loris is answered 408 request_timeout and dropped', async () => {
   assert.match(conn.received(), /"code":"request_timeout"/);
 });
 
-test('a control-plane body that stalls is 408 request_timeout (field body); one declared too large is 413 unread', async () => {
+test('a control-plane body that stalls (JSON or an upload) is 408 request_timeout (field body); one declared too large or endless is 413', async () => {
   const stalled = await openRaw(server.port);
   stalled.write('POST /workspace HTTP/1.1\r\nHost: x\r\n' + auth + 'Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"image":');
   const res = await stalled.firstResponse(BODY_IDLE_MS * 3 + 2_000);
@@ -104,6 +104,14 @@ test('a control-plane body that stalls is 408 request_timeout (field body); one 
   assert.equal(refused.status, 413);
   assert.deepEqual([refused.body.code, refused.body.details.field, refused.body.details.limit], ['payload_too_large', 'body', 1024 * 1024]);
   big.destroy();
+
+  // a streamed upload (image archive) that stalls
+  const upload = await openRaw(server.port);
+  upload.write('POST /images?name=stalled HTTP/1.1\r\nHost: x\r\n' + auth + 'Content-Type: application/x-tar\r\nContent-Length: 100000\r\n\r\n' + 'x'.repeat(512));
+  const uploadRes = await upload.firstResponse(BODY_IDLE_MS * 3 + 5_000);
+  assert.equal(uploadRes.status, 408, JSON.stringify(uploadRes.body));
+  assert.deepEqual([uploadRes.body.code, uploadRes.body.details.field], ['request_timeout', 'body']);
+  upload.destroy();
 
   // an endless body (the issue's finding: read whole before its size was checked)
   const endless = await openRaw(server.port);
