@@ -12,7 +12,6 @@
  */
 import { join } from 'node:path';
 import type { SshConfig } from './config/ssh.js';
-import { SSH_HANDSHAKE_TIMEOUT_MS } from './config/ssh.js';
 import { AGENT_PORT } from './domain/ports.js';
 import { controlDirOf } from './domain/sandbox-spec.js';
 import { SshService } from './domain/ssh.js';
@@ -78,7 +77,7 @@ export async function createSshPlane(i: SshPlaneInput): Promise<SshPlane> {
       onChannel: i.activity,
       log: i.log,
       maxPerSource: i.cfg.maxPerSource,
-      handshakeTimeoutMs: SSH_HANDSHAKE_TIMEOUT_MS,
+      handshakeTimeoutMs: i.cfg.handshakeTimeoutMs,
     });
   }
   return {

@@ -23,6 +23,7 @@ import { openDataStore, startDriver, startHost, startImages } from './server-hos
 import { buildDomain, type Domain } from './server-domain.js';
 import { createPlanes } from './server-planes.js';
 import { claimBridge, releaseBridgeIfUnused } from './host/bridge-ownership.js';
+import { applyHttpTimeouts, capConnectionsPerClient, guardBodyIdle, httpServerOptions } from './util/http-guards.js';
 
 export interface RunningWarren {
   server: Server;
@@ -68,26 +69,35 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
   });
   const { ssh, workspaces, reconciler } = d;
 
-  const server = createServer((req, res) => {
+  const httpLimits = cfg.limits.http;
+  const server = createServer(httpServerOptions(httpLimits), (req, res) => {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       log.info({ method: req.method, path: pathOf(req), status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
     });
+    if (connectionCap.refuseRequest(req, res)) return;
     const path = pathOf(req);
-    if (edge.matches(req)) edge.handleRequest(req, res);
-    else if (gatewayHandler.isRuntimePath(path)) gatewayHandler.handleRequest(req, res);
-    else if (isConsolePath(path)) consoleHandler(req, res, path);
+    // Relayed bodies are watched here; the control plane's reader has its own idle timer (control-plane/http.ts).
+    if (edge.matches(req)) {
+      guardBodyIdle(req, res, httpLimits.bodyIdleTimeoutMs);
+      edge.handleRequest(req, res);
+    } else if (gatewayHandler.isRuntimePath(path)) {
+      guardBodyIdle(req, res, httpLimits.bodyIdleTimeoutMs);
+      gatewayHandler.handleRequest(req, res);
+    } else if (isConsolePath(path)) consoleHandler(req, res, path);
     else void cpListener(req, res);
   });
   server.on('upgrade', (req, socket, head) => {
+    if (connectionCap.refuseUpgrade(req, socket)) return;
     if (edge.matches(req)) edge.handleUpgrade(req, socket, head);
     else if (gatewayHandler.isRuntimePath(pathOf(req))) gatewayHandler.handleUpgrade(req, socket, head);
     else socket.destroy();
   });
-  server.keepAliveTimeout = 65_000;
-  // Runtime uploads and streams may run long; the gateway bounds its own idle time.
-  server.requestTimeout = 0;
+  // Header, body-idle and keep-alive timeouts, no total request timeout (streams run long), and
+  // the per-client connection cap: src/util/http-guards.ts with src/config/limits.ts.
+  applyHttpTimeouts(server, httpLimits);
+  const connectionCap = capConnectionsPerClient(server, httpLimits.maxConnectionsPerClient);
   await ssh.listen(); // before the API: once Warren says it listens, the jump host does too
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

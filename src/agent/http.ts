@@ -7,10 +7,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AppError } from '../contract/errors.js';
 import { toWireError } from '../contract/envelope.js';
 import { sendJson } from '../contract/json-reply.js';
+import { BODY_LIMITS } from '../config/limits.js';
+import { readCapped, requestChunks } from '../util/capped-body.js';
+import { lingerThenClose } from '../util/http-guards.js';
 export { sendJson };
 
-/** Largest JSON request body accepted (413 beyond). */
-export const MAX_JSON_BODY = 16 * 1024 * 1024;
+/** Largest JSON request body accepted (413 beyond; src/config/limits.ts). */
+export const MAX_JSON_BODY = BODY_LIMITS.runtimeJson;
 
 export interface RequestContext {
   req: IncomingMessage;
@@ -118,38 +121,14 @@ function decodeSegment(s: string): string {
   }
 }
 
-/** Oversized bodies up to this size are read and discarded so the client sees the 413. */
-const DRAIN_MAX = 64 * 1024 * 1024;
-
 /**
- * Reads the whole body into memory, refusing more than `limit` bytes (413). An
- * oversized body is drained (up to DRAIN_MAX) before rejecting, because closing on a
- * client that is still uploading makes it fail with EPIPE instead of reading the 413.
+ * Reads the whole body into memory, capped in bytes while it streams (the shared rule of
+ * src/util/capped-body.ts): a declared Content-Length past `limit` is refused unread, a
+ * chunked body at the first chunk past it (413, field body). `sendError` then lingers so
+ * a client still uploading reads the 413.
  */
 export function readRawBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > DRAIN_MAX) return Promise.reject(tooLarge(limit));
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > DRAIN_MAX) {
-        req.removeAllListeners('data');
-        reject(tooLarge(limit));
-      } else if (size <= limit) {
-        chunks.push(chunk);
-      } else if (chunks.length > 0) {
-        chunks.length = 0; // over the limit: keep draining, stop keeping
-      }
-    });
-    req.on('end', () => (size > limit ? reject(tooLarge(limit)) : resolve(Buffer.concat(chunks))));
-    req.on('error', reject);
-  });
-}
-
-function tooLarge(limit: number): AppError {
-  return new AppError('payload_too_large', `Request body exceeds ${limit} bytes`, { limit });
+  return readCapped(requestChunks(req), req.headers['content-length'], limit);
 }
 
 /**
@@ -176,9 +155,12 @@ export async function readJsonObject(req: IncomingMessage, limit = MAX_JSON_BODY
 /** Sends any thrown value as the standard error envelope; returns the status sent. */
 export function sendError(res: ServerResponse, err: unknown, requestId?: string): number {
   const { status, body } = toWireError(err, requestId);
-  // After a 413 the rest of the body is unread: close rather than reuse the socket.
-  if (status === 413 && !res.headersSent) res.setHeader('connection', 'close');
+  // After a 413 or 408 the rest of the body is unread: close rather than reuse the socket,
+  // after a bounded drain so a client still sending reads this answer.
+  const refusedBody = (status === 413 || status === 408) && !res.headersSent;
+  if (refusedBody) res.setHeader('connection', 'close');
   sendJson(res, status, body);
+  if (refusedBody) lingerThenClose(res.req);
   return status;
 }
 

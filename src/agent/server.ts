@@ -24,6 +24,8 @@ import { isProxyUrl } from './proxy/target.js';
 import { authenticateControl, isInternalPath, registerInternalRoutes, type InternalDeps } from './routes/internal.js';
 import type { TaskStore } from './exec/tasks.js';
 import type { BootServiceStatus } from './supervisor.js';
+import { loadHttpLimits, type HttpLimits } from '../config/limits.js';
+import { applyHttpTimeouts, guardBodyIdle, httpServerOptions } from '../util/http-guards.js';
 
 export interface AgentLogger {
   (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>): void;
@@ -39,6 +41,8 @@ export interface AgentDeps {
   controlTokens?: TokenSource;
   /** Workloads and log files behind `/_warren/*` (routes/internal.ts). */
   internal?: InternalDeps;
+  /** Header, body-idle and keep-alive timeouts (src/config/limits.ts); default from the environment. */
+  httpLimits?: HttpLimits;
 }
 
 const TARGET_NAME = /^[a-z][a-z0-9_-]{0,63}$/;
@@ -61,18 +65,20 @@ export function buildRouter(deps: AgentDeps): Router {
 
 export function createAgentServer(deps: AgentDeps): Server {
   const router = buildRouter(deps);
-  const server = createServer((req, res) => {
+  const limits = deps.httpLimits ?? loadHttpLimits();
+  const server = createServer(httpServerOptions(limits), (req, res) => {
+    guardBodyIdle(req, res, limits.bodyIdleTimeoutMs);
     handle(router, deps, req, res).catch((err) => {
       deps.log('error', 'request handler crashed', { err: String(err) });
       if (!res.headersSent) sendError(res, err);
       else res.destroy();
     });
   });
-  // Idle keep-alive sockets live longer than the gateway's pool keeps them.
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 30_000;
-  // Bodies may legitimately take long (tar uploads, stdin); headers may not.
-  server.requestTimeout = 0;
+  // Headers must arrive in time, a body must keep moving, idle keep-alive sockets close (the
+  // default outlives the gateway's pool); no total request timeout: uploads and streams run long.
+  // No per-client connection cap: the agent hears only the gateway and the host, which the
+  // main server already caps per client.
+  applyHttpTimeouts(server, limits);
   // WebSocket upgrades: /proxy… (runtime.md §11.3). Another listener may own other
   // paths (/ws); when none does, the upgrade is refused instead of left hanging.
   server.on('upgrade', (req, socket, head) => {
@@ -91,10 +97,6 @@ export function createAgentServer(deps: AgentDeps): Server {
     }
   });
   server.on('close', () => liveStateFor(deps).close());
-  server.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
-    else socket.destroy();
-  });
   return server;
 }
 

@@ -7,16 +7,17 @@
  *   WARREN_SSH_MAX_PER_SOURCE                  concurrent jump connections per source address (default 32)
  */
 import type { Flags } from './load.js';
+import { loadHttpLimits } from './limits.js';
 
 export const DEFAULT_SSH_PORT = 2222;
-/** A jump connection must finish its handshake within this (then it is dropped). */
-export const SSH_HANDSHAKE_TIMEOUT_MS = 10_000;
 
 export interface SshConfig {
   port: number;
   host: string;
   publicHost: string;
   maxPerSource: number;
+  /** A jump connection must finish its handshake within this, else it is dropped (src/config/limits.ts). */
+  handshakeTimeoutMs: number;
 }
 
 type Pick = (flags: Flags, flag: string, env: string) => string | undefined;
@@ -43,6 +44,7 @@ export function loadSshConfig(flags: Flags, pick: Pick, apiHost: string, publicU
     port,
     host: pick(flags, 'ssh-host', 'WARREN_SSH_HOST') ?? apiHost,
     publicHost,
+    handshakeTimeoutMs: loadHttpLimits().sshHandshakeTimeoutMs,
     maxPerSource: intIn(process.env.WARREN_SSH_MAX_PER_SOURCE || '32', 'WARREN_SSH_MAX_PER_SOURCE', 1, 10_000),
   };
 }

@@ -14,6 +14,8 @@ export const ERROR_STATUS = {
   forbidden: 403,
   not_found: 404,
   conflict: 409,
+  // a request whose headers or body stopped arriving (src/config/limits.ts)
+  request_timeout: 408,
   payload_too_large: 413,
   rate_limited: 429,
   server_error: 500,

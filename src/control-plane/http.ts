@@ -5,43 +5,50 @@
  */
 import type { Context } from 'hono';
 import { AppError } from '../contract/errors.js';
+import { BODY_LIMITS, loadHttpLimits } from '../config/limits.js';
+import { readCapped, refuseDeclared, webStreamChunks } from '../util/capped-body.js';
 import type { WorkspaceRecord } from '../store/store.js';
 import { reaches } from '../domain/principal.js';
 import type { ControlPlaneContext, Env } from './context.js';
 
-const MAX_BODY_BYTES = 1024 * 1024;
+const MAX_BODY_BYTES = BODY_LIMITS.controlPlaneJson;
+/** Longest silence while a body is arriving (WARREN_BODY_IDLE_TIMEOUT_MS; environment only). */
+let bodyIdleMs: number | undefined;
+const idleMs = (): number => (bodyIdleMs ??= loadHttpLimits().bodyIdleTimeoutMs);
 
-/** The 413 of a body past the cap. */
-function tooLarge(): AppError {
-  return new AppError('payload_too_large', 'Request body is larger than 1 MiB', { field: 'body', limit: MAX_BODY_BYTES });
+/**
+ * A streamed upload (image archive, build context) that fails with 408 request_timeout
+ * (field body) when the client stops sending for the body-idle timeout; null stays null.
+ */
+export function idleGuardedBody(body: ReadableStream<Uint8Array> | null): ReadableStream<Uint8Array> | null {
+  if (!body) return null;
+  const chunks = webStreamChunks(body, idleMs());
+  return new ReadableStream<Uint8Array>({
+    async pull(ctrl) {
+      const next = await chunks.next(); // a 408 here errors the stream for its reader
+      if (next.done) ctrl.close();
+      else ctrl.enqueue(next.value);
+    },
+    async cancel() {
+      await chunks.return(undefined);
+    },
+  });
 }
 
 /**
- * The body as UTF-8 text, capped in bytes while it streams: a declared Content-Length past the
- * cap is refused before anything is read, and a body without one is refused at the first chunk
- * that crosses it — never read whole first, and never measured in characters (a character can
- * be four bytes).
+ * The body as UTF-8 text, capped in bytes while it streams (src/util/capped-body.ts): a
+ * declared Content-Length past the cap is refused before anything is read, and a body
+ * without one is refused at the first chunk that crosses it — never read whole first, and
+ * never measured in characters (a character can be four bytes). A body that stops arriving
+ * is a 408 request_timeout.
  */
 async function readCappedText(c: Context<Env>): Promise<string> {
-  const declared = Number(c.req.header('content-length') ?? '0');
-  if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) throw tooLarge();
+  refuseDeclared(c.req.header('content-length'), MAX_BODY_BYTES);
   const body = c.req.raw.body;
   if (!body) return '';
-  const reader = body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > MAX_BODY_BYTES) {
-      await reader.cancel().catch(() => undefined);
-      throw tooLarge();
-    }
-    chunks.push(value);
-  }
+  const bytes = await readCapped(webStreamChunks(body, idleMs()), null, MAX_BODY_BYTES);
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks));
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
     throw new AppError('bad_request', 'Request body is not valid UTF-8', { field: 'body' });
   }

@@ -9,6 +9,8 @@ import { sendWireError } from './respond.js';
 import { stripTokenParam } from './paths.js';
 import { endToEndHeaders, forwardedHeaders } from './headers.js';
 import { relayHttp } from './pipe.js';
+import { bodyTooLarge } from '../util/capped-body.js';
+import { lingerThenClose } from '../util/http-guards.js';
 import type { GatewayLog, RuntimeRoute } from './types.js';
 
 export interface ForwardContext {
@@ -20,6 +22,8 @@ export interface ForwardContext {
   track: (cut: () => void) => () => void;
   /** The agent answered (its status), before the headers are relayed. */
   onResponse?: (status: number) => void;
+  /** Largest request body relayed (bytes); past it 413 payload_too_large (field body). */
+  bodyLimit: number;
 }
 
 export function forwardHttp(req: IncomingMessage, res: ServerResponse, ctx: ForwardContext): void {
@@ -38,10 +42,19 @@ export function forwardHttp(req: IncomingMessage, res: ServerResponse, ctx: Forw
       ctx.onResponse?.(upRes.statusCode ?? 502);
       return endToEndHeaders(upRes.headers);
     },
+    bodyLimit: ctx.bodyLimit,
+    onBodyTooLarge: (out) => refuseBody(req, out, bodyTooLarge(ctx.bodyLimit)),
     onUnreachable: (out, err) => {
       sendWireError(out, Object.assign(unreachable(route, err), { cause: err }), ctx.log);
     },
   });
+}
+
+/** Answers a refused body (413) and closes the connection after a bounded drain (src/util/http-guards.ts). */
+export function refuseBody(req: IncomingMessage, res: ServerResponse, err: AppError): void {
+  if (!res.headersSent) res.setHeader('connection', 'close');
+  sendWireError(res, err);
+  lingerThenClose(req);
 }
 
 function unreachable(route: RuntimeRoute, err: NodeJS.ErrnoException): AppError {

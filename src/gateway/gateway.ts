@@ -9,7 +9,9 @@
 import { Agent, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { AppError, isAppError } from '../contract/errors.js';
-import { forwardHttp } from './forward-http.js';
+import { forwardHttp, refuseBody } from './forward-http.js';
+import { runtimeBodyLimit } from './body-limits.js';
+import { bodyTooLarge, declaredLength } from '../util/capped-body.js';
 import { forwardUpgrade } from './forward-upgrade.js';
 import { callerToken, isHealthPath, isRuntimePath, pathnameOf } from './paths.js';
 import { assignRequestId, sendJson, sendWireError, writeSocketError } from './respond.js';
@@ -25,8 +27,19 @@ function isExecPath(method: string | undefined, path: string): boolean {
   return method === 'POST' && /^(\/runtimes\/[^/]+)?\/exec(\/stream)?\/?$/.test(path);
 }
 
+/** Reads and drops a body nobody will use; past `limit` bytes the connection is cut instead. */
+function discardBody(req: IncomingMessage, limit: number): void {
+  let total = 0;
+  req.on('data', (chunk: Buffer) => {
+    total += chunk.length;
+    if (total > limit) req.socket.destroy();
+  });
+  req.resume();
+}
+
 export function createGateway(opts: GatewayOptions): Gateway {
   const connectTimeoutMs = opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  const bodyLimit = opts.bodyLimit ?? runtimeBodyLimit;
   // Pooled keep-alive connections to agents. No socket timeout: SSE and long exec
   // requests may stay silent for minutes.
   const agent = new Agent({ keepAlive: true, maxFreeSockets: 64 });
@@ -54,17 +67,26 @@ export function createGateway(opts: GatewayOptions): Gateway {
       sendJson(res, 200, { success: true, status: 'ok' });
       return;
     }
+    // The cap is public and costs nothing to check: a declared length past it is refused
+    // unread, before the token is even looked at.
+    const limit = bodyLimit(path);
+    const declared = declaredLength(req.headers['content-length']);
+    if (declared !== null && declared > limit) {
+      refuseBody(req, res, bodyTooLarge(limit));
+      return;
+    }
     let target: RuntimeRoute;
     try {
       target = await route(req);
     } catch (err) {
-      // Unread request bodies are discarded; the socket can then be reused.
-      req.resume();
+      // Unread request bodies are discarded (up to the cap); the socket can then be reused.
+      discardBody(req, limit);
       sendWireError(res, err, opts.log);
       return;
     }
     if (res.destroyed || req.destroyed) return; // client left while we resolved
     forwardHttp(req, res, {
+      bodyLimit: limit,
       route: target,
       agent,
       connectTimeoutMs,

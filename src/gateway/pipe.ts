@@ -51,6 +51,12 @@ export interface HttpRelay {
   responseHeaders: (upRes: IncomingMessage) => OutgoingHttpHeaders;
   /** Writes the error reply when the upstream cannot be reached (nothing was sent yet). */
   onUnreachable: (res: ServerResponse, err: NodeJS.ErrnoException) => void;
+  /**
+   * Request bodies past this many bytes are not relayed: at the first chunk past it the
+   * upstream request is cut and `onBodyTooLarge` answers the client (none = no cap).
+   */
+  bodyLimit?: number;
+  onBodyTooLarge?: (res: ServerResponse) => void;
 }
 
 export function relayHttp(req: IncomingMessage, res: ServerResponse, r: HttpRelay, retry = true): void {
@@ -63,12 +69,21 @@ export function relayHttp(req: IncomingMessage, res: ServerResponse, r: HttpRela
   });
   armConnectTimeout(upstream, r.connectTimeoutMs);
   upstream.on('response', (upRes) => {
+    if (res.headersSent || res.destroyed) {
+      // the client was already answered (e.g. 408 for a body that stalled) or left
+      upRes.resume();
+      upstream.destroy();
+      return;
+    }
     res.writeHead(upRes.statusCode ?? 502, r.responseHeaders(upRes));
     res.flushHeaders(); // SSE clients must see the headers before the first event
     relayResponseBody(upRes, res);
   });
+  /** Set once the body went past the cap: the upstream's errors are then our own doing. */
+  let refused = false;
   upstream.on('error', (err: NodeJS.ErrnoException) => {
     untrack();
+    if (refused) return;
     if (res.headersSent || res.destroyed) {
       res.destroy();
       return;
@@ -85,8 +100,16 @@ export function relayHttp(req: IncomingMessage, res: ServerResponse, r: HttpRela
     untrack();
     if (!res.writableFinished) upstream.destroy();
   });
-  if (hasBody(req)) relayRequestBody(req, upstream);
-  else upstream.end();
+  if (!hasBody(req)) upstream.end();
+  else if (r.bodyLimit === undefined) relayRequestBody(req, upstream);
+  else {
+    relayCappedBody(req, upstream, r.bodyLimit, () => {
+      refused = true;
+      upstream.destroy();
+      if (res.headersSent) res.destroy();
+      else r.onBodyTooLarge?.(res);
+    });
+  }
 }
 
 /*
@@ -110,6 +133,23 @@ function relayResponseBody(upRes: IncomingMessage, res: ServerResponse): void {
 function relayRequestBody(req: IncomingMessage, upstream: ReturnType<typeof request>): void {
   req.on('error', () => upstream.destroy());
   req.pipe(upstream);
+}
+
+/**
+ * As `relayRequestBody`, counting bytes: at the first chunk past `limit` (before the pipe
+ * writes it: this listener was added first) the relay stops and `exceeded` runs once.
+ */
+function relayCappedBody(req: IncomingMessage, upstream: ReturnType<typeof request>, limit: number, exceeded: () => void): void {
+  let total = 0;
+  const count = (chunk: Buffer) => {
+    total += chunk.length;
+    if (total <= limit) return;
+    req.off('data', count);
+    req.unpipe(upstream);
+    exceeded();
+  };
+  req.on('data', count);
+  relayRequestBody(req, upstream);
 }
 
 export interface UpgradeRelay {

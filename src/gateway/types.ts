@@ -26,6 +26,8 @@ export interface GatewayOptions {
   connectTimeoutMs?: number;
   /** Called when an exchange with a workspace begins; the returned function when it ends (idle policy). */
   onExchange?: ExchangeObserver;
+  /** Largest request body relayed for a path (bytes); default `runtimeBodyLimit` (src/gateway/body-limits.ts). */
+  bodyLimit?: (path: string) => number;
   /** Exec requests (POST /exec, /exec/stream): seconds from arrival to the agent's response headers. */
   observeExec?: (seconds: number, status: number) => void;
 }

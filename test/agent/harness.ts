@@ -40,6 +40,8 @@ export interface AgentSetup {
   logsDir?: string;
   /** WARREN_CGROUP_ROOT; default a path without cgroups (no per-workload groups). */
   cgroupRoot?: string;
+  /** More environment for the agent (e.g. small WARREN_*_TIMEOUT_MS limits). */
+  env?: Record<string, string>;
 }
 
 export const TEST_CONTROL_TOKEN = 'c'.repeat(64);
@@ -61,6 +63,7 @@ export async function startAgent(setup: AgentSetup = {}): Promise<AgentHandle> {
     env: {
       ...process.env, WARREN_AGENT_PORT: '0', WARREN_AGENT_HOST: '127.0.0.1', WARREN_CONTROL_DIR: controlDir,
       WARREN_LOGS_DIR: logsDir, WARREN_CGROUP_ROOT: setup.cgroupRoot ?? join(controlDir, 'no-cgroups'),
+      ...setup.env,
     },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

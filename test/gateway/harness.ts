@@ -33,8 +33,10 @@ export interface GatewayServer {
 }
 
 /** The gateway mounted the way the Warren server mounts it (runtime paths only). */
-export async function startGatewayServer(table: RouteTable, connectTimeoutMs?: number): Promise<GatewayServer> {
-  const gateway = createGateway({ resolve: fakeResolver(table), connectTimeoutMs });
+export async function startGatewayServer(
+  table: RouteTable, connectTimeoutMs?: number, bodyLimit?: (path: string) => number,
+): Promise<GatewayServer> {
+  const gateway = createGateway({ resolve: fakeResolver(table), connectTimeoutMs, bodyLimit });
   const server = createServer((req, res) => {
     if (gateway.isRuntimePath(new URL(req.url ?? '/', 'http://x').pathname)) gateway.handleRequest(req, res);
     else {
@@ -83,7 +85,7 @@ export interface Upstream {
   close(): Promise<void>;
 }
 
-/** A stand-in agent. Paths: /exec/stream (SSE), /files/upload, /files/download?bytes=N, /exec/slow (never answers), * (echo). */
+/** A stand-in agent. Paths: /exec/stream (SSE), /files/transfer/upload (hash of the body), /files/download?bytes=N, /exec/slow (never answers), * (echo). */
 export async function startUpstream(name: string, agentToken: string): Promise<Upstream> {
   let release: () => void = () => {};
   const state = { slowClosed: 0 };
@@ -98,7 +100,7 @@ export async function startUpstream(name: string, agentToken: string): Promise<U
       new Promise<void>((r) => (release = r)).then(() => res.end('event: exit\ndata: {"exit_code":0}\n\n'));
       return;
     }
-    if (path === '/files/upload') return upload(req, res);
+    if (path === '/files/transfer/upload') return upload(req, res);
     if (path === '/files/download') return download(req, res);
     if (path === '/exec/slow') {
       res.on('close', () => (state.slowClosed += 1));

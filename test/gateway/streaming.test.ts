@@ -110,7 +110,7 @@ async function transfer(url: string, total: number): Promise<void> {
       else ctrl.enqueue(n.value);
     },
   });
-  const upRes = await fetch(`${url}/files/upload`, { method: 'POST', headers: auth, body, duplex: 'half' } as RequestInit);
+  const upRes = await fetch(`${url}/files/transfer/upload`, { method: 'POST', headers: auth, body, duplex: 'half' } as RequestInit);
   const upBody = (await upRes.json()) as { bytes: number; sha256: string };
   assert.equal(upBody.bytes, total);
   assert.equal(upBody.sha256, expectedSha(total));

@@ -22,11 +22,13 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { AppError } from '../../contract/errors.js';
+import { BODY_LIMITS } from '../../config/limits.js';
+import { cappedChunks, refuseDeclared, requestChunks } from '../../util/capped-body.js';
 import { StreamingWriteBody } from './json-stream.js';
 import { absolutePath } from './paths.js';
 
-/** Largest write body accepted; raised for this route only (the agent default is 16 MiB). */
-export const MAX_WRITE_BODY = 1024 * 1024 * 1024;
+/** Largest write body accepted; raised for this route only (src/config/limits.ts). */
+export const MAX_WRITE_BODY = BODY_LIMITS.fileWrite;
 /** Read size when appending a spool onto its target. */
 const APPEND_CHUNK = 1024 * 1024;
 
@@ -61,9 +63,7 @@ export function parseMode(raw: unknown, fallback: number): number {
 
 /** Reads the request, writes the file, returns its final path and size. */
 export async function writeFromRequest(req: IncomingMessage): Promise<WriteResult> {
-  if (Number(req.headers['content-length'] ?? 0) > MAX_WRITE_BODY) {
-    throw new AppError('payload_too_large', `Request body exceeds ${MAX_WRITE_BODY} bytes`, { limit: MAX_WRITE_BODY });
-  }
+  refuseDeclared(req.headers['content-length'], MAX_WRITE_BODY);
   let spool: Spool | null = null;
   const body = new StreamingWriteBody('content', async (chunk) => {
     spool ??= openSpool(body.fields.path);
@@ -71,12 +71,8 @@ export async function writeFromRequest(req: IncomingMessage): Promise<WriteResul
     spool.bytes += chunk.length;
   });
   try {
-    let received = 0;
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      received += chunk.length;
-      if (received > MAX_WRITE_BODY) throw new AppError('payload_too_large', 'Request body too large', { limit: MAX_WRITE_BODY });
-      await body.push(chunk);
-    }
+    // Refused at the first chunk past the cap, the request kept open for the 413.
+    for await (const chunk of cappedChunks(requestChunks(req), MAX_WRITE_BODY)) await body.push(chunk);
     body.finish();
     return await commit(body.fields, spool);
   } catch (err) {

@@ -8,7 +8,10 @@
 import { Agent, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { pipeline, type Duplex } from 'node:stream';
-import { AppError } from '../../contract/errors.js';
+import { AppError, isAppError } from '../../contract/errors.js';
+import { BODY_LIMITS } from '../../config/limits.js';
+import { bodyTooLarge, cappedChunks, declaredLength, requestChunks } from '../../util/capped-body.js';
+import { sendError } from '../http.js';
 import { toWireError } from '../../contract/envelope.js';
 import { sendJson } from '../../contract/json-reply.js';
 import { downstreamResponseHeaders, upstreamRequestHeaders, upstreamUpgradeHeaders } from './headers.js';
@@ -34,9 +37,22 @@ function hasBody(req: IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
-/** Forwards a plain HTTP request; resolves when the exchange is over. */
+/**
+ * Forwards a plain HTTP request; resolves when the exchange is over. Bodies past
+ * BODY_LIMITS.proxy (the gateway's cap for the same call) are refused: a declared length
+ * unread, a chunked body at the first chunk past it (413, field body).
+ */
 export function forwardHttp(req: IncomingMessage, res: ServerResponse, target: ProxyTarget): Promise<void> {
   return new Promise((done) => {
+    const limit = BODY_LIMITS.proxy;
+    const declared = declaredLength(req.headers['content-length']);
+    if (declared !== null && declared > limit) {
+      sendError(res, bodyTooLarge(limit));
+      done();
+      return;
+    }
+    /** Set once the body went past the cap: the upstream's errors are then our own doing. */
+    let refused = false;
     const upstream = request({
       host: target.host,
       port: target.port,
@@ -49,12 +65,20 @@ export function forwardHttp(req: IncomingMessage, res: ServerResponse, target: P
     upstream.once('socket', (s: Socket) => (s.connecting ? s.once('connect', () => clearTimeout(timer)) : clearTimeout(timer)));
     upstream.on('response', (upRes) => {
       clearTimeout(timer);
+      if (res.headersSent || res.destroyed) {
+        // the client was already answered (e.g. 408 for a body that stalled) or left
+        upRes.resume();
+        upstream.destroy();
+        done();
+        return;
+      }
       res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, downstreamResponseHeaders(upRes.headers));
       res.flushHeaders(); // SSE clients must see the headers before the first event
       pipeline(upRes, res, () => done());
     });
     upstream.on('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
+      if (refused) return;
       if (res.headersSent || res.destroyed) res.destroy();
       else sendJson(res, 502, toWireError(unreachable(target, err)).body);
       req.resume();
@@ -64,8 +88,16 @@ export function forwardHttp(req: IncomingMessage, res: ServerResponse, target: P
     res.on('close', () => {
       if (!res.writableFinished) upstream.destroy();
     });
-    if (hasBody(req)) pipeline(req, upstream, () => {});
-    else upstream.end();
+    if (!hasBody(req)) upstream.end();
+    else {
+      pipeline(cappedChunks(requestChunks(req), limit), upstream, (err) => {
+        if (!isAppError(err)) return;
+        refused = true;
+        upstream.destroy();
+        sendError(res, err);
+        done();
+      });
+    }
   });
 }
 

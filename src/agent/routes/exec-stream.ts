@@ -13,11 +13,12 @@ import type { ServerResponse } from 'node:http';
 import { AppError } from '../../contract/errors.js';
 import { sseEvent, SSE_HEADERS, SSE_HEARTBEAT } from '../../contract/sse.js';
 import { readRawBody, reply, type RequestContext, type Router } from '../http.js';
+import { BODY_LIMITS } from '../../config/limits.js';
 import type { ExecTask } from '../exec/task.js';
 import type { TaskStore } from '../exec/tasks.js';
 
-/** Largest stdin chunk accepted by one input call (413 beyond). */
-export const MAX_INPUT_BYTES = 16 * 1024 * 1024;
+/** Largest stdin chunk accepted by one input call (413 beyond; src/config/limits.ts, as the gateway's cap). */
+export const MAX_INPUT_BYTES = BODY_LIMITS.runtimeJson;
 const HEARTBEAT_MS = 15_000;
 /**
  * A client that lets this much unsent SSE pile up is cut off (it can re-attach with

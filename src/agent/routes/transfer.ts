@@ -18,13 +18,15 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { runtimePath } from '../../contract/agent-runtime.js';
 import { AppError } from '../../contract/errors.js';
+import { BODY_LIMITS } from '../../config/limits.js';
+import { cappedChunks, refuseDeclared, requestChunks } from '../../util/capped-body.js';
 import { readJsonObject, reply, type RequestContext, type Router } from '../http.js';
 import { absolutePath, queryPath } from '../files/paths.js';
 import { fsError } from './files.js';
 
 const TAR_CANDIDATES = ['/usr/bin/tar', '/bin/tar', '/usr/local/bin/tar'];
-/** Largest upload archive accepted. */
-export const MAX_UPLOAD_BYTES = 4 * 1024 * 1024 * 1024;
+/** Largest upload archive accepted (src/config/limits.ts). */
+export const MAX_UPLOAD_BYTES = BODY_LIMITS.tarUpload;
 
 export function registerTransferRoutes(router: Router): void {
   router.post('/files/transfer/download', downloadRoute);
@@ -85,9 +87,7 @@ async function downloadRoute(ctx: RequestContext) {
 async function uploadRoute(ctx: RequestContext) {
   const dest = queryPath(ctx.query, 'dest', '/');
   const tar = findTar();
-  if (Number(ctx.req.headers['content-length'] ?? 0) > MAX_UPLOAD_BYTES) {
-    throw new AppError('payload_too_large', `Archive exceeds ${MAX_UPLOAD_BYTES} bytes`, { limit: MAX_UPLOAD_BYTES });
-  }
+  refuseDeclared(ctx.req.headers['content-length'], MAX_UPLOAD_BYTES);
   const spool = join(tmpdir(), `.warren-upload-${randomBytes(8).toString('hex')}.tar.gz`);
   try {
     await spoolBody(ctx, spool);
@@ -112,10 +112,10 @@ async function uploadRoute(ctx: RequestContext) {
 async function spoolBody(ctx: RequestContext, path: string): Promise<void> {
   let received = 0;
   const out = createWriteStream(path, { flags: 'wx', mode: 0o600 });
-  await pipeline(ctx.req, async function* (source: AsyncIterable<Buffer>) {
+  // Refused at the first chunk past the cap; the request stays open for the 413 (not destroyed by pipeline).
+  await pipeline(cappedChunks(requestChunks(ctx.req), MAX_UPLOAD_BYTES), async function* (source: AsyncIterable<Uint8Array>) {
     for await (const chunk of source) {
-      received += chunk.length;
-      if (received > MAX_UPLOAD_BYTES) throw new AppError('payload_too_large', 'Archive too large', { limit: MAX_UPLOAD_BYTES });
+      received += chunk.byteLength;
       yield chunk;
     }
   }, out);

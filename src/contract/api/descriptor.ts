@@ -42,14 +42,18 @@ export interface RouteDescriptor {
  * kind the route does not take, the request-rate limit, and the generic server error.
  */
 const AUTHENTICATED: readonly ErrorCode[] = ['unauthorized', 'forbidden', 'rate_limited', 'server_error'];
-/** Codes of reading a JSON body (src/control-plane/http.ts): not JSON or not UTF-8, too large, not an object. */
-const WITH_BODY: readonly ErrorCode[] = ['bad_request', 'payload_too_large', 'validation_error'];
+/**
+ * Codes of reading a body (src/control-plane/http.ts, src/util/capped-body.ts): not JSON or not UTF-8,
+ * too large, not an object, or stalled past the body-idle timeout (src/util/http-guards.ts).
+ */
+const WITH_BODY: readonly ErrorCode[] = ['bad_request', 'payload_too_large', 'validation_error', 'request_timeout'];
 const READS = new Set<HttpMethod>(['GET']);
 
 /** Every code a route can answer: its own, plus those of auth, body reading and suspension. */
 export function errorCodesOf(d: RouteDescriptor): ErrorCode[] {
   const codes = new Set<ErrorCode>(d.errors);
   codes.add('server_error');
+  codes.add('rate_limited'); // any route: the per-client connection cap (src/util/http-guards.ts)
   if (d.api === 'control-plane' && d.callers.length > 0) AUTHENTICATED.forEach((c) => codes.add(c));
   if (d.api === 'runtime' && d.callers.length > 0) {
     ['unauthorized', 'forbidden', 'server_error', 'agent_unreachable', 'workspace_not_running',

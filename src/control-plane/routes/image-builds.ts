@@ -15,6 +15,7 @@ import type { ControlPlaneContext, Env } from '../context.js';
 import { adminOnly } from '../scopes.js';
 import { waiter } from '../../util/waiter.js';
 import { sseResponse } from '../sse-stream.js';
+import { idleGuardedBody } from '../http.js';
 
 const CONTEXT_TYPES = ['application/x-tar', 'application/tar', 'application/octet-stream'];
 /** Events waiting for a slow reader beyond this are log lines dropped (with one warning). */
@@ -28,7 +29,7 @@ export function imageBuildRoutes(ctx: ControlPlaneContext): Hono<Env> {
     if (!CONTEXT_TYPES.includes(type)) {
       throw new AppError('bad_request', `Send the build context as a tar (${CONTEXT_TYPES.join(', ')})`, { field: 'content-type' });
     }
-    const body = c.req.raw.body;
+    const body = idleGuardedBody(c.req.raw.body);
     if (!body) throw new AppError('validation_error', 'The build context is missing', { field: 'context' });
     const prepared = await ctx.builds.prepare(req, Readable.fromWeb(body as never));
     return sseResponse((signal) => buildEvents(prepared, signal));

@@ -14,7 +14,7 @@ import { Hono } from 'hono';
 import { ok } from '../../contract/envelope.js';
 import { parseCommitImage, parseImportPath, parseImportUpload } from '../../contract/images.js';
 import type { ControlPlaneContext, Env } from '../context.js';
-import { loadWorkspace, readObject } from '../http.js';
+import { idleGuardedBody, loadWorkspace, readObject } from '../http.js';
 import { adminOnly, workspaceCallers } from '../scopes.js';
 
 export function imageRoutes(ctx: ControlPlaneContext): Hono<Env> {
@@ -36,7 +36,7 @@ export function imageRoutes(ctx: ControlPlaneContext): Hono<Env> {
       const cmd = parseImportPath(await readObject(c));
       return c.json(ok({ image: await ctx.imageService.import({ path: cmd.path }, cmd.name) }), 201);
     }
-    const upload = parseImportUpload(type, c.req.query('name'), c.req.raw.body);
+    const upload = parseImportUpload(type, c.req.query('name'), idleGuardedBody(c.req.raw.body));
     return c.json(ok({ image: await ctx.imageService.import({ upload: upload.stream }, upload.name) }), 201);
   });
 
