@@ -12,6 +12,7 @@ import { hostHasAddress } from '../network/upstream.js';
 import type { Store, WorkspaceRecord } from '../store/store.js';
 import type { NetworkSync } from './network-sync.js';
 import type { WorkspaceService } from './workspaces.js';
+import { faultPoint } from '../util/fault-points.js';
 
 export interface PrivateLinkView {
   id: string;
@@ -59,7 +60,9 @@ export class NetworkPolicies {
       const network = applyNetworkPatch(base, resolved);
       return this.d.store.updateWorkspace({ ...rec, network }, rec.version);
     });
+    faultPoint('network.policy-stored');
     await this.d.sync.sync();
+    faultPoint('network.synced');
     return saved;
   }
 

@@ -13,6 +13,7 @@ import type { ApplyResult } from '../network/firewall.js';
 import { egressNames, PolicyCompiler, type Compiled, type ElementDiff, type PolicySubject } from '../network/policy.js';
 import type { DnsAllowances } from '../network/dns-allowances.js';
 import type { NetworkPolicyRow, Store } from '../store/store.js';
+import { faultPoint } from '../util/fault-points.js';
 
 export interface NetworkSyncDeps {
   store: Store;
@@ -80,6 +81,7 @@ export class NetworkSync {
     const { rules, changes } = this.compiler.update({ subjects, exposures, outbound: this.deps.outbound });
     const t1 = performance.now();
     const result = await this.deps.firewall.applyRules(rules, changes);
+    faultPoint('network.rules-applied');
     this.last = rules;
     if (result.added + result.removed > 0) {
       this.deps.observeApply?.((performance.now() - t0) / 1000);
