@@ -264,7 +264,8 @@ async function power(k: Known, action: 'start' | 'stop' | 'restart'): Promise<vo
 async function runScenario(s: Scenario): Promise<void> {
   switch (s) {
     case 'create': case 'create-pooled': {
-      if (s === 'create-pooled') await waitForLog('warm pool sandbox ready', 60_000);
+      // The pool learns an image from a create, then fills while the server is quiet.
+      if (s === 'create-pooled') await create().then(() => waitForLog('warm pool sandbox ready', 60_000));
       await create();
       return;
     }
@@ -356,13 +357,24 @@ test(`kill -9 at ${KILLS} crash points: nothing acknowledged lost, nothing half 
   while (kills.length < KILLS) {
     assert.ok(++rounds <= KILLS * 3, `only ${kills.length} kills in ${rounds} rounds; missed: ${misses.join(', ')}`);
     const point = points.next().value as FaultPointName;
+    const t = [Date.now()];
+    const progress = (what: string) => console.log(`round ${rounds} ${point}: ${what} (start ${t[1]! - t[0]!} ms`
+      + `${t[2] ? `, check ${t[2] - t[1]!} ms` : ''}, then ${Date.now() - (t[2] ?? t[1]!)} ms); ${kills.length} kills`);
     await server.kill();
-    if (!(await launch(point))) continue; // it died reconciling what the last crash left: that is a round too
+    const up = await launch(point);
+    t.push(Date.now());
+    if (!up) {
+      progress('killed while reconciling'); // what the last crash left reached the point: a round too
+      continue;
+    }
     try {
       await verify();
+      t.push(Date.now());
       await runScenario(SCENARIO[point]);
       misses.push(point);
+      progress('not reached');
     } catch (err) {
+      if (err instanceof Crashed) progress('killed');
       if (!(err instanceof Crashed)) {
         console.log(`failed at round ${rounds} armed at ${point}; kills so far: ${kills.map((k) => k.point).join(', ')}`);
         throw err;
