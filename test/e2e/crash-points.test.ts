@@ -177,7 +177,11 @@ async function runtimeOf(k: Known): Promise<Rt> {
 
 /** What the last crash left: see the file's header. */
 async function verify(): Promise<void> {
-  for (const [id, rec] of ownedObjects(server.dataDir).workspaces) {
+  // Reconciliation finishes before the server listens: nothing may be left half-way.
+  const records = ownedObjects(server.dataDir).workspaces;
+  const stuck = [...records].filter(([, r]) => r.pending || !STABLE.has(r.state)).map(([id, r]) => `${id} ${r.state}`);
+  assert.deepEqual(stuck, [], 'records left transitional after reconciliation');
+  for (const [id, rec] of records) {
     if (known.has(id)) continue;
     const ws = await settled(id);
     if (!ws) continue;
