@@ -17,14 +17,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { instanceIdFor } from '../../src/config/load.js';
 import { FAULT_POINTS, type FaultPointName } from '../../src/util/fault-points.js';
 import { api, startServer, type TestServer } from '../support/warren.js';
 import { ensureTestImages } from '../support/images.js';
-import { hostOrphans, ownedObjects } from '../support/host-orphans.js';
+import { hostOrphans, ownedObjects, selfCheckOrphans } from '../support/host-orphans.js';
 import { adminClient, openRuntime, type Rt } from '../support/workspaces.js';
 
 type Scenario = 'create' | 'create-pooled' | 'stop' | 'start' | 'restart' | 'delete' | 'snapshot' | 'restore' | 'fork'
@@ -358,7 +354,7 @@ function* schedule(): Generator<FaultPointName> {
 test(`kill -9 at ${KILLS} crash points: nothing acknowledged lost, nothing half made, no host orphan (seed ${SEED})`, { timeout: 3_600_000 }, async () => {
   console.log(`crash points: seed ${SEED} (replay with WARREN_CRASH_SEED=${SEED}), ${KILLS} kills`);
   server = await startServer({ env: envFor('') });
-  selfCheckOrphans();
+  selfCheckOrphans(server);
   const t0 = Date.now();
   const misses: string[] = [];
   const points = schedule();
@@ -398,27 +394,6 @@ test(`kill -9 at ${KILLS} crash points: nothing acknowledged lost, nothing half 
     + `in ${rounds} rounds, ${Math.round((Date.now() - t0) / 1000)} s; points never reached: ${unhit.join(', ') || 'none'}`);
   if (KILLS >= FAULT_POINTS.length) assert.deepEqual(unhit, [], 'every named point is reached at least once');
 });
-
-/** hostOrphans finds what it should: a netns, a cgroup and a workspace directory no record owns. */
-function selfCheckOrphans(): void {
-  const inst = instanceIdFor(server.dataDir);
-  const made = [`netns warren-${inst}-0badf00d`, `cgroup pids/warren-${inst}/0badf00d`, `file ${join(server.dataDir, 'pool', 'workspaces', 'ws_0badf00d0bad')}`];
-  const parent = `/sys/fs/cgroup/pids/warren-${inst}`;
-  const parentMade = !existsSync(parent);
-  execFileSync('ip', ['netns', 'add', `warren-${inst}-0badf00d`]);
-  mkdirSync(`${parent}/0badf00d`, { recursive: true });
-  mkdirSync(join(server.dataDir, 'pool', 'workspaces', 'ws_0badf00d0bad'));
-  try {
-    const found = hostOrphans(server);
-    for (const m of made) assert.ok(found.includes(m), `hostOrphans missed ${m}: ${found.join('; ')}`);
-  } finally {
-    execFileSync('ip', ['netns', 'delete', `warren-${inst}-0badf00d`]);
-    rmdirSync(`${parent}/0badf00d`);
-    if (parentMade) rmdirSync(parent);
-    rmdirSync(join(server.dataDir, 'pool', 'workspaces', 'ws_0badf00d0bad'));
-  }
-  assert.deepEqual(hostOrphans(server), []);
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));

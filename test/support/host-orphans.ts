@@ -6,8 +6,9 @@
  * other instances on the same host are never counted. Read while the server is up and
  * reconciled (a crash test's invariant: empty after every restart).
  */
+import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { instanceIdFor } from '../../src/config/load.js';
@@ -170,4 +171,25 @@ function fileOrphans(dataDir: string, owned: OwnedObjects, shortIds: Set<string>
     for (const f of list(join(archives, id))) if (!owned.archives.get(id)?.has(f)) out.push(`file ${join(archives, id, f)}`);
   }
   return out;
+}
+
+/** hostOrphans finds what it should: a netns, a cgroup and a workspace directory no record owns. */
+export function selfCheckOrphans(server: Pick<TestServer, 'dataDir' | 'bridge'>): void {
+  const inst = instanceIdFor(server.dataDir);
+  const made = [`netns warren-${inst}-0badf00d`, `cgroup pids/warren-${inst}/0badf00d`, `file ${join(server.dataDir, 'pool', 'workspaces', 'ws_0badf00d0bad')}`];
+  const parent = `/sys/fs/cgroup/pids/warren-${inst}`;
+  const parentMade = !existsSync(parent);
+  execFileSync('ip', ['netns', 'add', `warren-${inst}-0badf00d`]);
+  mkdirSync(`${parent}/0badf00d`, { recursive: true });
+  mkdirSync(join(server.dataDir, 'pool', 'workspaces', 'ws_0badf00d0bad'));
+  try {
+    const found = hostOrphans(server);
+    for (const m of made) assert.ok(found.includes(m), `hostOrphans missed ${m}: ${found.join('; ')}`);
+  } finally {
+    execFileSync('ip', ['netns', 'delete', `warren-${inst}-0badf00d`]);
+    rmdirSync(`${parent}/0badf00d`);
+    if (parentMade) rmdirSync(parent);
+    rmdirSync(join(server.dataDir, 'pool', 'workspaces', 'ws_0badf00d0bad'));
+  }
+  assert.deepEqual(hostOrphans(server), []);
 }
