@@ -107,8 +107,10 @@ async function crashedAtPoint(during: 'start' | 'round'): Promise<boolean> {
   const p = server.proc;
   if (p.exitCode === null && p.signalCode === null) await Promise.race([once(p, 'exit'), sleep(3000)]);
   if (p.signalCode !== 'SIGKILL' || !armed) return false;
-  const reached = server.logs.slice(logFrom).some((l) => l.includes(`fault point reached: ${armed}#`));
-  if (!reached) return false;
+  // 'exit' can come before the last of stderr is read: give the line a moment.
+  const reached = () => server.logs.slice(logFrom).some((l) => l.includes(`fault point reached: ${armed}#`));
+  for (const deadline = Date.now() + 2000; !reached() && Date.now() < deadline;) await sleep(20);
+  if (!reached()) return false;
   kills.push({ point: armed, during });
   hit.add(armed);
   return true;
@@ -382,6 +384,7 @@ test(`kill -9 at ${KILLS} crash points: nothing acknowledged lost, nothing half 
       if (err instanceof Crashed) progress('killed');
       if (!(err instanceof Crashed)) {
         console.log(`failed at round ${rounds} armed at ${point}; kills so far: ${kills.map((k) => k.point).join(', ')}`);
+        console.log(`server ${server.proc.signalCode ?? server.proc.exitCode ?? 'alive'}; its last lines:\n${server.logs.slice(-12).join('\n')}`);
         throw err;
       }
     }
