@@ -90,7 +90,19 @@ const kills: Array<{ point: string; during: 'start' | 'round' }> = [];
 const hit = new Set<string>();
 let server: TestServer;
 let armed = '';
+/** Lines the server wrote since its last start (its log keeps only the last 2000: count them as they come). */
 let logFrom = 0;
+let logTotal = 0;
+function countLogLines(s: TestServer): void {
+  const push = s.logs.push.bind(s.logs);
+  s.logs.push = (...lines: string[]) => {
+    logTotal += lines.length;
+    return push(...lines);
+  };
+}
+function linesSinceStart(): string[] {
+  return server.logs.slice(Math.max(0, server.logs.length - (logTotal - logFrom)));
+}
 let counter = 0;
 
 class Crashed extends Error {}
@@ -108,7 +120,7 @@ async function crashedAtPoint(during: 'start' | 'round'): Promise<boolean> {
   if (p.exitCode === null && p.signalCode === null) await Promise.race([once(p, 'exit'), sleep(3000)]);
   if (p.signalCode !== 'SIGKILL' || !armed) return false;
   // 'exit' can come before the last of stderr is read: give the line a moment.
-  const reached = () => server.logs.slice(logFrom).some((l) => l.includes(`fault point reached: ${armed}#`));
+  const reached = () => linesSinceStart().some((l) => l.includes(`fault point reached: ${armed}#`));
   for (const deadline = Date.now() + 2000; !reached() && Date.now() < deadline;) await sleep(20);
   if (!reached()) return false;
   kills.push({ point: armed, during });
@@ -146,7 +158,7 @@ function envFor(point: string): Record<string, string> {
 /** Starts the server armed at `point`; false when it died there during start (reconciliation). */
 async function launch(point: string): Promise<boolean> {
   armed = point;
-  logFrom = server.logs.length;
+  logFrom = logTotal;
   try {
     await server.restart(envFor(point));
     return true;
@@ -335,7 +347,7 @@ async function runScenario(s: Scenario): Promise<void> {
 
 async function waitForLog(text: string, ms: number): Promise<void> {
   const deadline = Date.now() + ms;
-  while (!server.logs.slice(logFrom).some((l) => l.includes(text))) {
+  while (!linesSinceStart().some((l) => l.includes(text))) {
     if (server.proc.exitCode !== null || server.proc.signalCode !== null) throw (await crashedAtPoint('round')) ? new Crashed() : new Error('server died');
     if (Date.now() > deadline) throw new Error(`no log line "${text}"`);
     await sleep(50);
@@ -356,6 +368,7 @@ function* schedule(): Generator<FaultPointName> {
 test(`kill -9 at ${KILLS} crash points: nothing acknowledged lost, nothing half made, no host orphan (seed ${SEED})`, { timeout: 3_600_000 }, async () => {
   console.log(`crash points: seed ${SEED} (replay with WARREN_CRASH_SEED=${SEED}), ${KILLS} kills`);
   server = await startServer({ env: envFor('') });
+  countLogLines(server);
   selfCheckOrphans(server);
   const t0 = Date.now();
   const misses: string[] = [];
