@@ -5,7 +5,9 @@
  */
 import { PassThrough } from 'node:stream';
 import type { Logger } from 'pino';
+import { writeSync } from 'node:fs';
 import { canSnapshot, type Driver } from './drivers/driver.js';
+import { FAULT_POINTS, installFaultHook, type FaultPointName } from './util/fault-points.js';
 
 /**
  * Fault injection for crash tests: WARREN_TEST_SLOW_START_MS delays every sandbox
@@ -57,7 +59,34 @@ function holdLayerOpsForTests(driver: Driver, log: Logger): void {
   };
 }
 
+/**
+ * WARREN_TEST_CRASH_AT=<point>[#<nth>] (a name of FAULT_POINTS, src/util/fault-points.ts):
+ * the server SIGKILLs itself the nth time (default: the first) it reaches that point,
+ * after writing `fault point reached: <point>` to stderr synchronously (nothing buffered
+ * is lost, and nothing else is flushed: as a crash). An unknown name fails the start.
+ */
+export function parseCrashAt(text: string | undefined): { point: FaultPointName; nth: number } | null {
+  if (!text) return null;
+  const [name, nthText] = text.split('#');
+  if (!(FAULT_POINTS as readonly string[]).includes(name!)) throw new Error(`WARREN_TEST_CRASH_AT: unknown fault point ${name}`);
+  const nth = nthText === undefined ? 1 : Number(nthText);
+  if (!Number.isInteger(nth) || nth < 1) throw new Error(`WARREN_TEST_CRASH_AT: #nth must be a positive integer, got ${nthText}`);
+  return { point: name as FaultPointName, nth };
+}
+
+function crashAtForTests(): void {
+  const armed = parseCrashAt(process.env.WARREN_TEST_CRASH_AT);
+  if (!armed) return;
+  let seen = 0;
+  installFaultHook((name) => {
+    if (name !== armed.point || ++seen < armed.nth) return;
+    writeSync(2, `fault point reached: ${name}#${seen}\n`);
+    process.kill(process.pid, 'SIGKILL');
+  });
+}
+
 export function installTestHooks(driver: Driver, log: Logger): void {
+  crashAtForTests();
   slowStartForTests(driver);
   holdLayerOpsForTests(driver, log);
 }

@@ -17,6 +17,7 @@ import { AppError } from '../contract/errors.js';
 import type { ArchiveFormat } from '../contract/layers.js';
 import type { ArchiveRecord, LayerSource, SnapshotRecord, Store, WorkspaceRecord } from '../store/store.js';
 import type { ArchiveFilesPort } from './ports.js';
+import { faultPoint } from '../util/fault-points.js';
 
 export type ResolvedSource =
   | { kind: 'snapshot'; ref: LayerRef; record: SnapshotRecord }
@@ -87,10 +88,13 @@ export class LayerOps {
       created_at: new Date().toISOString(),
     };
     await this.d.store.putSnapshot(row);
+    faultPoint('snapshot.row-pending');
     try {
       const r = await this.d.driver.snapshot(await this.d.spec(rec, false), row.id, opts);
+      faultPoint('snapshot.copied');
       const ready: SnapshotRecord = { ...row, state: 'ready', bytes: r.bytes, copy_on_write: r.copyOnWrite, frozen_ms: r.frozenMs };
       await this.d.store.putSnapshot(ready);
+      faultPoint('snapshot.row-ready');
       return ready;
     } catch (err) {
       await this.drop(row);
@@ -165,9 +169,11 @@ export class LayerOps {
 
   async importArchive(spec: SandboxSpec, archive: ArchiveRecord): Promise<void> {
     await this.verify(archive);
+    faultPoint('import.verified');
     const input: Readable = this.d.archives.read(archive.workspace_id, archive.file, archive.format, archive.sha256!);
     try {
       await this.d.driver.importTar(spec, input, archive.kind);
+      faultPoint('import.layer-written');
     } catch (err) {
       input.destroy();
       throw layerError(err);
@@ -205,6 +211,7 @@ export class LayerOps {
       completed_at: null,
     };
     await this.d.store.putArchive(row);
+    faultPoint('archive.row-writing');
     try {
       return { row, snapshot: await this.take(rec, 'archive') };
     } catch (err) {
@@ -222,10 +229,12 @@ export class LayerOps {
         exclude: row.exclude_vm_paths,
       });
       const [stored] = await Promise.all([this.d.archives.write(rec.id, row.file, row.format, exp.stream), exp.done]);
+      faultPoint('archive.file-written');
       const ready: ArchiveRecord = {
         ...row, state: 'ready', size_bytes: stored.bytes, sha256: stored.sha256, completed_at: new Date().toISOString(),
       };
       await this.d.store.putArchive(ready);
+      faultPoint('archive.row-ready');
       return ready;
     } catch (err) {
       await this.d.archives.remove(rec.id, row.file);

@@ -11,6 +11,7 @@ import type { OutboundIp } from '../config/network.js';
 import type { Store, WorkspaceRecord } from '../store/store.js';
 import type { HostAddressProbe, PolicySyncPort } from './ports.js';
 import type { WorkspaceService } from './workspaces.js';
+import { faultPoint } from '../util/fault-points.js';
 
 export interface PrivateLinkView {
   id: string;
@@ -60,7 +61,9 @@ export class NetworkPolicies {
       const network = applyNetworkPatch(base, resolved);
       return this.d.store.updateWorkspace({ ...rec, network }, rec.version);
     });
+    faultPoint('network.policy-stored');
     await this.d.sync.sync();
+    faultPoint('network.synced');
     return saved;
   }
 

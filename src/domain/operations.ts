@@ -9,6 +9,7 @@ import { publicMessage } from '../contract/envelope.js';
 import { archiveFileName } from '../contract/layers.js';
 import type { PendingOperation, Store, WorkspaceRecord, LifecycleState } from '../store/store.js';
 import type { Orchestrator } from './orchestrator.js';
+import { faultPoint } from '../util/fault-points.js';
 
 /** An operation's outcome, for the activity history. `rec` is the record as the operation found it (its intent). */
 export interface OperationEvent {
@@ -59,8 +60,10 @@ async function restore(orch: Orchestrator, rec: WorkspaceRecord, p: PendingOpera
   if (!p.source) throw new AppError('validation_error', 'Nothing to restore from', { field: 'source' });
   const source = await layers.resolve(rec, p.source);
   await orch.bringDown(rec);
+  faultPoint('restore.brought-down');
   try {
     await layers.replace(rec, source);
+    faultPoint('restore.layer-replaced');
   } catch (err) {
     if (!isAppError(err)) throw err;
     await returnTo(orch, rec, p.then);
@@ -131,6 +134,7 @@ export async function runPending(
   if (!pending) return rec;
   try {
     await sideEffects(orch, store, rec, pending);
+    faultPoint('op.side-effects-done');
   } catch (err) {
     if (err instanceof Reverted) {
       hooks.log('warn', 'workspace operation undone', { id: rec.id, op: pending.op, err: String(err.cause) });
@@ -150,6 +154,7 @@ export async function runPending(
   hooks.onSettled?.(rec, pending.op);
   if (pending.op === 'delete') {
     await store.deleteWorkspace(rec.id);
+    faultPoint('op.record-deleted');
     hooks.onDeleted(rec);
     hooks.activity?.({ rec, op: pending.op, to: 'deleted' });
     return null;
@@ -164,5 +169,6 @@ export async function runPending(
     startedAt: state === 'running' || state === 'paused' ? (fresh ? new Date().toISOString() : rec.startedAt) : null,
   });
   hooks.activity?.({ rec, op: pending.op, to: state });
+  faultPoint('op.outcome-stored');
   return done;
 }

@@ -16,6 +16,7 @@ import { AGENT_PORT, AGENT_READY_TIMEOUT_MS } from './ports.js';
 import { specFor, workspaceDir, writeControlFiles, writeAgentToken } from './sandbox-spec.js';
 import { LayerOps, type ResolvedSource } from './layer-ops.js';
 import type { PoolEntry, WarmPool } from './warm-pool.js';
+import { faultPoint } from '../util/fault-points.js';
 
 
 export class Orchestrator {
@@ -107,6 +108,7 @@ export class Orchestrator {
     await dirs.move(join(entry.dir, 'control'), spec.agent.controlDir);
     await dirs.move(join(entry.dir, 'sandbox'), spec.stateDir);
     await dirs.remove(entry.dir);
+    faultPoint('adopt.moved');
     step(`Ready sandbox ${entry.shortId} taken from the warm pool`);
     // Independent of each other; every one settles before the agent is told to boot.
     await settleAll([
@@ -115,8 +117,10 @@ export class Orchestrator {
       this.deps.syncNetwork?.(),
     ]);
     step('Limits, hostname and network policy in force');
+    faultPoint('adopt.configured');
     await this.bootAgent(rec, spec);
     step(`Runtime agent booted the workspace on port ${AGENT_PORT}`);
+    faultPoint('adopt.claimed');
   }
 
   /** Tells the agent to start the workspace (cmd, workloads, sshd); a no-op for an agent that did already. */
@@ -133,20 +137,26 @@ export class Orchestrator {
   private async bringUpSteps(rec: WorkspaceRecord, source: ResolvedSource | undefined, step: (m: string) => void): Promise<void> {
     const spec = await this.spec(rec, true, source?.kind === 'snapshot' ? source.ref : undefined);
     step(`Image ${rec.image} ready`);
+    faultPoint('boot.image-ready');
     await writeControlFiles(this.deps, spec, rec);
     await this.deps.bootFiles?.(rec, spec.agent.controlDir);
     const workloads = rec.config.workloads.filter((w) => w.enabled).length;
     step(`Control files written (${workloads} workload${workloads === 1 ? '' : 's'} to start)`);
+    faultPoint('boot.control-files-written');
     if (source?.kind === 'archive' && (await this.deps.driver.inspect(spec)).state === 'absent') {
       await this.requireLayers().importArchive(spec, source.archive);
       step(`Writable layer restored from archive ${source.archive.version}`);
+      faultPoint('boot.archive-imported');
     }
     if (source?.kind === 'snapshot') step('Writable layer seeded from a snapshot');
     await this.deps.driver.create(spec);
+    faultPoint('boot.sandbox-created');
     step('Sandbox resources ready: writable layer, cgroups, network namespace');
     await this.deps.firewall.register(this.sandboxRef(rec));
+    faultPoint('boot.firewall-registered');
     await this.deps.syncNetwork?.();
     step('Network policy in force');
+    faultPoint('boot.network-synced');
     const driver = this.deps.driver;
     const status = await driver.inspect(spec);
     if (status.state === 'paused' && canPause(driver)) await driver.resume(spec);
@@ -154,9 +164,11 @@ export class Orchestrator {
     // A sandbox found running may be a pool entry moved here by an adoption a crash cut short.
     else if (canAdopt(driver)) await driver.adopt(spec);
     step(`Sandbox ${status.state === 'running' ? 'already running' : 'started'} (${driver.name} driver)`);
+    faultPoint('boot.sandbox-started');
     await this.waitForAgent(rec);
     if (status.state === 'running') await this.bootAgent(rec, spec);
     step(`Runtime agent answered on port ${AGENT_PORT}`);
+    faultPoint('boot.agent-answered');
   }
 
   private async waitForAgent(rec: WorkspaceRecord): Promise<void> {
@@ -171,6 +183,7 @@ export class Orchestrator {
   async bringDown(rec: WorkspaceRecord): Promise<void> {
     const spec = await this.spec(rec, false);
     await this.deps.driver.stop(spec);
+    faultPoint('bringdown.stopped');
     await this.deps.firewall.unregister(this.sandboxRef(rec));
   }
 
@@ -189,9 +202,12 @@ export class Orchestrator {
   /** Removes the sandbox and every file of the workspace. */
   async destroy(rec: WorkspaceRecord): Promise<void> {
     await this.destroySandbox(rec); // drops its snapshots; what is left are archive-purpose ones
+    faultPoint('destroy.sandbox-destroyed');
     await this.layers?.dropAllOf(rec.id, 'archive');
     await this.deps.archives.removeAll(rec.id);
+    faultPoint('destroy.archives-removed');
     await this.deps.dirs.remove(workspaceDir(this.deps.paths.workspacesDir, rec.id));
+    faultPoint('destroy.files-removed');
   }
 
   /** Removes the sandbox, its writable layer and snapshots; the record and its archives stay (archived). */

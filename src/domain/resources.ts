@@ -17,6 +17,7 @@ import type { Store, WorkspaceRecord } from '../store/store.js';
 import { isLive, isTransitional } from './lifecycle.js';
 import type { Orchestrator } from './orchestrator.js';
 import { checkResizeFits, type QuotaPolicy } from './quota.js';
+import { faultPoint } from '../util/fault-points.js';
 
 export interface ResourcesView {
   cpus: number;
@@ -97,7 +98,9 @@ export class ResourceService {
       await checkResourceChange(this.d.store, this.d.policy, rec, next, this.d.namespaces);
       const live = isLive(rec.state) && cmd.apply;
       if (live) await applyLive(this.d.orchestrator, next);
+      faultPoint('resources.applied-live');
       const saved = await this.d.store.updateWorkspace(next, rec.version);
+      faultPoint('resources.stored');
       return { rec: saved, applied: live };
     });
   }

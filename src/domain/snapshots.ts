@@ -20,6 +20,7 @@ import type { Orchestrator } from './orchestrator.js';
 import type { ResolvedSource } from './layer-ops.js';
 import type { WorkspaceService } from './workspaces.js';
 import type { NoteLifecycle } from './activity-log.js';
+import { faultPoint } from '../util/fault-points.js';
 
 export interface SnapshotServiceDeps {
   store: Store;
@@ -49,6 +50,7 @@ export class SnapshotService {
       });
       for (const old of await this.d.store.listSnapshots({ workspaceId: id, purpose: 'snapshot' })) {
         if (old.id !== snapshot.id) await layers.drop(old);
+        faultPoint('snapshot.old-dropped');
       }
       let workspace: WorkspaceRecord | null = rec;
       if (keepFrozen) workspace = await this.d.workspaces.transitionLocked(id, 'pause');
@@ -93,6 +95,7 @@ export class SnapshotService {
       requireLayerState(rec.state, 'fork');
       return layers.take(rec, 'fork');
     });
+    faultPoint('fork.seed-taken');
     let forks: WorkspaceRecord[];
     try {
       forks = await this.d.workspaces.reserve(() => Array.from({ length: cmd.count }, (_, i) => ({
@@ -110,6 +113,7 @@ export class SnapshotService {
       await layers.drop(seed);
       throw err;
     }
+    faultPoint('fork.reserved');
     this.d.note?.({
       workspaceId: source.id, type: 'forked', from: null, to: null, origin: 'user', reason: null,
       details: { forks: forks.map((f) => f.id) },

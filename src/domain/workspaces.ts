@@ -23,6 +23,7 @@ import { idleOf } from './deadlines.js';
 import { applyLive, checkResourceChange } from './resources.js';
 import { intentOf, type TransitionOptions } from './transitions.js';
 import type { NamespaceGate } from './namespaces.js';
+import { faultPoint } from '../util/fault-points.js';
 
 export interface WorkspaceServiceOptions {
   store: Store;
@@ -128,6 +129,7 @@ export class WorkspaceService {
       });
       try {
         await this.o.store.insertWorkspaces(recs); // one transaction: all reserved or none
+        faultPoint('create.reserved');
       } catch (err) {
         if (entry) pool?.putBack(entry);
         throw err;

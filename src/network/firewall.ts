@@ -14,6 +14,7 @@ import { assertIfname } from './bridge.js';
 import { cutRefusedFlows } from './conntrack.js';
 import { NftSession } from './nft-session.js';
 import { CommandRunner } from '../util/command-runner.js';
+import { faultPoint } from '../util/fault-points.js';
 import {
   DEFAULT_AGENT_PORT, DEFAULT_DNS_PORT, physicalSets, renderElements, renderPolicyDiff, renderRuleset, tableNames,
   type FirewallOptions, type FirewallTables, type SandboxPort,
@@ -212,6 +213,7 @@ export class Firewall {
     }
     await this.apply(renderElements('add', this.tables, sb));
     this.byIf.set(sb.hostIf, sb.ip);
+    faultPoint('firewall.registered');
   }
 
   /** Removes a registration; a no-op for parts that are already gone. */
@@ -235,6 +237,7 @@ export class Firewall {
       if (lines.length > 0) await this.apply(lines.join('\n') + '\n');
     }
     if (this.byIf.get(sb.hostIf) === sb.ip) this.byIf.delete(sb.hostIf);
+    faultPoint('firewall.unregistered');
   }
 
   /** Registrations as the kernel has them (port/address pairs), for reconciliation. */

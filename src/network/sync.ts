@@ -14,6 +14,7 @@ import { egressNames, PolicyCompiler, type Compiled, type ElementDiff, type Poli
 import type { DnsAllowances } from './dns-allowances.js';
 import type { PolicySyncPort } from '../domain/ports.js';
 import type { NetworkPolicyRow, Store } from '../store/store.js';
+import { faultPoint } from '../util/fault-points.js';
 
 export interface NetworkSyncDeps {
   store: Store;
@@ -81,6 +82,7 @@ export class NetworkSync implements PolicySyncPort {
     const { rules, changes } = this.compiler.update({ subjects, exposures, outbound: this.deps.outbound });
     const t1 = performance.now();
     const result = await this.deps.firewall.applyRules(rules, changes);
+    faultPoint('network.rules-applied');
     this.last = rules;
     if (result.added + result.removed > 0) {
       this.deps.observeApply?.((performance.now() - t0) / 1000);

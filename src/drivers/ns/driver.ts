@@ -29,6 +29,7 @@ import { exportTar, importTar } from './layer-tar.js';
 import { listChanges } from './layer-list.js';
 import { diskUsage, ensureDisk, mountedHere, mountLayers, setLayerQuota, syncLayer, unmountLayers, unmountPoint } from './storage.js';
 import { writeResolvConf } from './resolv.js';
+import { faultPoint } from '../../util/fault-points.js';
 
 export type DriverLog = (msg: string, fields?: Record<string, unknown>) => void;
 
@@ -123,8 +124,11 @@ export class NsDriver implements PausableDriver, SnapshotDriver, AdoptingDriver 
   destroy(spec: SandboxSpec): Promise<void> {
     return this.serial(spec, async () => {
       await this.stopNow(spec);
+      faultPoint('driver.destroy.stopped');
       await deleteNetns({ netnsName: this.names.netns(spec.shortId), hostIf: this.names.hostVeth(spec.shortId) });
+      faultPoint('driver.destroy.netns-deleted');
       await this.cgroups(spec.shortId).remove();
+      faultPoint('driver.destroy.cgroups-removed');
       await this.removeStateDir(spec.stateDir);
       this.log('sandbox destroyed', { shortId: spec.shortId });
     });
@@ -300,8 +304,10 @@ export class NsDriver implements PausableDriver, SnapshotDriver, AdoptingDriver 
     const t0 = performance.now();
     const seed = spec.seed && this.layers ? { image: this.layers.fileOf(spec.seed), copyOnWrite: this.layers.capabilities.copyOnWrite } : undefined;
     await ensureDisk(spec.stateDir, spec.resources.diskMb, seed, this.opts.storage?.scratchDir);
+    faultPoint('driver.create.disk-ready');
     await writeMarker(spec.stateDir, { instanceId: this.names.instanceId, shortId: spec.shortId, id: spec.id });
     await this.cgroups(spec.shortId).ensure(spec.resources);
+    faultPoint('driver.create.cgroups-ready');
     await createNetns({
       netnsName: this.names.netns(spec.shortId),
       hostIf: this.names.hostVeth(spec.shortId),
@@ -310,6 +316,7 @@ export class NsDriver implements PausableDriver, SnapshotDriver, AdoptingDriver 
       prefixLen: spec.network.prefixLen,
       gateway: spec.network.gateway,
     });
+    faultPoint('driver.create.netns-ready');
     await writeFile(statePaths(spec.stateDir).created, `${Date.now()}\n`);
     this.log('sandbox created', { shortId: spec.shortId, ms: Math.round(performance.now() - t0) });
   }
@@ -333,6 +340,7 @@ export class NsDriver implements PausableDriver, SnapshotDriver, AdoptingDriver 
     const cg = this.cgroups(spec.shortId);
     await cg.killAll(); // leftovers of a dead sandbox must not share the new one's groups
     await mountLayers(spec.stateDir, spec.image.layers, this.names.overlaySource(spec.shortId), spec.resources.diskMb);
+    faultPoint('driver.start.layers-mounted');
     const layout = await sandboxLayout(spec, cg);
     await writeResolvConf(statePaths(spec.stateDir).rootfs, spec.network.dns ?? []).catch((err: unknown) =>
       this.log('resolv.conf not written', { shortId: spec.shortId, err: String(err) }));
@@ -346,6 +354,7 @@ export class NsDriver implements PausableDriver, SnapshotDriver, AdoptingDriver 
       cgroupProcs: cg.procsFiles(),
       layout,
     });
+    faultPoint('driver.start.launched');
     await writeFile(p.hostname, `${spec.hostname}\n`);
     this.log('sandbox started', { shortId: spec.shortId, pid: launched.pid, ms: Math.round(performance.now() - t0) });
     return { state: 'running', pid: launched.pid };
@@ -354,6 +363,7 @@ export class NsDriver implements PausableDriver, SnapshotDriver, AdoptingDriver 
   private async stopNow(spec: SandboxSpec): Promise<void> {
     const p = statePaths(spec.stateDir);
     await this.cgroups(spec.shortId).killAll();
+    faultPoint('driver.stop.killed');
     // The outer bwrap is in the cgroup too; kill it by pid only if that pid is still ours.
     const bwrapPid = await readInt(p.bwrapPid);
     if (bwrapPid !== undefined && (await this.isSandboxProcess(spec.shortId, bwrapPid))) {
@@ -363,6 +373,7 @@ export class NsDriver implements PausableDriver, SnapshotDriver, AdoptingDriver 
     }
     await saveLogTail(p.liveLog, p.log);
     await unmountLayers(spec.stateDir);
+    faultPoint('driver.stop.unmounted');
     for (const f of [p.pid, p.bwrapPid, p.info, p.status, p.hostname]) await rm(f, { force: true });
   }
 
