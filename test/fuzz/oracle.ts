@@ -77,11 +77,14 @@ export async function send(base: string, req: FuzzRequest): Promise<FuzzAnswer> 
 
 /**
  * 5xx answers that are not faults: a host capability this test machine lacks, stated with its
- * registered code (none today; each entry needs its reason).
+ * registered code, or a status the wire contract fixes (each entry with its reason).
  */
 export const ACCEPTED_5XX: ReadonlySet<string> = new Set<string>([
   // The test server has no sshd bundle or jump host: SSH routes say so (control-plane.md §7).
   'ssh_unavailable',
+  // A command that cannot start (e.g. not found) is 500 on the wire (spec runtime.md: "500 spawn
+  // failure"); wire compatibility with the official client keeps it there.
+  'spawn_failed',
 ]);
 
 /** What is wrong with `ans` (empty: nothing). */

@@ -21,9 +21,11 @@ import { fuzzDocument, routesOf, type FuzzRoute, type OpenApiDoc } from './docum
 import { bodyArb, encodeParam, extraHeaders, junkString, queryArb, type Body } from './arbitraries.js';
 import { brokenLogLines, judge, send, type FuzzRequest } from './oracle.js';
 import { isRuntimePath } from '../../src/gateway/paths.js';
+import { MAX_WS_PAYLOAD } from '../../src/agent/ws/live.js';
 
 const RUNS = Number(process.env.FUZZ_RUNTIME_RUNS ?? 300);
 const WS_RUNS = Number(process.env.FUZZ_WS_RUNS ?? 100);
+const ONLY = process.env.FUZZ_ONLY; // 'http' or 'ws': one part (debugging)
 const SEED = Number(process.env.FUZZ_SEED ?? 15_015);
 const BATCH = 5;
 
@@ -167,7 +169,7 @@ async function runOne(req: FuzzRequest, findings: Finding[]): Promise<void> {
     const problems = judge(await send(server.url, req));
     if (problems.length) findings.push({ request: JSON.stringify({ ...req, headers: undefined, body: req.body?.slice(0, 200) }), problems });
   } catch (err) {
-    findings.push({ request: `${req.label} ${req.target.slice(0, 200)}`, problems: [(err as Error).message] });
+    findings.push({ request: JSON.stringify({ label: req.label, target: req.target.slice(0, 200), contentType: req.headers['content-type'], bodyBytes: req.body?.length, body: req.body?.slice(0, 200) }), problems: [(err as Error).message] });
   }
 }
 
@@ -189,7 +191,7 @@ test('replayed runtime regressions (test/fuzz/regressions.json)', async () => {
   await agentAnswers();
 });
 
-test(`${RUNS * BATCH} fuzzed runtime requests through the gateway (seed ${SEED})`, { timeout: 30 * 60_000 }, async () => {
+test(`${RUNS * BATCH} fuzzed runtime requests through the gateway (seed ${SEED})`, { timeout: 30 * 60_000, skip: ONLY === 'ws' }, async () => {
   const { doc, source } = await fuzzDocument(server.url);
   let routes = routesOf(doc, (p) => isRuntimePath(p.replace(/\{[^}]+\}/g, 'x')));
   if (routes.length === 0) routes = routesOf(provisionalRuntimeDocument());
@@ -214,11 +216,15 @@ const frameArb = fc.oneof(
   fc.tuple(junkString, fc.boolean()).map(([s, fragment]) => ({ data: s, binary: false, fragment })),
   fc.constantFrom('{', '[]', 'null', '{"channel":{}}', '{"type":"input","id":"1","data":"\\u0000"}').map((s) => ({ data: s, binary: false, fragment: false })),
   fc.tuple(fc.uint8Array({ maxLength: 64 }), fc.boolean()).map(([b, fragment]) => ({ data: Buffer.from(b), binary: true, fragment })),
-  fc.constantFrom(2 ** 20, 17 * 2 ** 20).map((n) => ({ data: Buffer.alloc(n, 0x41), binary: true, fragment: false })),
+  // Big frames are made when sent (a counterexample prints their size, not their bytes).
+  fc.constantFrom(2 ** 20, 17 * 2 ** 20).map((n) => ({ data: { size: n }, binary: true, fragment: false })),
 );
 
+type Frame = { data: string | Buffer | { size: number }; binary: boolean; fragment: boolean };
+const bytesOf = (d: Frame['data']): string | Buffer => (typeof d === 'string' || Buffer.isBuffer(d) ? d : Buffer.alloc(d.size, 0x41));
+
 /** Opens /ws, sends `frames`, and resolves with how the socket ended (or 'open' if it stayed up). */
-function wsSession(frames: Array<{ data: string | Buffer; binary: boolean; fragment: boolean }>): Promise<string> {
+function wsSession(frames: Frame[]): Promise<string> {
   return new Promise((resolve) => {
     const ws = new WebSocket(`${server.url.replace('http', 'ws')}/ws?token=${encodeURIComponent(token)}`);
     const timer = setTimeout(() => { ws.terminate(); resolve('hang'); }, 10_000);
@@ -234,7 +240,7 @@ function wsSession(frames: Array<{ data: string | Buffer; binary: boolean; fragm
           ws.send(f.data.slice(0, half), { binary: f.binary, fin: false });
           ws.send(f.data.slice(half), { binary: f.binary, fin: true });
         } else {
-          ws.send(f.data, { binary: f.binary });
+          ws.send(bytesOf(f.data), { binary: f.binary });
         }
       }
       // A ping answered means the socket still reads frames; then a clean close from our side.
@@ -244,15 +250,22 @@ function wsSession(frames: Array<{ data: string | Buffer; binary: boolean; fragm
   });
 }
 
-test(`${WS_RUNS} fuzzed /ws sessions: bad frames are ignored or closed cleanly (seed ${SEED})`, { timeout: 20 * 60_000 }, async () => {
+test(`${WS_RUNS} fuzzed /ws sessions: bad frames are ignored or closed cleanly (seed ${SEED})`, { timeout: 20 * 60_000, skip: ONLY === 'http' }, async () => {
   const ends = new Map<string, number>();
+  const bad: string[] = [];
   await fc.assert(fc.asyncProperty(fc.array(frameArb, { minLength: 1, maxLength: 6 }), async (frames) => {
     const how = await wsSession(frames);
     ends.set(how, (ends.get(how) ?? 0) + 1);
     // 1000 normal (ours), 1009 too big, 1007 bad UTF-8 text, 1002 protocol error: clean refusals.
-    assert.match(how, /^closed (1000|1002|1007|1009)$/, `the socket ended ${how} after ${frames.length} frames`);
+    // A frame past the agent's limit is refused with 1009, but the close frame races the rest of
+    // the client's upload and the client may see only the reset (1006): the agent must answer after.
+    const oversized = frames.some((f) => Buffer.byteLength(bytesOf(f.data)) > MAX_WS_PAYLOAD);
+    const clean = /^closed (1000|1002|1007|1009)$/.test(how) || (oversized && how === 'closed 1006');
+    if (!clean) bad.push(`${how} after ${JSON.stringify(frames).slice(0, 300)}`);
+    if (oversized || !clean) await agentAnswers();
     return true;
-  }), { numRuns: WS_RUNS, seed: SEED, endOnFailure: true });
+  }), { numRuns: WS_RUNS, seed: SEED });
+  assert.deepEqual(bad, [], 'sockets that did not end cleanly');
   console.log(`fuzz ws: ${[...ends].map(([k, v]) => `${v}× ${k}`).join(', ')}`);
   assert.deepEqual(brokenLogLines(server.logs), []);
   await agentAnswers();
