@@ -198,7 +198,13 @@ test(`${RUNS * BATCH} fuzzed runtime requests through the gateway (seed ${SEED})
   const findings: Finding[] = [];
   let n = 0;
   await fc.assert(fc.asyncProperty(fc.array(plannedArb(routes), { minLength: BATCH, maxLength: BATCH }), async (batch) => {
-    await Promise.all(batch.map((b) => runOne(materialize(b), findings)));
+    const before = findings.length;
+    const reqs = batch.map(materialize);
+    await Promise.all(reqs.map((r) => runOne(r, findings)));
+    // A hang may come from a request beside it (one that blocks the agent): keep the whole batch.
+    if (findings.slice(before).some((f) => f.problems.some((p) => p.startsWith('hang')))) {
+      findings.push({ request: JSON.stringify(reqs.map((r) => ({ label: r.label, target: r.target.slice(0, 200), body: r.body?.slice(0, 200) }))), problems: ['the batch of the hang above'] });
+    }
     if (++n % 50 === 0) await refreshLiveIds();
     return server.proc.exitCode === null;
   }), { numRuns: RUNS, seed: SEED, endOnFailure: true });
