@@ -176,8 +176,12 @@ export async function readJsonObject(req: IncomingMessage, limit = MAX_JSON_BODY
 /** Sends any thrown value as the standard error envelope; returns the status sent. */
 export function sendError(res: ServerResponse, err: unknown): number {
   const { status, body } = toWireError(err);
-  // After a 413 the rest of the body is unread: close rather than reuse the socket.
-  if (status === 413 && !res.headersSent) res.setHeader('connection', 'close');
+  // A refusal sent before the body was read whole (a 413, a body parser that stopped at its
+  // first error) leaves the rest on the socket: close it rather than reuse it, or the next
+  // request on this keep-alive connection waits behind the leftover (issue 15's fuzzer: GET
+  // /runtime hung after a refused /files/write).
+  const unread = status === 413 || (res.req !== undefined && !res.req.complete);
+  if (unread && !res.headersSent) res.setHeader('connection', 'close');
   sendJson(res, status, body);
   return status;
 }
