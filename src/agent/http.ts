@@ -177,11 +177,13 @@ export async function readJsonObject(req: IncomingMessage, limit = MAX_JSON_BODY
 export function sendError(res: ServerResponse, err: unknown): number {
   const { status, body } = toWireError(err);
   // A refusal sent before the body was read whole (a 413, a body parser that stopped at its
-  // first error) leaves the rest on the socket: close it rather than reuse it, or the next
-  // request on this keep-alive connection waits behind the leftover (issue 15's fuzzer: GET
-  // /runtime hung after a refused /files/write).
-  const unread = status === 413 || (res.req !== undefined && !res.req.complete);
-  if (unread && !res.headersSent) res.setHeader('connection', 'close');
+  // first error) must not leave the rest on a kept-alive socket, or the next request on it
+  // waits behind the leftover (issue 15's fuzzer: GET /runtime hung after a refused
+  // /files/write). A readable rest is drained (the sender — often the gateway, still piping —
+  // sees its request through); one that can no longer be read closes the connection.
+  const req = res.req;
+  if (req !== undefined && !req.complete && status !== 413 && !req.destroyed) req.resume();
+  else if ((status === 413 || (req !== undefined && !req.complete)) && !res.headersSent) res.setHeader('connection', 'close');
   sendJson(res, status, body);
   return status;
 }

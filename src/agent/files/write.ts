@@ -72,7 +72,8 @@ export async function writeFromRequest(req: IncomingMessage): Promise<WriteResul
   });
   try {
     let received = 0;
-    for await (const chunk of req as AsyncIterable<Buffer>) {
+    // Not destroyed when a refusal ends the loop: the error reply drains the rest (http.ts sendError).
+    for await (const chunk of req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
       received += chunk.length;
       if (received > MAX_WRITE_BODY) throw new AppError('payload_too_large', 'Request body too large', { limit: MAX_WRITE_BODY });
       await body.push(chunk);
