@@ -1,7 +1,9 @@
 /**
  * Found by the runtime fuzzer (seed 15015): a /files/write refused before its body was read
  * whole left the rest of the body on the keep-alive socket, and the next request on it (GET
- * /runtime) waited forever. The agent now closes such a connection after its refusal.
+ * /runtime) waited forever. The agent now drains the rest after its refusal (or closes the
+ * connection when the rest can no longer be read); the gateway's side is replayed in
+ * test/fuzz/regressions.json.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
