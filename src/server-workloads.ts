@@ -47,6 +47,6 @@ export function createWorkloadPlane(i: WorkloadPlaneInput) {
       else await i.workspaces.power(id, action, { by: 'policy' });
     },
   });
-  const logs = new WorkspaceLogs(i.bootLog, agent, target);
+  const logs = new WorkspaceLogs(i.bootLog, agent, target, (id) => i.store.getWorkspace(id));
   return { workloads, logs, exitWatch };
 }

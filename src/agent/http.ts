@@ -155,12 +155,16 @@ export async function readJsonObject(req: IncomingMessage, limit = MAX_JSON_BODY
 /** Sends any thrown value as the standard error envelope; returns the status sent. */
 export function sendError(res: ServerResponse, err: unknown, requestId?: string): number {
   const { status, body } = toWireError(err, requestId);
-  // After a 413 or 408 the rest of the body is unread: close rather than reuse the socket,
-  // after a bounded drain so a client still sending reads this answer.
-  const refusedBody = (status === 413 || status === 408) && !res.headersSent;
+  // A refusal sent before the body was read whole (a 413 or 408, a body parser that stopped at
+  // its first error) must not leave the rest on a kept-alive socket, or the next request on it
+  // waits behind the leftover (issue 15's fuzzer: GET /runtime hung after a refused /files/write).
+  // The rest is drained, bounded (REFUSED_BODY_DRAIN), so a sender still piping — often the
+  // gateway — sees its request through and reads this answer; then the connection closes.
+  const req = res.req;
+  const refusedBody = req !== undefined && !req.complete && !res.headersSent;
   if (refusedBody) res.setHeader('connection', 'close');
   sendJson(res, status, body);
-  if (refusedBody) lingerThenClose(res.req);
+  if (refusedBody) lingerThenClose(req);
   return status;
 }
 

@@ -58,7 +58,28 @@ export class WorkspaceLogs {
     private readonly boot: BootLogPort,
     private readonly agent: AgentControlPort,
     private readonly target: (rec: WorkspaceRecord) => AgentTarget,
+    /** The record as stored now: tells a stopped or restarted workspace from a broken agent. */
+    private readonly current: (id: string) => Promise<WorkspaceRecord | null> = async () => null,
   ) {}
+
+  /**
+   * Calls the agent of `rec`, read as running. Log reads take no workspace lock, so a stop or
+   * restart can take the agent away mid-call: that is 409 `workspace_not_running`, not a 502.
+   */
+  private async callAgent<T>(rec: WorkspaceRecord, method: string, path: string): Promise<T> {
+    try {
+      return await this.agent.call<T>(this.target(rec), method, path);
+    } catch (err) {
+      if (!(err instanceof AppError) || err.code !== 'agent_unreachable') throw err;
+      const now = await this.current(rec.id);
+      if (now && (now.state !== 'running' || now.version !== rec.version)) {
+        throw new AppError('workspace_not_running', `The workspace changed state (${now.state}) while its logs were read; retry`, {
+          field: 'id', current_state: now.state,
+        });
+      }
+      throw err;
+    }
+  }
 
   private live(rec: WorkspaceRecord): boolean {
     return rec.state === 'running';
@@ -80,20 +101,20 @@ export class WorkspaceLogs {
   }
 
   private async cmdTail(rec: WorkspaceRecord, tail: number): Promise<LogLine[]> {
-    const res = await this.agent.call<{ entries?: AgentEntry[] }>(this.target(rec), 'GET', `/_warren/logs/cmd?tail=${tail}`);
+    const res = await this.callAgent<{ entries?: AgentEntry[] }>(rec, 'GET', `/_warren/logs/cmd?tail=${tail}`);
     return (res.entries ?? []).flatMap((e) => fromAgent(e, 'cmd')).slice(-tail);
   }
 
   async clear(rec: WorkspaceRecord): Promise<void> {
     await this.boot.clear(rec.id);
-    if (this.live(rec)) await this.agent.call(this.target(rec), 'DELETE', '/_warren/logs');
+    if (this.live(rec)) await this.callAgent(rec, 'DELETE', '/_warren/logs');
   }
 
   async files(rec: WorkspaceRecord): Promise<Array<{ name: string; size: number; modified: string | null }>> {
     const files: Array<{ name: string; size: number; modified: string | null }> = await this.boot.files(rec.id);
     if (!this.live(rec)) return files;
-    const res = await this.agent.call<{ files?: Array<{ name?: unknown; size?: unknown; modified?: unknown }> }>(
-      this.target(rec), 'GET', '/_warren/logs/files');
+    const res = await this.callAgent<{ files?: Array<{ name?: unknown; size?: unknown; modified?: unknown }> }>(
+      rec, 'GET', '/_warren/logs/files');
     for (const f of res.files ?? []) {
       if (typeof f.name !== 'string' || !FILE_NAME.test(f.name) || files.some((x) => x.name === f.name)) continue;
       files.push({ name: f.name, size: typeof f.size === 'number' ? f.size : 0, modified: typeof f.modified === 'string' ? f.modified : null });
@@ -108,8 +129,8 @@ export class WorkspaceLogs {
     const boot = await this.boot.readFile(rec.id, name);
     if (boot) return boot.map(fromBoot).slice(-tail);
     if (!this.live(rec)) throw new AppError('not_found', 'No such log file (the workspace is not running)', { field: 'name' });
-    const res = await this.agent.call<{ entries?: AgentEntry[] }>(
-      this.target(rec), 'GET', `/_warren/logs/file?name=${encodeURIComponent(name)}&tail=${tail}`);
+    const res = await this.callAgent<{ entries?: AgentEntry[] }>(
+      rec, 'GET', `/_warren/logs/file?name=${encodeURIComponent(name)}&tail=${tail}`);
     return (res.entries ?? []).flatMap((e) => fromAgent(e, name)).slice(-tail);
   }
 

@@ -12,6 +12,7 @@ import type { IdlePolicy } from '../contract/lifecycle.js';
 import { defaultConfig, parseConfig } from '../contract/workspace.js';
 import type { Store, WorkspaceRecord, WorkspaceFilter, Page, ReservationRow } from '../store/store.js';
 import { KeyedLock } from './locks.js';
+import { applyLifecycleChange, RECORD_LOCK_WAIT_MS, workspaceBusy, type LifecycleChange } from './record-changes.js';
 import { isLive, planTransition, type PowerAction } from './lifecycle.js';
 import { checkReservation, checkStartFits, demandOf, type QuotaPolicy } from './quota.js';
 import { runPending, type OperationHooks } from './operations.js';
@@ -42,16 +43,7 @@ export interface WorkspaceServiceOptions {
   validateIdle?: (mode: WorkspaceRecord['mode'], idle: IdlePolicy | null) => void;
 }
 
-export interface LifecycleChange {
-  mode?: 'permanent' | 'temporary';
-  ttl?: number | null;
-  ttl_action?: WorkspaceRecord['config']['ttl_action'];
-  remove_on_exit?: unknown;
-  restart_policy?: unknown;
-  renew?: boolean;
-  /** Replaces config.extra.idle (null removes it). */
-  idle?: IdlePolicy | null;
-}
+export type { LifecycleChange } from './record-changes.js';
 
 const CREATE_LOCK = '__create__';
 
@@ -232,35 +224,19 @@ export class WorkspaceService {
    * restarts the TTL clock (ping). Validation of the loose fields happens here.
    */
   async updateLifecycle(idOrSlug: string, change: (rec: WorkspaceRecord) => LifecycleChange): Promise<WorkspaceRecord> {
-    const { id } = await this.get(idOrSlug);
-    return this.lock.run(id, async () => {
-      const rec = await this.get(id);
-      const ch = change(rec);
-      const config = { ...rec.config, extra: { ...rec.config.extra } };
-      if (ch.restart_policy !== undefined) {
-        config.restart_policy = parseConfig({ restart_policy: ch.restart_policy }, config, this.o.policy.limits, rec.mode).restart_policy;
-      }
-      if (ch.remove_on_exit !== undefined) {
-        if (typeof ch.remove_on_exit !== 'boolean') throw new AppError('validation_error', 'remove_on_exit must be a boolean', { field: 'remove_on_exit' });
-        config.remove_on_exit = ch.remove_on_exit;
-      }
-      if (ch.ttl !== undefined) config.ttl = ch.ttl;
-      if (ch.ttl_action !== undefined) config.ttl_action = ch.ttl_action;
-      if (ch.renew || ch.ttl !== undefined) config.extra.ttl_renewed_at = new Date().toISOString();
-      if (ch.idle !== undefined) {
-        if (ch.idle === null) delete config.extra.idle;
-        else config.extra.idle = ch.idle;
-      }
-      const mode = ch.mode ?? rec.mode;
-      if (mode === 'permanent') config.ttl = null;
-      return this.o.store.updateWorkspace({ ...rec, mode, config }, rec.version);
+    const first = await this.get(idOrSlug);
+    const ch = change(first);
+    applyLifecycleChange(first, ch, this.o.policy); // validates before waiting: a refusal never queues
+    return this.lock.runWithin(first.id, RECORD_LOCK_WAIT_MS, () => workspaceBusy(first.id), async () => {
+      const rec = await this.get(first.id);
+      return this.o.store.updateWorkspace(applyLifecycleChange(rec, ch, this.o.policy), rec.version);
     });
   }
 
   /** Replaces the metadata map with what `change` makes of it (PUT replaces, PATCH merges). */
   async updateMetadata(idOrSlug: string, change: (current: Record<string, string>) => Record<string, string>): Promise<WorkspaceRecord> {
     const { id } = await this.get(idOrSlug);
-    return this.lock.run(id, async () => {
+    return this.lock.runWithin(id, RECORD_LOCK_WAIT_MS, () => workspaceBusy(id), async () => {
       const rec = await this.get(id);
       return this.o.store.updateWorkspace({ ...rec, metadata: change({ ...rec.metadata }) }, rec.version);
     });

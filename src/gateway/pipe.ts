@@ -75,7 +75,12 @@ export function relayHttp(req: IncomingMessage, res: ServerResponse, r: HttpRela
       upstream.destroy();
       return;
     }
-    res.writeHead(upRes.statusCode ?? 502, r.responseHeaders(upRes));
+    const headers = r.responseHeaders(upRes);
+    // An answer before the client's body was read whole (an early refusal) leaves the rest of
+    // that body on the client's socket; reusing it would make the client's next request wait
+    // behind the leftover (issue 15's fuzzer). The client is told to open a new connection.
+    if (hasBody(req) && !req.complete) headers.connection = 'close';
+    res.writeHead(upRes.statusCode ?? 502, headers);
     res.flushHeaders(); // SSE clients must see the headers before the first event
     relayResponseBody(upRes, res);
   });

@@ -19,7 +19,7 @@ import { writeSocketError } from '../../contract/json-reply.js';
 export const rejectUpgrade = writeSocketError;
 
 /** Largest client→server frame (terminal input, control JSON). */
-const MAX_WS_PAYLOAD = 1024 * 1024;
+export const MAX_WS_PAYLOAD = 1024 * 1024;
 
 export interface LiveState {
   terminals: TerminalManager;

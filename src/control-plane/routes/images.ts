@@ -10,6 +10,7 @@
  *
  * Images are shared by every namespace of this Warren, so only the admin writes them.
  */
+import { AppError } from '../../contract/errors.js';
 import { Hono } from 'hono';
 import { ok } from '../../contract/envelope.js';
 import { parseCommitImage, parseImportPath, parseImportUpload } from '../../contract/images.js';
@@ -41,8 +42,21 @@ export function imageRoutes(ctx: ControlPlaneContext): Hono<Env> {
   });
 
   app.delete('/images/:name{.+}', adminOnly, async (c) => {
-    const removed = await ctx.imageService.remove(decodeURIComponent(c.req.param('name')));
+    const removed = await ctx.imageService.remove(imageNameParam(c.req.param('name')));
     return c.json(ok({ deleted: true, ...removed }));
   });
   return app;
+}
+
+/**
+ * The `:name` of DELETE /images/… decoded once more (a name with `/` arrives as %2F). A stray
+ * `%` cannot be decoded and names no image: 404 `image_not_found`, not a URIError's 500 (found
+ * by the fuzzer, seed 15015: DELETE /images/zy%24b%25r).
+ */
+function imageNameParam(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new AppError('image_not_found', 'No image of that name', { field: 'name' });
+  }
 }
