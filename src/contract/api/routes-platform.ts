@@ -92,8 +92,8 @@ const metadataBody = z.looseObject({ metadata: z.record(z.string(), z.string().n
   .describe('The metadata map, at the top level or under `metadata`; PATCH takes null to remove a key');
 const metadata: RouteDescriptor[] = [
   cp('GET', '/workspace/:id/metadata', WS, 'Metadata', { responses: { 200: metadataReply }, errors: LOOKUP }),
-  cp('PUT', '/workspace/:id/metadata', WS, 'Replace metadata', { body: metadataBody, responses: { 200: metadataReply }, errors: LOOKUP }),
-  cp('PATCH', '/workspace/:id/metadata', WS, 'Merge metadata', { body: metadataBody, responses: { 200: metadataReply }, errors: LOOKUP }),
+  cp('PUT', '/workspace/:id/metadata', WS, 'Replace metadata', { body: metadataBody, responses: { 200: metadataReply }, errors: [...LOOKUP, 'conflict'] }),
+  cp('PATCH', '/workspace/:id/metadata', WS, 'Merge metadata', { body: metadataBody, responses: { 200: metadataReply }, errors: [...LOOKUP, 'conflict'] }),
 ];
 
 const WL = '/workspace/:id/workloads';
@@ -188,7 +188,7 @@ const tokens: RouteDescriptor[] = [
     responses: { 201: ok({ client_id: z.string(), client_secret: z.string() }) }, errors: ['not_found'],
   }),
   cp('GET', '/api-keys', ADMIN, 'List API keys', { responses: { 200: ok({ keys: z.array(z.unknown()), total: z.number().int() }) } }),
-  cp('DELETE', '/api-keys/:clientId', ADMIN, 'Delete an API key', { errors: ['not_found'] }),
+  cp('DELETE', '/api-keys/:clientId', ADMIN, 'Delete an API key', { errors: ['not_found', 'conflict'] }), // conflict: a key deleting itself
 ];
 
 const publicRoutes: RouteDescriptor[] = [

@@ -178,7 +178,7 @@ const publicAccess: RouteDescriptor[] = [
   cp('PATCH', '/workspace/:id/public-access/:port', WS, 'Change an exposed port\'s slug', {
     body: body({ slug: z.string().optional(), label: z.string().optional() }), responses: { 200: ok({ port: portObject }) }, errors: PUBLIC_ERRORS,
   }),
-  cp('DELETE', '/workspace/:id/public-access/:port', WS, 'Stop exposing a port', { errors: PUBLIC_ERRORS }),
+  cp('DELETE', '/workspace/:id/public-access/:port', WS, 'Stop exposing a port', { errors: [...PUBLIC_ERRORS, 'validation_error'] }), // a :port that is not a port
 ];
 
 const SSH_ERRORS = [...STATE, 'ssh_unavailable'] as const;
