@@ -5,6 +5,9 @@
  * `/openapi.json`).
  */
 import { z } from 'zod';
+import {
+  defaultKeyQuerySchema, defaultKeySchema, defaultLevelQuerySchema, quotaKeySchema, setDefaultQuotaSchema, setQuotaSchema, toggleAutoApplySchema,
+} from '../quotas.js';
 import { createApiKeySchema, issueTokenSchema, rotateKeySchema } from '../tokens.js';
 import { body, ok, query, WORKSPACE_LOOKUP, WORKSPACE_STATE, type Caller, type RouteDescriptor } from './descriptor.js';
 import { ADMIN, cp, NS, WS } from './routes-workspaces.js';
@@ -151,26 +154,17 @@ const namespaces: RouteDescriptor[] = [
   cp('GET', '/namespaces/:id/usage', NS, 'Namespace usage', { query: query({ days: '' }), errors: NS_ERRORS }),
 ];
 
-const quotaKey = { namespace: z.string().optional(), service: z.string().optional() };
 const QUOTA_ERRORS = ['not_found'] as const;
 const quotas: RouteDescriptor[] = [
-  cp('POST', '/credits/namespace-quota', BILLING, 'Set a namespace quota', {
-    body: body({ ...quotaKey, quotaLimit: z.number().optional(), overdraft: z.number().optional(), onOverdraftAction: z.string().optional(), notificationThresholds: z.array(z.number()).optional() }),
-    errors: QUOTA_ERRORS,
-  }),
-  cp('POST', '/credits/reset-quota', BILLING, 'Reset a quota\'s usage', { body: body(quotaKey), errors: QUOTA_ERRORS }),
+  cp('POST', '/credits/namespace-quota', BILLING, 'Set a namespace quota', { body: setQuotaSchema, errors: QUOTA_ERRORS }),
+  cp('POST', '/credits/reset-quota', BILLING, 'Reset a quota\'s usage', { body: quotaKeySchema, errors: QUOTA_ERRORS }),
   cp('GET', '/credits/namespaces', BILLING, 'Namespaces with quotas', { query: nsList }),
   cp('GET', '/credits/namespaces/:namespace', BILLING, 'One namespace\'s quotas and usage', { query: query({ days: '' }), errors: QUOTA_ERRORS }),
-  cp('POST', '/credits/defaults', BILLING, 'Set a default quota', {
-    body: body({ level: z.string().optional(), service: z.string().optional(), quotaLimit: z.number().optional(), overdraft: z.number().optional(), autoApply: z.boolean().optional() }),
-    errors: QUOTA_ERRORS,
-  }),
-  cp('GET', '/credits/defaults', BILLING, 'One default quota', { query: query({ level: 'namespace', service: '' }), errors: QUOTA_ERRORS }),
-  cp('GET', '/credits/defaults/all', BILLING, 'Every default quota', { query: query({ level: 'namespace' }) }),
-  cp('DELETE', '/credits/defaults', BILLING, 'Delete a default quota', { body: body({ service: z.string().optional() }), errors: QUOTA_ERRORS }),
-  cp('POST', '/credits/defaults/toggle-auto-apply', BILLING, 'Toggle auto-apply of a default quota', {
-    body: body({ service: z.string().optional(), enabled: z.boolean().optional(), autoApply: z.boolean().optional() }), errors: QUOTA_ERRORS,
-  }),
+  cp('POST', '/credits/defaults', BILLING, 'Set a default quota', { body: setDefaultQuotaSchema, errors: QUOTA_ERRORS }),
+  cp('GET', '/credits/defaults', BILLING, 'One default quota', { query: defaultKeyQuerySchema, errors: QUOTA_ERRORS }),
+  cp('GET', '/credits/defaults/all', BILLING, 'Every default quota', { query: defaultLevelQuerySchema }),
+  cp('DELETE', '/credits/defaults', BILLING, 'Delete a default quota', { body: defaultKeySchema, errors: QUOTA_ERRORS }),
+  cp('POST', '/credits/defaults/toggle-auto-apply', BILLING, 'Toggle auto-apply of a default quota', { body: toggleAutoApplySchema, errors: QUOTA_ERRORS }),
 ];
 
 const tokens: RouteDescriptor[] = [

@@ -8,7 +8,7 @@ import { Hono } from 'hono';
 import { ok } from '../../contract/envelope.js';
 import { parseDays, parseNamespaceList } from '../../contract/namespaces.js';
 import {
-  parseDefaultKey, parseDefaultLevel, parseQuotaKey, parseSetDefaultQuota, parseSetQuota, parseToggleAutoApply,
+  parseDefaultKey, parseDefaultKeyQuery, parseDefaultLevel, parseQuotaKey, parseSetDefaultQuota, parseSetQuota, parseToggleAutoApply,
 } from '../../contract/quotas.js';
 import { isExceeded, type NamespaceWithQuotas } from '../../domain/namespace-quotas.js';
 import { round } from '../../domain/pricing.js';
@@ -72,8 +72,7 @@ export function quotaRoutes(ctx: ControlPlaneContext): Hono<Env> {
 
   /** `data: null` when the service has no default. */
   app.get('/credits/defaults', billingCallers, async (c) => {
-    const q = c.req.query();
-    const d = await quotas.getDefault(parseDefaultKey({ level: q.level ?? 'namespace', service: q.service }));
+    const d = await quotas.getDefault(parseDefaultKeyQuery(c.req.query()));
     return c.json(ok({ data: d && defaultView(d, clientIdOf(c)) }));
   });
 
