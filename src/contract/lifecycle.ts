@@ -1,10 +1,13 @@
 /**
  * Lifecycle bodies (control-plane.md §3): TTL, mode changes, ping, the idle policy and
- * destroy. Shape and type only; the operator's minimums are the domain's.
+ * destroy. Shape and type only; the operator's minimums are the domain's. Each route's zod
+ * schema is both its parser (through `parseWith`) and its documented body or query.
  */
+import { z } from 'zod';
 import { AppError } from './errors.js';
 import { parseDuration } from './duration.js';
-import { parseVersion } from './layers.js';
+import { VERSION_PATTERN } from './layers.js';
+import { parseWith } from './zod-parse.js';
 
 /** TTL expiry actions (seed: stop, remove; SDK: pause, suspend too). */
 export const TTL_ACTIONS = ['stop', 'pause', 'suspend', 'remove'] as const;
@@ -16,45 +19,113 @@ export interface IdlePolicy {
   stop_after: number;
 }
 
+const durationRule = (field: string) => `${field} must be seconds or a duration like "30m", "1h"`;
+
+/** Seconds (a number or numeric string) or a duration string ("30s", "15m", "1h", "7d"). */
+function duration(field: string, required?: string) {
+  const rule = durationRule(field);
+  return z.union([z.number(), z.string()], { error: (iss) => (required && iss.input === undefined ? required : rule) })
+    .refine((v) => parseDuration(v) !== null, rule)
+    .describe('Seconds, or a duration like "30m", "1h", "7d"');
+}
+
+/** The seconds of a duration the schema admitted; undefined when absent or null. */
+const seconds = (v: number | string | null | undefined): number | undefined => (v === undefined || v === null ? undefined : parseDuration(v)!);
+
+const ttlAction = z.enum(TTL_ACTIONS, { error: `ttl_action must be one of ${TTL_ACTIONS.join(', ')}` }).nullish();
+
+/** PUT /workspace/:id/lifecycle/ttl. null or absent leaves a field as it is. */
+export const ttlSchema = z.looseObject({ ttl: duration('ttl').nullish(), ttl_action: ttlAction });
+
+/** POST /workspace/:id/lifecycle/temporary: the TTL fields and `remove_on_exit`. */
+export const temporarySchema = z.looseObject({
+  ttl: duration('ttl').nullish(),
+  ttl_action: ttlAction,
+  remove_on_exit: z.boolean({ error: 'remove_on_exit must be a boolean' }).optional(),
+});
+
+/** POST /workspace/:id/ping: `ttl_seconds` renews the TTL with a new length. */
+export const pingSchema = z.looseObject({ ttl_seconds: duration('ttl_seconds').nullish() });
+
+/** PUT /workspace/:id/lifecycle/idle: `suspend_after` is required (null or 0 disables). */
+export const idleSchema = z.looseObject({
+  suspend_after: duration('suspend_after', 'suspend_after is required (0 disables)').nullable(),
+  stop_after: duration('stop_after').nullish(),
+});
+
+export interface TtlChange {
+  ttl: number | undefined;
+  ttl_action: TtlAction | undefined;
+}
+
+export function parseTtlChange(body: unknown): TtlChange {
+  const b = parseWith(ttlSchema, body);
+  return { ttl: seconds(b.ttl), ttl_action: b.ttl_action ?? undefined };
+}
+
+export function parseTemporary(body: unknown): TtlChange & { remove_on_exit: boolean | undefined } {
+  const b = parseWith(temporarySchema, body);
+  return { ttl: seconds(b.ttl), ttl_action: b.ttl_action ?? undefined, remove_on_exit: b.remove_on_exit };
+}
+
+export function parsePing(body: unknown): { ttl: number | undefined } {
+  return { ttl: seconds(parseWith(pingSchema, body).ttl_seconds) };
+}
+
+/** The route's idle policy; null when it disables idling. */
+export function parseIdleBody(body: unknown): IdlePolicy | null {
+  const b = parseWith(idleSchema, body);
+  const suspend = seconds(b.suspend_after) ?? 0;
+  if (suspend === 0) return null;
+  return { suspend_after: suspend, stop_after: seconds(b.stop_after) ?? 0 };
+}
+
 function bad(field: string, message: string): never {
   throw new AppError('validation_error', message, { field });
 }
 
-/** A duration field (seconds or "30m"); undefined when absent. */
-export function durationField(body: Record<string, unknown>, field: string): number | undefined {
-  const v = body[field];
-  if (v === undefined || v === null) return undefined;
-  const secs = parseDuration(v);
-  if (secs === null) bad(field, `${field} must be seconds or a duration like "30m", "1h"`);
-  return secs;
-}
-
-export function ttlActionField(body: Record<string, unknown>): TtlAction | undefined {
-  const v = body.ttl_action;
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string' || !(TTL_ACTIONS as readonly string[]).includes(v)) {
-    bad('ttl_action', `ttl_action must be one of ${TTL_ACTIONS.join(', ')}`);
-  }
-  return v as TtlAction;
-}
-
-/** PUT /lifecycle/idle and `config.idle`: `{ suspend_after, stop_after? }`; null or 0 disables. */
+/**
+ * `config.idle` of a create or update body (parsed by `workspace.ts`): `{ suspend_after,
+ * stop_after? }`; null or 0 disables. A missing suspend_after names `<field>.suspend_after`;
+ * a malformed duration names the bare key, as it always has.
+ */
 export function parseIdle(value: unknown, field = 'idle'): IdlePolicy | null {
   if (value === null || value === undefined) return null;
   if (typeof value !== 'object' || Array.isArray(value)) bad(field, `${field} must be an object with suspend_after`);
   const b = value as Record<string, unknown>;
   const prefix = field === 'idle' ? '' : `${field}.`;
   if (b.suspend_after === undefined) bad(`${prefix}suspend_after`, 'suspend_after is required (0 disables)');
-  const suspend = durationField(b, 'suspend_after') ?? 0;
-  const stop = durationField(b, 'stop_after') ?? 0;
+  const durationOf = (key: string): number => {
+    const v = b[key];
+    if (v === undefined || v === null) return 0;
+    const secs = parseDuration(v);
+    return secs === null ? bad(key, durationRule(key)) : secs;
+  };
+  const suspend = durationOf('suspend_after');
+  const stop = durationOf('stop_after');
   if (suspend === 0) return null;
   return { suspend_after: suspend, stop_after: stop };
 }
 
-/** DELETE /workspace/:id/lifecycle: `?archive=true|<version>` or a body `{ archive }` asks for a final archive. */
-export function parseDestroy(query: Record<string, string>, body: Record<string, unknown>): { archive: string | true | null } {
-  const v = body.archive ?? query.archive;
-  if (v === undefined || v === null || v === false || v === 'false' || v === '0' || v === '') return { archive: null };
+const NO_ARCHIVE = ['false', '0', ''];
+const ARCHIVE_RULE = 'archive must be true, false, or an archive version (1–64 letters, digits, \'.\', \'_\' or \'-\', starting with a letter or digit)';
+const archiveText = z.string({ error: ARCHIVE_RULE })
+  .refine((v) => NO_ARCHIVE.includes(v) || v === 'true' || v === '1' || VERSION_PATTERN.test(v), ARCHIVE_RULE);
+
+/** DELETE /workspace/:id/lifecycle body: `{ archive }` (it wins over the query's). */
+export const destroyBodySchema = z.looseObject({
+  archive: z.union([z.boolean(), archiveText], { error: ARCHIVE_RULE }).nullish()
+    .describe('true for a final archive under a new version, or the version to give it; false or absent: none'),
+});
+
+/** DELETE /workspace/:id/lifecycle query: `?archive=true|<version>`. */
+export const destroyQuerySchema = z.object({ archive: archiveText.optional().describe('true, or an archive version to keep') });
+
+/** `{ archive }`: null (no final archive), true (a new version) or the version to give it. */
+export function parseDestroy(query: Record<string, string | undefined>, body: unknown): { archive: string | true | null } {
+  const fromBody = parseWith(destroyBodySchema, body).archive;
+  const v = fromBody ?? parseWith(destroyQuerySchema, query).archive;
+  if (v === undefined || v === null || v === false || NO_ARCHIVE.includes(v as string)) return { archive: null };
   if (v === true || v === 'true' || v === '1') return { archive: true };
-  return { archive: parseVersion(v, 'archive') };
+  return { archive: v };
 }

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { createWorkspaceSchema, updateWorkspaceSchema } from '../commands.js';
 import { sshKeySchema, sshPasswordSchema } from '../ssh.js';
 import { forkSchema, snapshotSchema } from '../layers.js';
+import { destroyBodySchema, destroyQuerySchema, idleSchema, pingSchema, temporarySchema, ttlSchema } from '../lifecycle.js';
 import { overlayResizeSchema, resourcesSchema } from '../resources.js';
 import {
   body, ok, query, workspaceObject, WORKSPACE_LOOKUP, WORKSPACE_STATE,
@@ -67,27 +68,23 @@ const lifecycle: RouteDescriptor[] = [
   })),
   cp('GET', '/workspace/:id/lifecycle', WS, 'Lifecycle status', { responses: { 200: lifecycleReply }, errors: LOOKUP }),
   cp('DELETE', '/workspace/:id/lifecycle', WS, 'Destroy the VM, keep record and archives', {
-    whileSuspended: true, query: query({ archive: 'true, or an archive version to keep' }),
-    body: body({ archive: z.union([z.boolean(), z.string()]).optional() }),
+    whileSuspended: true, query: destroyQuerySchema, body: destroyBodySchema,
     responses: { 200: ok({ id: z.string(), status: z.string() }) }, errors: [...STATE, 'insufficient_storage', 'archive_too_large'],
   }),
   cp('POST', '/workspace/:id/lifecycle/permanent', WS, 'Make permanent', {
     body: body({ restart_policy: z.enum(['no', 'always', 'on-failure']).optional() }), responses: { 200: lifecycleReply }, errors: STATE,
   }),
   cp('POST', '/workspace/:id/lifecycle/temporary', WS, 'Make temporary with a TTL', {
-    body: body({ ttl: z.union([z.number(), z.string()]).optional(), ttl_action: z.string().optional(), remove_on_exit: z.boolean().optional() }),
-    responses: { 200: lifecycleReply }, errors: STATE,
+    body: temporarySchema, responses: { 200: lifecycleReply }, errors: STATE,
   }),
   cp('PUT', '/workspace/:id/lifecycle/ttl', WS, 'Set the TTL', {
-    body: body({ ttl: z.union([z.number(), z.string(), z.null()]).optional(), ttl_action: z.string().optional() }),
-    responses: { 200: lifecycleReply }, errors: STATE,
+    body: ttlSchema, responses: { 200: lifecycleReply }, errors: STATE,
   }),
   cp('POST', '/workspace/:id/ping', WS, 'Count as activity; renew the TTL', {
-    body: body({ ttl_seconds: z.union([z.number(), z.string()]).optional() }), responses: { 200: lifecycleReply }, errors: STATE,
+    body: pingSchema, responses: { 200: lifecycleReply }, errors: STATE,
   }),
   cp('PUT', '/workspace/:id/lifecycle/idle', WS, 'Set the idle policy', {
-    body: body({ idle: z.unknown().optional(), suspend_after: z.union([z.number(), z.string()]).optional() }),
-    responses: { 200: lifecycleReply }, errors: [...STATE, 'idle_not_allowed'],
+    body: idleSchema, responses: { 200: lifecycleReply }, errors: [...STATE, 'idle_not_allowed'],
   }),
 ];
 

@@ -6,8 +6,9 @@
  */
 import { Hono, type Context } from 'hono';
 import { ok } from '../../contract/envelope.js';
-import { durationField, parseDestroy, parseIdle, ttlActionField } from '../../contract/lifecycle.js';
+import { parseDestroy, parseIdleBody, parsePing, parseTemporary, parseTtlChange } from '../../contract/lifecycle.js';
 import type { PowerAction } from '../../domain/lifecycle.js';
+import type { LifecycleChange } from '../../domain/record-changes.js';
 import { idleOf } from '../../domain/deadlines.js';
 import { uptimeSeconds, ttlExpiresAt, workspaceView } from '../../domain/view.js';
 import type { SnapshotCapabilities } from '../../drivers/driver.js';
@@ -78,40 +79,34 @@ export function lifecycleRoutes(ctx: ControlPlaneContext): Hono<Env> {
     }));
   });
 
-  const patchLifecycle = async (c: Context<Env>, change: (rec: WorkspaceRecord, body: Record<string, unknown>) => Record<string, unknown>) => {
+  /** Loads the workspace, reads the body, parses it (before any wait) and applies the change it makes. */
+  const patchLifecycle = async (c: Context<Env>, change: (body: Record<string, unknown>) => LifecycleChange) => {
     const rec = await loadWorkspace(ctx, c);
-    const body = await readObject(c);
-    const saved = await ctx.workspaces.updateLifecycle(rec.id, (r) => change(r, body));
+    const ch = change(await readObject(c));
+    const saved = await ctx.workspaces.updateLifecycle(rec.id, () => ch);
     return c.json(ok(lifecycleStatus(saved, caps())));
   };
 
   app.post('/workspace/:id/lifecycle/permanent', workspaceCallers, (c) =>
-    patchLifecycle(c, (_r, body) => ({ mode: 'permanent', ttl: null, restart_policy: body.restart_policy })));
+    patchLifecycle(c, (body) => ({ mode: 'permanent', ttl: null, restart_policy: body.restart_policy })));
 
   // Temporary workspaces have a TTL instead of an idle policy.
   app.post('/workspace/:id/lifecycle/temporary', workspaceCallers, (c) =>
-    patchLifecycle(c, (_r, body) => ({
-      mode: 'temporary',
-      ttl: durationField(body, 'ttl'),
-      ttl_action: ttlActionField(body),
-      remove_on_exit: body.remove_on_exit,
-      idle: null,
-    })));
+    patchLifecycle(c, (body) => ({ mode: 'temporary', ...parseTemporary(body), idle: null })));
 
-  app.put('/workspace/:id/lifecycle/ttl', workspaceCallers, (c) =>
-    patchLifecycle(c, (_r, body) => ({ ttl: durationField(body, 'ttl'), ttl_action: ttlActionField(body) })));
+  app.put('/workspace/:id/lifecycle/ttl', workspaceCallers, (c) => patchLifecycle(c, parseTtlChange));
 
   app.post('/workspace/:id/ping', workspaceCallers, async (c) => {
     const rec = await loadWorkspace(ctx, c);
-    const body = await readObject(c);
+    const { ttl } = parsePing(await readObject(c));
     ctx.touch(rec.id);
-    const saved = await ctx.workspaces.updateLifecycle(rec.id, () => ({ ttl: durationField(body, 'ttl_seconds'), renew: true }));
+    const saved = await ctx.workspaces.updateLifecycle(rec.id, () => ({ ttl, renew: true }));
     return c.json(ok(lifecycleStatus(saved, caps())));
   });
 
   app.put('/workspace/:id/lifecycle/idle', workspaceCallers, async (c) => {
     const rec = await loadWorkspace(ctx, c);
-    const policy = parseIdle(await readObject(c));
+    const policy = parseIdleBody(await readObject(c));
     ctx.idle.validate(rec.mode, policy);
     const saved = await ctx.workspaces.updateLifecycle(rec.id, () => ({ idle: policy }));
     return c.json(ok(lifecycleStatus(saved, caps())));
