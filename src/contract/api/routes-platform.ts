@@ -5,6 +5,7 @@
  * `/openapi.json`).
  */
 import { z } from 'zod';
+import { metadataPatchSchema, metadataPutSchema } from '../metadata.js';
 import {
   defaultKeyQuerySchema, defaultKeySchema, defaultLevelQuerySchema, quotaKeySchema, setDefaultQuotaSchema, setQuotaSchema, toggleAutoApplySchema,
 } from '../quotas.js';
@@ -91,12 +92,10 @@ const logs: RouteDescriptor[] = [
 ];
 
 const metadataReply = ok({ metadata: z.record(z.string(), z.string()) });
-const metadataBody = z.looseObject({ metadata: z.record(z.string(), z.string().nullable()).optional() })
-  .describe('The metadata map, at the top level or under `metadata`; PATCH takes null to remove a key');
 const metadata: RouteDescriptor[] = [
   cp('GET', '/workspace/:id/metadata', WS, 'Metadata', { responses: { 200: metadataReply }, errors: LOOKUP }),
-  cp('PUT', '/workspace/:id/metadata', WS, 'Replace metadata', { body: metadataBody, responses: { 200: metadataReply }, errors: [...LOOKUP, 'conflict'] }),
-  cp('PATCH', '/workspace/:id/metadata', WS, 'Merge metadata', { body: metadataBody, responses: { 200: metadataReply }, errors: [...LOOKUP, 'conflict'] }),
+  cp('PUT', '/workspace/:id/metadata', WS, 'Replace metadata', { body: metadataPutSchema, responses: { 200: metadataReply }, errors: [...LOOKUP, 'conflict'] }),
+  cp('PATCH', '/workspace/:id/metadata', WS, 'Merge metadata', { body: metadataPatchSchema, responses: { 200: metadataReply }, errors: [...LOOKUP, 'conflict'] }),
 ];
 
 const WL = '/workspace/:id/workloads';
