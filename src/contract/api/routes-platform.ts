@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { metadataPatchSchema, metadataPutSchema } from '../metadata.js';
+import { daysQuerySchema, namespaceCreateSchema, namespaceListQuerySchema, namespaceUpdateSchema, pageQuerySchema } from '../namespaces.js';
 import {
   defaultKeyQuerySchema, defaultKeySchema, defaultLevelQuerySchema, quotaKeySchema, setDefaultQuotaSchema, setQuotaSchema, toggleAutoApplySchema,
 } from '../quotas.js';
@@ -128,29 +129,24 @@ const workloads: RouteDescriptor[] = [
 ];
 
 const namespaceObject = z.looseObject({ slug: z.string() });
-const namespaceBody = body({
-  name: z.string().optional(), slug: z.string().optional(), description: z.string().optional(), type: z.string().optional(),
-  tags: z.array(z.string()).optional(), metadata: z.looseObject({}).optional(), is_default: z.boolean().optional(),
-  isDefault: z.boolean().optional(), status: z.string().optional(), resource_limits: z.looseObject({}).optional(),
-});
-const nsList = query({ limit: '', offset: '', search: '', status: '', type: '', sortBy: '', sortOrder: '' });
+const nsList = namespaceListQuerySchema;
 const NS_ERRORS = ['not_found', 'conflict', 'INVALID_NAMESPACE'] as const;
 const namespaces: RouteDescriptor[] = [
-  cp('POST', '/namespaces', ADMIN, 'Create a namespace', { body: namespaceBody, responses: { 201: ok({ data: namespaceObject }) }, errors: NS_ERRORS }),
+  cp('POST', '/namespaces', ADMIN, 'Create a namespace', { body: namespaceCreateSchema, responses: { 201: ok({ data: namespaceObject }) }, errors: NS_ERRORS }),
   cp('POST', '/namespaces/ensure', ADMIN, 'Create a namespace unless it exists', {
-    body: namespaceBody, responses: { 200: ok({ created: z.boolean(), data: namespaceObject }), 201: ok({ created: z.boolean(), data: namespaceObject }) }, errors: NS_ERRORS,
+    body: namespaceCreateSchema, responses: { 200: ok({ created: z.boolean(), data: namespaceObject }), 201: ok({ created: z.boolean(), data: namespaceObject }) }, errors: NS_ERRORS,
   }),
   cp('GET', '/namespaces', NS, 'List namespaces', { query: nsList, responses: { 200: ok({ data: z.array(namespaceObject) }) } }),
   cp('GET', '/namespaces/:id', NS, 'One namespace', { responses: { 200: ok({ data: namespaceObject }) }, errors: NS_ERRORS }),
-  cp('PUT', '/namespaces/:id', ADMIN, 'Update a namespace', { body: namespaceBody, responses: { 200: ok({ data: namespaceObject }) }, errors: NS_ERRORS }),
+  cp('PUT', '/namespaces/:id', ADMIN, 'Update a namespace', { body: namespaceUpdateSchema, responses: { 200: ok({ data: namespaceObject }) }, errors: NS_ERRORS }),
   cp('DELETE', '/namespaces/:id', ADMIN, 'Delete a namespace', { errors: NS_ERRORS }),
   cp('POST', '/namespaces/:id/suspend', ADMIN, 'Suspend a namespace', { errors: NS_ERRORS }),
   cp('POST', '/namespaces/:id/activate', ADMIN, 'Activate a namespace', { errors: NS_ERRORS }),
   cp('POST', '/namespaces/:id/stop-workspaces', NS, 'Stop every workspace of a namespace', {
     whileSuspended: true, responses: { 200: ok({ count: z.number().int() }) }, errors: NS_ERRORS,
   }),
-  cp('GET', '/namespaces/:id/activity', NS, 'Namespace activity', { query: query({ limit: '', offset: '' }), errors: NS_ERRORS }),
-  cp('GET', '/namespaces/:id/usage', NS, 'Namespace usage', { query: query({ days: '' }), errors: NS_ERRORS }),
+  cp('GET', '/namespaces/:id/activity', NS, 'Namespace activity', { query: pageQuerySchema, errors: NS_ERRORS }),
+  cp('GET', '/namespaces/:id/usage', NS, 'Namespace usage', { query: daysQuerySchema, errors: NS_ERRORS }),
 ];
 
 const QUOTA_ERRORS = ['not_found'] as const;
@@ -158,7 +154,7 @@ const quotas: RouteDescriptor[] = [
   cp('POST', '/credits/namespace-quota', BILLING, 'Set a namespace quota', { body: setQuotaSchema, errors: QUOTA_ERRORS }),
   cp('POST', '/credits/reset-quota', BILLING, 'Reset a quota\'s usage', { body: quotaKeySchema, errors: QUOTA_ERRORS }),
   cp('GET', '/credits/namespaces', BILLING, 'Namespaces with quotas', { query: nsList }),
-  cp('GET', '/credits/namespaces/:namespace', BILLING, 'One namespace\'s quotas and usage', { query: query({ days: '' }), errors: QUOTA_ERRORS }),
+  cp('GET', '/credits/namespaces/:namespace', BILLING, 'One namespace\'s quotas and usage', { query: daysQuerySchema, errors: QUOTA_ERRORS }),
   cp('POST', '/credits/defaults', BILLING, 'Set a default quota', { body: setDefaultQuotaSchema, errors: QUOTA_ERRORS }),
   cp('GET', '/credits/defaults', BILLING, 'One default quota', { query: defaultKeyQuerySchema, errors: QUOTA_ERRORS }),
   cp('GET', '/credits/defaults/all', BILLING, 'Every default quota', { query: defaultLevelQuerySchema }),
