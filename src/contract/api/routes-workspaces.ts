@@ -8,6 +8,7 @@ import { createWorkspaceSchema, updateWorkspaceSchema } from '../commands.js';
 import { sshKeySchema, sshPasswordSchema } from '../ssh.js';
 import { forkSchema, snapshotSchema } from '../layers.js';
 import { overlayResizeSchema, resourcesSchema } from '../resources.js';
+import { networkPatchSchema, networkReplaceSchema } from '../network.js';
 import {
   body, ok, query, workspaceObject, WORKSPACE_LOOKUP, WORKSPACE_STATE,
   type Caller, type RouteDescriptor,
@@ -150,17 +151,11 @@ const runtimeAccess: RouteDescriptor[] = ['runtime-api-access', 'internal-api-ac
   ];
 });
 
-const networkBody = body({
-  allow_internet: z.boolean().optional(), public_access: z.boolean().optional(),
-  ingress: z.array(z.string()).optional(), ingress_ports: z.array(z.number().int()).optional(),
-  egress: z.array(z.string()).optional(), egress_ports: z.array(z.number().int()).optional(),
-  private_link_ids: z.array(z.string()).optional(), outbound_mode: z.string().optional(), custom_proxy: z.unknown().optional(),
-});
 const NETWORK_ERRORS = [...STATE, 'ip_required', 'invalid_zone_ip', 'zone_missing_host', 'pool_empty', 'not_implemented'] as const;
 const network: RouteDescriptor[] = [
   cp('GET', '/workspace/:id/network', WS, 'Network policy', { errors: LOOKUP }),
-  cp('PATCH', '/workspace/:id/network', WS, 'Change the network policy', { body: networkBody, errors: NETWORK_ERRORS }),
-  cp('PUT', '/workspace/:id/network', WS, 'Replace the network policy', { body: networkBody, errors: NETWORK_ERRORS }),
+  cp('PATCH', '/workspace/:id/network', WS, 'Change the network policy', { body: networkPatchSchema, errors: NETWORK_ERRORS }),
+  cp('PUT', '/workspace/:id/network', WS, 'Replace the network policy', { body: networkReplaceSchema, errors: NETWORK_ERRORS }),
   cp('POST', '/workspace/:id/network/ip', WS, 'Assign an outbound IP', {
     body: body({ ip: z.string().optional() }), responses: { 200: ok({ ip: z.string() }) }, errors: NETWORK_ERRORS,
   }),
