@@ -9,6 +9,7 @@ import { sshKeySchema, sshPasswordSchema } from '../ssh.js';
 import { forkSchema, snapshotSchema } from '../layers.js';
 import { overlayResizeSchema, resourcesSchema } from '../resources.js';
 import { networkPatchSchema, networkReplaceSchema } from '../network.js';
+import { exposeSchema, slugUpdateSchema } from '../public-access.js';
 import {
   body, ok, query, workspaceObject, WORKSPACE_LOOKUP, WORKSPACE_STATE,
   type Caller, type RouteDescriptor,
@@ -167,11 +168,11 @@ const PUBLIC_ERRORS = [...LOOKUP, 'port_reserved', 'slug_taken', 'domain_not_ver
 const publicAccess: RouteDescriptor[] = [
   cp('GET', '/workspace/:id/public-access', WS, 'Exposed ports', { responses: { 200: ok({ ports: z.array(portObject) }) }, errors: LOOKUP }),
   cp('POST', '/workspace/:id/public-access', WS, 'Expose a port', {
-    body: body({ port: z.number().int().min(1).max(65535), slug: z.string().nullish(), label: z.string().max(64).nullish(), domain: z.string().nullish().describe('Refused with domain_not_verified (not supported yet)') }),
+    body: exposeSchema,
     responses: { 200: ok({ port: portObject }), 201: ok({ port: portObject }) }, errors: PUBLIC_ERRORS,
   }),
   cp('PATCH', '/workspace/:id/public-access/:port', WS, 'Change an exposed port\'s slug', {
-    body: body({ slug: z.string().optional(), label: z.string().optional() }), responses: { 200: ok({ port: portObject }) }, errors: PUBLIC_ERRORS,
+    body: slugUpdateSchema, responses: { 200: ok({ port: portObject }) }, errors: PUBLIC_ERRORS,
   }),
   cp('DELETE', '/workspace/:id/public-access/:port', WS, 'Stop exposing a port', { errors: [...PUBLIC_ERRORS, 'validation_error'] }), // a :port that is not a port
 ];
