@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { createWorkspaceSchema, updateWorkspaceSchema } from '../commands.js';
 import { sshKeySchema, sshPasswordSchema } from '../ssh.js';
-import { forkSchema, snapshotSchema } from '../layers.js';
+import { archiveCreateSchema, forkSchema, restoreSchema, snapshotSchema } from '../layers.js';
 import { overlayResizeSchema, resourcesSchema } from '../resources.js';
 import { networkPatchSchema, networkReplaceSchema } from '../network.js';
 import { exposeSchema, slugUpdateSchema } from '../public-access.js';
@@ -101,7 +101,7 @@ const layers: RouteDescriptor[] = [
     body: snapshotSchema, responses: { 201: ok({ snapshot: z.looseObject({}), after: z.string() }) }, errors: LAYER_ERRORS,
   }),
   cp('POST', '/workspace/:id/restore', WS, 'Restore the latest snapshot or an archive', {
-    body: body({ archive: z.string().optional() }), responses: { 200: ok({ workspace: workspaceObject.nullable() }) }, errors: LAYER_ERRORS,
+    body: restoreSchema, responses: { 200: ok({ workspace: workspaceObject.nullable() }) }, errors: LAYER_ERRORS,
   }),
   cp('POST', '/workspace/:id/fork', NS, 'Fork into new workspaces (Warren extension)', {
     body: forkSchema,
@@ -109,7 +109,7 @@ const layers: RouteDescriptor[] = [
     errors: [...LAYER_ERRORS, 'SANDBOX_LIMIT_REACHED', 'NAMESPACE_LIMIT_REACHED', 'RUNNING_POOL_REACHED', 'QUOTA_EXCEEDED', 'HOST_CAPACITY_REACHED', 'CREATE_FAILED'],
   }),
   cp('POST', '/workspace/:id/archives', WS, 'Create an archive', {
-    body: body({ version: z.string().optional(), format: z.string().optional(), vm_paths: z.array(z.string()).optional(), exclude_vm_paths: z.array(z.string()).optional() }),
+    body: archiveCreateSchema,
     responses: { 201: ok({ archive: archiveObject }) }, errors: LAYER_ERRORS,
   }),
   cp('GET', '/workspace/:id/archives', WS, 'List archives', { responses: { 200: ok({ archives: z.array(archiveObject) }) }, errors: LOOKUP }),
