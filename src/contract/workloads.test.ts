@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { AppError } from './errors.js';
 import {
-  MAX_WORKLOADS, VM_ON_EXIT, WORKLOAD_DEFAULTS, WORKLOAD_RESTART_POLICIES, parseConfigWorkloads, parseWorkloadCreate,
+  MAX_WORKLOADS, VM_ON_EXIT, parseWorkloadList, WORKLOAD_DEFAULTS, WORKLOAD_RESTART_POLICIES, parseConfigWorkloads, parseWorkloadCreate,
   parseWorkloadUpdate, type WorkloadSpec,
 } from './workloads.js';
 
@@ -201,6 +201,14 @@ function legacyParseConfigWorkloads(v: unknown): WorkloadSpec[] {
   return specs;
 }
 
+function legacyParseWorkloadList(q: Record<string, string | undefined>) {
+  const states = q.states ? q.states.split(',').map((s) => s.trim()).filter(Boolean) : null;
+  return {
+    states: states && states.length ? states : null,
+    name: q.name ? str(q.name, 'name', 128) : null,
+    limit: q.limit !== undefined && q.limit !== '' ? num(q.limit, 'limit', 1, 1000) : null,
+  };
+}
 // ---- end of legacy ----
 
 type Outcome = { ok: unknown } | { code: string; field: unknown };
@@ -343,4 +351,16 @@ test('workloads: defaults of a minimal create body', () => {
   });
   assert.match(spec.id, /^wl_[0-9a-f]{16}$/);
   void randomBytes;
+});
+
+test('GET /workspace/:id/workloads query: the zod schema parses as the hand-written parser did', () => {
+  const corpus: Record<string, string | undefined>[] = [
+    {}, { states: '' }, { states: 'running, stopped,,' }, { states: ' , ' }, { name: '' }, { name: 'web' }, { name: long(129) },
+    { name: 'a\0b' }, { name: long(128) }, { limit: '' }, { limit: '1' }, { limit: '1000' }, { limit: '0' }, { limit: '1001' },
+    { limit: '2.5' }, { limit: 'x' }, { limit: ' 5 ' }, { limit: '0x10' }, { limit: ' ' }, { other: 'x' },
+    { states: 'running', name: 'n', limit: '3' }, { name: long(129), limit: 'x' }, { limit: undefined },
+  ];
+  for (const q of corpus) {
+    assert.deepEqual(outcome(() => parseWorkloadList(q)), outcome(() => legacyParseWorkloadList(q)), JSON.stringify(q).slice(0, 100));
+  }
 });

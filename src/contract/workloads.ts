@@ -277,14 +277,7 @@ export function parseConfigWorkloads(v: unknown): WorkloadSpec[] {
   return specs;
 }
 
-// ---- queries (hand-written still) ----
-
-function str(v: unknown, field: string, max = 4096): string {
-  if (typeof v !== 'string') fail(field, `${field} must be a string`);
-  if (v.includes('\0')) fail(field, `${field} must not contain NUL`);
-  if (Buffer.byteLength(v) > max) fail(field, `${field} is longer than ${max} bytes`);
-  return v;
-}
+// ---- the log tail query (hand-written still: its three aliases name the one given first) ----
 
 function num(v: unknown, field: string, min: number, max: number, integer = true): number {
   const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
@@ -300,12 +293,20 @@ export interface WorkloadListQuery {
   limit: number | null;
 }
 
+/** GET /workspace/:id/workloads query: `states` (comma-separated), `name`, `limit` (1–1000); empty is absent. */
+export const workloadListQuerySchema = z.object({
+  states: z.string().optional().describe('Comma-separated states'),
+  name: text(128).optional().describe('Exact name'),
+  limit: orEmpty(numeric(1, 1000)).optional().describe('At most this many, 1–1000'),
+});
+
 export function parseWorkloadList(q: Record<string, string | undefined>): WorkloadListQuery {
-  const states = q.states ? q.states.split(',').map((s) => s.trim()).filter(Boolean) : null;
+  const b = parseWith(workloadListQuerySchema, q);
+  const states = b.states ? b.states.split(',').map((s) => s.trim()).filter(Boolean) : null;
   return {
     states: states && states.length ? states : null,
-    name: q.name ? str(q.name, 'name', 128) : null,
-    limit: q.limit !== undefined && q.limit !== '' ? num(q.limit, 'limit', 1, 1000) : null,
+    name: b.name || null,
+    limit: b.limit === undefined || b.limit === '' ? null : b.limit,
   };
 }
 

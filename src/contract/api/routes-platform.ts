@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { createApiKeySchema, issueTokenSchema, rotateKeySchema } from '../tokens.js';
-import { workloadCreateSchema, workloadUpdateSchema } from '../workloads.js';
+import { workloadCreateSchema, workloadListQuerySchema, workloadUpdateSchema } from '../workloads.js';
 import { body, ok, query, WORKSPACE_LOOKUP, WORKSPACE_STATE, type Caller, type RouteDescriptor } from './descriptor.js';
 import { ADMIN, cp, NS, WS } from './routes-workspaces.js';
 
@@ -104,7 +104,7 @@ const workloads: RouteDescriptor[] = [
   cp('GET', `${WL}/stats/stream`, WS, 'Stats of every workload (SSE)', { responses: { 200: 'sse' }, errors: WL_ERRORS }),
   cp('POST', WL, WS, 'Create a workload', { body: workloadCreateSchema, responses: { 201: workloadReply }, errors: [...WL_ERRORS, 'workload_exists', 'workload_limit_reached'] }),
   cp('GET', WL, WS, 'List workloads', {
-    query: query({ name: '', states: 'Comma-separated states', limit: '' }),
+    query: workloadListQuerySchema,
     responses: { 200: ok({ workloads: z.array(z.unknown()), total: z.number().int() }) }, errors: LOOKUP,
   }),
   cp('DELETE', WL, WS, 'Delete every workload', { responses: { 200: ok({ deleted: z.number().int() }) }, errors: WL_ERRORS }),
