@@ -7,7 +7,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AppError } from './errors.js';
-import { MAX_VM_PATHS, VERSION_PATTERN, parseArchiveCreate, parseRestore, parseVmPath, type ArchiveFormat } from './layers.js';
+import {
+  MAX_VM_PATHS, VERSION_PATTERN, parseArchiveCreate, parseRestore, parseVmPath,
+  type ArchiveCreateCommand, type ArchiveFormat, type RestoreCommand,
+} from './layers.js';
 
 // ---- the hand-written parser as it was (legacy, for the equivalence test only) ----
 function bad(field: string, message: string): never {

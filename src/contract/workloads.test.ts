@@ -350,7 +350,6 @@ test('workloads: defaults of a minimal create body', () => {
     extra: {}, created_at: NOW, updated_at: NOW,
   });
   assert.match(spec.id, /^wl_[0-9a-f]{16}$/);
-  void randomBytes;
 });
 
 test('GET /workspace/:id/workloads query: the zod schema parses as the hand-written parser did', () => {
