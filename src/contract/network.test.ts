@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AppError } from './errors.js';
-import { MAX_LIST, parseNetworkPatch, type NetworkPatch } from './network.js';
+import { MAX_LIST, parseNetworkPatch, parseOutboundIp, type NetworkPatch } from './network.js';
 
 // ---- the hand-written parser as it was (legacy, for the equivalence test only) ----
 /* eslint-disable */
@@ -110,6 +110,12 @@ function legacyOutboundMode(body: Record<string, unknown>): void {
 }
 
 
+/** The checks the domain made on POST /network/ip's `ip` before the pool (src/domain/network-policy.ts). */
+function legacyOutboundIp(ip: unknown): string {
+  if (ip === undefined || ip === null || ip === '') throw new AppError('ip_required', 'ip is required', { field: 'ip' });
+  if (typeof ip !== 'string') throw new AppError('validation_error', 'ip must be a string', { field: 'ip' });
+  return ip;
+}
 // ---- end of legacy ----
 
 type Outcome = { ok: unknown } | { code: string; field: unknown };
@@ -204,4 +210,15 @@ test('network: a custom proxy is a 501 naming the field that asked for it', () =
   assert.deepEqual(outcome(() => parseNetworkPatch({ custom_proxy: 'p' }, true)), { code: 'not_implemented', field: 'custom_proxy' });
   const patch: NetworkPatch = parseNetworkPatch({ ingress_ports: ['80', 80] }, false);
   assert.deepEqual(patch, { ingress_ports: [80] });
+});
+
+test('POST /workspace/:id/network/ip: the zod schema refuses as the domain did', () => {
+  const corpus: Record<string, unknown>[] = [
+    {}, { ip: null }, { ip: '' }, { ip: 5 }, { ip: 0 }, { ip: false }, { ip: true }, { ip: [] }, { ip: ['1.2.3.4'] }, { ip: {} },
+    { ip: '1.2.3.4' }, { ip: ' ' }, { ip: 'not an ip' }, { ip: '::1' }, { ip: '10.0.0.1', extra: 1 }, { other: '1.2.3.4' },
+    { ip: 'x'.repeat(300) }, { ip: '1.2.3.4\n' }, { ip: -1 }, { ip: '0' }, { IP: '1.2.3.4' },
+  ];
+  for (const body of corpus) {
+    assert.deepEqual(outcome(() => parseOutboundIp(body)), outcome(() => legacyOutboundIp(body.ip)), JSON.stringify(body));
+  }
 });

@@ -117,6 +117,21 @@ export function parseNetworkPatch(body: unknown, allowIngress: boolean): Network
   return p;
 }
 
+/**
+ * POST /workspace/:id/network/ip `{ ip }`: absent, null or empty is `ip_required`; whether the
+ * address is in the outbound pool and on this host is the domain's check (run-time configuration).
+ */
+export const outboundIpSchema = z.looseObject({
+  ip: z.unknown()
+    .refine((v) => v !== undefined && v !== null && v !== '', { message: 'ip is required', params: { code: 'ip_required' } })
+    .pipe(z.string({ error: 'ip must be a string' }))
+    .meta({ type: 'string', description: 'An address of the outbound pool (GET /zone/mine)' }),
+});
+
+export function parseOutboundIp(body: unknown): string {
+  return parseWith(outboundIpSchema, body).ip;
+}
+
 /** PATCH semantics: only given fields change. PUT: `base` is the default policy. */
 export function applyNetworkPatch(base: NetworkPolicy, patch: NetworkPatch): NetworkPolicy {
   const next: NetworkPolicy = { ...base, ...stripUndefined(patch) };

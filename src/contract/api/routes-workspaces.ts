@@ -8,7 +8,7 @@ import { createWorkspaceSchema, updateWorkspaceSchema } from '../commands.js';
 import { sshKeySchema, sshPasswordSchema } from '../ssh.js';
 import { archiveCreateSchema, forkSchema, restoreSchema, snapshotSchema } from '../layers.js';
 import { overlayResizeSchema, resourcesSchema } from '../resources.js';
-import { networkPatchSchema, networkReplaceSchema } from '../network.js';
+import { networkPatchSchema, networkReplaceSchema, outboundIpSchema } from '../network.js';
 import { exposeSchema, slugUpdateSchema } from '../public-access.js';
 import {
   body, ok, query, workspaceObject, WORKSPACE_LOOKUP, WORKSPACE_STATE,
@@ -158,7 +158,7 @@ const network: RouteDescriptor[] = [
   cp('PATCH', '/workspace/:id/network', WS, 'Change the network policy', { body: networkPatchSchema, errors: NETWORK_ERRORS }),
   cp('PUT', '/workspace/:id/network', WS, 'Replace the network policy', { body: networkReplaceSchema, errors: NETWORK_ERRORS }),
   cp('POST', '/workspace/:id/network/ip', WS, 'Assign an outbound IP', {
-    body: body({ ip: z.string().optional() }), responses: { 200: ok({ ip: z.string() }) }, errors: NETWORK_ERRORS,
+    body: outboundIpSchema, responses: { 200: ok({ ip: z.string() }) }, errors: NETWORK_ERRORS,
   }),
   cp('GET', '/zone/mine', WS, 'Outbound proxy pool', { responses: { 200: ok({ proxies: z.array(z.unknown()) }) } }),
 ];
