@@ -37,11 +37,6 @@ function bad(field: string, message: string): never {
   throw new AppError('validation_error', message, { field });
 }
 
-function object(body: unknown): Record<string, unknown> {
-  if (!body || typeof body !== 'object' || Array.isArray(body)) bad('body', 'Request body must be a JSON object');
-  return body as Record<string, unknown>;
-}
-
 /** POST /workspace/:id/snapshot: what the workspace does once the snapshot is taken. */
 export const snapshotSchema = z.looseObject({
   after: z.enum(SNAPSHOT_AFTER, { error: `after must be one of ${SNAPSHOT_AFTER.join(', ')}` }).nullish(),
@@ -63,40 +58,77 @@ const FORMATS: Record<string, ArchiveFormat> = {
   'tar.gz': 'tar.gz', gz: 'tar.gz', gzip: 'tar.gz', tgz: 'tar.gz',
 };
 
+const VERSION_RULE = "must be 1–64 letters, digits, '.', '_' or '-', starting with a letter or digit";
+const version = z.string({ error: VERSION_RULE }).regex(VERSION_PATTERN, VERSION_RULE);
+
+/** An absolute path below `/`, normalised (`//`, `.` and a trailing `/` dropped; `..` refused). */
+const vmPath = z.string({ error: 'must be an absolute path' })
+  .refine((v) => v.startsWith('/') && v.length <= 4096 && !/[\0\n]/.test(v), 'must be an absolute path')
+  .transform((v, ctx) => {
+    const parts = v.split('/').filter((p) => p !== '' && p !== '.');
+    if (parts.includes('..')) ctx.addIssue({ code: 'custom', message: "must not contain '..'" });
+    else if (parts.length === 0) ctx.addIssue({ code: 'custom', message: 'must name a path below / (leave vm_paths out for the whole layer)' });
+    return `/${parts.join('/')}`;
+  });
+
 /** An absolute, normalised path of the workspace's filesystem (not `/` itself). */
 export function parseVmPath(value: unknown, field: string): string {
-  if (typeof value !== 'string' || !value.startsWith('/') || value.length > 4096 || /[\0\n]/.test(value)) {
-    bad(field, `${field} must be an absolute path`);
-  }
-  const parts = value.split('/').filter((p) => p !== '' && p !== '.');
-  if (parts.includes('..')) bad(field, `${field} must not contain '..'`);
-  if (parts.length === 0) bad(field, `${field} must name a path below / (leave vm_paths out for the whole layer)`);
-  return `/${parts.join('/')}`;
+  const r = vmPath.safeParse(value);
+  if (!r.success) bad(field, `${field} ${r.error.issues[0]?.message ?? 'must be an absolute path'}`);
+  return r.data;
 }
 
-function vmPaths(value: unknown, field: string): string[] {
-  if (value === undefined || value === null) return [];
-  if (!Array.isArray(value)) bad(field, `${field} must be an array of absolute paths`);
-  if (value.length > MAX_VM_PATHS) bad(field, `${field} may have at most ${MAX_VM_PATHS} entries`);
-  return [...new Set(value.map((v, i) => parseVmPath(v, `${field}[${i}]`)))];
+/** At most MAX_VM_PATHS paths (the count judged before the entries), de-duplicated; absent or null: none. */
+function vmPaths(field: string) {
+  const { $schema: _drop, ...items } = z.toJSONSchema(vmPath, { io: 'input' });
+  return z.array(z.unknown(), { error: `${field} must be an array of absolute paths` })
+    .max(MAX_VM_PATHS, `${field} may have at most ${MAX_VM_PATHS} entries`)
+    .pipe(z.array(vmPath)).transform((v) => [...new Set(v)])
+    .meta({ items })
+    .nullish();
 }
+
+const FORMAT_RULE = `format must be one of ${Object.keys(FORMATS).join(', ')}`;
+
+/** POST /workspace/:id/archives. `format` is judged first; any value is read as text (as it always was). */
+export const archiveCreateSchema = z.looseObject({
+  format: z.unknown()
+    .transform((v, ctx) => {
+      if (v === undefined || v === null) return 'tar.zst' as ArchiveFormat;
+      const format = FORMATS[String(v).toLowerCase()];
+      if (!format) ctx.addIssue({ code: 'custom', message: FORMAT_RULE });
+      return format ?? z.NEVER;
+    })
+    .meta({ type: 'string', enum: Object.keys(FORMATS), default: 'tar.zst', description: 'Case-insensitive' })
+    .optional(),
+  version: z.union([z.literal(''), version]).nullish().describe('Generated when absent'),
+  vm_paths: vmPaths('vm_paths').describe('Only these paths of the writable layer (default: all of it)'),
+  exclude_vm_paths: vmPaths('exclude_vm_paths'),
+});
 
 export function parseArchiveCreate(body: unknown): ArchiveCreateCommand {
-  const b = object(body);
-  const format = b.format === undefined || b.format === null ? 'tar.zst' : FORMATS[String(b.format).toLowerCase()];
-  if (!format) bad('format', `format must be one of ${Object.keys(FORMATS).join(', ')}`);
-  return {
-    version: b.version === undefined || b.version === null || b.version === '' ? null : parseVersion(b.version),
-    format,
-    vmPaths: vmPaths(b.vm_paths, 'vm_paths'),
-    excludeVmPaths: vmPaths(b.exclude_vm_paths, 'exclude_vm_paths'),
-  };
+  const b = parseWith(archiveCreateSchema, body);
+  return { version: b.version || null, format: b.format ?? 'tar.zst', vmPaths: b.vm_paths ?? [], excludeVmPaths: b.exclude_vm_paths ?? [] };
 }
 
-export function parseRestore(body: unknown): RestoreCommand {
-  const b = object(body);
+/** POST /workspace/:id/restore `{ archive? }` (`version` is an alias; `archive` wins, and names the field even when null). */
+export const restoreSchema = z.looseObject({
+  archive: z.unknown().meta({ type: 'string', pattern: VERSION_PATTERN.source, description: 'An archive version (default: the latest snapshot)' }).optional(),
+  version: z.unknown().meta({ type: 'string', description: 'Alias of archive' }).optional(),
+}).transform((b, ctx): RestoreCommand => {
   const v = b.archive ?? b.version;
-  return { archive: v === undefined || v === null ? null : parseVersion(v, b.archive !== undefined ? 'archive' : 'version') };
+  if (v === undefined || v === null) return { archive: null };
+  const field = b.archive !== undefined ? 'archive' : 'version';
+  const r = version.safeParse(v);
+  if (!r.success) {
+    ctx.addIssue({ code: 'custom', message: `${field} ${VERSION_RULE}`, path: [field] });
+    return z.NEVER;
+  }
+  return { archive: r.data };
+});
+
+export function parseRestore(body: unknown): RestoreCommand {
+  return parseWith(restoreSchema, body);
 }
 
 const COUNT_RULE = `count must be an integer between 1 and ${MAX_FORKS}`;

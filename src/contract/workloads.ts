@@ -6,7 +6,9 @@
  * one). Every refusal names its field.
  */
 import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
 import { AppError } from './errors.js';
+import { parseWith } from './zod-parse.js';
 
 export const WORKLOAD_RESTART_POLICIES = ['never', 'on-failure', 'always'] as const;
 export const VM_ON_EXIT = ['', 'pause', 'stop', 'exit'] as const;
@@ -61,124 +63,169 @@ function fail(field: string, message: string): never {
   throw new AppError('validation_error', message, { field });
 }
 
-function str(v: unknown, field: string, max = 4096): string {
-  if (typeof v !== 'string') fail(field, `${field} must be a string`);
-  if (v.includes('\0')) fail(field, `${field} must not contain NUL`);
-  if (Buffer.byteLength(v) > max) fail(field, `${field} is longer than ${max} bytes`);
-  return v;
+/** A string without NUL of at most `max` bytes (UTF-8). */
+const text = (max = 4096) => z.string()
+  .refine((v) => !v.includes('\0'), 'must not contain NUL')
+  .refine((v) => Buffer.byteLength(v) <= max, `is longer than ${max} bytes`);
+
+/** A number, or a numeric string (the CLI sends every flag as one), in [min, max]. */
+function numeric(min: number, max: number, integer = true) {
+  const rule = `must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}`;
+  const n = z.number({ error: rule }).min(min, rule).max(max, rule);
+  return z.union([z.number(), z.string().refine((v) => v.trim() !== '')], { error: rule })
+    .transform((v) => (typeof v === 'string' ? Number(v) : v))
+    .pipe(integer ? n.int(rule) : n);
 }
 
-function num(v: unknown, field: string, min: number, max: number, integer = true): number {
-  const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
-  if (typeof n !== 'number' || !Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min || n > max) {
-    fail(field, `${field} must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}`);
+const flag = z.union([z.boolean(), z.enum(['true', '1', 'false', '0'])], { error: 'must be true or false' })
+  .transform((v) => v === true || v === 'true' || v === '1');
+const absPath = text().refine((v) => v.startsWith('/'), 'must be an absolute path');
+/** An optional string where `''` means "not given". */
+const orEmpty = <S extends z.ZodType>(s: S) => z.union([z.literal(''), s]);
+
+/** `{ key: value }` of at most MAX_MAP_ENTRIES printable keys (1–128) and strings of at most 1 KiB. */
+const stringMap = z.record(z.string(), text(1024), { error: 'must be an object of strings' }).superRefine((m, ctx) => {
+  const keys = Object.keys(m);
+  if (keys.length > MAX_MAP_ENTRIES) ctx.addIssue({ code: 'custom', message: `has more than ${MAX_MAP_ENTRIES} entries` });
+  for (const k of keys) {
+    if (!PRINTABLE.test(k) || k.length > 128) ctx.addIssue({ code: 'custom', message: 'keys must be 1-128 printable characters', path: [k] });
   }
-  return n;
-}
+});
 
-function bool(v: unknown, field: string): boolean {
-  if (typeof v === 'boolean') return v;
-  if (v === 'true' || v === '1') return true;
-  if (v === 'false' || v === '0') return false;
-  fail(field, `${field} must be true or false`);
-}
+/** A command as a string, run by /bin/sh. */
+const shellCommand = text(MAX_ARG_BYTES).refine((v) => v.trim() !== '', 'must not be empty')
+  .transform((v) => ['/bin/sh', '-c', v]);
+/** A command as argv: non-empty, argv[0] names a program, at most MAX_ARG_BYTES in all. */
+const argvCommand = z.array(text(MAX_ARG_BYTES), { error: 'must be a non-empty array of strings' })
+  .min(1, 'must be a non-empty array of strings')
+  .refine((v) => v[0] !== '', { message: 'must name a program', path: [0] })
+  .refine((v) => v.reduce((n, a) => n + Buffer.byteLength(a), 0) <= MAX_ARG_BYTES, `is longer than ${MAX_ARG_BYTES} bytes`);
 
-function oneOf<T extends readonly string[]>(v: unknown, values: T, field: string): T[number] {
-  if (typeof v !== 'string' || !values.includes(v)) fail(field, `${field} must be one of: ${values.filter(Boolean).join(', ')}`);
-  return v as T[number];
-}
-
-function stringMap(v: unknown, field: string): Record<string, string> {
-  if (!v || typeof v !== 'object' || Array.isArray(v)) fail(field, `${field} must be an object of strings`);
-  const entries = Object.entries(v as Record<string, unknown>);
-  if (entries.length > MAX_MAP_ENTRIES) fail(field, `${field} has more than ${MAX_MAP_ENTRIES} entries`);
-  const out: Record<string, string> = {};
-  for (const [k, val] of entries) {
-    if (!PRINTABLE.test(k) || k.length > 128) fail(`${field}.${k}`, `${field} keys must be 1-128 printable characters`);
-    out[k] = str(val, `${field}.${k}`, 1024);
+const envEntry = text().refine((v) => v.indexOf('=') > 0, 'must look like KEY=VALUE');
+/** `["K=V", …]` (SDK). */
+const envList = z.array(envEntry).max(256, 'has more than 256 variables')
+  .transform((v) => Object.fromEntries(v.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)])));
+/** `{ K: V }` (CLI); numbers and booleans become strings. */
+const envMap = z.record(z.string(), z.union([text(MAX_ARG_BYTES), z.number().transform(String), z.boolean().transform(String)]))
+  .refine((m) => Object.keys(m).length <= 256, 'has more than 256 variables');
+const envNames = (env: Record<string, string>, ctx: z.RefinementCtx) => {
+  for (const k of Object.keys(env)) {
+    if (!ENV_KEY.test(k)) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(k)} is not a valid environment variable name`, path: [k] });
   }
-  return out;
+};
+
+/**
+ * Runs the schema of the value's shape (string, array or object) so that a refusal names the
+ * entry that failed (`env[2]`, `cmd[0]`), which a union would not; `path` is where the value sits.
+ */
+function byShape<T>(v: unknown, ctx: z.RefinementCtx, forms: { string?: z.ZodType<T>; array?: z.ZodType<T>; object?: z.ZodType<T> },
+  path: PropertyKey[], message: string): T {
+  const form = typeof v === 'string' ? forms.string : Array.isArray(v) ? forms.array
+    : v && typeof v === 'object' ? forms.object : undefined;
+  const r = form ? form.safeParse(v) : undefined;
+  if (r?.success) return r.data;
+  for (const issue of r?.error.issues ?? [{ message, path: [] }]) ctx.addIssue({ code: 'custom', message: issue.message, path: [...path, ...issue.path] });
+  return z.NEVER;
 }
 
-function parseCmdArray(v: unknown, field: string): string[] {
-  if (!Array.isArray(v) || v.length === 0) fail(field, `${field} must be a non-empty array of strings`);
-  const cmd = v.map((a, i) => str(a, `${field}[${i}]`, MAX_ARG_BYTES));
-  if (cmd[0] === '') fail(`${field}[0]`, `${field}[0] must name a program`);
-  if (cmd.reduce((n, a) => n + Buffer.byteLength(a), 0) > MAX_ARG_BYTES) fail(field, `${field} is longer than ${MAX_ARG_BYTES} bytes`);
-  return cmd;
-}
+const docOf = (s: z.ZodType) => {
+  const { $schema: _drop, ...doc } = z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' });
+  return doc;
+};
+const commandDoc = docOf(z.union([shellCommand, argvCommand]));
+const ENV_RULE = 'must be an array of "KEY=VALUE" or an object';
+const env = z.unknown()
+  .transform((v, ctx) => byShape(v, ctx, { array: envList.superRefine(envNames), object: envMap.superRefine(envNames) }, [], ENV_RULE))
+  .meta(docOf(z.union([z.array(envEntry), envMap])));
 
-/** `cmd` (array, or a string run by /bin/sh) or the CLI's `command` string. */
-function parseCommand(b: Record<string, unknown>, prefix: string): string[] | undefined {
+/**
+ * The fields of create and update bodies, in the order they were judged. `cmd` (array, or a
+ * string run by /bin/sh) or the CLI's `command` are resolved by `resolveCommand`.
+ */
+const mutableFields = {
+  name: text(128).transform((v) => v.trim()).refine((v) => v !== '' && PRINTABLE.test(v), 'must be 1-128 printable characters').nullish(),
+  cmd: z.unknown().meta(commandDoc).optional(),
+  command: z.unknown().meta({ ...commandDoc, description: 'The CLI\'s name for cmd' }).optional(),
+  env: env.nullish(),
+  working_dir: orEmpty(absPath).optional(),
+  user: z.unknown().refine((u) => u === '' || u === 'root' || u === '0', {
+    message: 'Workloads run as root in the workspace; another user is not supported', params: { code: 'not_implemented' },
+  }).optional().describe('root only (another user: not_implemented)'),
+  restart_policy: z.enum(WORKLOAD_RESTART_POLICIES).optional(),
+  max_restarts: numeric(0, 10_000).optional(),
+  restart_delay: numeric(0, 3600, false).optional().describe('Seconds'),
+  restart_backoff: flag.optional(),
+  max_log_size_mb: numeric(1, 1024).optional(),
+  log_path: orEmpty(absPath).optional(),
+  vm_on_exit: z.enum(VM_ON_EXIT).nullish(),
+  enabled: flag.optional(),
+  labels: stringMap.nullish(),
+  annotations: stringMap.nullish(),
+  target: orEmpty(text(128)).nullish(),
+};
+
+/** `cmd` wins over `command`; a `cmd: null` still names `cmd` (as it always did). */
+function resolveCommand(b: { cmd?: unknown; command?: unknown }, ctx: z.RefinementCtx): string[] | undefined {
   const raw = b.cmd ?? b.command;
-  const field = `${prefix}${b.cmd !== undefined ? 'cmd' : 'command'}`;
   if (raw === undefined || raw === null) return undefined;
-  if (typeof raw === 'string') {
-    if (raw.trim() === '') fail(field, `${field} must not be empty`);
-    return ['/bin/sh', '-c', str(raw, field, MAX_ARG_BYTES)];
-  }
-  return parseCmdArray(raw, field);
+  const field = b.cmd !== undefined ? 'cmd' : 'command';
+  return byShape(raw, ctx, { string: shellCommand, array: argvCommand }, [field], 'must be a non-empty array of strings');
 }
 
-/** `["K=V", …]` (SDK) or `{ K: V }` (CLI). */
-function parseEnv(v: unknown, field: string): Record<string, string> {
-  const pairs: Array<[string, unknown]> = Array.isArray(v)
-    ? v.map((e, i) => {
-      const s = str(e, `${field}[${i}]`);
-      const at = s.indexOf('=');
-      if (at <= 0) fail(`${field}[${i}]`, `${field}[${i}] must look like KEY=VALUE`);
-      return [s.slice(0, at), s.slice(at + 1)];
-    })
-    : v && typeof v === 'object' ? Object.entries(v as Record<string, unknown>) : fail(field, `${field} must be an array of "KEY=VALUE" or an object`);
-  if (pairs.length > 256) fail(field, `${field} has more than 256 variables`);
-  const env: Record<string, string> = {};
-  for (const [k, val] of pairs) {
-    if (!ENV_KEY.test(k)) fail(`${field}.${k}`, `${JSON.stringify(k)} is not a valid environment variable name`);
-    env[k] = str(typeof val === 'number' || typeof val === 'boolean' ? String(val) : val, `${field}.${k}`, MAX_ARG_BYTES);
-  }
-  return env;
-}
+/** POST /workspace/:id/workloads (and each entry of `config.workloads`). */
+export const workloadCreateSchema = z.looseObject({
+  ...mutableFields,
+  id: orEmpty(text(64).regex(ID, 'must be 1-64 letters, digits, "_" or "-", starting with a letter or digit')).nullish()
+    .describe('Generated when absent'),
+  image: text(512).optional().describe('Stored and shown'),
+  port: numeric(1, 65535).nullish().describe('Stored and shown'),
+}).transform((b, ctx) => {
+  const cmd = resolveCommand(b, ctx);
+  if (!cmd) ctx.addIssue({ code: 'custom', message: 'cmd is required: the command to run, as an array of strings', path: ['cmd'] });
+  return { ...b, cmd: cmd ?? [] };
+});
 
-function absPath(v: unknown, field: string): string {
-  const p = str(v, field);
-  if (!p.startsWith('/')) fail(field, `${field} must be an absolute path`);
-  return p;
-}
+/** PUT|PATCH /workspace/:id/workloads/:wid: both merge the given fields; the id cannot change. */
+export const workloadUpdateSchema = z.looseObject({
+  id: z.never({ error: 'A workload id cannot be changed' }).optional(),
+  ...mutableFields,
+}).transform((b, ctx) => ({ ...b, cmd: resolveCommand(b, ctx) }));
 
-/** Fields common to create and update; only those present in `b` are returned. */
-function parseMutable(b: Record<string, unknown>, prefix: string): Partial<WorkloadSpec> {
-  const f = (k: string) => `${prefix}${k}`;
+type Parsed = Omit<z.output<typeof workloadUpdateSchema>, 'id'>;
+
+/** The fields of the mutable set that were given, as WorkloadSpec fields. */
+function mutable(b: Parsed): Partial<WorkloadSpec> {
   const out: Partial<WorkloadSpec> = {};
-  if (b.name !== undefined && b.name !== null) {
-    const name = str(b.name, f('name'), 128).trim();
-    if (!name || !PRINTABLE.test(name)) fail(f('name'), `${f('name')} must be 1-128 printable characters`);
-    out.name = name;
-  }
-  const cmd = parseCommand(b, prefix);
-  if (cmd) out.cmd = cmd;
-  if (b.env !== undefined && b.env !== null) out.env = parseEnv(b.env, f('env'));
-  if (b.working_dir !== undefined && b.working_dir !== '') out.working_dir = absPath(b.working_dir, f('working_dir'));
-  if (b.user !== undefined && b.user !== '' && b.user !== 'root' && b.user !== '0') {
-    throw new AppError('not_implemented', 'Workloads run as root in the workspace; another user is not supported', { field: f('user') });
-  }
-  if (b.restart_policy !== undefined) out.restart_policy = oneOf(b.restart_policy, WORKLOAD_RESTART_POLICIES, f('restart_policy'));
-  if (b.max_restarts !== undefined) out.max_restarts = num(b.max_restarts, f('max_restarts'), 0, 10_000);
-  if (b.restart_delay !== undefined) out.restart_delay_ms = Math.round(num(b.restart_delay, f('restart_delay'), 0, 3600, false) * 1000);
-  if (b.restart_backoff !== undefined) out.restart_backoff = bool(b.restart_backoff, f('restart_backoff'));
-  if (b.max_log_size_mb !== undefined) out.max_log_size_mb = num(b.max_log_size_mb, f('max_log_size_mb'), 1, 1024);
-  if (b.log_path !== undefined && b.log_path !== '') out.log_path = absPath(b.log_path, f('log_path'));
-  if (b.vm_on_exit !== undefined && b.vm_on_exit !== null) out.vm_on_exit = oneOf(b.vm_on_exit, VM_ON_EXIT, f('vm_on_exit'));
-  if (b.enabled !== undefined) out.enabled = bool(b.enabled, f('enabled'));
-  if (b.labels !== undefined && b.labels !== null) out.labels = stringMap(b.labels, f('labels'));
-  if (b.annotations !== undefined && b.annotations !== null) out.annotations = stringMap(b.annotations, f('annotations'));
-  if (b.target !== undefined && b.target !== null && b.target !== '') out.target = str(b.target, f('target'), 128);
+  if (b.name != null) out.name = b.name;
+  if (b.cmd) out.cmd = b.cmd;
+  if (b.env != null) out.env = b.env;
+  if (b.working_dir) out.working_dir = b.working_dir;
+  if (b.restart_policy !== undefined) out.restart_policy = b.restart_policy;
+  if (b.max_restarts !== undefined) out.max_restarts = b.max_restarts;
+  if (b.restart_delay !== undefined) out.restart_delay_ms = Math.round(b.restart_delay * 1000);
+  if (b.restart_backoff !== undefined) out.restart_backoff = b.restart_backoff;
+  if (b.max_log_size_mb !== undefined) out.max_log_size_mb = b.max_log_size_mb;
+  if (b.log_path) out.log_path = b.log_path;
+  if (b.vm_on_exit != null) out.vm_on_exit = b.vm_on_exit;
+  if (b.enabled !== undefined) out.enabled = b.enabled;
+  if (b.labels != null) out.labels = b.labels;
+  if (b.annotations != null) out.annotations = b.annotations;
+  if (b.target) out.target = b.target;
   return out;
 }
 
-function asObject(body: unknown, field: string): Record<string, unknown> {
-  if (body === undefined || body === null) return {};
-  if (typeof body !== 'object' || Array.isArray(body)) fail(field || 'body', 'The body must be a JSON object');
-  return body as Record<string, unknown>;
+/** A missing body is an empty one; a refusal inside `config.workloads[i]` names it with `prefix`. */
+function parseAt<S extends z.ZodType>(schema: S, body: unknown, prefix: string): z.output<S> {
+  if (body === undefined || body === null) body = {};
+  if (typeof body !== 'object' || Array.isArray(body)) fail(prefix.replace(/\.$/, '') || 'body', 'The body must be a JSON object');
+  try {
+    return parseWith(schema, body);
+  } catch (e) {
+    if (prefix && e instanceof AppError && typeof e.details?.field === 'string') {
+      throw new AppError(e.code, `${prefix}${e.details.field}: ${e.message}`, { ...e.details, field: `${prefix}${e.details.field}` });
+    }
+    throw e;
+  }
 }
 
 export function newWorkloadId(): string {
@@ -187,26 +234,20 @@ export function newWorkloadId(): string {
 
 /** A create body (or one entry of `config.workloads`, with `prefix` like `config.workloads[0].`). */
 export function parseWorkloadCreate(body: unknown, prefix = '', now = new Date().toISOString()): WorkloadSpec {
-  const b = asObject(body, prefix.replace(/\.$/, ''));
-  const m = parseMutable(b, prefix);
-  if (!m.cmd) fail(`${prefix}cmd`, `${prefix}cmd is required: the command to run, as an array of strings`);
-  let id = newWorkloadId();
-  if (b.id !== undefined && b.id !== null && b.id !== '') {
-    id = str(b.id, `${prefix}id`, 64);
-    if (!ID.test(id)) fail(`${prefix}id`, `${prefix}id must be 1-64 letters, digits, "_" or "-", starting with a letter or digit`);
-  }
+  const b = parseAt(workloadCreateSchema, body, prefix);
+  const m = mutable(b);
   const extra: Record<string, unknown> = {};
-  if (b.image !== undefined) extra.image = str(b.image, `${prefix}image`, 512);
-  if (b.port !== undefined && b.port !== null) extra.port = num(b.port, `${prefix}port`, 1, 65535);
+  if (b.image !== undefined) extra.image = b.image;
+  if (b.port != null) extra.port = b.port;
   return {
     ...WORKLOAD_DEFAULTS,
     env: {},
     labels: {},
     annotations: {},
     ...m,
-    cmd: m.cmd,
-    id,
-    name: m.name ?? defaultName(m.cmd),
+    cmd: b.cmd,
+    id: b.id || newWorkloadId(),
+    name: m.name ?? defaultName(b.cmd),
     extra,
     created_at: now,
     updated_at: now,
@@ -220,9 +261,7 @@ function defaultName(cmd: string[]): string {
 
 /** An update (PUT or PATCH: both merge the given fields). */
 export function parseWorkloadUpdate(body: unknown): Partial<WorkloadSpec> {
-  const b = asObject(body, 'body');
-  if ('id' in b && b.id !== undefined) fail('id', 'A workload id cannot be changed');
-  return parseMutable(b, '');
+  return mutable(parseAt(workloadUpdateSchema, body, ''));
 }
 
 /** `config.workloads` at create: each entry parsed as a create body; ids unique. */
@@ -238,18 +277,36 @@ export function parseConfigWorkloads(v: unknown): WorkloadSpec[] {
   return specs;
 }
 
+// ---- the log tail query (hand-written still: its three aliases name the one given first) ----
+
+function num(v: unknown, field: string, min: number, max: number, integer = true): number {
+  const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min || n > max) {
+    fail(field, `${field} must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}`);
+  }
+  return n;
+}
+
 export interface WorkloadListQuery {
   states: string[] | null;
   name: string | null;
   limit: number | null;
 }
 
+/** GET /workspace/:id/workloads query: `states` (comma-separated), `name`, `limit` (1–1000); empty is absent. */
+export const workloadListQuerySchema = z.object({
+  states: z.string().optional().describe('Comma-separated states'),
+  name: text(128).optional().describe('Exact name'),
+  limit: orEmpty(numeric(1, 1000)).optional().describe('At most this many, 1–1000'),
+});
+
 export function parseWorkloadList(q: Record<string, string | undefined>): WorkloadListQuery {
-  const states = q.states ? q.states.split(',').map((s) => s.trim()).filter(Boolean) : null;
+  const b = parseWith(workloadListQuerySchema, q);
+  const states = b.states ? b.states.split(',').map((s) => s.trim()).filter(Boolean) : null;
   return {
     states: states && states.length ? states : null,
-    name: q.name ? str(q.name, 'name', 128) : null,
-    limit: q.limit !== undefined && q.limit !== '' ? num(q.limit, 'limit', 1, 1000) : null,
+    name: b.name || null,
+    limit: b.limit === undefined || b.limit === '' ? null : b.limit,
   };
 }
 

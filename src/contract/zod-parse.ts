@@ -3,7 +3,9 @@
  * wire promises: the code registered for the failing field (a seed code such as
  * INVALID_IMAGE, else `validation_error`) and `details.field` naming it (`body` for the
  * body itself). Issues come in the schema's key order, so the key order of a schema is the
- * order its fields are judged in.
+ * order its fields are judged in. A refinement whose refusal has a code of its own (not the
+ * field's) carries it as `params: { code }` (e.g. `not_implemented` for a recognised but
+ * unsupported value).
  */
 import type { z } from 'zod';
 import { AppError, type ErrorCode } from './errors.js';
@@ -24,6 +26,7 @@ export function parseWith<S extends z.ZodType>(schema: S, value: unknown, codes:
   const issue = r.error.issues[0];
   const field = issue && issue.path.length > 0 ? fieldName(issue.path) : 'body';
   const top = String(issue?.path[0] ?? field);
-  const code = codes[field] ?? codes[top] ?? 'validation_error';
+  const own = issue?.code === 'custom' ? (issue.params as { code?: ErrorCode } | undefined)?.code : undefined;
+  const code = own ?? codes[field] ?? codes[top] ?? 'validation_error';
   throw new AppError(code, issue?.message ?? 'Invalid request body', { field });
 }

@@ -72,9 +72,8 @@ export class NetworkPolicies {
   }
 
   /** POST /network/ip: assigns an outbound IP of the pool (seed 000 errors). */
-  async applyOutboundIp(idOrSlug: string, ip: unknown): Promise<OutboundIp> {
-    if (ip === undefined || ip === null || ip === '') throw new AppError('ip_required', 'ip is required', { field: 'ip' });
-    if (typeof ip !== 'string') throw new AppError('validation_error', 'ip must be a string', { field: 'ip' });
+  /** `ip` is the parsed body (contract `parseOutboundIp`, at the edge); pool and host are checked here. */
+  async applyOutboundIp(idOrSlug: string, ip: string): Promise<OutboundIp> {
     if (this.d.pool.length === 0) throw new AppError('pool_empty', 'No outbound IPs are configured on this server');
     const entry = this.d.pool.find((p) => p.ip === ip);
     if (!entry) throw new AppError('invalid_zone_ip', `${ip} is not in the outbound IP pool (GET /zone/mine)`, { field: 'ip' });

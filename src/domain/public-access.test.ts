@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppError } from '../contract/errors.js';
-import { parseExpose, parsePort, parseSlugUpdate } from '../contract/public-access.js';
+import { assertNotReserved, parseExpose, parsePort, parseSlugUpdate } from '../contract/public-access.js';
 import { openStore } from '../store/open.js';
 import { sampleWorkspace } from '../store/contract-suite.js';
 import type { Store } from '../store/store.js';
@@ -54,7 +54,7 @@ async function setup(t: TestContext, max?: number) {
 test('input rules: port range, reserved agent port, slug shape, label, domain', () => {
   assert.deepEqual(parseExpose({ port: 3000, label: 'Web', slug: 'my-app' }), { port: 3000, label: 'Web', slug: 'my-app' });
   for (const port of [0, 65536, 1.5, '80', null, undefined]) assert.throws(() => parseExpose({ port }), rejectsWith('validation_error', 'port'));
-  assert.throws(() => parseExpose({ port: 9990 }), rejectsWith('port_reserved', 'port'));
+  assert.throws(() => assertNotReserved(parseExpose({ port: 9990 }).port), rejectsWith('port_reserved', 'port'));
   for (const slug of ['A', '-ab', 'ab-', 'a_b', 'x'.repeat(64), 'ab', 5]) {
     assert.throws(() => parseExpose({ port: 1, slug }), rejectsWith('validation_error', 'slug'), String(slug));
   }
@@ -85,7 +85,7 @@ test('expose, list, re-expose (idempotent), update slug, revoke; hooks fire', as
   assert.equal(again.port.created_at, first.port.created_at);
   assert.equal((await pa.list(a.id)).length, 1);
 
-  const renamed = await pa.updateSlug(a.id, '3000', { slug: 'my-app' });
+  const renamed = await pa.updateSlug(a.id, 3000, 'my-app');
   assert.equal(renamed.hash, 'my-app');
   assert.equal(renamed.label, 'Web 2');
   assert.deepEqual(await pa.resolve('my-app'), { workspaceId: a.id, ip: '10.1.0.5', port: 3000 });
@@ -103,9 +103,10 @@ test('slug taken across workspaces; unknown port 404; limit; stopped workspace 4
   await pa.expose(a.id, { port: 80, slug: 'shared' });
   await assert.rejects(pa.expose(b.id, { port: 80, slug: 'shared' }), rejectsWith('slug_taken', 'slug'));
   await pa.expose(b.id, { port: 81, slug: 'other' });
-  await assert.rejects(pa.updateSlug(b.id, '81', { slug: 'shared' }), rejectsWith('slug_taken', 'slug'));
-  await assert.rejects(pa.updateSlug(a.id, '81', { slug: 'zzz' }), rejectsWith('not_found', 'port'));
+  await assert.rejects(pa.updateSlug(b.id, 81, 'shared'), rejectsWith('slug_taken', 'slug'));
+  await assert.rejects(pa.updateSlug(a.id, 81, 'zzz'), rejectsWith('not_found', 'port'));
   await assert.rejects(pa.revoke(a.id, '81'), rejectsWith('not_found', 'port'));
+  await assert.rejects(pa.expose(a.id, { port: 9990 }), rejectsWith('port_reserved', 'port')); // the domain's run-time list
   await pa.expose(a.id, { port: 81 });
   await assert.rejects(pa.expose(a.id, { port: 82 }), rejectsWith('public_port_limit_reached', 'port'));
   await pa.expose(a.id, { port: 81, label: 'still fine' }); // re-exposing does not count

@@ -15,7 +15,7 @@
 import { randomBytes } from 'node:crypto';
 import { AppError, isAppError } from '../contract/errors.js';
 import {
-  MAX_EXPOSURES_PER_WORKSPACE, RESERVED_PORTS, parseExpose, parsePort, parseSlugUpdate,
+  MAX_EXPOSURES_PER_WORKSPACE, RESERVED_PORTS, assertNotReserved, parsePort, type ExposeInput,
 } from '../contract/public-access.js';
 import type { PublicPortRecord, Store, WorkspaceRecord } from '../store/store.js';
 
@@ -141,8 +141,9 @@ export class PublicAccess {
     return (await this.d.store.allPublicPorts()).map((r) => ({ workspaceId: r.workspace_id, port: r.port }));
   }
 
-  async expose(workspaceId: string, body: Record<string, unknown>): Promise<{ port: PublicPortView; created: boolean }> {
-    const input = parseExpose(body, this.reserved);
+  /** `input` is the parsed body (contract `parseExpose`); the agent's reserved ports are refused here. */
+  async expose(workspaceId: string, input: ExposeInput): Promise<{ port: PublicPortView; created: boolean }> {
+    assertNotReserved(input.port, this.reserved);
     const result = await this.d.workspaces.withLock(workspaceId, async () => {
       await this.d.workspaces.get(workspaceId); // still there under the lock
       const current = await this.d.store.listPublicPorts(workspaceId);
@@ -169,9 +170,8 @@ export class PublicAccess {
     return { port: this.view(result.rec), created: result.created };
   }
 
-  async updateSlug(workspaceId: string, portParam: string | undefined, body: Record<string, unknown>): Promise<PublicPortView> {
-    const port = parsePort(portParam, []);
-    const slug = parseSlugUpdate(body);
+  /** `port` and `slug` come parsed from the edge (contract `parsePort`, `parseSlugUpdate`). */
+  async updateSlug(workspaceId: string, port: number, slug: string): Promise<PublicPortView> {
     const rec = await this.d.workspaces.withLock(workspaceId, async () => {
       const existing = await this.find(workspaceId, port);
       if (existing.slug === slug) return existing;

@@ -9,7 +9,7 @@
  */
 import { AppError } from '../contract/errors.js';
 import {
-  MAX_WORKLOADS, parseWorkloadCreate, parseWorkloadUpdate, type WorkloadListQuery, type WorkloadSpec,
+  MAX_WORKLOADS, type WorkloadListQuery, type WorkloadSpec,
 } from '../contract/workloads.js';
 import type { WorkspaceRecord } from '../store/store.js';
 import type { Store } from '../store/store.js';
@@ -116,8 +116,8 @@ export class WorkloadService {
     return this.d.agent.call<T>(this.d.target(rec), method, p, body);
   }
 
-  async create(id: string, body: unknown): Promise<Record<string, unknown>> {
-    const spec = parseWorkloadCreate(body);
+  /** `spec` is the parsed create body (contract `parseWorkloadCreate`, at the edge). */
+  async create(id: string, spec: WorkloadSpec): Promise<Record<string, unknown>> {
     return this.edit(id, async (rec, save) => {
       if (rec.config.workloads.some((w) => w.id === spec.id)) {
         throw new AppError('workload_exists', `Workload ${spec.id} exists`, { field: 'id' });
@@ -148,8 +148,8 @@ export class WorkloadService {
     return workloadView(rec, spec, this.live(rec) ? await this.runtimeOf(rec, wid) : undefined);
   }
 
-  async update(id: string, wid: string, body: unknown): Promise<Record<string, unknown>> {
-    const change = parseWorkloadUpdate(body);
+  /** `change` is the parsed update body (contract `parseWorkloadUpdate`, at the edge). */
+  async update(id: string, wid: string, change: Partial<WorkloadSpec>): Promise<Record<string, unknown>> {
     return this.edit(id, async (rec, save) => {
       const old = this.find(rec, wid);
       const spec: WorkloadSpec = { ...old, ...change, updated_at: new Date().toISOString() };

@@ -11,6 +11,7 @@ import {
   defaultKeyQuerySchema, defaultKeySchema, defaultLevelQuerySchema, quotaKeySchema, setDefaultQuotaSchema, setQuotaSchema, toggleAutoApplySchema,
 } from '../quotas.js';
 import { createApiKeySchema, issueTokenSchema, rotateKeySchema } from '../tokens.js';
+import { workloadCreateSchema, workloadListQuerySchema, workloadUpdateSchema } from '../workloads.js';
 import { body, ok, query, WORKSPACE_LOOKUP, WORKSPACE_STATE, type Caller, type RouteDescriptor } from './descriptor.js';
 import { ADMIN, cp, NS, WS } from './routes-workspaces.js';
 
@@ -101,23 +102,18 @@ const metadata: RouteDescriptor[] = [
 
 const WL = '/workspace/:id/workloads';
 const workloadReply = ok({ workload: z.looseObject({ id: z.string() }) });
-const workloadBody = body({
-  id: z.string().optional(), name: z.string().optional(), cmd: z.union([z.string(), z.array(z.string())]).optional(),
-  command: z.union([z.string(), z.array(z.string())]).optional(), env: z.unknown().optional(), working_dir: z.string().optional(),
-  user: z.string().optional(), enabled: z.boolean().optional(), restart_policy: z.string().optional(), max_restarts: z.number().int().optional(),
-});
 const WL_ERRORS = [...LOOKUP, 'workload_not_found', 'workspace_not_running', 'agent_unreachable', 'invalid_state'] as const;
 const workloads: RouteDescriptor[] = [
   cp('GET', `${WL}/stats/stream`, WS, 'Stats of every workload (SSE)', { responses: { 200: 'sse' }, errors: WL_ERRORS }),
-  cp('POST', WL, WS, 'Create a workload', { body: workloadBody, responses: { 201: workloadReply }, errors: [...WL_ERRORS, 'workload_exists', 'workload_limit_reached'] }),
+  cp('POST', WL, WS, 'Create a workload', { body: workloadCreateSchema, responses: { 201: workloadReply }, errors: [...WL_ERRORS, 'workload_exists', 'workload_limit_reached'] }),
   cp('GET', WL, WS, 'List workloads', {
-    query: query({ name: '', states: 'Comma-separated states', limit: '' }),
+    query: workloadListQuerySchema,
     responses: { 200: ok({ workloads: z.array(z.unknown()), total: z.number().int() }) }, errors: LOOKUP,
   }),
   cp('DELETE', WL, WS, 'Delete every workload', { responses: { 200: ok({ deleted: z.number().int() }) }, errors: WL_ERRORS }),
   cp('GET', `${WL}/:wid`, WS, 'One workload', { responses: { 200: workloadReply }, errors: WL_ERRORS }),
-  cp('PUT', `${WL}/:wid`, WS, 'Update a workload', { body: workloadBody, responses: { 200: workloadReply }, errors: WL_ERRORS }),
-  cp('PATCH', `${WL}/:wid`, WS, 'Update a workload', { body: workloadBody, responses: { 200: workloadReply }, errors: WL_ERRORS }),
+  cp('PUT', `${WL}/:wid`, WS, 'Update a workload', { body: workloadUpdateSchema, responses: { 200: workloadReply }, errors: WL_ERRORS }),
+  cp('PATCH', `${WL}/:wid`, WS, 'Update a workload', { body: workloadUpdateSchema, responses: { 200: workloadReply }, errors: WL_ERRORS }),
   cp('DELETE', `${WL}/:wid`, WS, 'Delete a workload', { responses: { 200: ok({ id: z.string() }) }, errors: WL_ERRORS }),
   cp('POST', `${WL}/:wid/start`, WS, 'Start a workload', { responses: { 200: workloadReply }, errors: WL_ERRORS }),
   cp('POST', `${WL}/:wid/stop`, WS, 'Stop a workload', { responses: { 200: workloadReply }, errors: WL_ERRORS }),

@@ -6,9 +6,11 @@
 import { z } from 'zod';
 import { createWorkspaceSchema, updateWorkspaceSchema } from '../commands.js';
 import { sshKeySchema, sshPasswordSchema } from '../ssh.js';
-import { forkSchema, snapshotSchema } from '../layers.js';
+import { archiveCreateSchema, forkSchema, restoreSchema, snapshotSchema } from '../layers.js';
 import { destroyBodySchema, destroyQuerySchema, idleSchema, pingSchema, temporarySchema, ttlSchema } from '../lifecycle.js';
 import { overlayResizeSchema, resourcesSchema } from '../resources.js';
+import { networkPatchSchema, networkReplaceSchema, outboundIpSchema } from '../network.js';
+import { exposeSchema, slugUpdateSchema } from '../public-access.js';
 import {
   body, ok, query, workspaceObject, WORKSPACE_LOOKUP, WORKSPACE_STATE,
   type Caller, type RouteDescriptor,
@@ -96,7 +98,7 @@ const layers: RouteDescriptor[] = [
     body: snapshotSchema, responses: { 201: ok({ snapshot: z.looseObject({}), after: z.string() }) }, errors: LAYER_ERRORS,
   }),
   cp('POST', '/workspace/:id/restore', WS, 'Restore the latest snapshot or an archive', {
-    body: body({ archive: z.string().optional() }), responses: { 200: ok({ workspace: workspaceObject.nullable() }) }, errors: LAYER_ERRORS,
+    body: restoreSchema, responses: { 200: ok({ workspace: workspaceObject.nullable() }) }, errors: LAYER_ERRORS,
   }),
   cp('POST', '/workspace/:id/fork', NS, 'Fork into new workspaces (Warren extension)', {
     body: forkSchema,
@@ -104,7 +106,7 @@ const layers: RouteDescriptor[] = [
     errors: [...LAYER_ERRORS, 'SANDBOX_LIMIT_REACHED', 'NAMESPACE_LIMIT_REACHED', 'RUNNING_POOL_REACHED', 'QUOTA_EXCEEDED', 'HOST_CAPACITY_REACHED', 'CREATE_FAILED'],
   }),
   cp('POST', '/workspace/:id/archives', WS, 'Create an archive', {
-    body: body({ version: z.string().optional(), format: z.string().optional(), vm_paths: z.array(z.string()).optional(), exclude_vm_paths: z.array(z.string()).optional() }),
+    body: archiveCreateSchema,
     responses: { 201: ok({ archive: archiveObject }) }, errors: LAYER_ERRORS,
   }),
   cp('GET', '/workspace/:id/archives', WS, 'List archives', { responses: { 200: ok({ archives: z.array(archiveObject) }) }, errors: LOOKUP }),
@@ -147,19 +149,13 @@ const runtimeAccess: RouteDescriptor[] = ['runtime-api-access', 'internal-api-ac
   ];
 });
 
-const networkBody = body({
-  allow_internet: z.boolean().optional(), public_access: z.boolean().optional(),
-  ingress: z.array(z.string()).optional(), ingress_ports: z.array(z.number().int()).optional(),
-  egress: z.array(z.string()).optional(), egress_ports: z.array(z.number().int()).optional(),
-  private_link_ids: z.array(z.string()).optional(), outbound_mode: z.string().optional(), custom_proxy: z.unknown().optional(),
-});
 const NETWORK_ERRORS = [...STATE, 'ip_required', 'invalid_zone_ip', 'zone_missing_host', 'pool_empty', 'not_implemented'] as const;
 const network: RouteDescriptor[] = [
   cp('GET', '/workspace/:id/network', WS, 'Network policy', { errors: LOOKUP }),
-  cp('PATCH', '/workspace/:id/network', WS, 'Change the network policy', { body: networkBody, errors: NETWORK_ERRORS }),
-  cp('PUT', '/workspace/:id/network', WS, 'Replace the network policy', { body: networkBody, errors: NETWORK_ERRORS }),
+  cp('PATCH', '/workspace/:id/network', WS, 'Change the network policy', { body: networkPatchSchema, errors: NETWORK_ERRORS }),
+  cp('PUT', '/workspace/:id/network', WS, 'Replace the network policy', { body: networkReplaceSchema, errors: NETWORK_ERRORS }),
   cp('POST', '/workspace/:id/network/ip', WS, 'Assign an outbound IP', {
-    body: body({ ip: z.string().optional() }), responses: { 200: ok({ ip: z.string() }) }, errors: NETWORK_ERRORS,
+    body: outboundIpSchema, responses: { 200: ok({ ip: z.string() }) }, errors: NETWORK_ERRORS,
   }),
   cp('GET', '/zone/mine', WS, 'Outbound proxy pool', { responses: { 200: ok({ proxies: z.array(z.unknown()) }) } }),
 ];
@@ -169,11 +165,11 @@ const PUBLIC_ERRORS = [...LOOKUP, 'port_reserved', 'slug_taken', 'domain_not_ver
 const publicAccess: RouteDescriptor[] = [
   cp('GET', '/workspace/:id/public-access', WS, 'Exposed ports', { responses: { 200: ok({ ports: z.array(portObject) }) }, errors: LOOKUP }),
   cp('POST', '/workspace/:id/public-access', WS, 'Expose a port', {
-    body: body({ port: z.number().int().min(1).max(65535), slug: z.string().nullish(), label: z.string().max(64).nullish(), domain: z.string().nullish().describe('Refused with domain_not_verified (not supported yet)') }),
+    body: exposeSchema,
     responses: { 200: ok({ port: portObject }), 201: ok({ port: portObject }) }, errors: PUBLIC_ERRORS,
   }),
   cp('PATCH', '/workspace/:id/public-access/:port', WS, 'Change an exposed port\'s slug', {
-    body: body({ slug: z.string().optional(), label: z.string().optional() }), responses: { 200: ok({ port: portObject }) }, errors: PUBLIC_ERRORS,
+    body: slugUpdateSchema, responses: { 200: ok({ port: portObject }) }, errors: PUBLIC_ERRORS,
   }),
   cp('DELETE', '/workspace/:id/public-access/:port', WS, 'Stop exposing a port', { errors: [...PUBLIC_ERRORS, 'validation_error'] }), // a :port that is not a port
 ];

@@ -5,7 +5,7 @@
  */
 import { Hono } from 'hono';
 import { ok } from '../../contract/envelope.js';
-import { parseNetworkPatch } from '../../contract/network.js';
+import { parseNetworkPatch, parseOutboundIp } from '../../contract/network.js';
 import { networkFields } from '../../domain/view.js';
 import { workspaceCallers } from '../scopes.js';
 import type { ControlPlaneContext, Env } from '../context.js';
@@ -42,8 +42,7 @@ export function networkRoutes(ctx: ControlPlaneContext, gateway: string): Hono<E
   }
   app.post('/workspace/:id/network/ip', workspaceCallers, async (c) => {
     const rec = await loadWorkspace(ctx, c);
-    const body = await readObject(c);
-    const entry = await ctx.network.applyOutboundIp(rec.id, body.ip);
+    const entry = await ctx.network.applyOutboundIp(rec.id, parseOutboundIp(await readObject(c)));
     return c.json(ok({ ip: entry.ip, country_code: entry.country_code }));
   });
 

@@ -5,6 +5,7 @@
  */
 import { Hono } from 'hono';
 import { ok } from '../../contract/envelope.js';
+import { parseExpose, parsePort, parseSlugUpdate } from '../../contract/public-access.js';
 import { workspaceCallers } from '../scopes.js';
 import type { ControlPlaneContext, Env } from '../context.js';
 import { loadWorkspace, readObject } from '../http.js';
@@ -19,13 +20,15 @@ export function publicAccessRoutes(ctx: ControlPlaneContext): Hono<Env> {
 
   app.post('/workspace/:id/public-access', workspaceCallers, async (c) => {
     const rec = await loadWorkspace(ctx, c);
-    const { port, created } = await ctx.publicAccess.expose(rec.id, await readObject(c));
+    const { port, created } = await ctx.publicAccess.expose(rec.id, parseExpose(await readObject(c)));
     return c.json(ok({ port }), created ? 201 : 200);
   });
 
   app.patch('/workspace/:id/public-access/:port', workspaceCallers, async (c) => {
     const rec = await loadWorkspace(ctx, c);
-    return c.json(ok({ port: await ctx.publicAccess.updateSlug(rec.id, c.req.param('port'), await readObject(c)) }));
+    const body = await readObject(c); // read before the :port is judged, as it always was
+    const port = parsePort(c.req.param('port'), []);
+    return c.json(ok({ port: await ctx.publicAccess.updateSlug(rec.id, port, parseSlugUpdate(body)) }));
   });
 
   app.delete('/workspace/:id/public-access/:port', workspaceCallers, async (c) => {

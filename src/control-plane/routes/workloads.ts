@@ -6,7 +6,7 @@
  */
 import { Hono } from 'hono';
 import { ok } from '../../contract/envelope.js';
-import { parseTail, parseWorkloadList } from '../../contract/workloads.js';
+import { parseTail, parseWorkloadCreate, parseWorkloadList, parseWorkloadUpdate } from '../../contract/workloads.js';
 import { workspaceCallers } from '../scopes.js';
 import type { ControlPlaneContext, Env } from '../context.js';
 import { loadWorkspace, readJson } from '../http.js';
@@ -27,7 +27,7 @@ export function workloadRoutes(ctx: ControlPlaneContext): Hono<Env> {
 
   app.post(BASE, workspaceCallers, async (c) => {
     const rec = await loadWorkspace(ctx, c);
-    return c.json(one(await w.create(rec.id, await readJson(c))), 201);
+    return c.json(one(await w.create(rec.id, parseWorkloadCreate(await readJson(c)))), 201);
   });
 
   app.get(BASE, workspaceCallers, async (c) => {
@@ -50,7 +50,7 @@ export function workloadRoutes(ctx: ControlPlaneContext): Hono<Env> {
   for (const method of ['put', 'patch'] as const) {
     app[method](`${BASE}/:wid`, workspaceCallers, async (c) => {
       const rec = await loadWorkspace(ctx, c);
-      return c.json(one(await w.update(rec.id, wid(c), await readJson(c))));
+      return c.json(one(await w.update(rec.id, wid(c), parseWorkloadUpdate(await readJson(c)))));
     });
   }
 
