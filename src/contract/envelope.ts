@@ -17,7 +17,7 @@ export interface ErrorBody {
  * workspaces (an nft refusal, a PTY loader error): that text goes to the log with the
  * request id, and the client gets this fixed sentence, the code and the id.
  */
-const SERVER_FAULT_MESSAGES: Partial<Record<ErrorCode, string>> = {
+export const SERVER_FAULT_MESSAGES: Partial<Record<ErrorCode, string>> = {
   server_error: 'Internal server error',
   not_implemented: 'Not implemented on this server',
   service_unavailable: 'The service is unavailable; retry later',

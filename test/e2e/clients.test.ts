@@ -9,6 +9,7 @@ import { startServer, type TestServer } from '../support/warren.js';
 import { ensureTestImages } from '../support/images.js';
 import { startMcp } from '../support/mcp.js';
 import { cliHarness } from '../support/cli.js';
+import { SERVER_FAULT_MESSAGES } from '../../src/contract/envelope.js';
 
 let server: TestServer;
 const harness = cliHarness(() => server);
@@ -54,7 +55,8 @@ test('oblien CLI and MCP: network get / update', async () => {
       assert.deepEqual([body.allow_internet, body.egress], [true, ['api.example.com']]);
       const ip = await mcp.callTool('workspace_network_ip', { workspace_id: id, ip: '198.51.100.7' }, 15_000);
       assert.equal(ip?.result?.isError, true, JSON.stringify(ip));
-      assert.match(ip.result.content[0].text, /No outbound IPs are configured/, 'the documented error reaches the MCP caller');
+      // pool_empty is a 503: its fixed public sentence (src/contract/envelope.ts) is what reaches the caller.
+      assert.ok(ip.result.content[0].text.includes(SERVER_FAULT_MESSAGES.pool_empty!), `the documented error reaches the MCP caller: ${ip.result.content[0].text}`);
     } finally {
       mcp.close();
     }
