@@ -85,6 +85,9 @@ export const ACCEPTED_5XX: ReadonlySet<string> = new Set<string>([
   // A command that cannot start (e.g. not found) is 500 on the wire (spec runtime.md: "500 spawn
   // failure"); wire compatibility with the official client keeps it there.
   'spawn_failed',
+  // The test server has no outbound IP pool: POST /workspace/:id/network/ip says so with the
+  // registered 503 (control-plane.md §network: `pool_empty` 503), whatever IP is asked for.
+  'pool_empty',
 ]);
 
 /** What is wrong with `ans` (empty: nothing). */

@@ -81,16 +81,18 @@ const stats: RouteDescriptor[] = [
 
 const tail = query({ tail: 'Lines', lines: 'Lines', tail_lines: 'Lines' });
 const LOGS = '/workspace/:id/logs';
+/** Log reads served by the workspace's agent: it can be stopped (or stopping) while the read runs. */
+const LIVE_LOGS = [...LOOKUP, 'workspace_not_running', 'agent_unreachable'] as const;
 const logs: RouteDescriptor[] = [
   cp('GET', LOGS, WS, 'Boot or command logs', {
     query: query({ source: 'boot | cmd', tail: 'Lines', lines: 'Lines', tail_lines: 'Lines' }),
-    responses: { 200: ok({ source: z.string(), logs: z.array(z.unknown()), lines: z.array(z.string()) }) }, errors: LOOKUP,
+    responses: { 200: ok({ source: z.string(), logs: z.array(z.unknown()), lines: z.array(z.string()) }) }, errors: LIVE_LOGS,
   }),
   cp('DELETE', LOGS, WS, 'Clear logs', { errors: LOOKUP }),
-  cp('GET', `${LOGS}/list`, WS, 'Log files', { responses: { 200: ok({ files: z.array(z.unknown()) }) }, errors: LOOKUP }),
-  cp('GET', `${LOGS}/file/*`, WS, 'One log file', { query: tail, responses: { 200: ok({ name: z.string(), content: z.string() }) }, errors: LOOKUP }),
+  cp('GET', `${LOGS}/list`, WS, 'Log files', { responses: { 200: ok({ files: z.array(z.unknown()) }) }, errors: LIVE_LOGS }),
+  cp('GET', `${LOGS}/file/*`, WS, 'One log file', { query: tail, responses: { 200: ok({ name: z.string(), content: z.string() }) }, errors: LIVE_LOGS }),
   cp('GET', `${LOGS}/stream/boot`, WS, 'Boot log (SSE)', { query: tail, responses: { 200: 'sse' }, errors: LOOKUP }),
-  cp('GET', `${LOGS}/stream/cmd`, WS, 'Command log (SSE)', { query: tail, responses: { 200: 'sse' }, errors: LOOKUP }),
+  cp('GET', `${LOGS}/stream/cmd`, WS, 'Command log (SSE)', { query: tail, responses: { 200: 'sse' }, errors: LIVE_LOGS }),
 ];
 
 const metadataReply = ok({ metadata: z.record(z.string(), z.string()) });
@@ -135,7 +137,7 @@ const namespaces: RouteDescriptor[] = [
   cp('GET', '/namespaces', NS, 'List namespaces', { query: nsList, responses: { 200: ok({ data: z.array(namespaceObject) }) } }),
   cp('GET', '/namespaces/:id', NS, 'One namespace', { responses: { 200: ok({ data: namespaceObject }) }, errors: NS_ERRORS }),
   cp('PUT', '/namespaces/:id', ADMIN, 'Update a namespace', { body: namespaceUpdateSchema, responses: { 200: ok({ data: namespaceObject }) }, errors: NS_ERRORS }),
-  cp('DELETE', '/namespaces/:id', ADMIN, 'Delete a namespace', { errors: NS_ERRORS }),
+  cp('DELETE', '/namespaces/:id', ADMIN, 'Delete a namespace', { errors: [...NS_ERRORS, 'bad_request'] }), // an optional body that is not JSON
   cp('POST', '/namespaces/:id/suspend', ADMIN, 'Suspend a namespace', { errors: NS_ERRORS }),
   cp('POST', '/namespaces/:id/activate', ADMIN, 'Activate a namespace', { errors: NS_ERRORS }),
   cp('POST', '/namespaces/:id/stop-workspaces', NS, 'Stop every workspace of a namespace', {

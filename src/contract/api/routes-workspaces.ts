@@ -74,7 +74,7 @@ const lifecycle: RouteDescriptor[] = [
     responses: { 200: ok({ id: z.string(), status: z.string() }) }, errors: [...STATE, 'insufficient_storage', 'archive_too_large'],
   }),
   cp('POST', '/workspace/:id/lifecycle/permanent', WS, 'Make permanent', {
-    body: body({ restart_policy: z.enum(['no', 'always', 'on-failure']).optional() }), responses: { 200: lifecycleReply }, errors: STATE,
+    body: body({ restart_policy: z.enum(['no', 'always', 'on-failure']).optional() }), responses: { 200: lifecycleReply }, errors: [...STATE, 'INVALID_CONFIG'],
   }),
   cp('POST', '/workspace/:id/lifecycle/temporary', WS, 'Make temporary with a TTL', {
     body: temporarySchema, responses: { 200: lifecycleReply }, errors: STATE,
@@ -103,7 +103,7 @@ const layers: RouteDescriptor[] = [
   cp('POST', '/workspace/:id/fork', NS, 'Fork into new workspaces (Warren extension)', {
     body: forkSchema,
     responses: { 201: ok({ source: z.string(), workspaces: z.array(workspaceObject) }) },
-    errors: [...LAYER_ERRORS, 'SANDBOX_LIMIT_REACHED', 'NAMESPACE_LIMIT_REACHED', 'RUNNING_POOL_REACHED', 'QUOTA_EXCEEDED', 'HOST_CAPACITY_REACHED', 'CREATE_FAILED'],
+    errors: [...LAYER_ERRORS, 'INVALID_NAME_LENGTH', 'SANDBOX_LIMIT_REACHED', 'NAMESPACE_LIMIT_REACHED', 'RUNNING_POOL_REACHED', 'QUOTA_EXCEEDED', 'HOST_CAPACITY_REACHED', 'CREATE_FAILED'],
   }),
   cp('POST', '/workspace/:id/archives', WS, 'Create an archive', {
     body: archiveCreateSchema,
