@@ -115,7 +115,21 @@ function serveTcp(socket: net.Socket, records: string | RecordTable, stats: Fake
 }
 
 /** Starts the fake server; with port 0 UDP picks a port and TCP binds the same one. */
+/**
+ * UDP and TCP share one port. With port 0 the kernel picks a free UDP port whose TCP twin another
+ * process may hold (a flake seen in CI: EADDRINUSE on the TCP listen): then both are tried again.
+ */
 export async function startFakeDns(o: FakeDnsOptions): Promise<FakeDns> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startFakeDnsOnce(o);
+    } catch (err) {
+      if (o.port !== 0 || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= 20) throw err;
+    }
+  }
+}
+
+async function startFakeDnsOnce(o: FakeDnsOptions): Promise<FakeDns> {
   const stats = { udp: 0, tcp: 0 };
   const udp = dgram.createSocket(net.isIPv6(o.host) ? 'udp6' : 'udp4');
   udp.on('message', (query, rinfo) => {
@@ -134,10 +148,15 @@ export async function startFakeDns(o: FakeDnsOptions): Promise<FakeDns> {
     socket.on('close', () => sockets.delete(socket));
     serveTcp(socket, o.records, stats);
   });
-  await new Promise<void>((resolve, reject) => {
-    tcp.once('error', reject);
-    tcp.listen(port, o.host, () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      tcp.once('error', reject);
+      tcp.listen(port, o.host, () => resolve());
+    });
+  } catch (err) {
+    await new Promise<void>((r) => udp.close(() => r()));
+    throw err;
+  }
   const close = async (): Promise<void> => {
     for (const s of sockets) s.destroy();
     await Promise.all([new Promise<void>((r) => udp.close(() => r())), new Promise<void>((r) => tcp.close(() => r()))]);

@@ -26,6 +26,7 @@ import { BODY_LIMITS } from '../../config/limits.js';
 import { cappedChunks, refuseDeclared, requestChunks } from '../../util/capped-body.js';
 import { StreamingWriteBody } from './json-stream.js';
 import { absolutePath } from './paths.js';
+import { fsError, spoolError } from './fs-errors.js';
 
 /** Largest write body accepted; raised for this route only (src/config/limits.ts). */
 export const MAX_WRITE_BODY = BODY_LIMITS.fileWrite;
@@ -48,8 +49,13 @@ function tempName(dir: string, target: string): string {
   return join(dir, `.${basename(target).slice(0, 100)}.warren-${randomBytes(6).toString('hex')}.tmp`);
 }
 
+/** A path the caller named may cross a file (`ENOTDIR`) or a closed door: that is "not a directory" too. */
 function isDirectory(path: string): boolean {
-  return statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
+  try {
+    return statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
+  } catch {
+    return false; // the commit then reports the real error against the caller's path (writeError)
+  }
 }
 
 export function parseMode(raw: unknown, fallback: number): number {
@@ -113,7 +119,11 @@ function openSpool(rawPath: unknown): Spool {
   } catch {
     // target dir not writable: spool in /tmp, the commit reports the real error
     const fallback = tempName(tmpdir(), 'write');
-    return { path: fallback, fd: openSync(fallback, 'wx', 0o600), bytes: 0 };
+    try {
+      return { path: fallback, fd: openSync(fallback, 'wx', 0o600), bytes: 0 };
+    } catch (err) {
+      throw spoolError(err);
+    }
   }
 }
 
@@ -184,5 +194,5 @@ function writeError(err: unknown, path: string): AppError {
   if (code === 'ENOTDIR' || code === 'ENOENT') return new AppError('not_found', `Parent path is not a directory: ${path}`, { field: 'path' });
   if (code === 'EEXIST') return new AppError('conflict', `A file is in the way: ${path}`, { field: 'path' });
   if (code === 'ENOSPC' || code === 'EDQUOT') return new AppError('payload_too_large', `No space left writing ${path}`);
-  return new AppError('server_error', `Cannot write ${path}`);
+  return fsError(err, path); // EISDIR, EBUSY, … are the caller's path; only an unknown errno is a 500
 }

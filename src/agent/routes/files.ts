@@ -8,6 +8,7 @@ import { lstat, readlink } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { basename, extname, isAbsolute, resolve } from 'node:path';
 import { AppError } from '../../contract/errors.js';
+import { fsError } from '../files/fs-errors.js';
 import { reply, type RequestContext, type Router } from '../http.js';
 import { HOME } from '../process.js';
 import { registerFileListRoutes } from './files-list.js';
@@ -57,14 +58,7 @@ export function fileType(st: Stats): string {
 }
 
 /** Maps filesystem errors to wire errors (ENOENT → 404, EACCES → 403). */
-export function fsError(err: unknown, path: string): AppError {
-  const code = (err as NodeJS.ErrnoException).code;
-  const field = { field: 'path' };
-  if (code === 'ENOENT' || code === 'ENOTDIR') return new AppError('not_found', `File not found: ${path}`, field);
-  if (code === 'EACCES' || code === 'EPERM') return new AppError('forbidden', `Permission denied: ${path}`, field);
-  if (code === 'ENAMETOOLONG') return new AppError('bad_request', 'Path too long', field);
-  return new AppError('server_error', `Cannot access ${path}`);
-}
+export { fsError };
 
 async function statRoute(ctx: RequestContext) {
   const path = requirePath(ctx);

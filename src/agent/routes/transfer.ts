@@ -22,7 +22,7 @@ import { BODY_LIMITS } from '../../config/limits.js';
 import { cappedChunks, refuseDeclared, requestChunks } from '../../util/capped-body.js';
 import { readJsonObject, reply, type RequestContext, type Router } from '../http.js';
 import { absolutePath, queryPath } from '../files/paths.js';
-import { fsError } from './files.js';
+import { fsError, spoolError } from '../files/fs-errors.js';
 
 const TAR_CANDIDATES = ['/usr/bin/tar', '/bin/tar', '/usr/local/bin/tar'];
 /** Largest upload archive accepted (src/config/limits.ts). */
@@ -113,12 +113,20 @@ async function spoolBody(ctx: RequestContext, path: string): Promise<void> {
   let received = 0;
   const out = createWriteStream(path, { flags: 'wx', mode: 0o600 });
   // Refused at the first chunk past the cap; the request stays open for the 413 (not destroyed by pipeline).
-  await pipeline(cappedChunks(requestChunks(ctx.req), MAX_UPLOAD_BYTES), async function* (source: AsyncIterable<Uint8Array>) {
-    for await (const chunk of source) {
-      received += chunk.byteLength;
-      yield chunk;
-    }
-  }, out);
+  let spoolFailed: unknown = null;
+  out.once('error', (err) => { spoolFailed = err; });
+  try {
+    await pipeline(cappedChunks(requestChunks(ctx.req), MAX_UPLOAD_BYTES), async function* (source: AsyncIterable<Uint8Array>) {
+      for await (const chunk of source) {
+        received += chunk.byteLength;
+        yield chunk;
+      }
+    }, out);
+  } catch (err) {
+    // The spool's own failure (the caller's code removed or filled /tmp) is the caller's, not a 500.
+    if (spoolFailed !== null && err === spoolFailed) throw spoolError(err);
+    throw err;
+  }
   if (received === 0) throw new AppError('bad_request', 'Empty upload body (expected a .tar.gz)', { field: 'body' });
 }
 
