@@ -11,6 +11,7 @@ import {
   MAX_VM_PATHS, VERSION_PATTERN, parseArchiveCreate, parseRestore, parseVmPath,
   type ArchiveCreateCommand, type ArchiveFormat, type RestoreCommand,
 } from './layers.js';
+import { outcome } from '../../test/support/parser-equivalence.js';
 
 // ---- the hand-written parser as it was (legacy, for the equivalence test only) ----
 function bad(field: string, message: string): never {
@@ -72,16 +73,6 @@ function legacyParseRestore(body: unknown): RestoreCommand {
 
 // ---- end of legacy ----
 
-type Outcome = { ok: unknown } | { code: string; field: unknown };
-
-function outcome(fn: () => unknown): Outcome {
-  try {
-    return { ok: fn() };
-  } catch (e) {
-    assert.ok(e instanceof AppError, String(e));
-    return { code: e.code, field: e.details?.field };
-  }
-}
 
 const paths = (n: number) => Array.from({ length: n }, (_, i) => `/p${i}`);
 

@@ -13,6 +13,7 @@ import {
   TTL_ACTIONS, parseDestroy, parseIdle, parseIdleBody, parsePing, parseTemporary, parseTtlChange,
   type IdlePolicy, type TtlAction,
 } from './lifecycle.js';
+import { outcome, same } from '../../test/support/parser-equivalence.js';
 
 // ---- the hand-written helpers as they were (src/contract/lifecycle.ts before the zod schemas) ----
 
@@ -82,27 +83,6 @@ const legacyRoute = {
 
 // ---- the comparison ----
 
-type Outcome = { ok: unknown } | { code: string; field: unknown };
-
-function outcome(fn: () => unknown): Outcome {
-  try {
-    return { ok: fn() };
-  } catch (e) {
-    assert.ok(e instanceof AppError, String(e));
-    return { code: e.code, field: e.details?.field };
-  }
-}
-
-function same(label: string, corpus: readonly unknown[], legacy: (b: unknown) => unknown, current: (b: unknown) => unknown): void {
-  assert.ok(corpus.length >= 20, `${label}: a corpus of at least 20 bodies`);
-  let refusals = 0;
-  for (const b of corpus) {
-    const want = outcome(() => legacy(b));
-    if ('code' in want) refusals++;
-    assert.deepEqual(outcome(() => current(b)), want, `${label} ${JSON.stringify(b)}`);
-  }
-  assert.ok(refusals > 0 && refusals < corpus.length, `${label}: the corpus holds valid and faulty bodies`);
-}
 
 const NOT_OBJECTS = [null, undefined, [], 'text', 7, true];
 const DURATIONS = [0, 30, 90.7, -1, '45', ' 60 ', '30s', '15m', '1h', '7d', '2w', '1.5h', '', ' ', 'abc', '-5', true, [], {}, null];

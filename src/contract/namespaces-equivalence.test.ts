@@ -10,6 +10,7 @@ import {
   NAMESPACE_STATUSES, NAMESPACE_TYPES, parseDays, parseNamespaceFields, parseNamespaceList, parsePage,
   type NamespaceFields, type NamespaceLimits, type NamespaceListQuery,
 } from './namespaces.js';
+import { outcome } from '../../test/support/parser-equivalence.js';
 
 // ---- the hand-written parsers as they were (src/contract/namespaces.ts before the zod schemas) ----
 
@@ -138,16 +139,6 @@ function legacyParseDays(q: Record<string, string | undefined>): number {
 
 // ---- the comparison ----
 
-type Outcome = { ok: unknown } | { code: string; field: unknown };
-
-function outcome(fn: () => unknown): Outcome {
-  try {
-    return { ok: fn() };
-  } catch (e) {
-    assert.ok(e instanceof AppError, String(e));
-    return { code: e.code, field: e.details?.field };
-  }
-}
 
 function same(label: string, corpus: readonly unknown[], legacy: (b: unknown) => unknown, current: (b: unknown) => unknown): void {
   assert.ok(corpus.length >= 20, `${label}: a corpus of at least 20 inputs`);

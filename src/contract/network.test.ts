@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AppError } from './errors.js';
 import { MAX_LIST, parseNetworkPatch, parseOutboundIp, type NetworkPatch } from './network.js';
+import { outcome } from '../../test/support/parser-equivalence.js';
 
 // ---- the hand-written parser as it was (legacy, for the equivalence test only) ----
 /* eslint-disable */
@@ -118,16 +119,6 @@ function legacyOutboundIp(ip: unknown): string {
 }
 // ---- end of legacy ----
 
-type Outcome = { ok: unknown } | { code: string; field: unknown };
-
-function outcome(fn: () => unknown): Outcome {
-  try {
-    return { ok: fn() };
-  } catch (e) {
-    assert.ok(e instanceof AppError, String(e));
-    return { code: e.code, field: e.details?.field };
-  }
-}
 
 const many = (n: number, f: (i: number) => unknown) => Array.from({ length: n }, (_, i) => f(i));
 

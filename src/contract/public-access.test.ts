@@ -11,6 +11,7 @@ import { AppError } from './errors.js';
 import {
   RESERVED_PORTS, SLUG_PATTERN, assertNotReserved, parseExpose, parseSlugUpdate, type ExposeInput,
 } from './public-access.js';
+import { outcome } from '../../test/support/parser-equivalence.js';
 
 // ---- the hand-written parser as it was (legacy, for the equivalence test only) ----
 const MAX_LABEL = 64;
@@ -83,16 +84,6 @@ function legacyParseSlugUpdate(body: Record<string, unknown>): string {
 }
 // ---- end of legacy ----
 
-type Outcome = { ok: unknown } | { code: string; field: unknown };
-
-function outcome(fn: () => unknown): Outcome {
-  try {
-    return { ok: fn() };
-  } catch (e) {
-    assert.ok(e instanceof AppError, String(e));
-    return { code: e.code, field: e.details?.field };
-  }
-}
 
 /** What the edge and the domain do together: parse the body, then refuse a reserved port. */
 function exposeCommand(body: unknown): ExposeInput {

@@ -12,6 +12,7 @@ import {
   type QuotaService, type SetDefaultQuotaCommand, type SetQuotaCommand,
 } from './quotas.js';
 import type { OverdraftAction } from '../store/quota-records.js';
+import { outcome, same } from '../../test/support/parser-equivalence.js';
 
 const MAX_CREDITS = 1e12;
 
@@ -108,27 +109,6 @@ function legacyParseToggleAutoApply(body: unknown): { service: QuotaService; aut
 
 // ---- the comparison ----
 
-type Outcome = { ok: unknown } | { code: string; field: unknown };
-
-function outcome(fn: () => unknown): Outcome {
-  try {
-    return { ok: fn() };
-  } catch (e) {
-    assert.ok(e instanceof AppError, String(e));
-    return { code: e.code, field: e.details?.field };
-  }
-}
-
-function same(label: string, corpus: readonly unknown[], legacy: (b: unknown) => unknown, current: (b: unknown) => unknown): void {
-  assert.ok(corpus.length >= 20, `${label}: a corpus of at least 20 bodies`);
-  let refusals = 0;
-  for (const b of corpus) {
-    const want = outcome(() => legacy(b));
-    if ('code' in want) refusals++;
-    assert.deepEqual(outcome(() => current(b)), want, `${label} ${JSON.stringify(b)}`);
-  }
-  assert.ok(refusals > 0 && refusals < corpus.length, `${label}: the corpus holds valid and faulty bodies`);
-}
 
 const NOT_OBJECTS = [null, undefined, [], 'text', 7, true];
 const ns = { namespace: 'prod', service: 'workspace_vm' };
