@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { startAgent, type AgentHandle } from './harness.js';
-import { endlessBody, openRaw, sleep } from '../support/raw-http.js';
+import { endlessBody, openRaw, sleep, slowLoris } from '../support/raw-http.js';
 
 const TOKEN = 'a'.repeat(64);
 const HEADERS_MS = 600;
@@ -67,17 +67,10 @@ test('an endless chunked body is refused at the first chunk past the cap', async
 });
 
 test('a slow-loris (headers dribbled) is answered 408 request_timeout and dropped', async () => {
-  const conn = await openRaw(agent.port);
-  conn.write('GET /runtime HTTP/1.1\r\n');
-  const dribble = setInterval(() => conn.write('X-Slow: 1\r\n'), 100);
-  try {
-    const closedAfter = await conn.closed;
-    assert.ok(closedAfter < HEADERS_MS * 3 + 1_000, `dropped after ${closedAfter} ms`);
-  } finally {
-    clearInterval(dribble);
-  }
-  assert.match(conn.received(), /^HTTP\/1\.1 408 /);
-  assert.match(conn.received(), /"code":"request_timeout"/);
+  const loris = await slowLoris(agent.port, '/runtime');
+  assert.ok(loris.closedAfterMs < HEADERS_MS * 3 + 1_000, `dropped after ${loris.closedAfterMs} ms`);
+  assert.match(loris.received, /^HTTP\/1\.1 408 /);
+  assert.match(loris.received, /"code":"request_timeout"/);
 });
 
 test('a body that stalls is answered 408 request_timeout (field body) and the connection closed', async () => {

@@ -14,7 +14,7 @@ import { ADMIN, startServer, type TestServer } from '../support/warren.js';
 import { ensureTestImages } from '../support/images.js';
 import { freePort } from '../support/ssh.js';
 import { adminClient, openRuntime, type Client } from '../support/workspaces.js';
-import { endlessBody, openRaw, sleep } from '../support/raw-http.js';
+import { endlessBody, openRaw, sleep, slowLoris } from '../support/raw-http.js';
 
 const CAP = 4;
 const HEADERS_MS = 800;
@@ -76,17 +76,10 @@ test('past the per-client connection cap a request is answered 429 rate_limited 
 });
 
 test('a slow-loris is answered 408 request_timeout and dropped', async () => {
-  const conn = await openRaw(server.port);
-  conn.write('GET /workspace HTTP/1.1\r\n');
-  const dribble = setInterval(() => conn.write('X-Slow: 1\r\n'), 100);
-  try {
-    const closedAfter = await conn.closed;
-    assert.ok(closedAfter < HEADERS_MS * 3 + 1_000, `dropped after ${closedAfter} ms`);
-  } finally {
-    clearInterval(dribble);
-  }
-  assert.match(conn.received(), /^HTTP\/1\.1 408 /);
-  assert.match(conn.received(), /"code":"request_timeout"/);
+  const loris = await slowLoris(server.port, '/workspace');
+  assert.ok(loris.closedAfterMs < HEADERS_MS * 3 + 1_000, `dropped after ${loris.closedAfterMs} ms`);
+  assert.match(loris.received, /^HTTP\/1\.1 408 /);
+  assert.match(loris.received, /"code":"request_timeout"/);
 });
 
 test('a control-plane body that stalls (JSON or an upload) is 408 request_timeout (field body); one declared too large or endless is 413', async () => {

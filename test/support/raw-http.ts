@@ -106,3 +106,18 @@ export async function endlessBody(conn: RawConn, size: number, everyMs: number, 
   }
   return { response: await conn.firstResponse(), sent };
 }
+
+/**
+ * A slow-loris: a request line, then one header line every 100 ms, never the blank line.
+ * Resolves once the server drops the connection, with how long that took and what it sent.
+ */
+export async function slowLoris(port: number, path: string): Promise<{ closedAfterMs: number; received: string }> {
+  const conn = await openRaw(port);
+  conn.write(`GET ${path} HTTP/1.1\r\n`);
+  const dribble = setInterval(() => conn.write('X-Slow: 1\r\n'), 100);
+  try {
+    return { closedAfterMs: await conn.closed, received: conn.received() };
+  } finally {
+    clearInterval(dribble);
+  }
+}
