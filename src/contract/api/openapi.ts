@@ -77,11 +77,24 @@ function requestBody(d: RouteDescriptor): Json | undefined {
   return { content: { 'application/json': { schema: schemaOf(d.body, 'input') } } };
 }
 
+/**
+ * A query parameter's own rules (an enum, a pattern, a range) as its route's parser holds them;
+ * a rule JSON Schema cannot state leaves the parameter a plain string (the parser still judges it).
+ */
+function querySchema(s: z.ZodType): Json {
+  try {
+    const { description: _d, ...rest } = schemaOf(s, 'input');
+    return Object.keys(rest).length > 0 ? rest : { type: 'string' };
+  } catch {
+    return { type: 'string' };
+  }
+}
+
 function parameters(d: RouteDescriptor): Json[] {
   const params: Json[] = pathParams(d.path).map((name) => ({ name, in: 'path', required: true, schema: { type: 'string' } }));
   for (const [name, s] of Object.entries(d.query?.shape ?? {})) {
     const description = (s as z.ZodType).description;
-    params.push({ name, in: 'query', required: false, schema: { type: 'string' }, ...(description ? { description } : {}) });
+    params.push({ name, in: 'query', required: false, schema: querySchema(s as z.ZodType), ...(description ? { description } : {}) });
   }
   return params;
 }
