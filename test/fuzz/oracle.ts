@@ -88,6 +88,9 @@ export const ACCEPTED_5XX: ReadonlySet<string> = new Set<string>([
   // The test server has no outbound IP pool: POST /workspace/:id/network/ip says so with the
   // registered 503 (control-plane.md §network: `pool_empty` 503), whatever IP is asked for.
   'pool_empty',
+  // A feature this server does not offer, asked for by a field's value (a workload's `user` other
+  // than root, a custom outbound proxy): the wire contract's 501, stated per route in the document.
+  'not_implemented',
 ]);
 
 /** What is wrong with `ans` (empty: nothing). */

@@ -88,7 +88,7 @@ const logs: RouteDescriptor[] = [
     query: query({ source: 'boot | cmd', tail: 'Lines', lines: 'Lines', tail_lines: 'Lines' }),
     responses: { 200: ok({ source: z.string(), logs: z.array(z.unknown()), lines: z.array(z.string()) }) }, errors: LIVE_LOGS,
   }),
-  cp('DELETE', LOGS, WS, 'Clear logs', { errors: LOOKUP }),
+  cp('DELETE', LOGS, WS, 'Clear logs', { errors: LIVE_LOGS }),
   cp('GET', `${LOGS}/list`, WS, 'Log files', { responses: { 200: ok({ files: z.array(z.unknown()) }) }, errors: LIVE_LOGS }),
   cp('GET', `${LOGS}/file/*`, WS, 'One log file', { query: tail, responses: { 200: ok({ name: z.string(), content: z.string() }) }, errors: LIVE_LOGS }),
   cp('GET', `${LOGS}/stream/boot`, WS, 'Boot log (SSE)', { query: tail, responses: { 200: 'sse' }, errors: LOOKUP }),
@@ -107,15 +107,15 @@ const workloadReply = ok({ workload: z.looseObject({ id: z.string() }) });
 const WL_ERRORS = [...LOOKUP, 'workload_not_found', 'workspace_not_running', 'agent_unreachable', 'invalid_state'] as const;
 const workloads: RouteDescriptor[] = [
   cp('GET', `${WL}/stats/stream`, WS, 'Stats of every workload (SSE)', { responses: { 200: 'sse' }, errors: WL_ERRORS }),
-  cp('POST', WL, WS, 'Create a workload', { body: workloadCreateSchema, responses: { 201: workloadReply }, errors: [...WL_ERRORS, 'workload_exists', 'workload_limit_reached'] }),
+  cp('POST', WL, WS, 'Create a workload', { body: workloadCreateSchema, responses: { 201: workloadReply }, errors: [...WL_ERRORS, 'workload_exists', 'workload_limit_reached', 'not_implemented'] }), // not_implemented: a user other than root
   cp('GET', WL, WS, 'List workloads', {
     query: workloadListQuerySchema,
     responses: { 200: ok({ workloads: z.array(z.unknown()), total: z.number().int() }) }, errors: LOOKUP,
   }),
   cp('DELETE', WL, WS, 'Delete every workload', { responses: { 200: ok({ deleted: z.number().int() }) }, errors: WL_ERRORS }),
   cp('GET', `${WL}/:wid`, WS, 'One workload', { responses: { 200: workloadReply }, errors: WL_ERRORS }),
-  cp('PUT', `${WL}/:wid`, WS, 'Update a workload', { body: workloadUpdateSchema, responses: { 200: workloadReply }, errors: WL_ERRORS }),
-  cp('PATCH', `${WL}/:wid`, WS, 'Update a workload', { body: workloadUpdateSchema, responses: { 200: workloadReply }, errors: WL_ERRORS }),
+  cp('PUT', `${WL}/:wid`, WS, 'Update a workload', { body: workloadUpdateSchema, responses: { 200: workloadReply }, errors: [...WL_ERRORS, 'not_implemented'] }),
+  cp('PATCH', `${WL}/:wid`, WS, 'Update a workload', { body: workloadUpdateSchema, responses: { 200: workloadReply }, errors: [...WL_ERRORS, 'not_implemented'] }),
   cp('DELETE', `${WL}/:wid`, WS, 'Delete a workload', { responses: { 200: ok({ id: z.string() }) }, errors: WL_ERRORS }),
   cp('POST', `${WL}/:wid/start`, WS, 'Start a workload', { responses: { 200: workloadReply }, errors: WL_ERRORS }),
   cp('POST', `${WL}/:wid/stop`, WS, 'Stop a workload', { responses: { 200: workloadReply }, errors: WL_ERRORS }),
