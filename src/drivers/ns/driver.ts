@@ -18,7 +18,7 @@ import type {
 import { createNetns, deleteNetns, linkExists, netnsExists, netnsPath } from '../../network/plumbing.js';
 import { CommandRunner } from '../../util/command-runner.js';
 import { run } from '../../util/exec.js';
-import { mountsUnder, readMounts, unmountAll } from '../../storage/mounts.js';
+import { mountsUnder, unmountAll } from '../../storage/mounts.js';
 import { readNumberNow, SandboxCgroups } from './cgroups.js';
 import { sandboxLayout } from './sandbox-layout.js';
 import { launchSandbox, readExitStatus, saveLogTail, watchExitStatus } from './launch.js';
@@ -30,6 +30,7 @@ import { listChanges } from './layer-list.js';
 import { diskUsage, ensureDisk, mountedHere, mountLayers, setLayerQuota, syncLayer, unmountLayers, unmountPoint } from './storage.js';
 import { writeResolvConf } from './resolv.js';
 import { faultPoint } from '../../util/fault-points.js';
+import { isSandboxProcess, removeStateDir } from './sandbox-host.js';
 
 export type DriverLog = (msg: string, fields?: Record<string, unknown>) => void;
 
@@ -129,7 +130,7 @@ export class NsDriver implements PausableDriver, SnapshotDriver, AdoptingDriver 
       faultPoint('driver.destroy.netns-deleted');
       await this.cgroups(spec.shortId).remove();
       faultPoint('driver.destroy.cgroups-removed');
-      await this.removeStateDir(spec.stateDir);
+      await removeStateDir(spec.stateDir);
       this.log('sandbox destroyed', { shortId: spec.shortId });
     });
   }
@@ -139,7 +140,7 @@ export class NsDriver implements PausableDriver, SnapshotDriver, AdoptingDriver 
     const p = statePaths(spec.stateDir);
     const cg = this.cgroups(spec.shortId);
     const pid = await readInt(p.pid);
-    if (pid !== undefined && (await this.isSandboxProcess(spec.shortId, pid))) {
+    if (pid !== undefined && (await isSandboxProcess(pid, this.names.cgroupMarker(spec.shortId)))) {
       return { state: (await cg.freezerState()) === 'FROZEN' ? 'paused' : 'running', pid };
     }
     const state = existsSync(p.disk) ? 'stopped' : 'absent';
@@ -190,7 +191,7 @@ export class NsDriver implements PausableDriver, SnapshotDriver, AdoptingDriver 
       if (mountedHere(p.upperFs)) await setLayerQuota(p.upperFs, spec.resources.diskMb);
       const pid = await readInt(p.pid);
       const current = (await readFile(p.hostname, 'utf8').catch(() => '')).trim();
-      if (pid !== undefined && current !== spec.hostname && (await this.isSandboxProcess(spec.shortId, pid))) {
+      if (pid !== undefined && current !== spec.hostname && (await isSandboxProcess(pid, this.names.cgroupMarker(spec.shortId)))) {
         // Host root entering only the sandbox's UTS namespace: the name is validated by the contract.
         // Through the long-lived shell: a spawn from Node would block the server 10–20 ms on the create path.
         const r = await this.commands.run('nsenter', ['--target', String(pid), '--uts', 'hostname', '--', spec.hostname]);
@@ -366,7 +367,7 @@ export class NsDriver implements PausableDriver, SnapshotDriver, AdoptingDriver 
     faultPoint('driver.stop.killed');
     // The outer bwrap is in the cgroup too; kill it by pid only if that pid is still ours.
     const bwrapPid = await readInt(p.bwrapPid);
-    if (bwrapPid !== undefined && (await this.isSandboxProcess(spec.shortId, bwrapPid))) {
+    if (bwrapPid !== undefined && (await isSandboxProcess(bwrapPid, this.names.cgroupMarker(spec.shortId)))) {
       try {
         process.kill(bwrapPid, 'SIGKILL');
       } catch { /* gone */ }
@@ -380,27 +381,5 @@ export class NsDriver implements PausableDriver, SnapshotDriver, AdoptingDriver 
   private async requireLive(spec: SandboxSpec): Promise<void> {
     const s = await this.inspect(spec);
     if (s.state !== 'running' && s.state !== 'paused') throw new Error(`sandbox ${spec.shortId} is ${s.state}`);
-  }
-
-  /** PID is alive (not a zombie) and a member of this sandbox's cgroup (guards PID reuse). */
-  private async isSandboxProcess(shortId: string, pid: number): Promise<boolean> {
-    try {
-      const [cgroup, statText] = await Promise.all([
-        readFile(`/proc/${pid}/cgroup`, 'utf8'),
-        readFile(`/proc/${pid}/stat`, 'utf8'),
-      ]);
-      const state = statText.slice(statText.lastIndexOf(')') + 2, statText.lastIndexOf(')') + 3);
-      return state !== 'Z' && state !== 'X' && `\n${cgroup}`.includes(this.names.cgroupMarker(shortId));
-    } catch {
-      return false;
-    }
-  }
-
-  /** rm -rf that refuses to cross a mount point (a live layer must never be deleted through). */
-  private async removeStateDir(stateDir: string): Promise<void> {
-    const prefix = `${stateDir.replace(/\/+$/, '')}/`;
-    const inside = (await readMounts()).filter((m) => m.mountPoint.startsWith(prefix));
-    if (inside.length) throw new Error(`refusing to remove ${stateDir}: still mounted ${inside[0]!.mountPoint}`);
-    await rm(stateDir, { recursive: true, force: true });
   }
 }
