@@ -31,7 +31,7 @@ import type { NetworkWiring } from './server-domain.js';
 
 type Log = DomainDeps['log'];
 
-function logTo(log: Logger): Log {
+export function logTo(log: Logger): Log {
   return (level, msg, fields) => log[level](fields ?? {}, msg);
 }
 

@@ -19,7 +19,7 @@ import { createMetrics } from './metrics/registry.js';
 import type { WorkspaceService } from './domain/workspaces.js';
 import type { Reconciler } from './domain/reconciler.js';
 import { imagesPort } from './server-images.js';
-import { openDataStore, startDriver, startHost, startImages } from './server-host.js';
+import { logTo, openDataStore, startDriver, startHost, startImages } from './server-host.js';
 import { buildDomain, type Domain } from './server-domain.js';
 import { createPlanes } from './server-planes.js';
 import { claimBridge, releaseBridgeIfUnused } from './host/bridge-ownership.js';
@@ -43,7 +43,7 @@ function pathOf(req: IncomingMessage): string {
 }
 
 export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<RunningWarren> {
-  const hostLog = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => log[level](fields ?? {}, msg);
+  const hostLog = logTo(log);
   // One owner per bridge: refuses here, before anything is made or touched, if another instance owns it.
   await claimBridge(cfg, hostLog);
   const { store, signingKey, setRecordListener } = await openDataStore(cfg);
