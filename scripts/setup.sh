@@ -55,6 +55,23 @@ if ! dpkg-query -W -f='${Status}' openssh-server 2>/dev/null | grep -q "install 
   dpkg-query -W -f='${Status}' openssh-server 2>/dev/null | grep -q "install ok installed" || exit 1
 fi
 
+# PostgreSQL's server binaries, for the tests only (issue 16): each test file starts its own throwaway cluster
+# in a temporary directory (test/support/postgres.ts). No service starts (policy-rc.d refuses it), and the
+# cluster the package makes at install is dropped: nothing of it stays running or listening.
+if [ "$WITH_TESTS" = 1 ] && ! dpkg-query -W -f='${Status}' postgresql-15 2>/dev/null | grep -q "install ok installed"; then
+  echo "setup: installing postgresql-15 (test clusters only; its default cluster dropped, no service started)"
+  export DEBIAN_FRONTEND=noninteractive
+  policy=/usr/sbin/policy-rc.d
+  saved_policy=""
+  if [ -e "$policy" ]; then saved_policy=$(mktemp); cp -p "$policy" "$saved_policy"; fi
+  printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod 755 "$policy"
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends postgresql-15 || { echo "setup: apt failed" >&2; }
+  if [ -d /etc/postgresql/15/main ]; then pg_dropcluster --stop 15 main || true; fi
+  if [ -n "$saved_policy" ]; then mv "$saved_policy" "$policy"; else rm -f "$policy"; fi
+  dpkg-query -W -f='${Status}' postgresql-15 2>/dev/null | grep -q "install ok installed" || exit 1
+fi
+
 node_major=$(node -p 'process.versions.node.split(".")[0]')
 if [ "$node_major" -lt 20 ]; then
   echo "setup: Node 20 or newer is required (found $(node -v))" >&2

@@ -1,0 +1,181 @@
+/**
+ * A private PostgreSQL server for one test file (issue 16): Debian's PostgreSQL 15 binaries,
+ * a cluster made by initdb in a fresh temporary directory, listening on loopback at a free
+ * port, owned by the `postgres` system user (the server refuses to run as root). Never a
+ * shared server: each `startPostgres()` is its own cluster, removed by `stop()` and, should
+ * the test process die first, by the exit hook.
+ *
+ * Durability is traded for speed (fsync off, no full-page writes): these clusters only
+ * live as long as a test file. `createDatabase()` gives each test a database of its own.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chownSync, mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+
+const BIN = '/usr/lib/postgresql/15/bin';
+const SUPERUSER = 'warren';
+
+export interface TestPostgres {
+  /** `postgres://warren@127.0.0.1:<port>/postgres` (trust auth on loopback). */
+  readonly adminUrl: string;
+  readonly port: number;
+  /** A new empty database; its URL. */
+  createDatabase(name?: string): Promise<string>;
+  /** Runs one SQL statement on a database URL (test set-up and inspection). */
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(url: string, sql: string, params?: unknown[]): Promise<R[]>;
+  /** Kills the server (SIGKILL) and leaves the directory: for crash tests that restart it. */
+  kill(): void;
+  /** Starts the server again on the same directory and port after `kill()`. */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Whether this machine has the server binaries (the setup script's `--tests` installs them). */
+export function postgresAvailable(): boolean {
+  return existsSync(join(BIN, 'postgres')) && existsSync(join(BIN, 'initdb'));
+}
+
+async function freePort(): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** The `postgres` system user's ids: the server refuses to run as root. */
+function postgresUser(): { uid: number; gid: number } {
+  const id = (flag: string) => spawnSync('id', [flag, 'postgres'], { encoding: 'utf8' });
+  const u = id('-u');
+  const g = id('-g');
+  if (u.status !== 0 || g.status !== 0) throw new Error("test postgres: no 'postgres' system user (scripts/setup.sh --tests installs it)");
+  return { uid: Number(u.stdout.trim()), gid: Number(g.stdout.trim()) };
+}
+
+function initCluster(dir: string): void {
+  const r = spawnSync(join(BIN, 'initdb'), ['-D', join(dir, 'data'), '-A', 'trust', '-U', SUPERUSER, '-E', 'UTF8',
+    '--no-sync', '--no-instructions'], { encoding: 'utf8', cwd: dir, ...postgresUser() });
+  if (r.status !== 0) throw new Error(`test postgres: initdb failed: ${r.stderr}`);
+}
+
+/** The postmaster itself is the child (no runuser in between), so its PID is the one to signal. */
+function spawnServer(dir: string, port: number): ChildProcess {
+  const args = ['-D', join(dir, 'data'), '-p', String(port),
+    '-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${dir}`, '-c', 'fsync=off',
+    '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200',
+    '-c', 'shared_buffers=32MB', '-c', 'logging_collector=off'];
+  const child = spawn(join(BIN, 'postgres'), args, { stdio: ['ignore', 'ignore', 'pipe'], cwd: dir, ...postgresUser() });
+  child.stderr?.resume();
+  return child;
+}
+
+async function waitReady(url: string, child: ChildProcess): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`test postgres: the server exited (${child.exitCode})`);
+    const c = new pg.Client({ connectionString: url });
+    try {
+      await c.connect();
+      await c.end();
+      return;
+    } catch {
+      await c.end().catch(() => {});
+      if (Date.now() > deadline) throw new Error('test postgres: the server did not accept connections in 20 s');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+/** Ends the server by its PID (the postmaster's). */
+function killServer(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.exitCode === null && child.pid) {
+    try {
+      process.kill(child.pid, signal);
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+async function exited(child: ChildProcess, ms: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  await new Promise<void>((resolve) => {
+    const t = setTimeout(() => {
+      killServer(child, 'SIGKILL');
+      resolve();
+    }, ms);
+    child.once('exit', () => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+}
+
+export async function startPostgres(): Promise<TestPostgres> {
+  const dir = mkdtempSync(join(tmpdir(), 'warren-pg-'));
+  const user = postgresUser();
+  chownSync(dir, user.uid, user.gid);
+  const removeDir = () => rmSync(dir, { recursive: true, force: true });
+  let child: ChildProcess | null = null;
+  const onExit = () => {
+    if (child) killServer(child, 'SIGKILL');
+    removeDir();
+  };
+  process.once('exit', onExit);
+  try {
+    initCluster(dir);
+    const port = await freePort();
+    const adminUrl = `postgres://${SUPERUSER}@127.0.0.1:${port}/postgres`;
+    child = spawnServer(dir, port);
+    await waitReady(adminUrl, child);
+    let counter = 0;
+    const query = async <R extends pg.QueryResultRow>(url: string, sql: string, params: unknown[] = []): Promise<R[]> => {
+      const c = new pg.Client({ connectionString: url });
+      await c.connect();
+      try {
+        return (await c.query<R>(sql, params)).rows;
+      } finally {
+        await c.end();
+      }
+    };
+    return {
+      adminUrl,
+      port,
+      query,
+      async createDatabase(name = `t${process.pid}_${++counter}`) {
+        await query(adminUrl, `CREATE DATABASE "${name.replace(/"/g, '')}"`);
+        return `postgres://${SUPERUSER}@127.0.0.1:${port}/${encodeURIComponent(name)}`;
+      },
+      kill() {
+        if (child) killServer(child, 'SIGKILL');
+      },
+      async restart() {
+        if (child) await exited(child, 5_000);
+        child = spawnServer(dir, port);
+        await waitReady(adminUrl, child);
+      },
+      async stop() {
+        if (child) {
+          killServer(child, 'SIGINT'); // fast shutdown: ends sessions, no checkpoint wait on a throwaway cluster
+          await exited(child, 10_000);
+        }
+        process.removeListener('exit', onExit);
+        removeDir();
+      },
+    };
+  } catch (err) {
+    if (child) {
+      killServer(child, 'SIGKILL');
+      await exited(child, 5_000);
+    }
+    process.removeListener('exit', onExit);
+    removeDir();
+    throw err;
+  }
+}
