@@ -17,7 +17,6 @@ import { existsSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { LayerError, type ExportOptions, type ImportKind, type TarExport } from '../driver.js';
-import { run } from '../../util/exec.js';
 import { cloneFile, TMP_MARK } from '../../storage/clone.js';
 import { mountsUnder, unmountAll } from '../../storage/mounts.js';
 import { mountOverlay } from '../../storage/overlay.js';
