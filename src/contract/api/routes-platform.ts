@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { commitImageSchema, imageListQuerySchema, importPathSchema, importUploadQuerySchema } from '../images.js';
+import { logSourceQuerySchema } from '../logs.js';
 import { metadataPatchSchema, metadataPutSchema } from '../metadata.js';
 import { daysQuerySchema, namespaceCreateSchema, namespaceListQuerySchema, namespaceUpdateSchema, pageQuerySchema } from '../namespaces.js';
 import {
@@ -87,7 +88,7 @@ const LOGS = '/workspace/:id/logs';
 const LIVE_LOGS = [...LOOKUP, 'workspace_not_running', 'agent_unreachable'] as const;
 const logs: RouteDescriptor[] = [
   cp('GET', LOGS, WS, 'Boot or command logs', {
-    query: z.object({ ...query({ source: 'boot | cmd' }).shape, ...tailQuerySchema.shape }),
+    query: z.object({ ...logSourceQuerySchema.shape, ...tailQuerySchema.shape }),
     responses: { 200: ok({ source: z.string(), logs: z.array(z.unknown()), lines: z.array(z.string()) }) }, errors: LIVE_LOGS,
   }),
   cp('DELETE', LOGS, WS, 'Clear logs', { errors: LIVE_LOGS }),

@@ -1,10 +1,12 @@
 /**
- * The log tail query became a zod schema (`tailQuerySchema` in workloads.ts); this holds
- * `parseTail` to the hand-written parser it replaced (copied below): the same line count, or
- * the same code and `details.field`, over queries of one, two and three aliases.
+ * The log queries became zod schemas (`tailQuerySchema` in workloads.ts, `logSourceQuerySchema`
+ * in logs.ts, once parsed by the domain); this holds `parseTail` and `parseLogSource` to the
+ * hand-written parsers they replaced (copied below): the same value, or the same code and
+ * `details.field`, over queries of one, two and three tail aliases and of every source.
  */
 import { test } from 'node:test';
 import { AppError } from './errors.js';
+import { LOG_SOURCES, parseLogSource, type LogSource } from './logs.js';
 import { parseTail } from './workloads.js';
 import { same } from '../../test/support/parser-equivalence.js';
 
@@ -24,6 +26,13 @@ function legacyParseTail(q: Record<string, string | undefined>, def: number): nu
   return legacyNum(raw, q.tail_lines !== undefined ? 'tail_lines' : q.tail !== undefined ? 'tail' : 'lines', 1, 10_000);
 }
 
+/** src/domain/workspace-logs.ts before the schema: the route passed it `q.source`. */
+function legacyParseLogSource(v: string | undefined): LogSource {
+  if (v === undefined || v === '') return 'all';
+  if (!(LOG_SOURCES as readonly string[]).includes(v)) throw new AppError('validation_error', 'source must be one of: all, boot, cmd', { field: 'source' });
+  return v as LogSource;
+}
+
 // ---- the comparison ----
 
 const VALUES = ['1', '200', '10000', '10001', '0', '-1', '1.5', ' 7 ', '', ' ', 'undefined', 'abc', '1e3', '0x10', 'Infinity', 'NaN', '2e4', '+5'];
@@ -39,4 +48,10 @@ test('log tail query: same line count, or same code and field, as the hand-writt
   for (const def of [500, 200, 10_000]) {
     same(`tail (default ${def})`, corpus, (q) => legacyParseTail(q as Record<string, string>, def), (q) => parseTail(q as Record<string, string>, def));
   }
+});
+
+test('log source: same source, or same code and field, as the hand-written parser the domain had', () => {
+  const corpus: Array<Record<string, string>> = [{}, { tail: '5' }, { other: 'boot' }];
+  for (const source of [...LOG_SOURCES, '', 'BOOT', 'stdout', ' cmd', 'all ', 'undefined', 'boot,cmd']) corpus.push({ source }, { source, tail: 'x' });
+  same('source', corpus, (q) => legacyParseLogSource((q as Record<string, string>).source), (q) => parseLogSource(q as Record<string, string>));
 });
