@@ -5,6 +5,7 @@
  * `/openapi.json`).
  */
 import { z } from 'zod';
+import { buildQuerySchema } from '../image-build.js';
 import { commitImageSchema, imageListQuerySchema, importPathSchema, importUploadQuerySchema } from '../images.js';
 import { logSourceQuerySchema } from '../logs.js';
 import { metadataPatchSchema, metadataPutSchema } from '../metadata.js';
@@ -47,7 +48,7 @@ const images: RouteDescriptor[] = [
   }),
   cp('POST', '/images/build', ADMIN, 'Build an image from a Dockerfile and a tar context; build events as SSE', {
     bodyKind: 'tar',
-    query: query({ name: 'Image name', dockerfile: 'Dockerfile path in the context', build_arg: 'NAME=value (repeatable)', network: 'default | none', no_cache: 'true | false' }),
+    query: buildQuerySchema,
     responses: { 200: 'sse' },
     errors: ['DOCKERFILE_INVALID', 'DOCKERFILE_UNSUPPORTED', 'BUILD_CONTEXT_ESCAPE', 'BUILD_SOURCE_NOT_FOUND',
       'BUILD_BASE_NOT_FOUND', 'BUILD_STEP_FAILED', 'image_name_reserved', 'insufficient_storage', 'service_unavailable', 'conflict'],
