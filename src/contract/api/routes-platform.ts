@@ -16,7 +16,7 @@ import {
 import { createApiKeySchema, issueTokenSchema, rotateKeySchema } from '../tokens.js';
 import { activityQuerySchema, estimateQuerySchema, usagePeriodQuerySchema } from '../usage.js';
 import { tailQuerySchema, workloadCreateSchema, workloadListQuerySchema, workloadUpdateSchema } from '../workloads.js';
-import { body, ok, query, WORKSPACE_LOOKUP, WORKSPACE_STATE, type Caller, type RouteDescriptor } from './descriptor.js';
+import { ok, WORKSPACE_LOOKUP, WORKSPACE_STATE, type Caller, type RouteDescriptor } from './descriptor.js';
 import { ADMIN, cp, NS, WS } from './routes-workspaces.js';
 
 const ALL: readonly Caller[] = ['admin', 'namespace', 'workspace', 'billing'];

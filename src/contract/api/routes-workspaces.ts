@@ -13,7 +13,7 @@ import { networkPatchSchema, networkReplaceSchema, outboundIpSchema } from '../n
 import { exposeSchema, slugUpdateSchema } from '../public-access.js';
 import { archivedListQuerySchema, workspaceListQuerySchema } from '../workspace-list.js';
 import {
-  body, ok, query, workspaceObject, WORKSPACE_LOOKUP, WORKSPACE_STATE,
+  ok, workspaceObject, WORKSPACE_LOOKUP, WORKSPACE_STATE,
   type Caller, type RouteDescriptor,
 } from './descriptor.js';
 
