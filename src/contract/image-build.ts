@@ -11,7 +11,8 @@
  */
 import { z } from 'zod';
 import { AppError } from './errors.js';
-import { parseImageName } from './images.js';
+import { imageNameSchema } from './images.js';
+import { parseWith } from './zod-parse.js';
 
 const count = z.number().int().nonnegative();
 
@@ -111,21 +112,32 @@ export function parseBuildOptions(body: Record<string, unknown>): BuildOptions {
 export function parseBuildArgs(v: unknown, field = 'build_args'): Record<string, string> {
   if (v === undefined || v === null) return {};
   const entries: Array<[string, unknown]> = Array.isArray(v)
-    ? v.map((s) => {
-        if (typeof s !== 'string' || !s.includes('=')) fail(field, `${field} entries are NAME=value`);
-        return [s.slice(0, s.indexOf('=')), s.slice(s.indexOf('=') + 1)];
-      })
+    ? v.map((s) => (typeof s === 'string' && s.includes('=') ? splitArg(s) : fail(field, `${field} entries are NAME=value`)))
     : typeof v === 'object'
       ? Object.entries(v as Record<string, unknown>)
       : fail(field, `${field} must be an object of NAME: value`);
-  if (entries.length > MAX_BUILD_ARGS) fail(field, `at most ${MAX_BUILD_ARGS} build args`);
-  const out: Record<string, string> = {};
+  const problem = buildArgsProblem(entries);
+  if (problem) fail(field, problem);
+  return argsObject(entries as Array<[string, string]>);
+}
+
+const splitArg = (s: string): [string, string] => [s.slice(0, s.indexOf('=')), s.slice(s.indexOf('=') + 1)];
+
+/** The first fault of build args as `[name, value]` pairs (count, then each name and value, in order), or null. */
+function buildArgsProblem(entries: ReadonlyArray<readonly [string, unknown]>): string | null {
+  if (entries.length > MAX_BUILD_ARGS) return `at most ${MAX_BUILD_ARGS} build args`;
   for (const [name, value] of entries) {
-    if (!BUILD_ARG_NAME.test(name)) fail(field, `build arg name ${JSON.stringify(name.slice(0, 60))} is not valid`);
-    if (typeof value !== 'string') fail(field, `build arg ${name} must be a string`);
-    if (Buffer.byteLength(value) > MAX_BUILD_ARG_BYTES) fail(field, `build arg ${name} is longer than ${MAX_BUILD_ARG_BYTES} bytes`);
-    out[name] = value;
+    if (!BUILD_ARG_NAME.test(name)) return `build arg name ${JSON.stringify(name.slice(0, 60))} is not valid`;
+    if (typeof value !== 'string') return `build arg ${name} must be a string`;
+    if (Buffer.byteLength(value) > MAX_BUILD_ARG_BYTES) return `build arg ${name} is longer than ${MAX_BUILD_ARG_BYTES} bytes`;
   }
+  return null;
+}
+
+/** Judged pairs → the args object (a later name overrides an earlier one). */
+function argsObject(entries: ReadonlyArray<readonly [string, string]>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of entries) out[name] = value;
   return out;
 }
 
@@ -149,18 +161,32 @@ export interface BuildRequest {
   options: BuildOptions;
 }
 
+const DOCKERFILE_RULE = 'dockerfile must be a path inside the build context';
+
 /**
- * The query of `POST /images/build`: `name` (required), `dockerfile`, `build_arg`
- * (repeatable `NAME=value`), `network` (`default`|`none`), `no_cache` (`true`|`false`).
+ * The query of `POST /images/build`, judged in this order: `dockerfile` (default `Dockerfile`),
+ * `name` (required), `network` (`default`|`none`), `no_cache` (`true`|`false`), `build_arg`
+ * (repeatable `NAME=value`; every refusal of one names `build_arg`).
  */
+export const buildQuerySchema = z.object({
+  dockerfile: z.string({ error: DOCKERFILE_RULE }).refine((v) => v !== '' && v.length <= 4096 && !v.includes('\0'), DOCKERFILE_RULE)
+    .optional().describe('Dockerfile path in the context, default Dockerfile'),
+  name: imageNameSchema.describe('Image name'),
+  network: z.enum(['', 'default', 'none'], { error: 'network must be default or none' }).optional().describe('default | none'),
+  no_cache: z.enum(['true', 'false'], { error: 'no_cache must be a boolean' }).optional().describe('true | false'),
+  build_arg: z.array(z.string()).superRefine((list, ctx) => {
+    const unsplit = list.find((s) => !s.includes('='));
+    const problem = unsplit !== undefined ? 'build_arg entries are NAME=value' : buildArgsProblem(list.map(splitArg));
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }).optional().describe('NAME=value (repeatable)'),
+});
+
+/** `buildArgs`: every `build_arg` of the query (`c.req.queries`), since the query object holds only the first. */
 export function parseBuildRequest(query: Record<string, string | undefined>, buildArgs: string[]): BuildRequest {
-  const dockerfile = query.dockerfile ?? 'Dockerfile';
-  if (dockerfile === '' || dockerfile.length > 4096 || dockerfile.includes('\0')) {
-    fail('dockerfile', 'dockerfile must be a path inside the build context');
-  }
+  const b = parseWith(buildQuerySchema, { ...query, build_arg: buildArgs });
   return {
-    name: parseImageName(query.name),
-    dockerfile,
-    options: { ...parseBuildOptions({ network: query.network, no_cache: query.no_cache }), buildArgs: parseBuildArgs(buildArgs, 'build_arg') },
+    name: b.name,
+    dockerfile: b.dockerfile ?? 'Dockerfile',
+    options: { buildArgs: argsObject((b.build_arg ?? []).map(splitArg)), network: b.network === 'none' ? 'none' : 'default', noCache: b.no_cache === 'true' },
   };
 }

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { AppError } from './errors.js';
+import { isOn } from './query-text.js';
 import { parseWith } from './zod-parse.js';
 
 export type ArchiveFormat = 'tar.zst' | 'tar.gz';
@@ -146,9 +147,17 @@ export function parseFork(body: unknown): ForkCommand {
   return { count: b.count === undefined || b.count === null ? 1 : Number(b.count), name: b.name ?? null };
 }
 
-/** `true`/`1` query flags (delete_file, delete_files, archive). */
-export function queryFlag(value: string | undefined): boolean {
-  return value === 'true' || value === '1';
+/** DELETE /workspace/:id/archives/:version: `delete_file` (`true`/`1`; any other text is false) deletes the file too. */
+export const archiveDeleteQuerySchema = z.object({ delete_file: z.string().optional().describe('true or 1 to delete the file too') });
+/** DELETE /workspace/:id/archives: `delete_files` (`true`/`1`; any other text is false) deletes the files too. */
+export const archivesDeleteQuerySchema = z.object({ delete_files: z.string().optional().describe('true or 1 to delete the files too') });
+
+export function parseArchiveDelete(q: Record<string, string | undefined>): { fileToo: boolean } {
+  return { fileToo: isOn(parseWith(archiveDeleteQuerySchema, q).delete_file) };
+}
+
+export function parseArchivesDelete(q: Record<string, string | undefined>): { filesToo: boolean } {
+  return { filesToo: isOn(parseWith(archivesDeleteQuerySchema, q).delete_files) };
 }
 
 /** The file name of an archive in its workspace's archive directory. */

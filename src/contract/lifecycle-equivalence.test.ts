@@ -10,7 +10,7 @@ import { AppError } from './errors.js';
 import { parseDuration } from './duration.js';
 import { parseVersion } from './layers.js';
 import {
-  TTL_ACTIONS, parseDestroy, parseIdle, parseIdleBody, parsePing, parseTemporary, parseTtlChange,
+  RESTART_POLICIES, TTL_ACTIONS, parseDestroy, parseIdle, parseIdleBody, parsePermanent, parsePing, parseTemporary, parseTtlChange,
   type IdlePolicy, type TtlAction,
 } from './lifecycle.js';
 import { outcome, same } from '../../test/support/parser-equivalence.js';
@@ -135,4 +135,17 @@ test('DELETE /lifecycle: same archive request from the body or the query, or sam
     const [q, b] = c as [Record<string, string>, Record<string, unknown>];
     return parseDestroy(q, b);
   });
+});
+
+test('POST /lifecycle/permanent: same restart policy, or same code and field (config.restart_policy), as parseConfig in the domain', () => {
+  // Before: the route passed `body.restart_policy` on and the domain's applyLifecycleChange judged it with parseConfig's enum check.
+  const legacy = (b: unknown) => {
+    const v = readObject(b).restart_policy;
+    if (v !== undefined && (typeof v !== 'string' || !(RESTART_POLICIES as readonly string[]).includes(v))) {
+      throw new AppError('INVALID_CONFIG', 'config.restart_policy must be one of no, always, on-failure', { field: 'config.restart_policy' });
+    }
+    return { restart_policy: v };
+  };
+  same('permanent', [...NOT_OBJECTS, {}, { other: 1 }, ...[...RESTART_POLICIES, 'never', '', 'ALWAYS', null, 0, true, [], {}, ['no']].map((restart_policy) => ({ restart_policy })),
+    { restart_policy: 'no', ttl: 5 }, { mode: 'temporary' }, { restart_policy: 'on-failure', extra: 'x' }], legacy, parsePermanent);
 });

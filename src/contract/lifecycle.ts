@@ -53,6 +53,30 @@ export const idleSchema = z.looseObject({
   stop_after: duration('stop_after').nullish(),
 });
 
+/** Restart policies of a workspace's main process (`config.restart_policy`). */
+export const RESTART_POLICIES = ['no', 'always', 'on-failure'] as const;
+export type RestartPolicy = (typeof RESTART_POLICIES)[number];
+
+/**
+ * POST /workspace/:id/lifecycle/permanent `{ restart_policy? }`. A bad value is refused as the
+ * config field it sets, 400 `INVALID_CONFIG` naming `config.restart_policy`, as it was when the
+ * domain judged it with `parseConfig`.
+ */
+export const permanentSchema = z.looseObject({
+  restart_policy: z.unknown().optional().meta({ enum: [...RESTART_POLICIES] }),
+}).superRefine((b, ctx) => {
+  if (b.restart_policy !== undefined && !(RESTART_POLICIES as readonly unknown[]).includes(b.restart_policy)) {
+    ctx.addIssue({
+      code: 'custom', path: ['config', 'restart_policy'], params: { code: 'INVALID_CONFIG' },
+      message: `config.restart_policy must be one of ${RESTART_POLICIES.join(', ')}`,
+    });
+  }
+});
+
+export function parsePermanent(body: unknown): { restart_policy: RestartPolicy | undefined } {
+  return { restart_policy: parseWith(permanentSchema, body).restart_policy as RestartPolicy | undefined };
+}
+
 export interface TtlChange {
   ttl: number | undefined;
   ttl_action: TtlAction | undefined;

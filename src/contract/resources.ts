@@ -4,6 +4,7 @@
  * domain (they are configuration, not contract).
  */
 import { z } from 'zod';
+import { numberOr, wholeNumber } from './query-text.js';
 import { parseWith } from './zod-parse.js';
 
 export interface ResourcesCommand {
@@ -57,4 +58,14 @@ export function parseResources(body: unknown): ResourcesCommand {
 
 export function parseOverlayResize(body: unknown): ResourcesCommand {
   return { disk_size_mb: Math.round(toNumber(parseWith(overlayResizeSchema, body).size_mb)), apply: true };
+}
+
+/** GET /workspace/:id/overlay: `limit` (1–10000, default 1000) entries at most; `path` is accepted and not used (the whole layer is listed). */
+export const overlayListQuerySchema = z.object({
+  path: z.string().optional().describe('Directory in the VM (accepted; the whole layer is listed)'),
+  limit: wholeNumber('limit', 1, 10_000, 1000).describe('Entries at most, 1–10000, default 1000'),
+});
+
+export function parseOverlayList(q: Record<string, string | undefined>): { limit: number } {
+  return { limit: numberOr(parseWith(overlayListQuerySchema, q).limit, 1000) };
 }

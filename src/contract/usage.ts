@@ -5,7 +5,10 @@
  * Bad input is 400 `bad_request` with `details.field` (the estimate keeps its
  * historical 422 `validation_error`).
  */
+import { z } from 'zod';
 import { AppError } from './errors.js';
+import { isOn, matchingText, numberOr, oneOfText, wholeNumber } from './query-text.js';
+import { parseWith, type FieldCodes } from './zod-parse.js';
 import type { UsageTier } from '../store/store.js';
 
 export const USAGE_TIERS: readonly UsageTier[] = ['minute', 'hour', 'day'];
@@ -24,56 +27,81 @@ export type DefaultPeriod = { lastSeconds: number } | 'all';
 const UNITS: Record<string, number> = { s: 1, m: 60, min: 60, h: 3600, d: 86_400, w: 604_800 };
 const MAX_SECONDS = 3660 * 86_400;
 
-function bad(field: string, message: string): never {
-  throw new AppError('bad_request', message, { field });
+type Problem = { field: string; message: string } | null;
+
+/** `30m`, `24h`, `7d`, `2w` (or bare seconds) → seconds; null for anything else or beyond MAX_SECONDS. */
+function spanSeconds(v: string): number | null {
+  const m = /^(\d+)\s*(s|m|min|h|d|w)?$/.exec(v.trim());
+  const seconds = m ? Number(m[1]) * UNITS[m[2] ?? 's']! : NaN;
+  return seconds > 0 && seconds <= MAX_SECONDS ? seconds : null;
 }
+
+const spanRule = (field: string) => `${field} must be a duration like 30m, 24h or 7d (at most 3660 days)`;
 
 /** `30m`, `24h`, `7d`, `2w` (or bare seconds) → seconds. */
 export function parseSpan(v: string, field: string): number {
-  const m = /^(\d+)\s*(s|m|min|h|d|w)?$/.exec(v.trim());
-  const seconds = m ? Number(m[1]) * UNITS[m[2] ?? 's']! : NaN;
-  if (!(seconds > 0 && seconds <= MAX_SECONDS)) bad(field, `${field} must be a duration like 30m, 24h or 7d (at most 3660 days)`);
+  const seconds = spanSeconds(v);
+  if (seconds === null) throw new AppError('bad_request', spanRule(field), { field });
   return seconds;
 }
 
-/** An ISO-8601 date or date-time → the canonical ISO string. */
-export function parseInstant(v: string, field: string): string {
+/** An ISO-8601 date or date-time → the canonical ISO string; null if it is not one. */
+function instant(v: string): string | null {
   const ms = /^\d{4}-\d{2}-\d{2}/.test(v.trim()) ? Date.parse(v.trim()) : NaN;
-  if (!Number.isFinite(ms)) bad(field, `${field} must be an ISO-8601 date or date-time, e.g. 2026-01-31T12:00:00Z`);
-  return new Date(ms).toISOString();
+  return Number.isFinite(ms) ? new Date(ms).toISOString() : null;
 }
 
-function parseBool(v: string | undefined, field: string): boolean {
-  if (v === undefined || v === '' || v === 'false' || v === '0') return false;
-  if (v === 'true' || v === '1') return true;
-  return bad(field, `${field} must be true or false`);
+const instantRule = (field: string) => `${field} must be an ISO-8601 date or date-time, e.g. 2026-01-31T12:00:00Z`;
+const FLAG_TEXTS = ['', 'true', '1', 'false', '0'];
+const PERIOD_STARTS = ['from', 'last', 'period', 'all'] as const;
+
+type PeriodText = Partial<Record<'from' | 'to' | 'last' | 'period' | 'all' | 'tier', string>>;
+
+/** The first rule a usage query breaks, in the order they were always judged. */
+function periodProblem(q: PeriodText): Problem {
+  if (q.all !== undefined && !FLAG_TEXTS.includes(q.all)) return { field: 'all', message: 'all must be true or false' };
+  const given = PERIOD_STARTS.filter((k) => q[k] !== undefined && q[k] !== '' && (k !== 'all' || isOn(q.all)));
+  if (given.length > 1) return { field: given[1]!, message: `Give only one of from, last, period and all (got ${given.join(' and ')})` };
+  if (q.to && instant(q.to) === null) return { field: 'to', message: instantRule('to') };
+  if (q.tier && !(USAGE_TIERS as readonly string[]).includes(q.tier)) return { field: 'tier', message: `tier must be one of ${USAGE_TIERS.join(', ')}` };
+  if (q.from) return instant(q.from) === null ? { field: 'from', message: instantRule('from') } : null;
+  const span = q.last ? 'last' : q.period ? 'period' : null;
+  return span && spanSeconds(q[span]!) === null ? { field: span, message: spanRule(span) } : null;
 }
+
+/** Adds the problem `judge` finds (if any) as the issue of its field. */
+const refuse = <Q>(judge: (q: Q) => Problem) => (q: Q, ctx: z.RefinementCtx) => {
+  const p = judge(q);
+  if (p) ctx.addIssue({ code: 'custom', message: p.message, path: [p.field] });
+};
 
 /**
- * `from`/`to` (ISO), `last` or `period` (a duration back from `to`), `all=true`
- * (everything recorded) and `tier` (minute|hour|day). At most one of from, last,
- * period and all; with none, `dflt` applies. `to` defaults to now.
+ * GET /workspace/usage and /workspace/:id/usage…: `from`/`to` (ISO), `last` or `period` (a
+ * duration back from `to`), `all=true` (everything recorded) and `tier` (minute|hour|day). At most
+ * one of from, last, period and all. Whether `from` is before `to` is judged by `parseUsagePeriod`
+ * (it needs the time of the request).
  */
-export function parseUsagePeriod(q: Record<string, string | undefined>, dflt: DefaultPeriod, now: number): UsagePeriodQuery {
-  const given = (['from', 'last', 'period', 'all'] as const).filter((k) => q[k] !== undefined && q[k] !== '' && !(k === 'all' && !parseBool(q.all, 'all')));
-  if (given.length > 1) bad(given[1]!, `Give only one of from, last, period and all (got ${given.join(' and ')})`);
-  const to = q.to ? parseInstant(q.to, 'to') : new Date(now).toISOString();
-  let tier: UsageTier | null = null;
-  if (q.tier !== undefined && q.tier !== '') {
-    if (!(USAGE_TIERS as readonly string[]).includes(q.tier)) bad('tier', `tier must be one of ${USAGE_TIERS.join(', ')}`);
-    tier = q.tier as UsageTier;
-  }
-  const back = (seconds: number) => new Date(Date.parse(to) - seconds * 1000).toISOString();
-  let from: string | null;
-  if (q.from) from = parseInstant(q.from, 'from');
-  else if (q.last) from = back(parseSpan(q.last, 'last'));
-  else if (q.period) from = back(parseSpan(q.period, 'period'));
-  else if (given[0] === 'all' || dflt === 'all') from = null;
-  else from = back(dflt.lastSeconds);
-  if (from !== null && from >= to) bad(q.from ? 'from' : 'to', 'from must be before to');
-  return { from, to, tier };
-}
+export const usagePeriodQuerySchema = z.object({
+  from: z.string().optional().describe('ISO-8601 instant; at most one of from, last, period and all'),
+  to: z.string().optional().describe('ISO-8601 instant, default now'),
+  last: z.string().optional().describe('Duration back from to, e.g. 30m, 24h, 7d'),
+  period: z.string().optional().describe('Duration back from to (the CLI\'s name for last)'),
+  all: z.string().optional().meta({ enum: FLAG_TEXTS }).describe('true for everything recorded'),
+  tier: z.string().optional().meta({ enum: ['', ...USAGE_TIERS] }).describe('minute | hour | day (default: chosen by the span)'),
+}).superRefine(refuse(periodProblem));
 
+const PERIOD_CODES: FieldCodes = { from: 'bad_request', to: 'bad_request', last: 'bad_request', period: 'bad_request', all: 'bad_request', tier: 'bad_request' };
+
+/** The period a usage query asks for; with none of from, last, period and all, `dflt` applies. `to` defaults to now. */
+export function parseUsagePeriod(q: Record<string, string | undefined>, dflt: DefaultPeriod, now: number): UsagePeriodQuery {
+  const b = parseWith(usagePeriodQuerySchema, q, PERIOD_CODES);
+  const to = (b.to && instant(b.to)) || new Date(now).toISOString();
+  const back = (seconds: number) => new Date(Date.parse(to) - seconds * 1000).toISOString();
+  const span = b.last || b.period;
+  const from = b.from ? instant(b.from)! : span ? back(spanSeconds(span)!) : isOn(b.all) || dflt === 'all' ? null : back(dflt.lastSeconds);
+  if (from !== null && from >= to) throw new AppError('bad_request', 'from must be before to', { field: b.from ? 'from' : 'to' });
+  return { from, to, tier: (b.tier || null) as UsageTier | null };
+}
 /** Kinds of activity entries (src/domain/activity-log.ts). */
 export const ACTIVITY_TYPES = [
   'created', 'started', 'stopped', 'paused', 'resumed', 'restarted', 'deleted', 'restored', 'archived', 'failed',
@@ -92,27 +120,22 @@ export interface ActivityQuery {
 /** Public id of an activity entry. */
 export const activityId = (n: number) => `act_${n}`;
 
-/** `workspace_id?`, `type?`, `limit` (1–500, default 50), `before?` (`act_<n>` or `<n>`). */
+const ACTIVITY_CODES: FieldCodes = { limit: 'bad_request', type: 'bad_request', before: 'bad_request', workspace_id: 'bad_request' };
+
+/** GET /workspace/activity: `limit` (1–500, default 50), `type?`, `before?` (`act_<n>` or `<n>`), `workspace_id?`; judged in this order. */
+export const activityQuerySchema = z.object({
+  limit: wholeNumber('limit', 1, 500, 50),
+  type: oneOfText('type', ACTIVITY_TYPES).describe('Event type'),
+  before: matchingText(/^(?:act_)?\d{1,15}$/, 'before must be an activity id such as act_42').describe('Cursor: next_before of the previous page'),
+  workspace_id: matchingText(/^[A-Za-z0-9_-]{1,128}$/, 'workspace_id is not a workspace id').describe('One workspace\'s entries'),
+});
+
 export function parseActivityQuery(q: Record<string, string | undefined>): ActivityQuery {
-  const out: ActivityQuery = { limit: 50 };
-  if (q.limit !== undefined && q.limit !== '') {
-    const n = Number(q.limit);
-    if (!Number.isInteger(n) || n < 1 || n > 500) bad('limit', 'limit must be an integer between 1 and 500');
-    out.limit = n;
-  }
-  if (q.type) {
-    if (!(ACTIVITY_TYPES as readonly string[]).includes(q.type)) bad('type', `type must be one of ${ACTIVITY_TYPES.join(', ')}`);
-    out.type = q.type as ActivityType;
-  }
-  if (q.before) {
-    const m = /^(?:act_)?(\d{1,15})$/.exec(q.before);
-    if (!m) bad('before', 'before must be an activity id such as act_42');
-    out.before = Number(m[1]);
-  }
-  if (q.workspace_id) {
-    if (!/^[A-Za-z0-9_-]{1,128}$/.test(q.workspace_id)) bad('workspace_id', 'workspace_id is not a workspace id');
-    out.workspaceId = q.workspace_id;
-  }
+  const b = parseWith(activityQuerySchema, q, ACTIVITY_CODES);
+  const out: ActivityQuery = { limit: numberOr(b.limit, 50) };
+  if (b.type) out.type = b.type;
+  if (b.before) out.before = Number(b.before.replace(/^act_/, ''));
+  if (b.workspace_id) out.workspaceId = b.workspace_id;
   return out;
 }
 
@@ -122,17 +145,29 @@ export interface EstimateQuery {
   diskMb: number;
 }
 
-/** `cpu` (or `cpus`), `ram_mb` (or `memory_mb`), `disk_mb` (or `disk_size_mb`); defaults 1 / 512 / 512. */
+/** Each amount's name (it names a refusal) and its alias; the name wins when both are given. */
+const AMOUNTS = [['cpu', 'cpus'], ['ram_mb', 'memory_mb'], ['disk_mb', 'disk_size_mb']] as const;
+type EstimateText = Partial<Record<(typeof AMOUNTS)[number][number], string>>;
+
+function amountProblem(q: EstimateText): Problem {
+  for (const [name, alias] of AMOUNTS) {
+    const v = q[name] ?? q[alias];
+    if (v !== undefined && v !== '' && !(Number.isFinite(Number(v)) && Number(v) >= 0)) return { field: name, message: `${name} must be a non-negative number` };
+  }
+  return null;
+}
+
+const amount = (what: string) => z.string().optional().describe(`${what}, a non-negative number`);
+
+/** GET /workspace/estimate: `cpu` (or `cpus`), `ram_mb` (or `memory_mb`), `disk_mb` (or `disk_size_mb`); a bad one is 422 `validation_error`. */
+export const estimateQuerySchema = z.object({
+  cpu: amount('vCPUs, default 1'), cpus: amount('Alias of cpu'),
+  ram_mb: amount('Memory in MB, default 512'), memory_mb: amount('Alias of ram_mb'),
+  disk_mb: amount('Disk in MB, default 512'), disk_size_mb: amount('Alias of disk_mb'),
+  tier: z.string().optional().describe('Accepted and not used'),
+}).superRefine(refuse(amountProblem));
+
 export function parseEstimateQuery(q: Record<string, string | undefined>): EstimateQuery {
-  const num = (v: string | undefined, field: string, dflt: number) => {
-    if (v === undefined || v === '') return dflt;
-    const n = Number(v);
-    if (!Number.isFinite(n) || n < 0) throw new AppError('validation_error', `${field} must be a non-negative number`, { field });
-    return n;
-  };
-  return {
-    cpus: num(q.cpu ?? q.cpus, 'cpu', 1),
-    memoryMb: num(q.ram_mb ?? q.memory_mb, 'ram_mb', 512),
-    diskMb: num(q.disk_mb ?? q.disk_size_mb, 'disk_mb', 512),
-  };
+  const b = parseWith(estimateQuerySchema, q);
+  return { cpus: numberOr(b.cpu ?? b.cpus, 1), memoryMb: numberOr(b.ram_mb ?? b.memory_mb, 512), diskMb: numberOr(b.disk_mb ?? b.disk_size_mb, 512) };
 }

@@ -277,16 +277,6 @@ export function parseConfigWorkloads(v: unknown): WorkloadSpec[] {
   return specs;
 }
 
-// ---- the log tail query (hand-written still: its three aliases name the one given first) ----
-
-function num(v: unknown, field: string, min: number, max: number, integer = true): number {
-  const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
-  if (typeof n !== 'number' || !Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min || n > max) {
-    fail(field, `${field} must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}`);
-  }
-  return n;
-}
-
 export interface WorkloadListQuery {
   states: string[] | null;
   name: string | null;
@@ -310,9 +300,30 @@ export function parseWorkloadList(q: Record<string, string | undefined>): Worklo
   };
 }
 
+const TAIL_ALIASES = ['tail_lines', 'tail', 'lines'] as const;
+const TAIL_RULE = (field: string) => `${field} must be an integer from 1 to 10000`;
+const tailLines = numeric(1, 10_000);
+
+/** The alias given first (`tail_lines`, then `tail`, then `lines`) and its text; null: absent, `''` or `'undefined'` (the SDK's unset value). */
+function givenTail(q: Partial<Record<(typeof TAIL_ALIASES)[number], string>>): { field: string; raw: string } | null {
+  const field = TAIL_ALIASES.find((k) => q[k] !== undefined);
+  const raw = field === undefined ? undefined : q[field];
+  return field === undefined || raw === undefined || raw === '' || raw === 'undefined' ? null : { field, raw };
+}
+
+const tailAlias = z.string().optional().describe('Lines, 1–10000 (of tail_lines, tail and lines the first given counts)');
+/**
+ * The tail query of the log routes: `tail_lines`, `tail` or `lines` (aliases), 1–10000. Only the
+ * first one given counts, and a refusal names it; the later aliases are not judged.
+ */
+export const tailQuerySchema = z.object({ tail_lines: tailAlias, tail: tailAlias, lines: tailAlias })
+  .superRefine((q, ctx) => {
+    const given = givenTail(q);
+    if (given && !tailLines.safeParse(given.raw).success) ctx.addIssue({ code: 'custom', message: TAIL_RULE(given.field), path: [given.field] });
+  });
+
 /** `tail_lines` / `tail` / `lines` of a log request: 1…10000, default `def`. */
 export function parseTail(q: Record<string, string | undefined>, def: number): number {
-  const raw = q.tail_lines ?? q.tail ?? q.lines;
-  if (raw === undefined || raw === '' || raw === 'undefined') return def;
-  return num(raw, q.tail_lines !== undefined ? 'tail_lines' : q.tail !== undefined ? 'tail' : 'lines', 1, 10_000);
+  const given = givenTail(parseWith(tailQuerySchema, q));
+  return given ? tailLines.parse(given.raw) : def;
 }

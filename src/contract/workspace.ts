@@ -7,11 +7,10 @@ import { parseConfigWorkloads, type WorkloadSpec } from './workloads.js';
 import { z } from 'zod';
 import { AppError, type ErrorCode } from './errors.js';
 import { parseDuration } from './duration.js';
-import { parseIdle, TTL_ACTIONS } from './lifecycle.js';
+import { parseIdle, RESTART_POLICIES, TTL_ACTIONS } from './lifecycle.js';
 
-export { TTL_ACTIONS };
+export { RESTART_POLICIES, TTL_ACTIONS };
 
-export const RESTART_POLICIES = ['no', 'always', 'on-failure'] as const;
 export const MODES = ['permanent', 'temporary'] as const;
 /** Default mode: the SDK's current docs say permanent (spec control-plane.md §2). */
 export const DEFAULT_MODE = 'permanent';

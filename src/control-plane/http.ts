@@ -97,12 +97,3 @@ export function clientIdOf(c: Context<Env>): string {
   const p = c.get('principal');
   return p.kind === 'admin' || p.kind === 'billing' ? p.clientId : p.kind === 'namespace' ? p.clientId ?? '' : '';
 }
-
-export function intParam(v: string | undefined, field: string, dflt: number, min: number, max: number): number {
-  if (v === undefined || v === '') return dflt;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new AppError('validation_error', `${field} must be an integer between ${min} and ${max}`, { field });
-  }
-  return n;
-}

@@ -91,7 +91,7 @@ test('expose, list, re-expose (idempotent), update slug, revoke; hooks fire', as
   assert.deepEqual(await pa.resolve('my-app'), { workspaceId: a.id, ip: '10.1.0.5', port: 3000 });
   assert.equal(await pa.resolve(slug), null);
 
-  await pa.revoke(a.id, '3000');
+  await pa.revoke(a.id, 3000);
   assert.deepEqual(await pa.list(a.id), []);
   assert.equal(await pa.resolve('my-app'), null);
   assert.deepEqual(events, [`changed ${a.id}`, `changed ${a.id}`, `revoked ${a.id}:3000`, `changed ${a.id}`,
@@ -105,7 +105,7 @@ test('slug taken across workspaces; unknown port 404; limit; stopped workspace 4
   await pa.expose(b.id, { port: 81, slug: 'other' });
   await assert.rejects(pa.updateSlug(b.id, 81, 'shared'), rejectsWith('slug_taken', 'slug'));
   await assert.rejects(pa.updateSlug(a.id, 81, 'zzz'), rejectsWith('not_found', 'port'));
-  await assert.rejects(pa.revoke(a.id, '81'), rejectsWith('not_found', 'port'));
+  await assert.rejects(pa.revoke(a.id, 81), rejectsWith('not_found', 'port'));
   await assert.rejects(pa.expose(a.id, { port: 9990 }), rejectsWith('port_reserved', 'port')); // the domain's run-time list
   await pa.expose(a.id, { port: 81 });
   await assert.rejects(pa.expose(a.id, { port: 82 }), rejectsWith('public_port_limit_reached', 'port'));

@@ -15,7 +15,7 @@
 import { randomBytes } from 'node:crypto';
 import { AppError, isAppError } from '../contract/errors.js';
 import {
-  MAX_EXPOSURES_PER_WORKSPACE, RESERVED_PORTS, assertNotReserved, parsePort, type ExposeInput,
+  MAX_EXPOSURES_PER_WORKSPACE, RESERVED_PORTS, assertNotReserved, type ExposeInput,
 } from '../contract/public-access.js';
 import type { PublicPortRecord, Store, WorkspaceRecord } from '../store/store.js';
 
@@ -184,8 +184,8 @@ export class PublicAccess {
     return this.view(rec);
   }
 
-  async revoke(workspaceId: string, portParam: string | undefined): Promise<void> {
-    const port = parsePort(portParam, []);
+  /** `port` comes parsed from the edge (contract `parsePort`). */
+  async revoke(workspaceId: string, port: number): Promise<void> {
     await this.d.workspaces.withLock(workspaceId, async () => {
       await this.find(workspaceId, port);
       await this.d.store.deletePublicPort(workspaceId, port);

@@ -1,15 +1,13 @@
 /**
  * Record-only changes of a workspace (lifecycle settings, metadata): they touch no sandbox, so
  * they must not sit behind a queue of long operations (restarts, snapshots, archives) on the
- * same workspace's lock. They are validated before the lock is taken (a refusal never waits),
- * and they wait for the lock at most RECORD_LOCK_WAIT_MS, then answer 409 `conflict` with
+ * same workspace's lock. They arrive parsed from the edge (src/contract/lifecycle.ts: a refusal
+ * never waits), and they wait for the lock at most RECORD_LOCK_WAIT_MS, then answer 409 `conflict` with
  * `retry_after` (issue 15: such a call once waited more than 10 s).
  */
 import { AppError } from '../contract/errors.js';
-import type { IdlePolicy } from '../contract/lifecycle.js';
-import { parseConfig } from '../contract/workspace.js';
+import type { IdlePolicy, RestartPolicy } from '../contract/lifecycle.js';
 import type { WorkspaceRecord } from '../store/store.js';
-import type { QuotaPolicy } from './quota.js';
 
 export const RECORD_LOCK_WAIT_MS = 5_000;
 
@@ -17,8 +15,8 @@ export interface LifecycleChange {
   mode?: 'permanent' | 'temporary';
   ttl?: number | null;
   ttl_action?: WorkspaceRecord['config']['ttl_action'];
-  remove_on_exit?: unknown;
-  restart_policy?: unknown;
+  remove_on_exit?: boolean;
+  restart_policy?: RestartPolicy;
   renew?: boolean;
   /** Replaces config.extra.idle (null removes it). */
   idle?: IdlePolicy | null;
@@ -31,16 +29,11 @@ export function workspaceBusy(id: string): AppError {
   });
 }
 
-/** `rec` with `ch` applied (mode and config); throws validation errors, touches nothing. */
-export function applyLifecycleChange(rec: WorkspaceRecord, ch: LifecycleChange, policy: QuotaPolicy): WorkspaceRecord {
+/** `rec` with `ch` applied (mode and config); `ch` comes parsed from the edge, so nothing here refuses. */
+export function applyLifecycleChange(rec: WorkspaceRecord, ch: LifecycleChange): WorkspaceRecord {
   const config = { ...rec.config, extra: { ...rec.config.extra } };
-  if (ch.restart_policy !== undefined) {
-    config.restart_policy = parseConfig({ restart_policy: ch.restart_policy }, config, policy.limits, rec.mode).restart_policy;
-  }
-  if (ch.remove_on_exit !== undefined) {
-    if (typeof ch.remove_on_exit !== 'boolean') throw new AppError('validation_error', 'remove_on_exit must be a boolean', { field: 'remove_on_exit' });
-    config.remove_on_exit = ch.remove_on_exit;
-  }
+  if (ch.restart_policy !== undefined) config.restart_policy = ch.restart_policy;
+  if (ch.remove_on_exit !== undefined) config.remove_on_exit = ch.remove_on_exit;
   if (ch.ttl !== undefined) config.ttl = ch.ttl;
   if (ch.ttl_action !== undefined) config.ttl_action = ch.ttl_action;
   if (ch.renew || ch.ttl !== undefined) config.extra.ttl_renewed_at = new Date().toISOString();

@@ -6,12 +6,10 @@
  * agent; a name never becomes a host path.
  */
 import { AppError } from '../contract/errors.js';
+import type { LogSource } from '../contract/logs.js';
 import type { WorkspaceRecord } from '../store/store.js';
 import { pushIterable } from '../util/push-iterable.js';
 import type { AgentControlPort, AgentTarget, BootLogLine, BootLogPort } from './ports.js';
-
-export const LOG_SOURCES = ['all', 'boot', 'cmd'] as const;
-export type LogSource = (typeof LOG_SOURCES)[number];
 
 /** One line as every log route shows it: the CLI prints `[timestamp] message`; Swift reads `line`. */
 export interface LogLine {
@@ -43,14 +41,6 @@ function fromAgent(e: AgentEntry, source: string): LogLine[] {
   const lines = data.split('\n');
   if (lines.length > 1 && lines[lines.length - 1] === '') lines.pop();
   return lines.map((message) => ({ source, timestamp, message, line: message, stream }));
-}
-
-export function parseLogSource(v: string | undefined): LogSource {
-  if (v === undefined || v === '') return 'all';
-  if (!(LOG_SOURCES as readonly string[]).includes(v)) {
-    throw new AppError('validation_error', `source must be one of: ${LOG_SOURCES.join(', ')}`, { field: 'source' });
-  }
-  return v as LogSource;
 }
 
 export class WorkspaceLogs {

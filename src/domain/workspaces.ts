@@ -220,16 +220,15 @@ export class WorkspaceService {
   }
 
   /**
-   * Changes mode / TTL / restart policy / idle policy (lifecycle routes). `renew`
-   * restarts the TTL clock (ping). Validation of the loose fields happens here.
+   * Changes mode / TTL / restart policy / idle policy (lifecycle routes), parsed at the edge.
+   * `renew` restarts the TTL clock (ping).
    */
   async updateLifecycle(idOrSlug: string, change: (rec: WorkspaceRecord) => LifecycleChange): Promise<WorkspaceRecord> {
     const first = await this.get(idOrSlug);
     const ch = change(first);
-    applyLifecycleChange(first, ch, this.o.policy); // validates before waiting: a refusal never queues
     return this.lock.runWithin(first.id, RECORD_LOCK_WAIT_MS, () => workspaceBusy(first.id), async () => {
       const rec = await this.get(first.id);
-      return this.o.store.updateWorkspace(applyLifecycleChange(rec, ch, this.o.policy), rec.version);
+      return this.o.store.updateWorkspace(applyLifecycleChange(rec, ch), rec.version);
     });
   }
 

@@ -5,14 +5,18 @@
  * `/openapi.json`).
  */
 import { z } from 'zod';
+import { buildQuerySchema } from '../image-build.js';
+import { commitImageSchema, imageListQuerySchema, importPathSchema, importUploadQuerySchema } from '../images.js';
+import { logSourceQuerySchema } from '../logs.js';
 import { metadataPatchSchema, metadataPutSchema } from '../metadata.js';
 import { daysQuerySchema, namespaceCreateSchema, namespaceListQuerySchema, namespaceUpdateSchema, pageQuerySchema } from '../namespaces.js';
 import {
   defaultKeyQuerySchema, defaultKeySchema, defaultLevelQuerySchema, quotaKeySchema, setDefaultQuotaSchema, setQuotaSchema, toggleAutoApplySchema,
 } from '../quotas.js';
 import { createApiKeySchema, issueTokenSchema, rotateKeySchema } from '../tokens.js';
-import { workloadCreateSchema, workloadListQuerySchema, workloadUpdateSchema } from '../workloads.js';
-import { body, ok, query, WORKSPACE_LOOKUP, WORKSPACE_STATE, type Caller, type RouteDescriptor } from './descriptor.js';
+import { activityQuerySchema, estimateQuerySchema, usagePeriodQuerySchema } from '../usage.js';
+import { tailQuerySchema, workloadCreateSchema, workloadListQuerySchema, workloadUpdateSchema } from '../workloads.js';
+import { ok, WORKSPACE_LOOKUP, WORKSPACE_STATE, type Caller, type RouteDescriptor } from './descriptor.js';
 import { ADMIN, cp, NS, WS } from './routes-workspaces.js';
 
 const ALL: readonly Caller[] = ['admin', 'namespace', 'workspace', 'billing'];
@@ -27,16 +31,16 @@ const IMAGE_ARCHIVE = ['IMAGE_ARCHIVE_INVALID', 'IMAGE_ARCHIVE_UNSAFE', 'IMAGE_T
   'image_name_reserved', 'conflict', 'insufficient_storage', 'not_found'] as const;
 const images: RouteDescriptor[] = [
   cp('GET', '/workspace/images', WS, 'Image catalog', {
-    query: query({ search: 'Text in name or description', category: 'Category id' }),
+    query: imageListQuerySchema,
     responses: { 200: ok({ images: z.array(catalogEntry), categories: z.array(z.unknown()) }) },
   }),
   cp('POST', '/workspace/:id/image', ADMIN, 'Commit a workspace as an image', {
-    body: body({ name: z.string() }), responses: { 201: ok({ image: imageObject }) },
+    body: commitImageSchema, responses: { 201: ok({ image: imageObject }) },
     errors: [...WORKSPACE_STATE, 'image_name_reserved', 'insufficient_storage', 'not_implemented'],
   }),
   cp('POST', '/images', ADMIN, 'Import an image (JSON {path,name} or an OCI/docker-save tar with ?name=)', {
-    body: body({ name: z.string(), path: z.string() }), bodyKind: 'json',
-    query: query({ name: 'Image name (tar upload)' }),
+    body: importPathSchema, bodyKind: 'json',
+    query: importUploadQuerySchema,
     responses: { 201: ok({ image: imageObject }) }, errors: IMAGE_ARCHIVE,
   }),
   cp('DELETE', '/images/:name{.+}', ADMIN, 'Delete an image', {
@@ -44,24 +48,24 @@ const images: RouteDescriptor[] = [
   }),
   cp('POST', '/images/build', ADMIN, 'Build an image from a Dockerfile and a tar context; build events as SSE', {
     bodyKind: 'tar',
-    query: query({ name: 'Image name', dockerfile: 'Dockerfile path in the context', build_arg: 'NAME=value (repeatable)', network: 'default | none', no_cache: 'true | false' }),
+    query: buildQuerySchema,
     responses: { 200: 'sse' },
     errors: ['DOCKERFILE_INVALID', 'DOCKERFILE_UNSUPPORTED', 'BUILD_CONTEXT_ESCAPE', 'BUILD_SOURCE_NOT_FOUND',
       'BUILD_BASE_NOT_FOUND', 'BUILD_STEP_FAILED', 'image_name_reserved', 'insufficient_storage', 'service_unavailable', 'conflict'],
   }),
 ];
 
-const period = query({ from: 'ISO instant', to: 'ISO instant', last: 'Span (e.g. 24h)', period: 'Bucket span', all: 'true for everything' });
+const period = usagePeriodQuerySchema;
 const usage: RouteDescriptor[] = [
   cp('GET', '/workspace/estimate', ALL, 'Cost estimate', {
-    query: query({ cpus: '', cpu: '', memory_mb: '', ram_mb: '', disk_size_mb: '', disk_mb: '', tier: '' }),
+    query: estimateQuerySchema,
   }),
   cp('GET', '/workspace/usage', ALL, 'Usage of every workspace in scope', { query: period }),
   cp('GET', '/workspace/activity', ALL, 'Lifecycle activity in scope', {
-    query: query({ limit: '', before: 'Cursor', type: 'Event type', workspace_id: '' }),
+    query: activityQuerySchema,
   }),
   cp('GET', '/workspace/:id/activity', ALL, 'Lifecycle activity of one workspace', {
-    query: query({ limit: '', before: 'Cursor', type: 'Event type' }), responses: { 200: ok({ workspace_id: z.string() }) }, errors: LOOKUP,
+    query: activityQuerySchema.omit({ workspace_id: true }), responses: { 200: ok({ workspace_id: z.string() }) }, errors: LOOKUP,
   }),
   cp('GET', '/workspace/:id/usage', ALL, 'Usage series', { query: period, errors: LOOKUP }),
   cp('GET', '/workspace/:id/usage/totals', ALL, 'Usage totals', { query: period, errors: LOOKUP }),
@@ -79,13 +83,13 @@ const stats: RouteDescriptor[] = [
   cp('GET', '/workspace/:id/config', WS, 'Workspace config', { responses: { 200: ok({ config: z.looseObject({}) }) }, errors: LOOKUP }),
 ];
 
-const tail = query({ tail: 'Lines', lines: 'Lines', tail_lines: 'Lines' });
+const tail = tailQuerySchema;
 const LOGS = '/workspace/:id/logs';
 /** Log reads served by the workspace's agent: it can be stopped (or stopping) while the read runs. */
 const LIVE_LOGS = [...LOOKUP, 'workspace_not_running', 'agent_unreachable'] as const;
 const logs: RouteDescriptor[] = [
   cp('GET', LOGS, WS, 'Boot or command logs', {
-    query: query({ source: 'boot | cmd', tail: 'Lines', lines: 'Lines', tail_lines: 'Lines' }),
+    query: z.object({ ...logSourceQuerySchema.shape, ...tailQuerySchema.shape }),
     responses: { 200: ok({ source: z.string(), logs: z.array(z.unknown()), lines: z.array(z.string()) }) }, errors: LIVE_LOGS,
   }),
   cp('DELETE', LOGS, WS, 'Clear logs', { errors: LIVE_LOGS }),

@@ -6,13 +6,14 @@
 import { z } from 'zod';
 import { createWorkspaceSchema, updateWorkspaceSchema } from '../commands.js';
 import { sshKeySchema, sshPasswordSchema } from '../ssh.js';
-import { archiveCreateSchema, forkSchema, restoreSchema, snapshotSchema } from '../layers.js';
-import { destroyBodySchema, destroyQuerySchema, idleSchema, pingSchema, temporarySchema, ttlSchema } from '../lifecycle.js';
-import { overlayResizeSchema, resourcesSchema } from '../resources.js';
+import { archiveCreateSchema, archiveDeleteQuerySchema, archivesDeleteQuerySchema, forkSchema, restoreSchema, snapshotSchema } from '../layers.js';
+import { destroyBodySchema, destroyQuerySchema, idleSchema, permanentSchema, pingSchema, temporarySchema, ttlSchema } from '../lifecycle.js';
+import { overlayListQuerySchema, overlayResizeSchema, resourcesSchema } from '../resources.js';
 import { networkPatchSchema, networkReplaceSchema, outboundIpSchema } from '../network.js';
 import { exposeSchema, slugUpdateSchema } from '../public-access.js';
+import { archivedListQuerySchema, workspaceListQuerySchema } from '../workspace-list.js';
 import {
-  body, ok, query, workspaceObject, WORKSPACE_LOOKUP, WORKSPACE_STATE,
+  ok, workspaceObject, WORKSPACE_LOOKUP, WORKSPACE_STATE,
   type Caller, type RouteDescriptor,
 } from './descriptor.js';
 
@@ -27,7 +28,6 @@ export function cp(method: RouteDescriptor['method'], path: string, callers: rea
   return { api: 'control-plane', method, path, callers, summary, responses: { 200: ok() }, errors: [], ...extra };
 }
 
-const page = query({ page: 'Page number from 1', limit: 'Page size, 1–100', namespace: 'Namespace slug' });
 const workspaceReply = ok({ workspace: workspaceObject });
 const workspaceList = ok({ workspaces: z.array(workspaceObject), total: z.number().int(), page: z.number().int(), limit: z.number().int() });
 const lifecycleReply = ok({ mode: z.string(), status: z.string(), ttl: z.number().nullable(), snapshot_supported: z.boolean() });
@@ -36,7 +36,7 @@ const STATE = WORKSPACE_STATE;
 
 const core: RouteDescriptor[] = [
   cp('GET', '/workspace/quota', ['admin', 'namespace', 'billing'], 'Capacity, usage and per-workspace limits of the caller'),
-  cp('GET', '/workspace/archived', WS, 'Workspaces whose VM was destroyed while record and archives remain', { query: page, responses: { 200: workspaceList } }),
+  cp('GET', '/workspace/archived', WS, 'Workspaces whose VM was destroyed while record and archives remain', { query: archivedListQuerySchema, responses: { 200: workspaceList } }),
   cp('POST', '/workspace', NS, 'Create a workspace', {
     body: createWorkspaceSchema,
     responses: { 200: workspaceReply, 201: workspaceReply },
@@ -47,7 +47,7 @@ const core: RouteDescriptor[] = [
       'workload_exists', 'workload_limit_reached', 'idle_not_allowed'],
   }),
   cp('GET', '/workspace', WS, 'List workspaces', {
-    query: query({ page: 'Page number from 1', limit: 'Page size, 1–100', namespace: 'Namespace slug', mode: 'permanent | temporary', status: 'Workspace state' }),
+    query: workspaceListQuerySchema,
     responses: { 200: workspaceList },
   }),
   cp('GET', '/workspace/:id', WS, 'One workspace', { responses: { 200: workspaceReply }, errors: LOOKUP }),
@@ -74,7 +74,7 @@ const lifecycle: RouteDescriptor[] = [
     responses: { 200: ok({ id: z.string(), status: z.string() }) }, errors: [...STATE, 'insufficient_storage', 'archive_too_large'],
   }),
   cp('POST', '/workspace/:id/lifecycle/permanent', WS, 'Make permanent', {
-    body: body({ restart_policy: z.enum(['no', 'always', 'on-failure']).optional() }), responses: { 200: lifecycleReply }, errors: [...STATE, 'INVALID_CONFIG'],
+    body: permanentSchema, responses: { 200: lifecycleReply }, errors: [...STATE, 'INVALID_CONFIG'],
   }),
   cp('POST', '/workspace/:id/lifecycle/temporary', WS, 'Make temporary with a TTL', {
     body: temporarySchema, responses: { 200: lifecycleReply }, errors: STATE,
@@ -112,10 +112,10 @@ const layers: RouteDescriptor[] = [
   cp('GET', '/workspace/:id/archives', WS, 'List archives', { responses: { 200: ok({ archives: z.array(archiveObject) }) }, errors: LOOKUP }),
   cp('GET', '/workspace/:id/archives/:version', WS, 'One archive', { responses: { 200: ok({ archive: archiveObject }) }, errors: [...LOOKUP, 'validation_error'] }),
   cp('DELETE', '/workspace/:id/archives/:version', WS, 'Delete an archive', {
-    query: query({ delete_file: 'true to delete the file too' }), responses: { 200: ok({ deleted: z.string() }) }, errors: [...LOOKUP, 'conflict'],
+    query: archiveDeleteQuerySchema, responses: { 200: ok({ deleted: z.string() }) }, errors: [...LOOKUP, 'conflict'],
   }),
   cp('DELETE', '/workspace/:id/archives', WS, 'Delete every archive', {
-    query: query({ delete_files: 'true to delete the files too' }), responses: { 200: ok({ count: z.number().int() }) }, errors: [...LOOKUP, 'conflict'],
+    query: archivesDeleteQuerySchema, responses: { 200: ok({ count: z.number().int() }) }, errors: [...LOOKUP, 'conflict'],
   }),
 ];
 
@@ -126,7 +126,7 @@ const resources: RouteDescriptor[] = [
   cp('PUT', '/workspace/:id/resources', WS, 'Change resources', { body: resourcesSchema, errors: RESOURCE_ERRORS }),
   cp('PATCH', '/workspace/:id/resources', WS, 'Change resources', { body: resourcesSchema, errors: RESOURCE_ERRORS }),
   cp('GET', '/workspace/:id/overlay', WS, 'Files of the writable layer', {
-    query: query({ path: 'Directory in the VM', limit: 'Entries at most' }), responses: { 200: ok({ files: z.array(z.unknown()), count: z.number().int() }) }, errors: STATE,
+    query: overlayListQuerySchema, responses: { 200: ok({ files: z.array(z.unknown()), count: z.number().int() }) }, errors: STATE,
   }),
   cp('GET', '/workspace/:id/overlay/usage', WS, 'Writable layer usage', { responses: { 200: ok({ usage: z.unknown() }) }, errors: STATE }),
   cp('PUT', '/workspace/:id/overlay/resize', WS, 'Resize the writable layer', { body: overlayResizeSchema, errors: RESOURCE_ERRORS }),

@@ -13,7 +13,7 @@
 import { AppError } from '../../contract/errors.js';
 import { Hono } from 'hono';
 import { ok } from '../../contract/envelope.js';
-import { parseCommitImage, parseImportPath, parseImportUpload } from '../../contract/images.js';
+import { parseCommitImage, parseImageList, parseImportPath, parseImportUpload } from '../../contract/images.js';
 import type { ControlPlaneContext, Env } from '../context.js';
 import { idleGuardedBody, loadWorkspace, readObject } from '../http.js';
 import { adminOnly, workspaceCallers } from '../scopes.js';
@@ -21,8 +21,7 @@ import { adminOnly, workspaceCallers } from '../scopes.js';
 export function imageRoutes(ctx: ControlPlaneContext): Hono<Env> {
   const app = new Hono<Env>();
   app.get('/workspace/images', workspaceCallers, async (c) => {
-    const q = c.req.query();
-    return c.json(ok(await ctx.images.list({ search: q.search || undefined, category: q.category || undefined })));
+    return c.json(ok(await ctx.images.list(parseImageList(c.req.query()))));
   });
 
   app.post('/workspace/:id/image', adminOnly, async (c) => {
@@ -37,7 +36,7 @@ export function imageRoutes(ctx: ControlPlaneContext): Hono<Env> {
       const cmd = parseImportPath(await readObject(c));
       return c.json(ok({ image: await ctx.imageService.import({ path: cmd.path }, cmd.name) }), 201);
     }
-    const upload = parseImportUpload(type, c.req.query('name'), idleGuardedBody(c.req.raw.body));
+    const upload = parseImportUpload(type, c.req.query(), idleGuardedBody(c.req.raw.body));
     return c.json(ok({ image: await ctx.imageService.import({ upload: upload.stream }, upload.name) }), 201);
   });
 

@@ -9,7 +9,7 @@
  */
 import { Hono } from 'hono';
 import { ok } from '../../contract/envelope.js';
-import { parseArchiveCreate, parseFork, parseRestore, parseSnapshot, parseVersion, queryFlag } from '../../contract/layers.js';
+import { parseArchiveCreate, parseArchiveDelete, parseArchivesDelete, parseFork, parseRestore, parseSnapshot, parseVersion } from '../../contract/layers.js';
 import { archiveView, snapshotView } from '../../domain/layer-view.js';
 import { workspaceView } from '../../domain/view.js';
 import type { WorkspaceRecord } from '../../store/store.js';
@@ -63,14 +63,14 @@ export function layerRoutes(ctx: ControlPlaneContext): Hono<Env> {
 
   app.delete('/workspace/:id/archives/:version', workspaceCallers, async (c) => {
     const rec = await loadWorkspace(ctx, c);
-    const fileToo = queryFlag(c.req.query('delete_file'));
+    const { fileToo } = parseArchiveDelete(c.req.query());
     const a = await ctx.archives.delete(rec.id, parseVersion(c.req.param('version')), fileToo);
     return c.json(ok({ deleted: a.version, file_deleted: fileToo }));
   });
 
   app.delete('/workspace/:id/archives', workspaceCallers, async (c) => {
     const rec = await loadWorkspace(ctx, c);
-    const filesToo = queryFlag(c.req.query('delete_files'));
+    const { filesToo } = parseArchivesDelete(c.req.query());
     const gone = await ctx.archives.deleteAll(rec.id, filesToo);
     return c.json(ok({ deleted: gone.map((a) => a.version), count: gone.length, files_deleted: filesToo }));
   });

@@ -6,7 +6,7 @@
  */
 import { Hono, type Context } from 'hono';
 import { ok } from '../../contract/envelope.js';
-import { parseDestroy, parseIdleBody, parsePing, parseTemporary, parseTtlChange } from '../../contract/lifecycle.js';
+import { parseDestroy, parseIdleBody, parsePermanent, parsePing, parseTemporary, parseTtlChange } from '../../contract/lifecycle.js';
 import type { PowerAction } from '../../domain/lifecycle.js';
 import type { LifecycleChange } from '../../domain/record-changes.js';
 import { idleOf } from '../../domain/deadlines.js';
@@ -88,7 +88,7 @@ export function lifecycleRoutes(ctx: ControlPlaneContext): Hono<Env> {
   };
 
   app.post('/workspace/:id/lifecycle/permanent', workspaceCallers, (c) =>
-    patchLifecycle(c, (body) => ({ mode: 'permanent', ttl: null, restart_policy: body.restart_policy })));
+    patchLifecycle(c, (body) => ({ mode: 'permanent', ttl: null, ...parsePermanent(body) })));
 
   // Temporary workspaces have a TTL instead of an idle policy.
   app.post('/workspace/:id/lifecycle/temporary', workspaceCallers, (c) =>

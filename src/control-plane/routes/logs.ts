@@ -7,7 +7,7 @@
 import { Hono } from 'hono';
 import { ok } from '../../contract/envelope.js';
 import { parseTail } from '../../contract/workloads.js';
-import { parseLogSource } from '../../domain/workspace-logs.js';
+import { parseLogSource } from '../../contract/logs.js';
 import { workspaceCallers } from '../scopes.js';
 import type { ControlPlaneContext, Env } from '../context.js';
 import { loadWorkspace } from '../http.js';
@@ -22,7 +22,7 @@ export function logRoutes(ctx: ControlPlaneContext): Hono<Env> {
   app.get(BASE, workspaceCallers, async (c) => {
     const rec = await loadWorkspace(ctx, c);
     const q = c.req.query();
-    const source = parseLogSource(q.source);
+    const source = parseLogSource(q);
     const logs = await ctx.logs.get(rec, source, parseTail(q, DEFAULT_TAIL));
     return c.json(ok({ source, logs, lines: logs.map((l) => l.message), running: rec.state === 'running' }));
   });

@@ -33,7 +33,7 @@ export function publicAccessRoutes(ctx: ControlPlaneContext): Hono<Env> {
 
   app.delete('/workspace/:id/public-access/:port', workspaceCallers, async (c) => {
     const rec = await loadWorkspace(ctx, c);
-    await ctx.publicAccess.revoke(rec.id, c.req.param('port'));
+    await ctx.publicAccess.revoke(rec.id, parsePort(c.req.param('port'), []));
     return c.json(ok({ message: 'Public access revoked' }));
   });
 

@@ -9,11 +9,11 @@
  */
 import { Hono, type Context } from 'hono';
 import { ok } from '../../contract/envelope.js';
-import { parseOverlayResize, parseResources, type ResourcesCommand } from '../../contract/resources.js';
+import { parseOverlayList, parseOverlayResize, parseResources, type ResourcesCommand } from '../../contract/resources.js';
 import { resourcesOf } from '../../domain/resources.js';
 import { workspaceCallers } from '../scopes.js';
 import type { ControlPlaneContext, Env } from '../context.js';
-import { intParam, loadWorkspace, readObject } from '../http.js';
+import { loadWorkspace, readObject } from '../http.js';
 
 export function resourceRoutes(ctx: ControlPlaneContext): Hono<Env> {
   const app = new Hono<Env>();
@@ -38,7 +38,7 @@ export function resourceRoutes(ctx: ControlPlaneContext): Hono<Env> {
 
   app.get('/workspace/:id/overlay', workspaceCallers, async (c) => {
     const rec = await loadWorkspace(ctx, c);
-    const limit = intParam(c.req.query('limit'), 'limit', 1000, 1, 10_000);
+    const { limit } = parseOverlayList(c.req.query());
     const { entries, truncated } = await ctx.resources.listLayer(rec.id, limit);
     return c.json(ok({ files: entries, count: entries.length, truncated }));
   });

@@ -7,9 +7,10 @@
 import { Hono } from 'hono';
 import { parseCreateWorkspace, parseUpdateWorkspace } from '../../contract/commands.js';
 import { ok } from '../../contract/envelope.js';
+import { parseArchivedList, parseWorkspaceList } from '../../contract/workspace-list.js';
 import { configView, workspaceView, uptimeSeconds } from '../../domain/view.js';
 import type { ControlPlaneContext, Env } from '../context.js';
-import { intParam, loadWorkspace, outOfScope, readJson } from '../http.js';
+import { loadWorkspace, outOfScope, readJson } from '../http.js';
 import { allow, namespaceCallers, workspaceCallers, workspaceCallersWhileSuspended } from '../scopes.js';
 import type { Principal } from '../../domain/principal.js';
 import { quotaFor } from '../../domain/quota.js';
@@ -42,13 +43,11 @@ export function workspaceRoutes(ctx: ControlPlaneContext): Hono<Env> {
 
   // Workspaces whose VM was destroyed (DELETE /lifecycle) while their record and archives remain.
   app.get('/workspace/archived', workspaceCallers, async (c) => {
-    const q = c.req.query();
-    const page = intParam(q.page, 'page', 1, 1, 1_000_000);
-    const limit = intParam(q.limit, 'limit', 20, 1, 100);
+    const { page, limit, namespace } = parseArchivedList(c.req.query());
     const principal = c.get('principal');
     const { items, total } = principal.kind === 'workspace'
       ? await ctx.workspaces.get(principal.workspaceId).then((r) => (r.state === 'archived' ? { items: [r], total: 1 } : { items: [], total: 0 }))
-      : await ctx.workspaces.list({ state: 'archived', namespace: listNamespace(principal, q.namespace || undefined) }, { page, limit });
+      : await ctx.workspaces.list({ state: 'archived', namespace: listNamespace(principal, namespace) }, { page, limit });
     const workspaces = await Promise.all(items.map(async (rec) => {
       const archives = (await ctx.archives.list(rec.id)).filter((a) => a.state === 'ready');
       return { ...workspaceView(rec), archives: archives.map((a) => a.version), latest_archive: archives.at(-1)?.version ?? null };
@@ -63,16 +62,14 @@ export function workspaceRoutes(ctx: ControlPlaneContext): Hono<Env> {
   });
 
   app.get('/workspace', workspaceCallers, async (c) => {
-    const q = c.req.query();
-    const page = intParam(q.page, 'page', 1, 1, 1_000_000);
-    const limit = intParam(q.limit, 'limit', 20, 1, 100);
+    const { page, limit, ...q } = parseWorkspaceList(c.req.query());
     const principal = c.get('principal');
     if (principal.kind === 'workspace') {
       const rec = await ctx.workspaces.get(principal.workspaceId);
       return c.json(ok({ workspaces: [workspaceView(rec, await ctx.publicAccess.summaries(rec.id))], total: 1, page: 1, limit }));
     }
     const { items, total } = await ctx.workspaces.list(
-      { mode: q.mode || undefined, state: q.status || undefined, namespace: listNamespace(principal, q.namespace || undefined) },
+      { mode: q.mode, state: q.state, namespace: listNamespace(principal, q.namespace) },
       { page, limit },
     );
     const ports = await ctx.publicAccess.summariesByWorkspace();
