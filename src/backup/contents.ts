@@ -34,6 +34,6 @@ export const CONTROL_FILES: readonly string[] = [
 ];
 
 /** One line each for `--help` and the README. */
-export const BACKUP_HOLDS = 'the database (warren.db) and the control-plane secrets and settings: '
-  + 'secrets/ (gateway signing key, access-token key ring, SSH jump host key), admin-credentials.json, prices.json';
+export const BACKUP_HOLDS = 'warren.db, secrets/ (gateway signing key, access-token key ring, SSH jump host key), '
+  + 'admin-credentials.json, prices.json';
 export const BACKUP_OMITS = 'workspace disks, layers, snapshots\' data, archives, images, the storage pool and built bundles';

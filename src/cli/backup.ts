@@ -10,10 +10,11 @@ import { BACKUP_HOLDS, BACKUP_OMITS } from '../backup/contents.js';
 import { createBackup } from '../backup/create.js';
 import { restoreBackup } from '../backup/restore.js';
 
-export const BACKUP_USAGE = `  warren backup --data-dir D --out FILE           (a consistent copy while the server runs: ${BACKUP_HOLDS};
-                                                   not ${BACKUP_OMITS})
-  warren restore --data-dir D --from FILE [--force]  (server stopped; checks every sha256 first; --force moves
-                                                   the current database and files aside to D/restore-<timestamp>/)`;
+export const BACKUP_USAGE = `  warren backup --data-dir D --out FILE          (a consistent copy, also while the server runs)
+      holds: ${BACKUP_HOLDS}
+      not:   ${BACKUP_OMITS}
+  warren restore --data-dir D --from FILE [--force]
+      (server stopped; every sha256 checked first; --force moves the current database and files to D/restore-<timestamp>/)`;
 
 function dataDirOf(flags: Flags): string {
   const raw = flags['data-dir'] ?? process.env.WARREN_DATA_DIR ?? DEFAULTS.dataDir;

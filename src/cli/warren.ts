@@ -47,6 +47,7 @@ async function main(): Promise<void> {
   });
   if (cmd === 'purge') return purge(flags);
   if (cmd === 'status') return statusCommand(flags);
+  if ((cmd === 'backup' || cmd === 'restore') && flags.help === true) return void process.stdout.write(`usage:\n${BACKUP_USAGE}\n`);
   if (cmd === 'backup') return backupCommand(flags);
   if (cmd === 'restore') return restoreCommand(flags);
   process.stdout.write(`${USAGE}\n`);
