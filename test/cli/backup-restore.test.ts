@@ -2,7 +2,8 @@
  * `warren backup` / `warren restore` (issue 16, item 5) against a real server: a backup
  * taken while it runs holds the database and the control-plane secrets; restored into a
  * fresh data dir and served again, the namespace API key and the access token still work,
- * the workspace record and its metadata are there, and the workspace (whose disk a backup
+ * the workspace record and its metadata are there (the database copied while metadata writes
+ * went on passes SQLite's integrity check), and the workspace (whose disk a backup
  * does not hold) is `failed`, not booted on an empty disk and not gone. Then the refusals:
  * a running server, a missing or corrupted file, a checksum mismatch, a newer schema,
  * unsafe entries, and a non-empty data dir without --force (with it, the old state is
@@ -19,6 +20,7 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import tar from 'tar-stream';
+import Database from 'better-sqlite3';
 import { api, CLI, startServer, type TestServer } from '../support/warren.js';
 import { ensureTestImages } from '../support/images.js';
 import { adminClient, waitForStatus } from '../support/workspaces.js';
@@ -117,8 +119,22 @@ after(async () => {
 });
 
 test('a backup taken while the server runs restores into a fresh data dir that serves the same keys and records', async () => {
+  // Metadata writes go on while the backup copies the database: the copy is one committed state.
+  let writing = true;
+  let writes = 0;
+  const load = (async () => {
+    while (writing) {
+      const w = await api(server!, 'PATCH', `/workspace/${made.ws}/metadata`, { metadata: { n: String(writes + 1) } });
+      assert.equal(w.status, 200, w.text);
+      writes++;
+      await new Promise((r) => setTimeout(r, 10)); // well under the per-key rate limit
+    }
+  })();
   const b = await warren('backup', '--data-dir', server!.dataDir, '--out', backupFile);
+  writing = false;
+  await load;
   assert.equal(b.code, 0, b.stderr);
+  assert.ok(writes > 0, 'writes ran during the backup');
   assert.equal(statSync(backupFile).mode & 0o777, 0o600);
   assert.deepEqual(readdirSync(scratch).filter((n) => n.startsWith('.')), [], 'no temp file is left beside the backup');
   const entries = await unpack(backupFile);
@@ -142,6 +158,9 @@ test('a backup taken while the server runs restores into a fresh data dir that s
   assert.equal(statSync(join(target, 'warren.db')).mode & 0o777, 0o600);
   assert.equal(statSync(join(target, 'secrets/gateway-signing.key')).mode & 0o777, 0o600);
   assert.deepEqual(readdirSync(target).filter((n) => n.startsWith('.')), [], 'no staging directory is left');
+  const db = new Database(join(target, 'warren.db'), { readonly: true });
+  assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
+  db.close();
 
   restored = await startServer({ dataDir: target });
   const asKey = { 'x-client-id': made.keyId, 'x-client-secret': made.keySecret };
@@ -151,7 +170,9 @@ test('a backup taken while the server runs restores into a fresh data dir that s
   const viaToken = await fetch(`${restored.url}/workspace/${made.ws}`, { headers: { authorization: `Bearer ${made.token}` } });
   assert.equal(viaToken.status, 200, await viaToken.text());
   const ws = (await api(restored, 'GET', `/workspace/${made.ws}`)).body.workspace;
-  assert.deepEqual(ws.metadata, METADATA);
+  const { n, ...rest } = ws.metadata;
+  assert.deepEqual(rest, METADATA);
+  assert.ok(Number(n) >= 0 && Number(n) <= writes, `metadata of one committed write: n=${n} of ${writes}`);
   // Its disk was not in the backup: failed with a stable code in the log, not booted empty, not gone.
   assert.equal(ws.status, 'failed');
   assert.ok(restored.logs.some((l) => l.includes('workspace disk not on this host') && l.includes(made.ws)), 'the reconciler says why');
