@@ -126,8 +126,11 @@ export class Reconciler {
     if (!rec || rec.pending || !WITH_DISK.includes(rec.state)) return false;
     if ((await this.orch.inspect(rec)).state !== 'absent') return false;
     this.hooks.log('warn', 'workspace disk not on this host (restored from a backup?); marking it failed', { id, state: rec.state });
+    // startedAt null, as for any workspace that is not running: the view then shows the error
+    // (provisioning.error.code), and the SDK's readiness loop stops waiting for it.
     await this.store.updateWorkspace({
-      ...rec, state: 'failed', error: { code: DISK_MISSING_CODE, message: 'The workspace disk is not on this host; starting it boots a fresh disk from its image' },
+      ...rec, state: 'failed', startedAt: null,
+      error: { code: DISK_MISSING_CODE, message: 'The workspace disk is not on this host; starting it boots a fresh disk from its image' },
     });
     return true;
   }

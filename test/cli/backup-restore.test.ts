@@ -173,8 +173,9 @@ test('a backup taken while the server runs restores into a fresh data dir that s
   const { n, ...rest } = ws.metadata;
   assert.deepEqual(rest, METADATA);
   assert.ok(Number(n) >= 0 && Number(n) <= writes, `metadata of one committed write: n=${n} of ${writes}`);
-  // Its disk was not in the backup: failed with a stable code in the log, not booted empty, not gone.
+  // Its disk was not in the backup: failed with a stable code, not booted on an empty disk, not gone.
   assert.equal(ws.status, 'failed');
+  assert.equal(ws.provisioning?.error?.code, 'workspace_disk_missing', JSON.stringify(ws.provisioning));
   assert.ok(restored.logs.some((l) => l.includes('workspace disk not on this host') && l.includes(made.ws)), 'the reconciler says why');
 });
 
