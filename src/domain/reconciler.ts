@@ -99,8 +99,9 @@ export class Reconciler {
         if (rec.pending) {
           resumed++;
           await this.workspaces.withLock(rec.id, () => this.finish(rec.id));
-        } else if (!onHost.has(rec.id) && WITH_DISK.includes(rec.state)) {
-          if (await this.workspaces.withLock(rec.id, () => this.markDiskMissing(rec.id))) diskMissing++;
+        } else if (!onHost.has(rec.id) && WITH_DISK.includes(rec.state)
+          && (await this.workspaces.withLock(rec.id, () => this.markDiskMissing(rec.id)))) {
+          diskMissing++;
         } else if (await this.workspaces.withLock(rec.id, () => this.repair(rec.id))) {
           repaired++;
         }
