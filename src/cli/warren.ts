@@ -10,6 +10,7 @@ import { startWarren } from '../server.js';
 import { purge } from './purge.js';
 import { statusCommand } from './status.js';
 import { IMAGES_USAGE, imagesCommand } from './images.js';
+import { BACKUP_USAGE, backupCommand, restoreCommand } from './backup.js';
 
 const USAGE = `usage:
   warren serve [--port 8080] [--host 127.0.0.1] [--data-dir /var/lib/warren] [--images-dir DIR]
@@ -17,6 +18,7 @@ const USAGE = `usage:
 ${IMAGES_USAGE}
   warren purge --data-dir D [--bridge B] --yes   (removes every sandbox, firewall table and the bridge of that instance)
   warren status [--data-dir D] [--json]          (what Warren instances own on this host: bridges, tables, sandboxes)
+${BACKUP_USAGE}
 Environment: WARREN_ADMIN_CLIENT_ID / WARREN_ADMIN_CLIENT_SECRET preset the admin API key;
 WARREN_PORT, WARREN_DATA_DIR, WARREN_IMAGES_DIR, WARREN_BRIDGE, WARREN_SUBNET mirror the flags.`;
 
@@ -45,6 +47,9 @@ async function main(): Promise<void> {
   });
   if (cmd === 'purge') return purge(flags);
   if (cmd === 'status') return statusCommand(flags);
+  if ((cmd === 'backup' || cmd === 'restore') && flags.help === true) return void process.stdout.write(`usage:\n${BACKUP_USAGE}\n`);
+  if (cmd === 'backup') return backupCommand(flags);
+  if (cmd === 'restore') return restoreCommand(flags);
   process.stdout.write(`${USAGE}\n`);
   if (cmd && cmd !== 'help' && cmd !== '--help') process.exitCode = 2;
 }

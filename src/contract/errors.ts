@@ -41,6 +41,8 @@ export const ERROR_STATUS = {
   invalid_state: 409,
   idle_not_allowed: 409,
   workspace_waking: 503,
+  // a settled workspace whose disk is not on this host (restored from a backup): src/domain/reconciler.ts
+  workspace_disk_missing: 409,
   // snapshots, archives, resources (control-plane.md §9, §10)
   archive_corrupted: 409,
   archive_too_large: 409,

@@ -235,6 +235,15 @@ export class Orchestrator {
     await writeAgentToken(this.deps, await this.spec(rec, false), rec);
   }
 
+  /**
+   * Ids of the workspaces that have a directory on this host (control files, and with the
+   * ns driver their disk). A settled record without one lost its host state: its data dir
+   * was restored from a backup (src/backup/), which holds no disks, or the directory was removed.
+   */
+  async workspacesOnHost(): Promise<Set<string>> {
+    return new Set(await this.deps.dirs.list(this.deps.paths.workspacesDir));
+  }
+
   async residue(): Promise<string[]> {
     return this.deps.driver.listResidue();
   }

@@ -12,6 +12,10 @@
  *   otherwise (host reboot) is booted again, a stopped one whose processes survived is
  *   stopped, an archived one's leftovers are destroyed, a live one is re-registered
  *   (and thawed, should a crashed snapshot have left it frozen);
+ * - a running, paused or stopped record whose sandbox is absent and whose workspace
+ *   directory is not on this host (a data dir restored from a backup, which holds no
+ *   disks) is not booted on an empty disk: it becomes `failed` with the error code
+ *   DISK_MISSING_CODE, its record and metadata kept; a start boots it afresh from its image;
  * - sandboxes on the host that no record owns are removed, and fork seeds no pending
  *   create needs any more are dropped.
  *
@@ -20,7 +24,7 @@
  * round robin, so the net's cost per tick does not grow with the number of workspaces
  * (up to SWEEP_BATCH running, every one is checked every tick, as before).
  */
-import type { Store } from '../store/store.js';
+import type { Store, WorkspaceRecord } from '../store/store.js';
 import type { Orchestrator } from './orchestrator.js';
 import { runPending, type OperationHooks } from './operations.js';
 import type { WorkspaceService } from './workspaces.js';
@@ -34,7 +38,15 @@ export interface ReconcileSummary {
   repaired: number;
   residue: number;
   layers: number;
+  /** Records marked failed because their disk is not on this host. */
+  diskMissing: number;
 }
+
+/** `error.code` of a workspace whose disk is not on this host (src/contract/errors.ts). */
+export const DISK_MISSING_CODE = 'workspace_disk_missing';
+
+/** States whose sandbox has a disk the reconciler would otherwise boot or keep. */
+const WITH_DISK: readonly WorkspaceRecord['state'][] = ['running', 'paused', 'stopped'];
 
 /**
  * Running workspaces the periodic sweep checks per tick: a full pass over N takes
@@ -80,11 +92,16 @@ export class Reconciler {
     }
     let resumed = 0;
     let repaired = 0;
+    let diskMissing = 0;
+    const onHost = await this.orch.workspacesOnHost();
     for (const rec of records) {
       try {
         if (rec.pending) {
           resumed++;
           await this.workspaces.withLock(rec.id, () => this.finish(rec.id));
+        } else if (!onHost.has(rec.id) && WITH_DISK.includes(rec.state)
+          && (await this.workspaces.withLock(rec.id, () => this.markDiskMissing(rec.id)))) {
+          diskMissing++;
         } else if (await this.workspaces.withLock(rec.id, () => this.repair(rec.id))) {
           repaired++;
         }
@@ -93,12 +110,30 @@ export class Reconciler {
       }
     }
     await this.collectForkSeeds();
-    return { resumed, repaired, residue, layers };
+    return { resumed, repaired, residue, layers, diskMissing };
   }
 
   private async finish(id: string): Promise<void> {
     const rec = await this.store.getWorkspace(id);
     if (rec?.pending) await runPending(this.store, this.orch, rec, this.hooks);
+  }
+
+  /**
+   * A settled workspace with no directory on this host: unless its sandbox is somehow there,
+   * it is marked failed (never booted on a fresh empty disk, never dropped). Returns true if marked.
+   */
+  private async markDiskMissing(id: string): Promise<boolean> {
+    const rec = await this.store.getWorkspace(id);
+    if (!rec || rec.pending || !WITH_DISK.includes(rec.state)) return false;
+    if ((await this.orch.inspect(rec)).state !== 'absent') return false;
+    this.hooks.log('warn', 'workspace disk not on this host (restored from a backup?); marking it failed', { id, state: rec.state });
+    // startedAt null, as for any workspace that is not running: the view then shows the error
+    // (provisioning.error.code), and the SDK's readiness loop stops waiting for it.
+    await this.store.updateWorkspace({
+      ...rec, state: 'failed', startedAt: null,
+      error: { code: DISK_MISSING_CODE, message: 'The workspace disk is not on this host; starting it boots a fresh disk from its image' },
+    });
+    return true;
   }
 
   /** Brings one settled workspace's sandbox in line with its state. Returns true if it acted. */

@@ -45,10 +45,12 @@ export interface StartOptions {
   subnet?: string;
   /** Bridge name (default: a random one of this server's own); tests of bridge ownership share one. */
   bridge?: string;
+  /** Data dir to serve (default: a new temporary one); removed by stop() like the default. */
+  dataDir?: string;
 }
 
 export async function startServer(opts: StartOptions = {}): Promise<TestServer> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'warren-e2e-'));
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'warren-e2e-'));
   const bridge = opts.bridge ?? `wt${randomBytes(3).toString('hex')}`;
   const subnet = opts.subnet ?? freeSubnet();
   const logs: string[] = [];
