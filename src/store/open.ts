@@ -38,19 +38,18 @@ export async function openStoreUnmigrated(opts: OpenStoreOptions): Promise<Migra
     });
   }
   const store = new PostgresStore(url);
-  try {
-    await store.open();
-  } catch (err) {
-    await store.close();
-    throw err;
-  }
-  return store;
+  return closedOnFailure(store, () => store.open());
 }
 
 export async function openStore(opts: OpenStoreOptions): Promise<Store> {
   const store = await openStoreUnmigrated(opts);
+  return closedOnFailure(store, () => store.migrate());
+}
+
+/** `store` after `step` succeeded; closed (and the failure rethrown) when it did not. */
+async function closedOnFailure<S extends { close(): Promise<void> }>(store: S, step: () => Promise<void>): Promise<S> {
   try {
-    await store.migrate();
+    await step();
   } catch (err) {
     await store.close();
     throw err;

@@ -16,7 +16,7 @@ import { PostgresStore } from './postgres.js';
 import { translatePgError } from './postgres-errors.js';
 import { PG_MIGRATIONS, runPgMigrations } from './postgres-migrations.js';
 import { MIGRATIONS } from './migrations.js';
-import type { Store } from './store.js';
+import { handleFor } from './contract-fixtures.js';
 
 let pgs: TestPostgres;
 before(async () => { pgs = await startPostgres(); });
@@ -37,20 +37,7 @@ async function freshStore(t: { after(fn: () => Promise<void>): void }): Promise<
 
 runStoreContract('postgres', async () => {
   const url = await pgs.createDatabase();
-  const opened: Store[] = [];
-  const open = async () => {
-    const s = await openStore({ dataDir: '/nonexistent', databaseUrl: url });
-    opened.push(s);
-    return s;
-  };
-  return {
-    store: await open(),
-    reopen: open,
-    cleanup: async () => {
-      for (const s of opened) await s.close();
-      await dropDatabase(url);
-    },
-  };
+  return handleFor(() => openStore({ dataDir: '/nonexistent', databaseUrl: url }), () => dropDatabase(url));
 });
 
 describe('postgres store: schema', () => {

@@ -9,12 +9,12 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { AppError } from '../contract/errors.js';
 import { runStoreContract, sampleWorkspace } from './contract-suite.js';
+import { handleFor } from './contract-fixtures.js';
 import { openStore } from './open.js';
 import { DB_FILE_NAME, SqliteStore } from './sqlite.js';
 import { MIGRATIONS, runMigrations } from './migrations.js';
 import { recordToRow } from './sqlite-workspace-rows.js';
 import { emptyLifecycleInfo } from './store.js';
-import type { Store } from './store.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -26,20 +26,7 @@ function tempDir(t: { after(fn: () => void): void }): string {
 
 runStoreContract('sqlite', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'warren-store-'));
-  const opened: Store[] = [];
-  const open = async () => {
-    const s = await openStore({ dataDir: join(dir, 'data') });
-    opened.push(s);
-    return s;
-  };
-  return {
-    store: await open(),
-    reopen: open,
-    cleanup: async () => {
-      for (const s of opened) await s.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return handleFor(() => openStore({ dataDir: join(dir, 'data') }), () => rmSync(dir, { recursive: true, force: true }));
 });
 
 test('sqlite: database file and its WAL companions are 0600; pragmas are in effect', async (t) => {
