@@ -21,7 +21,15 @@ const UNIQUE_CONSTRAINTS: Record<string, { field: string; message: string }> = {
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
 
 /** Messages node-postgres itself (not the server) gives a dead or timed-out connection. */
-const CLIENT_CONNECTION_TEXT = /^(Connection terminated|timeout expired|Client has encountered a connection error|Connection terminated due to connection timeout|Client was closed and is not queryable|Cannot use a pool after calling end)/;
+const CLIENT_CONNECTION_TEXT = new RegExp('^(' + [
+  'Connection terminated', // also "… unexpectedly" and "… due to connection timeout"
+  'timeout expired', // the connect timeout
+  'timeout exceeded when trying to connect', // every pooled connection busy past the connect timeout
+  'Query read timeout',
+  'Client has encountered a connection error',
+  'Client was closed and is not queryable',
+  'Cannot use a pool after calling end',
+].join('|') + ')');
 
 interface PgErrorLike {
   code?: string;

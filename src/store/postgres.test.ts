@@ -125,6 +125,14 @@ describe('postgres store: errors', () => {
     assert.equal(err.code, 'server_error');
     assert.doesNotMatch(err.message, /secret_table|relation/);
     assert.equal(translatePgError(Object.assign(new Error('could not serialize access'), { code: '40001' })).code, 'service_unavailable');
+    for (const text of ['timeout exceeded when trying to connect', 'Connection terminated unexpectedly']) {
+      const e = translatePgError(new Error(text));
+      assert.equal(e.code, 'service_unavailable', text);
+      assert.doesNotMatch(e.message, /timeout|terminated/);
+    }
+    const refused = translatePgError(Object.assign(new Error('connect ECONNREFUSED 10.0.0.9:5432'), { code: 'ECONNREFUSED' }));
+    assert.equal(refused.code, 'service_unavailable');
+    assert.doesNotMatch(refused.message, /10\.0\.0\.9|ECONNREFUSED/);
   });
 
   test('a connection dropped mid-query is service_unavailable without PostgreSQL text; the pool recovers', async (t) => {
