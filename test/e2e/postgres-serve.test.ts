@@ -4,7 +4,8 @@
  * stopped (SIGTERM) and started again on the same database and data dir, and the workspace
  * is listed, runs, answers exec and its exposure routes — all of it read back from
  * PostgreSQL (no SQLite file is made). Bad database URLs fail start-up: exit 1 with one
- * line naming host, port and database and what failed, never the password.
+ * line naming host, port and database and what failed, never the password; so does a
+ * database whose schema is newer than this build.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -126,13 +127,18 @@ describe('warren serve: a bad database URL is a one-line start-up error', () => 
     });
   });
 
-  test('refused, no such database, authentication failed, not a URL', async (t) => {
+  test('refused, no such database, authentication failed, not a URL, a schema newer than this build', async (t) => {
     const port = await closedPort();
+    const newer = await pgs.createDatabase();
+    await pgs.query(newer, 'CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
+    await pgs.query(newer, "INSERT INTO schema_migrations VALUES (999, 'future', '2099-01-01T00:00:00Z')");
+    const newerUrl = newer.replace('postgres://warren@', `postgres://warren:${SECRET}@`);
     const cases: Array<[string, RegExp]> = [
       [`postgres://warren:${SECRET}@127.0.0.1:${port}/fleet`, new RegExp(`127\\.0\\.0\\.1:${port}, database "fleet".*: connection refused$`)],
       [`postgres://warren:${SECRET}@127.0.0.1:${pgs.port}/missing_db`, new RegExp(`127\\.0\\.0\\.1:${pgs.port}, database "missing_db".*: no such database$`)],
       [`postgresql://intruder:${SECRET}@127.0.0.1:${pgs.port}/postgres`, /database "postgres" \(user "intruder"\): authentication failed$/],
       [`postgres://warren:${SECRET}@127.0.0.1:port/x`, /not a valid/],
+      [newerUrl, /Database schema version 999 is not known to this build of Warren/],
     ];
     for (const [url, want] of cases) {
       const r = serveWith(url, t);
