@@ -43,15 +43,17 @@ export function describeTarget(url: string): PgTarget {
     // The URL may carry a password: never echo it.
     throw new Error('database URL is not a valid postgres://user:password@host:port/database URL');
   }
-  const user = decodeURIComponent(u.username) || process.env.PGUSER || 'postgres';
-  const host = u.searchParams.get('host') ?? (u.hostname.replace(/^\[|\]$/g, '') || 'localhost');
-  const port = Number(u.port || u.searchParams.get('port') || 5432);
-  const database = decodeURIComponent(u.pathname.replace(/^\//, '')) || user;
+  // What node-postgres itself falls back to: the URL, then PG* variables, then its defaults.
+  const user = decodeURIComponent(u.username) || process.env.PGUSER || String(pg.defaults.user ?? '');
+  const host = u.searchParams.get('host') ?? (u.hostname.replace(/^\[|\]$/g, '') || process.env.PGHOST || String(pg.defaults.host));
+  const port = Number(u.port || u.searchParams.get('port') || process.env.PGPORT || pg.defaults.port);
+  const database = decodeURIComponent(u.pathname.replace(/^\//, '')) || process.env.PGDATABASE || user;
   return { host, port, database, user };
 }
 
 export function targetText(t: PgTarget): string {
-  return `PostgreSQL at ${t.host}:${t.port}, database "${t.database}" (user "${t.user}")`;
+  const name = (v: string) => (v ? `"${v}"` : '(default)');
+  return `PostgreSQL at ${t.host}:${t.port}, database ${name(t.database)} (user ${name(t.user)})`;
 }
 
 export function createPool(url: string): pg.Pool {
