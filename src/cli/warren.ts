@@ -11,16 +11,19 @@ import { purge } from './purge.js';
 import { statusCommand } from './status.js';
 import { IMAGES_USAGE, imagesCommand } from './images.js';
 import { BACKUP_USAGE, backupCommand, restoreCommand } from './backup.js';
+import { MIGRATE_USAGE, migrateCommand } from './migrate.js';
 
 const USAGE = `usage:
   warren serve [--port 8080] [--host 127.0.0.1] [--data-dir /var/lib/warren] [--images-dir DIR]
                [--bridge warren0] [--subnet 10.213.0.0/16] [--driver ns] [--log-level info]
+               [--database-url postgres://user:password@host:5432/db]   (default: SQLite in the data dir)
 ${IMAGES_USAGE}
   warren purge --data-dir D [--bridge B] --yes   (removes every sandbox, firewall table and the bridge of that instance)
   warren status [--data-dir D] [--json]          (what Warren instances own on this host: bridges, tables, sandboxes)
 ${BACKUP_USAGE}
+${MIGRATE_USAGE}
 Environment: WARREN_ADMIN_CLIENT_ID / WARREN_ADMIN_CLIENT_SECRET preset the admin API key;
-WARREN_PORT, WARREN_DATA_DIR, WARREN_IMAGES_DIR, WARREN_BRIDGE, WARREN_SUBNET mirror the flags.`;
+WARREN_PORT, WARREN_DATA_DIR, WARREN_IMAGES_DIR, WARREN_BRIDGE, WARREN_SUBNET, WARREN_DATABASE_URL mirror the flags.`;
 
 async function serve(flags: ReturnType<typeof parseFlags>['flags']): Promise<void> {
   const cfg = loadConfig(flags);
@@ -50,6 +53,10 @@ async function main(): Promise<void> {
   if ((cmd === 'backup' || cmd === 'restore') && flags.help === true) return void process.stdout.write(`usage:\n${BACKUP_USAGE}\n`);
   if (cmd === 'backup') return backupCommand(flags);
   if (cmd === 'restore') return restoreCommand(flags);
+  if (cmd === 'migrate') {
+    process.exitCode = await migrateCommand(flags);
+    return;
+  }
   process.stdout.write(`${USAGE}\n`);
   if (cmd && cmd !== 'help' && cmd !== '--help') process.exitCode = 2;
 }

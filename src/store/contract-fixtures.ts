@@ -10,6 +10,27 @@ export interface StoreHandle {
   cleanup(): Promise<void>;
 }
 
+/**
+ * The handle of a contract-suite store: `open` opens a (migrated) store on one backing
+ * database, every opened store is closed at cleanup, then `removeBacking` deletes it.
+ */
+export async function handleFor(open: () => Promise<Store>, removeBacking: () => Promise<void> | void): Promise<StoreHandle> {
+  const opened: Store[] = [];
+  const reopen = async () => {
+    const s = await open();
+    opened.push(s);
+    return s;
+  };
+  return {
+    store: await reopen(),
+    reopen,
+    cleanup: async () => {
+      for (const s of opened) await s.close();
+      await removeBacking();
+    },
+  };
+}
+
 let serial = 0;
 
 /** A complete record with nested JSON, unicode and every nullable field filled in. */

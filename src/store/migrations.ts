@@ -286,13 +286,30 @@ function ensureBookkeeping(db: Database.Database): void {
   )`);
 }
 
-function checkOrdered(migrations: readonly Migration[]): void {
+/** Throws unless versions strictly ascend (shared with postgres-migrations.ts). */
+export function checkOrdered(migrations: ReadonlyArray<{ version: number }>): void {
   for (let i = 1; i < migrations.length; i++) {
     const prev = migrations[i - 1]!;
     const cur = migrations[i]!;
     if (cur.version <= prev.version) {
       throw new Error(`migrations out of order: ${cur.version} after ${prev.version}`);
     }
+  }
+}
+
+/**
+ * Refuses a database carrying a version `migrations` does not list (written by a newer
+ * Warren): its schema is not one this build understands. Shared with postgres-migrations.ts.
+ */
+export function refuseUnknownVersions(applied: readonly number[], migrations: ReadonlyArray<{ version: number }>): void {
+  const known = new Set(migrations.map((m) => m.version));
+  const unknown = applied.filter((v) => !known.has(v));
+  if (unknown.length > 0) {
+    throw new AppError(
+      'server_error',
+      `Database schema version ${Math.max(...unknown)} is not known to this build of Warren (newer release?)`,
+      { field: 'schema_version' },
+    );
   }
 }
 
@@ -309,15 +326,7 @@ export function appliedVersions(db: Database.Database): number[] {
  */
 export function runMigrations(db: Database.Database, migrations: readonly Migration[] = MIGRATIONS): number[] {
   checkOrdered(migrations);
-  const known = new Set(migrations.map((m) => m.version));
-  const unknown = appliedVersions(db).filter((v) => !known.has(v));
-  if (unknown.length > 0) {
-    throw new AppError(
-      'server_error',
-      `Database schema version ${Math.max(...unknown)} is not known to this build of Warren (newer release?)`,
-      { field: 'schema_version' },
-    );
-  }
+  refuseUnknownVersions(appliedVersions(db), migrations);
   const isApplied = db.prepare('SELECT 1 FROM schema_migrations WHERE version = ?').pluck();
   const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
   const applied: number[] = [];

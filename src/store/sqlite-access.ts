@@ -5,7 +5,7 @@
 import Database from 'better-sqlite3';
 import type { AccessTokenRecord, ApiKeyRecord } from './access-records.js';
 
-interface ApiKeyRow {
+export interface ApiKeyRow {
   client_id: string;
   secret_hash: string;
   scope: string;
@@ -14,7 +14,7 @@ interface ApiKeyRow {
   created_at: string;
 }
 
-interface TokenRow {
+export interface TokenRow {
   id: string;
   scope: string;
   namespace_id: string | null;
@@ -26,12 +26,13 @@ interface TokenRow {
   revoked_at: string | null;
 }
 
-const keyOf = (r: ApiKeyRow): ApiKeyRecord => ({
+/** Row → record; shared with postgres-access.ts (same columns). */
+export const keyOf = (r: ApiKeyRow): ApiKeyRecord => ({
   clientId: r.client_id, secretHash: r.secret_hash, scope: r.scope as ApiKeyRecord['scope'],
   namespaceId: r.namespace_id, label: r.label, createdAt: r.created_at,
 });
 
-const tokenOf = (r: TokenRow): AccessTokenRecord => ({
+export const tokenOf = (r: TokenRow): AccessTokenRecord => ({
   id: r.id, scope: r.scope as AccessTokenRecord['scope'], namespaceId: r.namespace_id, workspaceId: r.workspace_id,
   label: r.label, issuedBy: r.issued_by, createdAt: r.created_at, expiresAt: r.expires_at, revokedAt: r.revoked_at,
 });

@@ -8,20 +8,21 @@ import Database from 'better-sqlite3';
 import { AppError } from '../contract/errors.js';
 import type { ArchiveRecord, SnapshotFilter, SnapshotRecord } from './store.js';
 
-const SNAPSHOT_COLUMNS = 'id, workspace_id, short_id, purpose, state, bytes, copy_on_write, frozen_ms, created_at';
-const ARCHIVE_COLUMNS = 'workspace_id, version, state, format, kind, vm_paths, exclude_vm_paths, size_bytes, sha256, '
+export const SNAPSHOT_COLUMNS = 'id, workspace_id, short_id, purpose, state, bytes, copy_on_write, frozen_ms, created_at';
+export const ARCHIVE_COLUMNS = 'workspace_id, version, state, format, kind, vm_paths, exclude_vm_paths, size_bytes, sha256, '
   + 'file, created_at, completed_at';
 
-type SnapshotRow = Omit<SnapshotRecord, 'copy_on_write'> & { copy_on_write: number };
-type ArchiveRow = Omit<ArchiveRecord, 'vm_paths' | 'exclude_vm_paths'> & { vm_paths: string; exclude_vm_paths: string };
+export type SnapshotRow = Omit<SnapshotRecord, 'copy_on_write'> & { copy_on_write: number };
+export type ArchiveRow = Omit<ArchiveRecord, 'vm_paths' | 'exclude_vm_paths'> & { vm_paths: string; exclude_vm_paths: string };
 
-const toSnapshot = (r: SnapshotRow): SnapshotRecord => ({ ...r, copy_on_write: r.copy_on_write !== 0 });
-const toArchive = (r: ArchiveRow): ArchiveRecord => ({
+/** Row → record; shared with postgres-layers.ts (same columns). */
+export const toSnapshot = (r: SnapshotRow): SnapshotRecord => ({ ...r, copy_on_write: r.copy_on_write !== 0 });
+export const toArchive = (r: ArchiveRow): ArchiveRecord => ({
   ...r, vm_paths: JSON.parse(r.vm_paths) as string[], exclude_vm_paths: JSON.parse(r.exclude_vm_paths) as string[],
 });
 
 /** Filter keys → column names: the only identifiers spliced into SQL. */
-const SNAPSHOT_FILTERS = { workspaceId: 'workspace_id', purpose: 'purpose', state: 'state' } as const;
+export const SNAPSHOT_FILTERS = { workspaceId: 'workspace_id', purpose: 'purpose', state: 'state' } as const;
 
 export class SnapshotTable {
   constructor(private readonly db: Database.Database) {}

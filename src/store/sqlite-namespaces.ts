@@ -7,13 +7,14 @@ import Database from 'better-sqlite3';
 import { AppError } from '../contract/errors.js';
 import type { NamespaceActivityRecord, NamespaceRecord } from './namespace-records.js';
 
-const COLUMNS = 'id, slug, name, description, status, type, is_default, metadata, tags, resource_limits, created_at, updated_at, last_active_at';
+export const NAMESPACE_COLUMNS = 'id, slug, name, description, status, type, is_default, metadata, tags, resource_limits, created_at, updated_at, last_active_at';
 
-type Row = Omit<NamespaceRecord, 'is_default' | 'metadata' | 'tags' | 'resource_limits'> & {
+export type NamespaceRow = Omit<NamespaceRecord, 'is_default' | 'metadata' | 'tags' | 'resource_limits'> & {
   is_default: number; metadata: string; tags: string; resource_limits: string | null;
 };
 
-const toRecord = (r: Row): NamespaceRecord => ({
+/** Row → record; shared with postgres-namespaces.ts (same columns). */
+export const toNamespace = (r: NamespaceRow): NamespaceRecord => ({
   ...r,
   is_default: r.is_default !== 0,
   metadata: JSON.parse(r.metadata) as Record<string, string>,
@@ -33,7 +34,7 @@ export class NamespaceTables {
     if (taken) throw new AppError('conflict', `Namespace slug ${rec.slug} is taken`, { field: 'slug' });
     const write = this.db.transaction(() => {
       if (rec.is_default) this.db.prepare('UPDATE namespaces SET is_default = 0 WHERE id <> ?').run(rec.id);
-      this.db.prepare(`INSERT OR REPLACE INTO namespaces (${COLUMNS}) VALUES (@id, @slug, @name, @description, @status, @type,
+      this.db.prepare(`INSERT OR REPLACE INTO namespaces (${NAMESPACE_COLUMNS}) VALUES (@id, @slug, @name, @description, @status, @type,
         @is_default, @metadata, @tags, @resource_limits, @created_at, @updated_at, @last_active_at)`).run({
         ...rec,
         is_default: rec.is_default ? 1 : 0,
@@ -47,14 +48,14 @@ export class NamespaceTables {
 
   find(idOrSlug: string): NamespaceRecord | null {
     // An id wins over a slug; both columns are indexed, so each arm is one lookup.
-    this.findStmt ??= this.db.prepare(`SELECT ${COLUMNS} FROM namespaces WHERE id = ? UNION ALL
-      SELECT ${COLUMNS} FROM namespaces WHERE slug = ? AND id <> ? LIMIT 1`);
-    const row = this.findStmt.get(idOrSlug, idOrSlug, idOrSlug) as Row | undefined;
-    return row ? toRecord(row) : null;
+    this.findStmt ??= this.db.prepare(`SELECT ${NAMESPACE_COLUMNS} FROM namespaces WHERE id = ? UNION ALL
+      SELECT ${NAMESPACE_COLUMNS} FROM namespaces WHERE slug = ? AND id <> ? LIMIT 1`);
+    const row = this.findStmt.get(idOrSlug, idOrSlug, idOrSlug) as NamespaceRow | undefined;
+    return row ? toNamespace(row) : null;
   }
 
   all(): NamespaceRecord[] {
-    return (this.db.prepare(`SELECT ${COLUMNS} FROM namespaces ORDER BY created_at, id`).all() as Row[]).map(toRecord);
+    return (this.db.prepare(`SELECT ${NAMESPACE_COLUMNS} FROM namespaces ORDER BY created_at, id`).all() as NamespaceRow[]).map(toNamespace);
   }
 
   delete(id: string): boolean {

@@ -7,19 +7,20 @@
 import Database from 'better-sqlite3';
 import type { DefaultQuotaRecord, NamespaceQuotaRecord } from './quota-records.js';
 
-const Q_COLUMNS = `namespace_id, service, quota_limit, quota_used, overdraft, on_overdraft_action, notification_thresholds,
+export const Q_COLUMNS = `namespace_id, service, quota_limit, quota_used, overdraft, on_overdraft_action, notification_thresholds,
   last_threshold_fired, enabled, usage_since, created_at, updated_at`;
-const D_COLUMNS = 'level, service, quota_limit, overdraft, on_overdraft_action, auto_apply, enabled, created_at, updated_at';
+export const D_COLUMNS = 'level, service, quota_limit, overdraft, on_overdraft_action, auto_apply, enabled, created_at, updated_at';
 
-type QRow = Omit<NamespaceQuotaRecord, 'notification_thresholds' | 'enabled'> & { notification_thresholds: string | null; enabled: number };
-type DRow = Omit<DefaultQuotaRecord, 'auto_apply' | 'enabled'> & { auto_apply: number; enabled: number };
+export type QRow = Omit<NamespaceQuotaRecord, 'notification_thresholds' | 'enabled'> & { notification_thresholds: string | null; enabled: number };
+export type DRow = Omit<DefaultQuotaRecord, 'auto_apply' | 'enabled'> & { auto_apply: number; enabled: number };
 
-const toQuota = (r: QRow): NamespaceQuotaRecord => ({
+/** Rows → records; shared with postgres-namespaces.ts (same columns). */
+export const toQuota = (r: QRow): NamespaceQuotaRecord => ({
   ...r,
   notification_thresholds: r.notification_thresholds === null ? null : JSON.parse(r.notification_thresholds) as number[],
   enabled: r.enabled !== 0,
 });
-const toDefault = (r: DRow): DefaultQuotaRecord => ({ ...r, auto_apply: r.auto_apply !== 0, enabled: r.enabled !== 0 });
+export const toDefault = (r: DRow): DefaultQuotaRecord => ({ ...r, auto_apply: r.auto_apply !== 0, enabled: r.enabled !== 0 });
 
 export class QuotaTables {
   constructor(private readonly db: Database.Database) {}

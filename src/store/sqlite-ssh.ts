@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { AppError } from '../contract/errors.js';
 import type { SshRecord } from './ssh-records.js';
 
-interface SshRow {
+export interface SshRow {
   workspace_id: string;
   ssh_id: string;
   password_hash: string | null;
@@ -20,7 +20,8 @@ interface SshRow {
   updated_at: string;
 }
 
-const recordOf = (r: SshRow): SshRecord => ({
+/** Row → record; shared with postgres-namespaces.ts (same columns). */
+export const sshRecordOf = (r: SshRow): SshRecord => ({
   workspace_id: r.workspace_id,
   ssh_id: r.ssh_id,
   password_hash: r.password_hash,
@@ -69,11 +70,11 @@ export class SshTable {
 
   get(workspaceId: string): SshRecord | null {
     const row = this.db.prepare('SELECT * FROM workspace_ssh WHERE workspace_id = ?').get(workspaceId) as SshRow | undefined;
-    return row ? recordOf(row) : null;
+    return row ? sshRecordOf(row) : null;
   }
 
   bySshId(sshId: string): SshRecord | null {
     const row = this.db.prepare('SELECT * FROM workspace_ssh WHERE ssh_id = ?').get(sshId) as SshRow | undefined;
-    return row ? recordOf(row) : null;
+    return row ? sshRecordOf(row) : null;
   }
 }

@@ -12,34 +12,35 @@ import type {
 } from './usage-records.js';
 
 /** Tier → the SQL expression of a row's bucket start (the only SQL spliced in, never input). */
-const BUCKET_SQL: Record<UsageTier, string> = {
+export const BUCKET_SQL: Record<UsageTier, string> = {
   minute: 'bucket_start',
   hour: "substr(bucket_start, 1, 13) || ':00:00.000Z'",
   day: "substr(bucket_start, 1, 10) || 'T00:00:00.000Z'",
 };
 
-const SUMS = `SUM(cpu_seconds) AS cpu_seconds, SUM(memory_mb_seconds) AS memory_mb_seconds,
+export const SUMS = `SUM(cpu_seconds) AS cpu_seconds, SUM(memory_mb_seconds) AS memory_mb_seconds,
   SUM(disk_mb_hours) AS disk_mb_hours, SUM(rx_bytes) AS rx_bytes, SUM(tx_bytes) AS tx_bytes`;
 
-interface TrackingRow {
+export interface TrackingRow {
   workspace_id: string;
   enabled: number;
   changed_at: string | null;
   cursor: string | null;
 }
 
-interface ActivityRow extends Omit<ActivityRecord, 'details'> {
+export interface ActivityRow extends Omit<ActivityRecord, 'details'> {
   details: string;
 }
 
-const toTracking = (r: TrackingRow): UsageTrackingRecord => ({
+/** Rows → records; shared with postgres-usage.ts (same columns). */
+export const toTracking = (r: TrackingRow): UsageTrackingRecord => ({
   workspace_id: r.workspace_id,
   enabled: r.enabled !== 0,
   changed_at: r.changed_at,
   cursor: r.cursor === null ? null : (JSON.parse(r.cursor) as UsageCursor),
 });
 
-const toActivity = (r: ActivityRow): ActivityRecord => ({ ...r, details: JSON.parse(r.details) as Record<string, unknown> });
+export const toActivity = (r: ActivityRow): ActivityRecord => ({ ...r, details: JSON.parse(r.details) as Record<string, unknown> });
 
 /** WHERE clause and parameters of a usage range. */
 function rangeWhere(range: UsageRange): { where: string; params: string[] } {

@@ -1,19 +1,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { AppError } from '../contract/errors.js';
 import { runStoreContract, sampleWorkspace } from './contract-suite.js';
+import { handleFor } from './contract-fixtures.js';
 import { openStore } from './open.js';
 import { DB_FILE_NAME, SqliteStore } from './sqlite.js';
 import { MIGRATIONS, runMigrations } from './migrations.js';
 import { recordToRow } from './sqlite-workspace-rows.js';
 import { emptyLifecycleInfo } from './store.js';
-import type { Store } from './store.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -25,20 +26,7 @@ function tempDir(t: { after(fn: () => void): void }): string {
 
 runStoreContract('sqlite', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'warren-store-'));
-  const opened: Store[] = [];
-  const open = async () => {
-    const s = await openStore({ dataDir: join(dir, 'data') });
-    opened.push(s);
-    return s;
-  };
-  return {
-    store: await open(),
-    reopen: open,
-    cleanup: async () => {
-      for (const s of opened) await s.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return handleFor(() => openStore({ dataDir: join(dir, 'data') }), () => rmSync(dir, { recursive: true, force: true }));
 });
 
 test('sqlite: database file and its WAL companions are 0600; pragmas are in effect', async (t) => {
@@ -99,17 +87,23 @@ test('sqlite: a database migrated by a newer build is refused', async (t) => {
   });
 });
 
-test('openStore: postgres URLs are not implemented yet; other schemes are invalid', async (t) => {
+test('openStore: postgres URLs select the PostgreSQL store (unreachable: a start-up error, no SQLite fallback); other schemes are invalid', async (t) => {
   const dir = tempDir(t);
-  for (const url of ['postgres://u:p@127.0.0.1/warren', 'postgresql://127.0.0.1/w']) {
+  const closedPort = await new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+  for (const url of [`postgres://u:pw-secret@127.0.0.1:${closedPort}/warren`, `postgresql://127.0.0.1:${closedPort}/w`]) {
     await assert.rejects(openStore({ dataDir: dir, databaseUrl: url }), (err: unknown) => {
-      assert.ok(err instanceof AppError);
-      assert.equal(err.code, 'not_implemented');
-      assert.equal(err.status, 501);
-      assert.equal(err.details?.field, 'database_url');
+      assert.ok(err instanceof Error);
+      assert.match(err.message, new RegExp(`PostgreSQL at 127\\.0\\.0\\.1:${closedPort}, database "w(arren)?".*connection refused`));
+      assert.doesNotMatch(err.message, /pw-secret/);
       return true;
     });
   }
+  assert.equal(existsSync(join(dir, DB_FILE_NAME)), false, 'no SQLite database was made instead');
   await assert.rejects(openStore({ dataDir: dir, databaseUrl: 'mysql://x' }), { code: 'validation_error' });
   const store = await openStore({ dataDir: dir, databaseUrl: '  ' });
   await store.close();

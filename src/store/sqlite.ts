@@ -18,7 +18,7 @@ import Database from 'better-sqlite3';
 import { closeSync, constants as fsConstants, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppError } from '../contract/errors.js';
-import { runMigrations } from './migrations.js';
+import { appliedVersions, MIGRATIONS, runMigrations } from './migrations.js';
 import { PublicPortTable } from './sqlite-public-ports.js';
 import { ArchiveTable, SnapshotTable } from './sqlite-layers.js';
 import { ActivityTable, UsageTables } from './sqlite-usage.js';
@@ -55,6 +55,12 @@ import type {
 } from './store.js';
 
 export const DB_FILE_NAME = 'warren.db';
+
+/** The schema versions a database carries and the ones this build knows (`warren migrate`). */
+export interface SchemaVersions {
+  applied: number[];
+  known: number[];
+}
 
 /** Translates driver errors that have an API meaning; anything else is rethrown as is. */
 function translateError(err: unknown): unknown {
@@ -132,6 +138,16 @@ export class SqliteStore implements Store {
 
   async migrate(): Promise<void> {
     guarded(() => runMigrations(this.db));
+  }
+
+  /** Applied and known schema versions, without applying anything (`warren migrate --check`). */
+  async schemaVersions(): Promise<SchemaVersions> {
+    return { applied: guarded(() => appliedVersions(this.db)), known: MIGRATIONS.map((m) => m.version) };
+  }
+
+  /** Applies pending migrations; returns the versions applied. */
+  async applyMigrations(): Promise<number[]> {
+    return guarded(() => runMigrations(this.db));
   }
 
   /** Idempotent; checkpoints the WAL into the main file. */

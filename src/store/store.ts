@@ -1,6 +1,6 @@
 /**
  * Persistence behind one interface. The embedded default is SQLite in the data dir
- * (src/store/sqlite.ts); a PostgreSQL implementation can satisfy the same contract.
+ * (src/store/sqlite.ts); PostgreSQL (src/store/postgres.ts, issue 16) satisfies the same contract.
  * All methods are async so that a networked database fits.
  *
  * Records are plain data; the domain owns their meaning. `version` gives optimistic

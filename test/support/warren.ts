@@ -47,6 +47,8 @@ export interface StartOptions {
   bridge?: string;
   /** Data dir to serve (default: a new temporary one); removed by stop() like the default. */
   dataDir?: string;
+  /** `--database-url`: the PostgreSQL store on this database (test/support/postgres.ts) instead of SQLite. */
+  databaseUrl?: string;
 }
 
 export async function startServer(opts: StartOptions = {}): Promise<TestServer> {
@@ -81,7 +83,8 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
     const port = server.port;
     const extraEnv = envOverride ?? opts.env;
     const proc = spawn(process.execPath, [CLI, 'serve', '--port', String(port), '--data-dir', dataDir,
-      '--images-dir', TEST_IMAGES_DIR, '--bridge', bridge, '--subnet', subnet], {
+      '--images-dir', TEST_IMAGES_DIR, '--bridge', bridge, '--subnet', subnet,
+      ...(opts.databaseUrl ? ['--database-url', opts.databaseUrl] : [])], {
       // Tests never route workspace traffic off this machine: no upstream and no resolver
       // unless a test points them at namespaces of its own.
       env: {
