@@ -278,8 +278,10 @@ export interface BusTopics {
   'access.revoked': { workspaceId: string };
   /** A public slug of (workspace, port) stopped routing: cut the edge's exchanges. */
   'public.revoked': { workspaceId: string; port: number };
-  /** Routes, exposures or network policies changed: re-read them. */
-  'routes.changed': { workspaceId?: string };
+  /** Routes, exposures or network policies changed: re-read them. `origin`: the publishing instance's id. */
+  'routes.changed': { origin: string; workspaceId?: string };
+  /** A workspace record was written (or deleted) by replica `origin`: the leader re-arms its deadlines. */
+  'workspace.changed': { origin: string; workspaceId: string };
 }
 
 /**
