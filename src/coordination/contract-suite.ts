@@ -132,6 +132,23 @@ export function runCoordinationContract(name: string, harness: CoordinationHarne
       assert.ok(took <= ttl + 1_500, `taken soon after expiry (${took} ms, TTL ${ttl} ms)`);
     });
 
+    test('an operation longer than the lease TTL keeps its workspace (the lease is renewed)', async (t) => {
+      const w = await fresh(t, 2);
+      const ttl = w.crash?.leaseTtlMs ?? 300;
+      const order: string[] = [];
+      let entered = false;
+      const long = pick(w, 0).run('ws-long', async () => {
+        entered = true;
+        order.push('long begins');
+        await sleep(ttl * 2.5);
+        order.push('long ends');
+      });
+      await until('the long operation runs', 5_000, () => entered);
+      await pick(w, 1).run('ws-long', async () => void order.push('next'));
+      await long;
+      assert.deepEqual(order, ['long begins', 'long ends', 'next']);
+    });
+
     test('50 concurrent reservations split across replicas against a limit of 10: exactly 10', async (t) => {
       const w = await fresh(t, 3);
       const results = await Promise.all(Array.from({ length: 50 }, (_, i) => pick(w, i).reserve(async () => {
@@ -205,6 +222,27 @@ export function runCoordinationContract(name: string, harness: CoordinationHarne
       t.diagnostic(`bus_delivery_ms=${took}`);
       await sleep(200);
       assert.deepEqual(heard, w.coords.map(() => ['ws-cut']), 'delivered once to each, no echo');
+    });
+
+    test('a replica whose bus connection dropped listens again and hears later messages', async (t) => {
+      const w = await fresh(t, 2);
+      if (!w.crash) return t.skip('one process: no connection to drop');
+      const [a, b] = w.coords as [CoordinationPort, CoordinationPort];
+      const heard: string[] = [];
+      b.bus.subscribe('public.revoked', (p) => heard.push(`${p.workspaceId}:${p.port}`));
+      await w.crash.cutSessions(b);
+      let n = 0;
+      const took = await (async () => {
+        const start = Date.now();
+        while (heard.length === 0) {
+          if (Date.now() - start > 5_000) assert.fail('the replica never heard again');
+          await a.bus.publish('public.revoked', { workspaceId: 'ws-again', port: 3000 + (n += 1) });
+          await sleep(100);
+        }
+        return Date.now() - start;
+      })();
+      t.diagnostic(`bus_relisten_ms=${took}`);
+      assert.match(heard[0]!, /^ws-again:30\d\d$/);
     });
   });
 }
