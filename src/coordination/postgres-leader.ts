@@ -15,6 +15,7 @@
 import pg from 'pg';
 import { StaleEpochError, type LeadershipPort } from '../domain/ports.js';
 import { ADVISORY, ADVISORY_CLASS } from './postgres-schema.js';
+import { inTransaction } from './pg-tx.js';
 
 export interface LeaderOptions {
   pool: pg.Pool;
@@ -71,21 +72,12 @@ export class PgLeadership implements LeadershipPort {
 
   async fenced<T>(epoch: number, fn: () => Promise<T>): Promise<T> {
     if (this.term !== epoch) throw new StaleEpochError(epoch, this.term);
-    const c = await this.o.pool.connect();
-    try {
-      await c.query('BEGIN');
+    return inTransaction(this.o.pool, async (c) => {
       const row = (await c.query<{ epoch: string }>('SELECT epoch FROM warren_coord_leader WHERE id = 1 FOR SHARE')).rows[0];
       const current = row ? Number(row.epoch) : null;
       if (current !== epoch) throw new StaleEpochError(epoch, current);
-      const out = await fn();
-      await c.query('COMMIT');
-      return out;
-    } catch (err) {
-      await c.query('ROLLBACK').catch(() => {});
-      throw err;
-    } finally {
-      c.release();
-    }
+      return fn();
+    });
   }
 
   private attempt(): Promise<void> {

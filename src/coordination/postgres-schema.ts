@@ -9,6 +9,7 @@
  * - warren_coord_leader: one row; `epoch` grows by one at each new leader's term (fencing).
  */
 import type pg from 'pg';
+import { inTransaction } from './pg-tx.js';
 
 /** Advisory lock keys (two-int form): class 'Wc' (0x5763), one object each. */
 export const ADVISORY_CLASS = 0x5763;
@@ -32,16 +33,8 @@ INSERT INTO warren_coord_leader (id, epoch) VALUES (1, 0) ON CONFLICT (id) DO NO
 
 /** Applies COORDINATION_SCHEMA_SQL once, in one transaction, under the schema advisory lock. */
 export async function ensureSchema(pool: pg.Pool): Promise<void> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    await client.query('SELECT pg_advisory_xact_lock($1, $2)', [ADVISORY_CLASS, ADVISORY.schema]);
-    await client.query(COORDINATION_SCHEMA_SQL);
-    await client.query('COMMIT');
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw err;
-  } finally {
-    client.release();
-  }
+  await inTransaction(pool, async (c) => {
+    await c.query('SELECT pg_advisory_xact_lock($1, $2)', [ADVISORY_CLASS, ADVISORY.schema]);
+    await c.query(COORDINATION_SCHEMA_SQL);
+  });
 }

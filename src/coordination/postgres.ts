@@ -16,6 +16,7 @@ import { WorkspaceLeases } from './postgres-lease.js';
 import { PgLeadership } from './postgres-leader.js';
 import { PgBus } from './postgres-bus.js';
 import { ADVISORY, ADVISORY_CLASS, ensureSchema } from './postgres-schema.js';
+import { inTransaction } from './pg-tx.js';
 
 export const DEFAULT_LEASE_TTL_MS = 10_000;
 export const DEFAULT_LEADER_RETRY_MS = 500;
@@ -75,21 +76,10 @@ export class PostgresCoordination implements CoordinationPort {
   }
 
   reserve<T>(fn: () => Promise<T>): Promise<T> {
-    return this.reservations.run('reserve', async () => {
-      const c = await this.pool.connect();
-      try {
-        await c.query('BEGIN');
-        await c.query('SELECT pg_advisory_xact_lock($1, $2)', [ADVISORY_CLASS, ADVISORY.reserve]);
-        const out = await fn();
-        await c.query('COMMIT');
-        return out;
-      } catch (err) {
-        await c.query('ROLLBACK').catch(() => {});
-        throw err;
-      } finally {
-        c.release();
-      }
-    });
+    return this.reservations.run('reserve', () => inTransaction(this.pool, async (c) => {
+      await c.query('SELECT pg_advisory_xact_lock($1, $2)', [ADVISORY_CLASS, ADVISORY.reserve]);
+      return fn();
+    }));
   }
 
   async start(): Promise<void> {
