@@ -210,6 +210,28 @@ export function runCoordinationContract(name: string, harness: CoordinationHarne
       assert.ok(writes.every((e) => e > 0), `only current terms wrote (${writes.join(', ')})`);
     });
 
+    test('a new term waits for the deposed leader\'s fenced section in flight', async (t) => {
+      const w = await fresh(t, 2);
+      if (!w.crash) return t.skip('one process: a single, permanent term');
+      await until('a leader', 3_000, () => leaders(w.coords).length === 1);
+      const first = leaders(w.coords)[0]!;
+      const other = w.coords.find((c) => c !== first)!;
+      let release!: () => void;
+      let inside = false;
+      const section = first.leadership.fenced(first.leadership.epoch()!, async () => {
+        inside = true;
+        await new Promise<void>((r) => (release = r));
+        return 'written';
+      });
+      await until('the section runs', 2_000, () => inside);
+      await w.crash.cutSessions(first); // deposed while its write is in flight
+      await sleep(1_200);
+      assert.equal(other.leadership.isLeader(), false, 'no new term while the old term\'s write runs');
+      release();
+      assert.equal(await section, 'written', 'begun under a valid term, it completes');
+      await until('the new term after it', 2_000, () => w.coords.some((c) => c.leadership.isLeader()));
+    });
+
     test('a message published on one replica reaches every subscriber within 1 s, once', async (t) => {
       const w = await fresh(t, 2);
       const heard = w.coords.map(() => [] as string[]);

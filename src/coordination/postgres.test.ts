@@ -46,7 +46,11 @@ async function child(url: string, args: string[], ready: string): Promise<ChildR
 
 async function world(replicas: number): Promise<CoordinationWorld> {
   const url = await pgs.createDatabase();
-  const testPool = new pg.Pool({ connectionString: url, max: 4 });
+  // One client (queries queue on it), ended before the server stops: a pool's end resolves before its
+  // sockets close, and a server shutdown meanwhile would raise on a client nobody listens to any more.
+  const testPool = new pg.Client({ connectionString: url });
+  testPool.on('error', () => {});
+  await testPool.connect();
   await testPool.query('CREATE TABLE reserved (n SERIAL PRIMARY KEY)');
   const coords: CoordinationPort[] = [];
   const children: ChildReplica[] = [];
