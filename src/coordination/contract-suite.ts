@@ -49,7 +49,8 @@ export interface CoordinationHarness {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until(what: string, ms: number, check: () => boolean): Promise<number> {
+/** Waits until `check()` holds; fails the test past `ms`. Resolves with how long it took. */
+export async function until(what: string, ms: number, check: () => boolean): Promise<number> {
   const start = Date.now();
   while (!check()) {
     if (Date.now() - start > ms) assert.fail(`${what}: not within ${ms} ms`);

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { startInProcess, type InProcessWarren } from '../support/in-process.js';
 import { PostgresCoordination } from '../../src/coordination/postgres.js';
+import { until } from '../../src/coordination/contract-suite.js';
 
 let pgs: TestPostgres;
 let coordA: PostgresCoordination;
@@ -17,16 +18,6 @@ let coordB: PostgresCoordination;
 let a: InProcessWarren;
 let b: InProcessWarren;
 let aOpen = true;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(what: string, ms: number, check: () => boolean): Promise<number> {
-  const start = Date.now();
-  while (!check()) {
-    if (Date.now() - start > ms) assert.fail(`${what}: not within ${ms} ms`);
-    await sleep(10);
-  }
-  return Date.now() - start;
-}
 
 before(async () => {
   pgs = await startPostgres();
