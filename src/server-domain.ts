@@ -94,7 +94,8 @@ export type Domain = Awaited<ReturnType<typeof buildDomain>>;
 export async function buildDomain(i: DomainInput) {
   const { cfg, store } = i;
   const log: DomainDeps['log'] = (level, msg, fields) => i.log[level](fields ?? {}, msg);
-  const coordination = i.coordination ?? new LocalCoordination(cfg.instanceId);
+  const coordination = i.coordination
+    ?? new LocalCoordination(cfg.instanceId, (topic, err) => i.log.error({ err, topic }, 'a bus subscriber failed'));
   const bus = coordination.bus;
   const published = (topic: string) => (err: unknown) => i.log.error({ err, topic }, 'publishing to the other replicas failed');
   const links: ConnectionLinks = { cutRuntime: () => {}, cutPublic: () => {}, revokePublic: () => {}, listenPort: () => cfg.port };
