@@ -32,10 +32,21 @@ export async function startAccess(cfg: WarrenConfig, store: Store, workspaces: W
     log.warn({ client_id: admin.clientId, file: admin.file }, 'generated the admin API key (shown once; also saved in the data dir, mode 0600)');
     process.stdout.write(`\nWarren admin API key\n  X-Client-ID:     ${admin.clientId}\n  X-Client-Secret: ${admin.secret}\n  (saved in ${admin.file})\n\n`);
   }
-  // Expired tokens' rows and revoked ids are dropped hourly; they could not be used anyway.
-  const pruneTimer = setInterval(() => {
-    tokens.prune().catch((err) => log.error({ err }, 'pruning expired tokens failed'));
-  }, 3_600_000);
-  pruneTimer.unref();
-  return { tokens, auth, apiKeys, stop: () => clearInterval(pruneTimer) };
+  // Expired tokens' rows and revoked ids are dropped hourly (by the leader, fenced to its term);
+  // they could not be used anyway.
+  let pruneTimer: NodeJS.Timeout | null = null;
+  const prune = {
+    name: 'token prune',
+    start(fence: <T>(fn: () => Promise<T>) => Promise<T>) {
+      pruneTimer = setInterval(() => {
+        fence(() => tokens.prune()).catch((err) => log.error({ err }, 'pruning expired tokens failed'));
+      }, 3_600_000);
+      pruneTimer.unref();
+    },
+    stop() {
+      if (pruneTimer) clearInterval(pruneTimer);
+      pruneTimer = null;
+    },
+  };
+  return { tokens, auth, apiKeys, prune };
 }

@@ -13,8 +13,8 @@ import type { RecordListener } from './store/observed.js';
 import type { ImageStore } from './images/image-store.js';
 import type { WarrenMetrics } from './metrics/registry.js';
 import type {
-  AgentControlPort, AgentProbe, AddressAllocator, DomainDeps, FirewallPort, HostAddressProbe, ImagesPort, NetworkLayout,
-  PolicySyncPort,
+  AgentControlPort, AgentProbe, AddressAllocator, CoordinationPort, DomainDeps, FirewallPort, HostAddressProbe, ImagesPort,
+  NetworkLayout, PolicySyncPort,
 } from './domain/ports.js';
 import { hostFiles } from './host/files.js';
 import { Orchestrator } from './domain/orchestrator.js';
@@ -42,6 +42,8 @@ import { createWorkloadPlane } from './server-workloads.js';
 import { createSshPlane, sshBundlePath } from './server-ssh.js';
 import { createBuildPlane } from './server-builds.js';
 import { startAccess } from './server-access.js';
+import { LocalCoordination } from './coordination/local.js';
+import { LeaderTasks } from './coordination/leader-tasks.js';
 
 /** The host network as the domain sees it: ports, made by server-host.ts (or fakes in tests). */
 export interface NetworkWiring {
@@ -75,6 +77,8 @@ export interface DomainInput {
   sshBundle?: string | null;
   probe: AgentProbe;
   agentControl?: AgentControlPort;
+  /** Started coordination with the other replicas (server-coordination.ts); absent: in-process, this one alone. */
+  coordination?: CoordinationPort;
 }
 
 /** Ends connections a plane holds to a workspace; the planes set these once they exist. */
@@ -90,6 +94,10 @@ export type Domain = Awaited<ReturnType<typeof buildDomain>>;
 export async function buildDomain(i: DomainInput) {
   const { cfg, store } = i;
   const log: DomainDeps['log'] = (level, msg, fields) => i.log[level](fields ?? {}, msg);
+  const coordination = i.coordination
+    ?? new LocalCoordination(cfg.instanceId, (topic, err) => i.log.error({ err, topic }, 'a bus subscriber failed'));
+  const bus = coordination.bus;
+  const published = (topic: string) => (err: unknown) => i.log.error({ err, topic }, 'publishing to the other replicas failed');
   const links: ConnectionLinks = { cutRuntime: () => {}, cutPublic: () => {}, revokePublic: () => {}, listenPort: () => cfg.port };
   const archiveFiles = new ArchiveFiles(join(cfg.dataDir, 'archives'));
   const bootLog = new BootLogFiles(i.workspacesDir);
@@ -148,7 +156,7 @@ export async function buildDomain(i: DomainInput) {
   const namespaceGate = new NamespaceGate(store, (ns) => quotas.admit(ns));
   const workspaces = new WorkspaceService({
     namespaces: namespaceGate,
-    store, orchestrator, policy, hooks,
+    store, coordination, orchestrator, policy, hooks,
     network: deps.network,
     allocateAddress: i.network.allocate,
     resolveImage: (name) => deps.images.resolve(name),
@@ -173,14 +181,34 @@ export async function buildDomain(i: DomainInput) {
     lifecycle.onRecord(rec, id);
     inside.exitWatch.sync(rec, id); // vm_on_exit: follows running workspaces that ask for it
     statsHub.observe(rec, id); // a workspace that stops ends its stats streams
+    // The leader arms deadlines from every replica's writes, not only its own.
+    bus.publish('workspace.changed', { origin: coordination.instanceId, workspaceId: id }).catch(published('workspace.changed'));
   });
-  access = new RuntimeAccess(store, workspaces, orchestrator, i.signingKey, (id) => links.cutRuntime(id), () => i.network.sync.sync(),
-    (id) => lifecycle.idle.wake(id));
+  bus.subscribe('workspace.changed', ({ origin, workspaceId }) => {
+    if (origin === coordination.instanceId || !coordination.leadership.isLeader()) return;
+    store.getWorkspace(workspaceId).then((rec) => lifecycle.scheduler.refresh(rec, workspaceId))
+      .catch((err) => i.log.error({ err, id: workspaceId }, 're-arming a workspace changed on another replica failed'));
+  });
+  // Revocations go through the bus: every replica's gateway and edge cut their own exchanges (this
+  // replica's synchronously inside publish, before the answer; the others' within the bus bound).
+  bus.subscribe('access.revoked', ({ workspaceId }) => links.cutRuntime(workspaceId));
+  bus.subscribe('public.revoked', ({ workspaceId, port }) => links.revokePublic(workspaceId, port));
+  // Another replica changed exposures or policies: enforce them here too (this replica's own change synced already).
+  bus.subscribe('routes.changed', ({ origin }) => {
+    if (origin !== coordination.instanceId) i.network.sync.sync().catch((err) => i.log.error({ err }, 'network sync failed'));
+  });
+  const routesChanged = async (workspaceId?: string) => {
+    await i.network.sync.sync();
+    bus.publish('routes.changed', { origin: coordination.instanceId, ...(workspaceId ? { workspaceId } : {}) }).catch(published('routes.changed'));
+  };
+  access = new RuntimeAccess(store, workspaces, orchestrator, i.signingKey,
+    (id) => void bus.publish('access.revoked', { workspaceId: id }).catch(published('access.revoked')),
+    () => routesChanged(), (id) => lifecycle.idle.wake(id));
   await access.loadIndex();
-  const { tokens, auth, apiKeys, stop: stopAccess } = await startAccess(cfg, store, workspaces, access, i.log);
+  const { tokens, auth, apiKeys, prune } = await startAccess(cfg, store, workspaces, access, i.log);
 
   network = new NetworkPolicies({
-    store, workspaces, sync: i.network.sync, log,
+    store, workspaces, sync: { sync: () => routesChanged() }, log,
     imageLook: (image) => {
       const img = i.images.catalogEntry(image);
       return { logo: img?.logo ?? null, color: img?.color ?? null };
@@ -197,15 +225,33 @@ export async function buildDomain(i: DomainInput) {
   const publicAccess = new PublicAccess({
     store, workspaces,
     urls: publicUrls({ publicDomain: cfg.publicDomain, baseUrl: () => cfg.publicUrl.replace(/:0$/, `:${links.listenPort()}`), port: () => links.listenPort() }),
-    onRevoked: (id, port) => links.revokePublic(id, port),
-    onExposuresChanged: () => i.network.sync.sync(),
+    onRevoked: (id, port) => void bus.publish('public.revoked', { workspaceId: id, port }).catch(published('public.revoked')),
+    onExposuresChanged: (id) => routesChanged(id),
     wake: (id) => lifecycle.idle.wake(id),
     waitForPort: waitForTcp,
   });
   const timers: NodeJS.Timeout[] = [];
+  // The cluster-wide schedulers run on the leader only (a single host always leads).
+  let quotaTimer: NodeJS.Timeout | null = null;
+  const leaderTasks = new LeaderTasks(coordination.leadership, [
+    lifecycle.deadlines,
+    { name: 'usage', start: (epoch) => usage.start((fn) => coordination.leadership.fenced(epoch, fn)), stop: () => usage.stop() },
+    {
+      // Namespace quotas: refresh usage, fire thresholds, stop workspaces of `stop_workspaces` quotas used up.
+      name: 'namespace quotas',
+      start: () => {
+        quotaTimer = setInterval(() => {
+          quotas.enforce().catch((err) => i.log.error({ err }, 'namespace quota check failed'));
+        }, 60_000);
+        quotaTimer.unref();
+      },
+      stop: () => { if (quotaTimer) clearInterval(quotaTimer); quotaTimer = null; },
+    },
+    { name: prune.name, start: (epoch) => prune.start((fn) => coordination.leadership.fenced(epoch, fn)), stop: () => prune.stop() },
+  ], log);
 
   return {
-    store, deps, links, policy, orchestrator, warmPool, usage, statsHub, quotas, namespaceGate, workspaces, lifecycle,
+    store, coordination, deps, links, policy, orchestrator, warmPool, usage, statsHub, quotas, namespaceGate, workspaces, lifecycle,
     inside, ssh, access, tokens, auth, apiKeys, network, reconciler, buildPlane, publicAccess, archiveFiles,
 
     /** Brings the world in line with the store; resolves before the port may open. */
@@ -215,7 +261,7 @@ export async function buildDomain(i: DomainInput) {
       i.log.info({ ...summary, subnet: cfg.subnet }, 'reconciled workspaces with the host');
       await buildPlane.recover(); // a build killed with the server: its temporary workspaces, then its layer holds
       await lifecycle.arm();
-      await usage.start();
+      await leaderTasks.begin(); // deadlines, usage, quotas, token prune: here if this instance leads
       for (const rec of await store.allWorkspaces()) inside.exitWatch.sync(rec, rec.id);
       reconciler.startSweeping(5_000);
       await i.network.sync.sync();
@@ -224,10 +270,6 @@ export async function buildDomain(i: DomainInput) {
       timers.push(setInterval(() => {
         i.network.sync.sync().catch((err) => i.log.error({ err }, 'network sync failed'));
       }, 30_000));
-      // Namespace quotas: refresh usage, fire thresholds, stop workspaces of `stop_workspaces` quotas used up.
-      timers.push(setInterval(() => {
-        quotas.enforce().catch((err) => i.log.error({ err }, 'namespace quota check failed'));
-      }, 60_000));
       for (const t of timers) t.unref();
     },
 
@@ -243,10 +285,10 @@ export async function buildDomain(i: DomainInput) {
     async close(): Promise<void> {
       await ssh.close();
       await workspaces.drain();
+      await leaderTasks.end();
       await warmPool?.close();
       await usage.close();
       for (const t of timers) clearInterval(t);
-      stopAccess();
     },
   };
 }

@@ -64,10 +64,15 @@ export function createLifecycle(w: LifecycleWiring) {
       exitWatch.sync(rec, id);
       if (!rec) activity.forget(id);
     },
-    /** After reconciliation: arm everything from the store. */
+    /** After reconciliation: the exit watches of this host's workspaces. */
     async arm(): Promise<void> {
-      await scheduler.armAll();
       for (const rec of await w.store.allWorkspaces()) exitWatch.sync(rec, rec.id);
+    },
+    /** The deadline scheduler (TTL, restart backoff, idle) runs on the leader only. */
+    deadlines: {
+      name: 'lifecycle deadlines',
+      start: () => scheduler.armAll(),
+      stop: () => scheduler.standDown(),
     },
     close(): void {
       scheduler.close();

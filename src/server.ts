@@ -21,6 +21,7 @@ import type { Reconciler } from './domain/reconciler.js';
 import { imagesPort } from './server-images.js';
 import { logTo, openDataStore, startDriver, startHost, startImages } from './server-host.js';
 import { buildDomain, type Domain } from './server-domain.js';
+import { openCoordination } from './server-coordination.js';
 import { createPlanes } from './server-planes.js';
 import { claimBridge, releaseBridgeIfUnused } from './host/bridge-ownership.js';
 import { applyHttpTimeouts, capConnectionsPerClient, guardBodyIdle, httpServerOptions } from './util/http-guards.js';
@@ -47,6 +48,7 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
   // One owner per bridge: refuses here, before anything is made or touched, if another instance owns it.
   await claimBridge(cfg, hostLog);
   const { store, signingKey, setRecordListener } = await openDataStore(cfg);
+  const coordination = await openCoordination(cfg, log);
   let domain: Domain | null = null;
   // Operator metrics: live workspaces are read at scrape time (the domain exists by then).
   const metrics = createMetrics({
@@ -60,7 +62,7 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
   const images = await startImages(cfg, log, metrics);
   const d = (domain = await buildDomain({
     cfg, log, store, setRecordListener, signingKey, driver, workspacesDir, images, imagesPort: imagesPort(images), metrics,
-    network: host.network, host: host.facts, runtimeDir, probe: probeAgent, agentControl: new AgentControlClient(),
+    network: host.network, host: host.facts, runtimeDir, probe: probeAgent, agentControl: new AgentControlClient(), coordination,
   }));
   await d.start();
   await host.hostNet.startResolver(host.networkSync);
@@ -120,6 +122,7 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
       await closed;
       edge.close();
       await d.close();
+      await coordination.close();
       await host.close();
       await releaseBridgeIfUnused(cfg, {
         workspaceCount: async () => (await store.allWorkspaces()).length,

@@ -218,3 +218,79 @@ export interface KeyRingPort {
   load(): Promise<SigningKey[] | null>;
   save(keys: SigningKey[]): Promise<void>;
 }
+
+/**
+ * Coordination between the instances that serve one store (issue 16). Single host: all
+ * in-process (src/coordination/local.ts). Over PostgreSQL: leases, advisory locks and
+ * LISTEN/NOTIFY shared by every replica (src/coordination/postgres.ts). The domain sees
+ * only this port.
+ */
+export interface CoordinationPort {
+  /** This instance's id among the replicas (diagnostics, lease owner). */
+  readonly instanceId: string;
+  /**
+   * Runs `fn` as the one operation on workspace `id`: never two at once on one workspace,
+   * across all replicas; different workspaces proceed in parallel. Waits as long as the
+   * operations ahead take.
+   */
+  run<T>(id: string, fn: () => Promise<T>): Promise<T>;
+  /** `run`, but gives up after waiting `maxWaitMs` and throws what `onBusy` makes (`fn` never runs). */
+  runWithin<T>(id: string, maxWaitMs: number, onBusy: () => Error, fn: () => Promise<T>): Promise<T>;
+  /** The reservation critical section (quota checks and writes, address allocation): one at a time across replicas. */
+  reserve<T>(fn: () => Promise<T>): Promise<T>;
+  readonly leadership: LeadershipPort;
+  readonly bus: BusPort;
+  /** Starts campaigning and listening; resolves once the first leadership attempt was made. */
+  start(): Promise<void>;
+  /** Gives up leadership, leases and connections (a clean stop). */
+  close(): Promise<void>;
+}
+
+/**
+ * One leader among the replicas runs the cluster-wide schedulers. Each term has an epoch,
+ * strictly larger than every earlier term's; a leader-only write runs through `fenced`
+ * with the epoch it was granted, and is refused (StaleEpochError) once a later term began.
+ */
+export interface LeadershipPort {
+  isLeader(): boolean;
+  /** The epoch of this instance's current term; null when not leader. */
+  epoch(): number | null;
+  /** `listener(true, epoch)` when this instance becomes leader, `(false, null)` when deposed. Returns its removal. */
+  onChange(listener: (leader: boolean, epoch: number | null) => void): () => void;
+  /**
+   * Runs `fn` only if `epoch` is still the current term, and no later term can begin while
+   * `fn` runs; throws StaleEpochError otherwise.
+   */
+  fenced<T>(epoch: number, fn: () => Promise<T>): Promise<T>;
+}
+
+/** A leader-only write from a term that has ended. */
+export class StaleEpochError extends Error {
+  constructor(readonly epoch: number, readonly current: number | null) {
+    super(`leadership epoch ${epoch} has ended (current: ${current ?? 'none'})`);
+    this.name = 'StaleEpochError';
+  }
+}
+
+/** What every replica must act on at once. Payloads are JSON. */
+export interface BusTopics {
+  /** Tokens of a workspace rotated or its runtime access disabled: cut its gateway streams. */
+  'access.revoked': { workspaceId: string };
+  /** A public slug of (workspace, port) stopped routing: cut the edge's exchanges. */
+  'public.revoked': { workspaceId: string; port: number };
+  /** Routes, exposures or network policies changed: re-read them. `origin`: the publishing instance's id. */
+  'routes.changed': { origin: string; workspaceId?: string };
+  /** A workspace record was written (or deleted) by replica `origin`: the leader re-arms its deadlines. */
+  'workspace.changed': { origin: string; workspaceId: string };
+}
+
+/**
+ * Publish/subscribe across replicas. The publishing instance's own subscribers run
+ * synchronously inside `publish` (before it returns), so a local effect happens before the
+ * caller answers; other replicas' run when the message reaches them (bounded delivery,
+ * docs/SPECIFICATION.md). A message may be lost while a replica's listener reconnects.
+ */
+export interface BusPort {
+  publish<K extends keyof BusTopics>(topic: K, payload: BusTopics[K]): Promise<void>;
+  subscribe<K extends keyof BusTopics>(topic: K, handler: (payload: BusTopics[K]) => void): () => void;
+}

@@ -28,6 +28,8 @@ export class LifecycleScheduler {
   /** Workspaces with an idle policy: only their traffic moves a deadline (no store read per request otherwise). */
   private readonly withIdle = new Set<string>();
   private closed = false;
+  /** Another replica leads: no deadline is armed here (issue 16; a single host always leads). */
+  private standby = false;
 
   constructor(private readonly d: SchedulerDeps) {
     d.activity.onIdle((id) => {
@@ -35,13 +37,15 @@ export class LifecycleScheduler {
     });
   }
 
+  /** Arms every record's deadlines (at start, and when this instance becomes the leader). */
   async armAll(): Promise<void> {
+    this.standby = false;
     for (const rec of await this.d.store.allWorkspaces()) this.refresh(rec);
   }
 
   /** Re-arms the timers of one workspace from its record (null: it is gone). */
   refresh(rec: WorkspaceRecord | null, id = rec?.id): void {
-    if (!id || this.closed) return;
+    if (!id || this.closed || this.standby) return;
     if (rec && idleOf(rec.config)) this.withIdle.add(id);
     else this.withIdle.delete(id);
     const due = rec ? deadlinesOf(rec, this.activityOf(id)) : [];
@@ -63,6 +67,12 @@ export class LifecycleScheduler {
   /** Armed keys (`<id>:<kind>`), for tests and diagnostics. */
   armed(): string[] {
     return this.timers.keys();
+  }
+
+  /** This instance stopped leading: its timers go, and none is armed until `armAll`. */
+  standDown(): void {
+    this.standby = true;
+    this.timers.clearAll();
   }
 
   close(): void {

@@ -2,8 +2,9 @@
  * The workspace resource: create, read, update, delete and power actions. Every
  * mutation records its intent (transitional state + `pending`) in the store
  * before any side effect, then runs it through `runPending`. One operation per
- * workspace at a time (KeyedLock); creates are serialised around the quota check
- * and address allocation so reservations cannot race.
+ * workspace at a time, across replicas (CoordinationPort.run); creates and start
+ * reservations are serialised around the quota check and address allocation
+ * (CoordinationPort.reserve) so reservations cannot race.
  */
 import { AppError } from '../contract/errors.js';
 import { publicMessage } from '../contract/envelope.js';
@@ -11,13 +12,12 @@ import type { CreateWorkspaceCommand, UpdateWorkspaceCommand } from '../contract
 import type { IdlePolicy } from '../contract/lifecycle.js';
 import { defaultConfig, parseConfig } from '../contract/workspace.js';
 import type { Store, WorkspaceRecord, WorkspaceFilter, Page, ReservationRow } from '../store/store.js';
-import { KeyedLock } from './locks.js';
 import { applyLifecycleChange, RECORD_LOCK_WAIT_MS, workspaceBusy, type LifecycleChange } from './record-changes.js';
 import { isLive, planTransition, type PowerAction } from './lifecycle.js';
 import { checkReservation, checkStartFits, demandOf, type QuotaPolicy } from './quota.js';
 import { runPending, type OperationHooks } from './operations.js';
 import type { Orchestrator } from './orchestrator.js';
-import type { AddressAllocator, ImageFacts, NetworkLayout } from './ports.js';
+import type { AddressAllocator, CoordinationPort, ImageFacts, NetworkLayout } from './ports.js';
 import { withImageDefaults } from './image-defaults.js';
 import { newWorkspaceRecord } from './records.js';
 import { idleOf } from './deadlines.js';
@@ -28,6 +28,8 @@ import { faultPoint } from '../util/fault-points.js';
 
 export interface WorkspaceServiceOptions {
   store: Store;
+  /** Per-workspace operations and the reservation section (in-process, or across replicas). */
+  coordination: CoordinationPort;
   orchestrator: Orchestrator;
   policy: QuotaPolicy;
   network: NetworkLayout;
@@ -45,14 +47,14 @@ export interface WorkspaceServiceOptions {
 
 export type { LifecycleChange } from './record-changes.js';
 
-const CREATE_LOCK = '__create__';
-
 export class WorkspaceService {
-  private readonly lock = new KeyedLock();
+  private readonly lock: CoordinationPort;
   /** Background operations, so shutdown and tests can await them. */
   private readonly inFlight = new Set<Promise<unknown>>();
 
-  constructor(private readonly o: WorkspaceServiceOptions) {}
+  constructor(private readonly o: WorkspaceServiceOptions) {
+    this.lock = o.coordination;
+  }
 
   async get(idOrSlug: string): Promise<WorkspaceRecord> {
     const rec = await this.o.store.findWorkspace(idOrSlug);
@@ -104,7 +106,7 @@ export class WorkspaceService {
    * the number of workspaces) and returns the new workspaces' fields.
    */
   async reserve(build: (all: ReservationRow[]) => Array<Omit<Parameters<typeof newWorkspaceRecord>[0], 'ip'>>): Promise<WorkspaceRecord[]> {
-    return this.lock.run(CREATE_LOCK, async () => {
+    return this.lock.reserve(async () => {
       const all = await this.o.store.allReservations();
       const inputs = build(all);
       for (const input of inputs) await this.o.namespaces?.admit(input.namespace, demandOf(input), inputs.filter((i) => i.namespace === input.namespace).length, all);
@@ -133,7 +135,7 @@ export class WorkspaceService {
 
   /** A free address for a warm-pool sandbox: no record's and none in `held`, under the create lock. */
   reserveAddress(held: ReadonlySet<string>): Promise<string> {
-    return this.lock.run(CREATE_LOCK, async () => {
+    return this.lock.reserve(async () => {
       const taken = addressesInUse(await this.o.store.allReservations(), held);
       return this.o.allocateAddress(taken);
     });
@@ -193,7 +195,7 @@ export class WorkspaceService {
     const now = new Date().toISOString();
     const intent = (action === 'start' || action === 'restart') && !isLive(rec.state)
       // The `starting` intent is the running-pool reservation: checked and written under the create lock.
-      ? await this.lock.run(CREATE_LOCK, async () => {
+      ? await this.lock.reserve(async () => {
         checkStartFits(this.o.policy, await this.o.store.allReservations(), rec);
         return this.o.store.updateWorkspace(intentOf(rec, action, opts, plan.via, now));
       })
@@ -262,7 +264,7 @@ export class WorkspaceService {
 
   /** Runs `fn` under the create lock: no workspace is reserved meanwhile (image removal). */
   underCreateLock<T>(fn: () => Promise<T>): Promise<T> {
-    return this.lock.run(CREATE_LOCK, fn);
+    return this.lock.reserve(fn);
   }
 
   /** Runs `fn` under the workspace's lock (used by the reconciler and access control). */

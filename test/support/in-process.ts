@@ -18,7 +18,7 @@ import { ImageStore } from '../../src/images/image-store.js';
 import { createMetrics } from '../../src/metrics/registry.js';
 import { allocate } from '../../src/network/addresses.js';
 import { probeAgent } from '../../src/gateway/probe.js';
-import type { ImageFacts, ImagesPort } from '../../src/domain/ports.js';
+import type { CoordinationPort, ImageFacts, ImagesPort } from '../../src/domain/ports.js';
 import { openDataStore } from '../../src/server-host.js';
 import { buildDomain, type Domain, type NetworkWiring } from '../../src/server-domain.js';
 import { createPlanes } from '../../src/server-planes.js';
@@ -50,7 +50,8 @@ export interface InProcessWarren {
   close(): Promise<void>;
 }
 
-export async function startInProcess(): Promise<InProcessWarren> {
+/** `coordination`: a started one shared with other instances (replica tests); default in-process, this one alone. */
+export async function startInProcess(opts: { coordination?: CoordinationPort } = {}): Promise<InProcessWarren> {
   const dataDir = mkdtempSync(join(tmpdir(), 'warren-inproc-'));
   const net = `127.${randomInt(1, 255)}.${randomInt(0, 255)}`;
   const loaded = loadConfig({ 'data-dir': dataDir, subnet: `${net}.0/24`, port: '0', host: '127.0.0.1' });
@@ -79,6 +80,7 @@ export async function startInProcess(): Promise<InProcessWarren> {
     cfg, log, store, setRecordListener, signingKey, driver, workspacesDir: join(dataDir, 'workspaces'), images,
     imagesPort: fakeImages, metrics, network, host: { memoryMb: 16_384, cores: 4, diskMb: 100_000 },
     runtimeDir: join(dataDir, 'runtime'), sshBundle: null, probe: probeAgent,
+    ...(opts.coordination ? { coordination: opts.coordination } : {}),
   });
   await domain.start();
   const { controlPlane } = createPlanes({ cfg, log, domain, images, metrics, driverName: driver.name, networkGateway: network.layout.gateway });
