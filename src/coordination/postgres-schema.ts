@@ -1,7 +1,7 @@
 /**
- * The coordination tables in PostgreSQL (issue 16). COORDINATION_SCHEMA_SQL is one
- * idempotent script, to be folded into the store's PostgreSQL migrations; until then
- * `ensureSchema` applies it under an advisory lock, so replicas starting together do not race.
+ * The coordination tables in PostgreSQL (issue 16). COORDINATION_SCHEMA_SQL is applied by
+ * the store's PostgreSQL migration 10 (src/store/postgres-migrations.ts: under the migration
+ * lock, once); coordination only checks that it is there (`requireSchema`).
  *
  * - warren_coord_leases: the operation lease of a workspace. `token` is the holder's own
  *   random value (renew and release match it, so a lease taken over after expiry is never
@@ -9,11 +9,10 @@
  * - warren_coord_leader: one row; `epoch` grows by one at each new leader's term (fencing).
  */
 import type pg from 'pg';
-import { inTransaction } from './pg-tx.js';
 
 /** Advisory lock keys (two-int form): class 'Wc' (0x5763), one object each. */
 export const ADVISORY_CLASS = 0x5763;
-export const ADVISORY = { schema: 1, reserve: 2, leader: 3 } as const;
+export const ADVISORY = { reserve: 2, leader: 3 } as const;
 
 export const COORDINATION_SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS warren_coord_leases (
@@ -31,10 +30,10 @@ CREATE TABLE IF NOT EXISTS warren_coord_leader (
 INSERT INTO warren_coord_leader (id, epoch) VALUES (1, 0) ON CONFLICT (id) DO NOTHING;
 `;
 
-/** Applies COORDINATION_SCHEMA_SQL once, in one transaction, under the schema advisory lock. */
-export async function ensureSchema(pool: pg.Pool): Promise<void> {
-  await inTransaction(pool, async (c) => {
-    await c.query('SELECT pg_advisory_xact_lock($1, $2)', [ADVISORY_CLASS, ADVISORY.schema]);
-    await c.query(COORDINATION_SCHEMA_SQL);
-  });
+/** Refuses a database whose migrations have not made the coordination tables (run `warren migrate`). */
+export async function requireSchema(pool: pg.Pool): Promise<void> {
+  const res = await pool.query<{ t: string | null }>("SELECT to_regclass('warren_coord_leader')::text AS t");
+  if (res.rows[0]?.t == null) {
+    throw new Error('The database has no coordination tables: run `warren migrate --database-url …` (or start the store first)');
+  }
 }

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { startPostgres, type TestPostgres } from '../../test/support/postgres.js';
+import { startPostgres, createMigratedDatabase, type TestPostgres } from '../../test/support/postgres.js';
 import { runCoordinationContract, type ChildReplica, type CoordinationWorld } from './contract-suite.js';
 import { PostgresCoordination } from './postgres.js';
 import type { CoordinationPort } from '../domain/ports.js';
@@ -45,7 +45,7 @@ async function child(url: string, args: string[], ready: string): Promise<ChildR
 }
 
 async function world(replicas: number): Promise<CoordinationWorld> {
-  const url = await pgs.createDatabase();
+  const url = await createMigratedDatabase(pgs);
   // One client (queries queue on it), ended before the server stops: a pool's end resolves before its
   // sockets close, and a server shutdown meanwhile would raise on a client nobody listens to any more.
   const testPool = new pg.Client({ connectionString: url });

@@ -6,7 +6,7 @@
  *   they hold one connection, not one each);
  * - leadership and fencing: a session advisory lock and an epoch row (postgres-leader.ts);
  * - the bus: LISTEN/NOTIFY (postgres-bus.ts).
- * Tables: postgres-schema.ts (`ensureSchema` before `start`).
+ * Tables: postgres-schema.ts (made by the store's migration 10; `open` checks them).
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
@@ -15,7 +15,7 @@ import { KeyedLock } from '../domain/locks.js';
 import { WorkspaceLeases } from './postgres-lease.js';
 import { PgLeadership } from './postgres-leader.js';
 import { PgBus } from './postgres-bus.js';
-import { ADVISORY, ADVISORY_CLASS, ensureSchema } from './postgres-schema.js';
+import { ADVISORY, ADVISORY_CLASS, requireSchema } from './postgres-schema.js';
 import { inTransaction } from './pg-tx.js';
 
 export const DEFAULT_LEASE_TTL_MS = 10_000;
@@ -59,7 +59,7 @@ export class PostgresCoordination implements CoordinationPort {
   static async open(databaseUrl: string, o: Omit<PostgresCoordinationOptions, 'pool'>): Promise<PostgresCoordination> {
     const pool = new pg.Pool({ connectionString: databaseUrl, max: 10, keepAlive: true });
     try {
-      await ensureSchema(pool);
+      await requireSchema(pool);
     } catch (err) {
       await pool.end().catch(() => {});
       throw err;

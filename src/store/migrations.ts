@@ -276,6 +276,8 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 7, name: 'scoped API keys and access tokens', up: (db) => db.exec(ACCESS_SCHEMA) },
   { version: 8, name: 'workspace ssh access', up: (db) => db.exec(SSH_SCHEMA) },
   { version: 9, name: 'workspace image pin', up: (db) => db.exec(IMAGE_PIN_SCHEMA) },
+  // A single host coordinates in process (src/coordination/local.ts): the version exists so both lists stay aligned.
+  { version: 10, name: 'coordination tables (PostgreSQL only)', up: () => {} },
 ];
 
 function ensureBookkeeping(db: Database.Database): void {

@@ -19,6 +19,7 @@ import type pg from 'pg';
 import { checkOrdered, refuseUnknownVersions } from './migrations.js';
 import { inTransaction } from './postgres-db.js';
 import { BASELINE_SCHEMA } from './postgres-schema.js';
+import { COORDINATION_SCHEMA_SQL } from '../coordination/postgres-schema.js';
 
 export interface PgMigration {
   version: number;
@@ -35,6 +36,11 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
     version: 9,
     name: 'baseline: the schema of SQLite migrations 1-9',
     up: async (c) => { await c.query(BASELINE_SCHEMA); },
+  },
+  {
+    version: 10,
+    name: 'coordination: workspace operation leases and the leader epoch (src/coordination/postgres-schema.ts)',
+    up: async (c) => { await c.query(COORDINATION_SCHEMA_SQL); },
   },
 ];
 

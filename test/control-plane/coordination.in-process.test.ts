@@ -7,7 +7,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startPostgres, type TestPostgres } from '../support/postgres.js';
+import { startPostgres, createMigratedDatabase, type TestPostgres } from '../support/postgres.js';
 import { startInProcess, type InProcessWarren } from '../support/in-process.js';
 import { PostgresCoordination } from '../../src/coordination/postgres.js';
 import { until } from '../../src/coordination/contract-suite.js';
@@ -21,7 +21,7 @@ let aOpen = true;
 
 before(async () => {
   pgs = await startPostgres();
-  const url = await pgs.createDatabase();
+  const url = await createMigratedDatabase(pgs);
   coordA = await PostgresCoordination.open(url, { instanceId: 'a' });
   await coordA.start(); // first: it leads
   a = await startInProcess({ coordination: coordA });

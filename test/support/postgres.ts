@@ -179,3 +179,17 @@ export async function startPostgres(): Promise<TestPostgres> {
     throw err;
   }
 }
+
+/** A new database with the store's migrations applied (what `warren migrate` or a store's start makes). */
+export async function createMigratedDatabase(pgs: TestPostgres): Promise<string> {
+  const url = await pgs.createDatabase();
+  const { runPgMigrations } = await import('../../src/store/postgres-migrations.js');
+  const pool = new pg.Pool({ connectionString: url, max: 1 });
+  pool.on('error', () => {});
+  try {
+    await runPgMigrations(pool);
+  } finally {
+    await pool.end();
+  }
+  return url;
+}
