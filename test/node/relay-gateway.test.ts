@@ -2,7 +2,7 @@
  * The wiring point of the node relay: a route (gateway), an exposure (edge) and an SSH
  * target (jump host) with `via` reach the sandbox through the node's relay, not
  * directly; without relays configured such a route answers 502, never a direct hop.
- * The sandbox is a namespace of our own (test/node/relay-lab.ts).
+ * The sandbox is a namespace of our own (test/support/relay-lab.ts).
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,7 +19,7 @@ import { createEdge } from '../../src/gateway/edge.js';
 import { JumpHost } from '../../src/ssh/jump-host.js';
 import { generateHostKey } from '../../src/ssh/host-key.js';
 import { fakeResolver } from '../gateway/harness.js';
-import { RelayLab } from './relay-lab.js';
+import { RelayLab } from '../support/relay-lab.js';
 
 const lab = new RelayLab();
 const key = generateNodeKey('k1');

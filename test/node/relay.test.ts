@@ -1,6 +1,6 @@
 /**
  * The node relay over real sockets: a namespace of our own stands for a sandbox on
- * this node (test/node/relay-lab.ts); the relay runs in the host namespace on the
+ * this node (test/support/relay-lab.ts); the relay runs in the host namespace on the
  * veth's host address and the replica's client reaches the sandbox only through it.
  */
 import { after, before, test } from 'node:test';
@@ -12,7 +12,7 @@ import WebSocket from 'ws';
 import { generateNodeKey, NodeTokenSigner, NodeTokenVerifier, type NodePurpose } from '../../src/node/node-tokens.js';
 import { RelayServer, type RelayServerOptions } from '../../src/node/relay-server.js';
 import { RelayClient, TunnelAgent } from '../../src/gateway/relay-client.js';
-import { RelayLab } from './relay-lab.js';
+import { RelayLab } from '../support/relay-lab.js';
 
 const lab = new RelayLab();
 const key = generateNodeKey('k1');
