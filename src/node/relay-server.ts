@@ -228,6 +228,7 @@ export class RelayServer {
     (client as Partial<Socket>).setTimeout?.(idle, close);
     upstream.on('close', close);
     client.on('close', close);
+    if (client.destroyed) return close(); // the caller left while we dialled: its 'close' has passed
     writeStatus(client, 200);
     if (head.length > 0) upstream.write(head);
     pipeline(client, upstream, (err) => err && close());

@@ -198,6 +198,23 @@ test('tunnel caps: per caller 429, in all 503; slots come back when tunnels clos
   (await client(port).openTunnel(lab.sandboxIp, 22, 'ssh')).destroy();
 });
 
+test('a caller that leaves while the relay checks and dials frees its slot', async () => {
+  const { server, port } = await startRelay({
+    maxTunnels: 1,
+    isLiveSandbox: async (ip) => {
+      await new Promise((r) => setTimeout(r, 200));
+      return ip === lab.sandboxIp;
+    },
+  });
+  const s = connect({ host: lab.hostIp, port });
+  s.write(connectLine(`${lab.sandboxIp}:22`, sign('node-a', `${lab.sandboxIp}:22`, 'ssh')));
+  await new Promise((r) => setTimeout(r, 50));
+  s.destroy();
+  await new Promise((r) => setTimeout(r, 400));
+  assert.equal(server.openTunnels, 0);
+  (await client(port).openTunnel(lab.sandboxIp, 22, 'ssh')).destroy(); // the one slot is free again
+});
+
 test('an idle tunnel is closed', async () => {
   const { server, port } = await startRelay({ idleTimeoutMs: 300 });
   const tunnel = await client(port).openTunnel(lab.sandboxIp, 9990, 'agent');
