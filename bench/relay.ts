@@ -2,8 +2,8 @@
  * The node relay (suite `relay`): what a replica pays to reach an agent through the
  * node's relay (src/node/relay-server.ts) instead of directly. The "agent" is a small
  * HTTP server in a network namespace of our own (test/support/relay-lab.ts); the relay
- * runs in the host namespace; both paths hit the same server in the same run,
- * interleaved so they see the same machine.
+ * runs in the host namespace in a process of its own (bench/relay-child.ts); both paths
+ * hit the same server in the same run, interleaved so they see the same machine.
  *
  * - `relay_http_roundtrip`: `GET /health` over the tunnel `http.Agent` (keep-alive: the
  *   tunnel is opened once and reused), against the same request over a direct
@@ -11,10 +11,11 @@
  * - `relay_tunnel_open`: a new tunnel (token signed, CONNECT, relay checks, connect to
  *   the sandbox, 200) against a direct TCP connect to the same port. `BENCH_RELAY_OPENS` (300).
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { Agent, request } from 'node:http';
 import { connect } from 'node:net';
-import { generateNodeKey, NodeTokenSigner, NodeTokenVerifier, type NodePurpose } from '../src/node/node-tokens.js';
-import { RelayServer } from '../src/node/relay-server.js';
+import { fileURLToPath } from 'node:url';
+import { generateNodeKey, NodeTokenSigner, type NodeKey, type NodePurpose } from '../src/node/node-tokens.js';
 import { RelayClient, TunnelAgent } from '../src/gateway/relay-client.js';
 import { RelayLab } from '../test/support/relay-lab.js';
 import { result, type BenchResult } from './stats.js';
@@ -48,20 +49,34 @@ function directConnect(host: string, port: number): Promise<number> {
   });
 }
 
+/** Starts bench/relay-child.ts; resolves with the process and its port. */
+function startRelayProcess(lab: RelayLab, key: NodeKey): Promise<{ child: ChildProcess; port: number }> {
+  const script = fileURLToPath(new URL('./relay-child.ts', import.meta.url));
+  const args = JSON.stringify({ kid: key.kid, key: key.key.toString('hex'), subnet: lab.subnet, liveIp: lab.sandboxIp, host: lab.hostIp });
+  const child = spawn(process.execPath, ['--import', 'tsx', script, args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /port (\d+)/.exec(out);
+      if (m) resolve({ child, port: Number(m[1]) });
+    });
+    child.once('exit', (code) => reject(new Error(`relay process exited ${code}`)));
+  });
+}
+
 export async function relayBenchmarks(): Promise<BenchResult[]> {
   const lab = new RelayLab();
-  let relay: RelayServer | null = null;
+  let relay: ChildProcess | null = null;
   const direct = new Agent({ keepAlive: true, maxSockets: 1 });
   let tunneled: TunnelAgent | null = null;
   try {
     await lab.setup();
     const key = generateNodeKey('bench');
     const signer = new NodeTokenSigner(key, 'bench');
-    relay = new RelayServer({
-      nodeId: 'node-bench', verifier: new NodeTokenVerifier([key]), subnet: lab.subnet,
-      isLiveSandbox: (ip) => ip === lab.sandboxIp,
-    });
-    const port = await relay.listen(0, lab.hostIp);
+    const started = await startRelayProcess(lab, key);
+    relay = started.child;
+    const port = started.port;
     const client = new RelayClient({
       relayHost: lab.hostIp, relayPort: port, nodeId: 'node-bench',
       sign: (n: string, t: string, p: NodePurpose) => signer.sign(n, t, p),
@@ -93,7 +108,11 @@ export async function relayBenchmarks(): Promise<BenchResult[]> {
   } finally {
     direct.destroy();
     tunneled?.destroy();
-    await relay?.close().catch(() => undefined);
+    if (relay?.pid !== undefined && relay.exitCode === null) {
+      const exited = new Promise((r) => relay!.once('exit', r));
+      relay.kill('SIGTERM');
+      await exited;
+    }
     await lab.cleanup();
   }
 }
