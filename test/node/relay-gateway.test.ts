@@ -19,6 +19,7 @@ import { createEdge } from '../../src/gateway/edge.js';
 import { JumpHost } from '../../src/ssh/jump-host.js';
 import { generateHostKey } from '../../src/ssh/host-key.js';
 import { fakeResolver } from '../gateway/harness.js';
+import { findLeaks } from '../support/leaks.js';
 import { RelayLab } from '../support/relay-lab.js';
 
 const lab = new RelayLab();
@@ -111,9 +112,11 @@ test('a route with via answers agent_unreachable when the relay refuses or none 
   const refused = await post(wrongNode, '/exec', '{}');
   assert.equal(refused.status, 502);
   assert.equal(refused.json.code, 'agent_unreachable');
+  assert.deepEqual(findLeaks(refused.json), [], 'no relay or sandbox address, no errno text');
   const none = await post(await gatewayUrl(false, via), '/exec', '{}');
   assert.equal(none.status, 502);
   assert.equal(none.json.code, 'agent_unreachable');
+  assert.deepEqual(findLeaks(none.json), []);
 });
 
 test('the edge forwards to an exposed port through the relay', async () => {
