@@ -28,6 +28,9 @@ import type { NodePurpose, NodeTokenVerifier } from './node-tokens.js';
 
 export const RELAY_AUTH_SCHEME = 'Warren-Node';
 const SSH_PORT = 22;
+const DEFAULT_MAX_TUNNELS = 4096;
+/** Connections beyond the tunnel cap that may be sending their request at once. */
+const PENDING_CONNECTIONS = 256;
 
 export interface RelayServerOptions {
   nodeId: string;
@@ -92,6 +95,8 @@ export class RelayServer {
     this.server = createServer((req, res) => this.refuseRequest(req, res));
     this.server.headersTimeout = 10_000;
     this.server.requestTimeout = 15_000;
+    // Connections still sending their CONNECT are bounded too (each has 10 s to finish it).
+    this.server.maxConnections = (o.maxTunnels ?? DEFAULT_MAX_TUNNELS) + PENDING_CONNECTIONS;
     this.server.on('connect', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onConnect(req, socket, head));
     this.server.on('upgrade', (_req: IncomingMessage, socket: Duplex) => {
       socket.on('error', () => socket.destroy());
@@ -172,7 +177,7 @@ export class RelayServer {
   private reserve(caller: string): () => void {
     const n = this.perCaller.get(caller) ?? 0;
     if (n >= (this.o.maxTunnelsPerCaller ?? 1024)) throw new Refusal(429, 'caller tunnel cap');
-    if (this.reserved >= (this.o.maxTunnels ?? 4096)) throw new Refusal(503, 'node tunnel cap');
+    if (this.reserved >= (this.o.maxTunnels ?? DEFAULT_MAX_TUNNELS)) throw new Refusal(503, 'node tunnel cap');
     this.perCaller.set(caller, n + 1);
     this.reserved++;
     let done = false;
