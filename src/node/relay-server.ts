@@ -23,11 +23,11 @@ import { pipeline } from 'node:stream';
 import type { Duplex } from 'node:stream';
 import { contains } from '../network/addresses.js';
 import { AGENT_PORT } from '../domain/ports.js';
+import { WORKSPACE_SSH_PORT } from '../contract/ssh-agent.js';
 import { NonceCache } from './nonce-cache.js';
 import type { NodePurpose, NodeTokenVerifier } from './node-tokens.js';
 
 export const RELAY_AUTH_SCHEME = 'Warren-Node';
-const SSH_PORT = 22;
 const DEFAULT_MAX_TUNNELS = 4096;
 /** Connections beyond the tunnel cap that may be sending their request at once. */
 const PENDING_CONNECTIONS = 256;
@@ -77,7 +77,7 @@ function writeStatus(socket: Duplex, status: number, extra = ''): void {
 /** The port a purpose may open; the token binds the exact target, so an edge token opens the one port it names. */
 export function allowedPort(purpose: NodePurpose, port: number): boolean {
   if (purpose === 'agent') return port === AGENT_PORT;
-  if (purpose === 'ssh') return port === SSH_PORT;
+  if (purpose === 'ssh') return port === WORKSPACE_SSH_PORT;
   if (purpose === 'edge') return port > 0 && port < 65536;
   return false; // 'api' tokens are for the node API, not tunnels
 }
