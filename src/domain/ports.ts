@@ -195,6 +195,16 @@ export interface RuntimeRoute {
   port: number;
   /** Raw connection token the agent accepts; replaces the caller's token. */
   agentToken: string;
+  /** The node relay to reach `host` through (the sandbox runs on another host); absent = connect directly. */
+  via?: RelayVia;
+}
+
+/** A node's relay (src/node/relay-server.ts), as a replica reaches it. */
+export interface RelayVia {
+  relayHost: string;
+  relayPort: number;
+  /** The node the relay belongs to (bound into every tunnel token). */
+  nodeId: string;
 }
 
 export const AGENT_PORT = 9990;

@@ -24,6 +24,8 @@ export interface EdgeHop {
   log?: GatewayLog;
   /** Registers a way to cut this exchange; returns the unregister function. */
   track: (cut: () => void) => () => void;
+  /** Opens upgrade connections another way (a node relay tunnel); absent = direct. */
+  open?: () => Promise<Duplex>;
 }
 
 export function unreachable(hop: Pick<EdgeHop, 'workspaceId' | 'port'>, reason: string): AppError {
@@ -56,6 +58,7 @@ export function forwardEdgeUpgrade(req: IncomingMessage, client: Duplex, head: B
     handshake: serializeHandshake(req, hop.path),
     connectTimeoutMs: hop.connectTimeoutMs,
     track: hop.track,
+    open: hop.open,
     onUnreachable: (socket, reason) => {
       hop.log?.('edge: upgrade upstream unreachable', { workspace_id: hop.workspaceId, port: hop.port, reason });
       writeSocketError(socket, unreachable(hop, reason));

@@ -21,11 +21,15 @@ import { forwardEdgeHttp, forwardEdgeUpgrade, type EdgeHop } from './edge-forwar
 import { sendWireError, writeSocketError } from './respond.js';
 import type { ExchangeObserver, GatewayLog } from './types.js';
 import { CutRegistry } from './cuts.js';
+import { RelayRoutes } from './relay-routes.js';
+import type { Relays, RelayVia } from './relay-client.js';
 
 export interface EdgeTarget {
   workspaceId: string;
   ip: string;
   port: number;
+  /** The node relay to reach `ip` through; absent = directly. */
+  via?: RelayVia;
 }
 
 export interface EdgeOptions {
@@ -37,6 +41,8 @@ export interface EdgeOptions {
   log?: GatewayLog;
   /** Exchange accounting for the idle policy. */
   onExchange?: ExchangeObserver;
+  /** Node relays, for targets with `via`. */
+  relays?: Relays;
 }
 
 export interface Edge {
@@ -98,9 +104,12 @@ export function createEdge(opts: EdgeOptions): Edge {
   /** Bumped on every revoke: a lookup that overlapped one is repeated. */
   let revocations = 0;
 
-  function agentFor(key: string): Agent {
+  const relayed = new RelayRoutes(opts.relays, 'edge', connectTimeoutMs);
+
+  function agentFor(key: string, via: RelayVia | undefined): Agent {
     let agent = agents.get(key);
-    if (!agent) agents.set(key, (agent = new Agent({ keepAlive: true, maxFreeSockets: 16 })));
+    const o = { keepAlive: true, maxFreeSockets: 16 };
+    if (!agent) agents.set(key, (agent = via ? relayed.newAgent(via, o) : new Agent(o)));
     return agent;
   }
 
@@ -124,7 +133,8 @@ export function createEdge(opts: EdgeOptions): Edge {
     const key = keyOf(target.workspaceId, target.port);
     return {
       workspaceId: target.workspaceId, ip: target.ip, port: target.port, path: route.path,
-      agent: agentFor(key), connectTimeoutMs, log: opts.log,
+      agent: agentFor(key, target.via), connectTimeoutMs, log: opts.log,
+      open: target.via ? relayed.opener(target.via, target.ip, target.port) : undefined,
       track: open.track(key, opts.onExchange && (() => opts.onExchange!(target!.workspaceId))),
     };
   }

@@ -18,6 +18,8 @@ export interface UpgradeContext {
   connectTimeoutMs: number;
   log?: GatewayLog;
   track: (cut: () => void) => () => void;
+  /** Opens the connection to the agent another way (a node relay tunnel); absent = direct. */
+  open?: () => Promise<Duplex>;
 }
 
 /**
@@ -38,6 +40,7 @@ export function forwardUpgrade(req: IncomingMessage, client: Duplex, head: Buffe
     handshake: serializeUpgradeRequest(req, route.agentToken),
     connectTimeoutMs: ctx.connectTimeoutMs,
     track: ctx.track,
+    open: ctx.open,
     onUnreachable: (socket, reason) => {
       const requestId = requestIdFrom(req.headers[REQUEST_ID_HEADER]);
       ctx.log?.('gateway: upgrade to agent failed', { request_id: requestId, workspace_id: route.workspaceId, reason });

@@ -17,6 +17,7 @@ import { callerToken, isHealthPath, isRuntimePath, pathnameOf } from './paths.js
 import { assignRequestId, sendJson, sendWireError, writeSocketError } from './respond.js';
 import type { Gateway, GatewayOptions, RuntimeRoute } from './types.js';
 import { CutRegistry } from './cuts.js';
+import { RelayRoutes } from './relay-routes.js';
 
 export type { Gateway, GatewayOptions, RuntimeRoute } from './types.js';
 
@@ -45,6 +46,8 @@ export function createGateway(opts: GatewayOptions): Gateway {
   const agent = new Agent({ keepAlive: true, maxFreeSockets: 64 });
   /** Open exchanges per workspace (for disconnectWorkspace). */
   const open = new CutRegistry();
+  /** Routes with `via`: pooled tunnels through the node's relay. */
+  const relayed = new RelayRoutes(opts.relays, 'agent', connectTimeoutMs);
   const track = (workspaceId: string) => open.track(workspaceId, opts.onExchange && (() => opts.onExchange!(workspaceId)));
 
   /** Resolves the caller's route, or throws the AppError to send back. */
@@ -88,7 +91,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
     forwardHttp(req, res, {
       bodyLimit: limit,
       route: target,
-      agent,
+      agent: target.via ? relayed.agent(target.via) : agent,
       connectTimeoutMs,
       log: opts.log,
       track: track(target.workspaceId),
@@ -114,6 +117,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
       connectTimeoutMs,
       log: opts.log,
       track: track(target.workspaceId),
+      open: target.via ? relayed.opener(target.via, target.host, target.port) : undefined,
     });
   }
 
@@ -137,6 +141,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
     },
     close() {
       agent.destroy();
+      relayed.close();
     },
   };
 }

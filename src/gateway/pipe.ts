@@ -166,48 +166,68 @@ export interface UpgradeRelay {
   track: (cut: () => void) => () => void;
   /** Writes the error reply on the client socket when the upstream cannot be reached. */
   onUnreachable: (client: Duplex, reason: string) => void;
+  /**
+   * Opens the upstream connection another way (a node relay tunnel: src/gateway/relay-client.ts);
+   * rejects with an errno-style `code`. Absent = a direct TCP connection to host:port.
+   */
+  open?: () => Promise<Duplex>;
+}
+
+/** A direct TCP connection to host:port, or a rejection with the errno code (`connect timeout` after `ms`). */
+function dialDirect(host: string, port: number, ms: number): Promise<Duplex> {
+  return new Promise((resolve, reject) => {
+    const s = connect({ host, port });
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(Object.assign(new Error('connect timeout'), { code: 'connect timeout' }));
+    }, ms);
+    const onError = (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      reject(err);
+    };
+    s.once('error', onError);
+    s.once('connect', () => {
+      clearTimeout(timer);
+      s.off('error', onError);
+      s.setNoDelay(true);
+      resolve(s);
+    });
+  });
 }
 
 export function relayUpgrade(client: Duplex, head: Buffer, r: UpgradeRelay): void {
-  const upstream = connect({ host: r.host, port: r.port });
+  let upstream: Duplex | null = null;
+  let clientGone = false;
   const cut = () => {
-    upstream.destroy();
+    upstream?.destroy();
     client.destroy();
   };
   const untrack = r.track(cut);
-  let connected = false;
-  const fail = (reason: string) => {
-    clearTimeout(timer);
-    untrack();
-    r.onUnreachable(client, reason);
-  };
-  const timer = setTimeout(() => {
-    upstream.destroy();
-    fail('connect timeout');
-  }, r.connectTimeoutMs);
-
-  upstream.once('connect', () => {
-    connected = true;
-    clearTimeout(timer);
-    upstream.setNoDelay(true);
-    (client as Partial<Socket>).setNoDelay?.(true);
-    upstream.write(r.handshake);
-    if (head.length > 0) upstream.write(head);
-    client.pipe(upstream);
-    upstream.pipe(client);
-  });
-  upstream.on('error', (err: NodeJS.ErrnoException) => {
-    if (!connected) fail(err.code ?? err.message);
-    else cut();
-  });
-  upstream.on('close', () => {
-    untrack();
-    if (connected) client.destroy(); // before that, fail() is flushing an error reply
-  });
   client.on('error', cut);
   client.on('close', () => {
-    clearTimeout(timer);
+    clientGone = true;
     untrack();
-    upstream.destroy();
+    upstream?.destroy();
+  });
+  const opening = r.open ? r.open() : dialDirect(r.host, r.port, r.connectTimeoutMs);
+  opening.then((up) => {
+    if (clientGone) {
+      up.destroy();
+      return;
+    }
+    upstream = up;
+    (client as Partial<Socket>).setNoDelay?.(true);
+    up.on('error', cut);
+    up.on('close', () => {
+      untrack();
+      client.destroy();
+    });
+    up.write(r.handshake);
+    if (head.length > 0) up.write(head);
+    client.pipe(up);
+    up.pipe(client);
+  }, (err: NodeJS.ErrnoException) => {
+    untrack();
+    if (!clientGone) r.onUnreachable(client, err.code ?? err.message);
   });
 }

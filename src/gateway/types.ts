@@ -6,6 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { RuntimeRoute } from '../domain/ports.js';
+import type { Relays } from './relay-client.js';
 
 /** Where a runtime request goes: declared by the domain, which decides it. */
 export type { RuntimeRoute };
@@ -30,6 +31,8 @@ export interface GatewayOptions {
   bodyLimit?: (path: string) => number;
   /** Exec requests (POST /exec, /exec/stream): seconds from arrival to the agent's response headers. */
   observeExec?: (seconds: number, status: number) => void;
+  /** Node relays, for routes with `via` (the agent runs on another host); none = such routes answer 502. */
+  relays?: Relays;
 }
 
 /** Exchange accounting for the idle policy: `begin(workspaceId)` returns the end callback. */

@@ -17,12 +17,16 @@ import { connect, createServer, type Server as NetServer, type Socket } from 'no
 import ssh2 from 'ssh2';
 import type { Connection, ServerChannel, TcpipRequestInfo } from 'ssh2';
 import { WORKSPACE_SSH_PORT } from '../contract/ssh-agent.js';
+import type { Relays, RelayVia } from '../gateway/relay-client.js';
+import { RelayRoutes } from '../gateway/relay-routes.js';
 
 export const SSH_ID = /^[0-9a-f]{16}$/;
 
 export interface JumpTarget {
   workspaceId: string;
   ip: string;
+  /** The node relay to reach `ip` through; absent = directly. */
+  via?: RelayVia;
 }
 
 export interface JumpHostOptions {
@@ -38,6 +42,8 @@ export interface JumpHostOptions {
   maxChannels?: number;
   handshakeTimeoutMs?: number;
   connectTimeoutMs?: number;
+  /** Node relays, for targets with `via`. */
+  relays?: Relays;
 }
 
 interface Live {
@@ -53,8 +59,10 @@ export class JumpHost {
   private readonly handshakes = new Map<string, NodeJS.Timeout>();
   private readonly live = new Map<string, Set<Live>>();
   private port = 0;
+  private readonly relayed: RelayRoutes;
 
   constructor(private readonly o: JumpHostOptions) {
+    this.relayed = new RelayRoutes(o.relays, 'ssh', o.connectTimeoutMs ?? 5000);
     this.ssh = new ssh2.Server({ hostKeys: [o.hostKey], ident: 'Warren_jump', keepaliveInterval: 30_000, keepaliveCountMax: 4 },
       (client, info) => this.onClient(client, `${info.ip}:${info.port}`));
     this.net = createServer((socket) => this.onSocket(socket));
@@ -154,7 +162,7 @@ export class JumpHost {
     }
     const target = await this.o.resolve(info.destIP);
     if (!target) return false;
-    const upstream = await this.open(target.ip);
+    const upstream = target.via ? await this.openVia(target.via, target.ip) : await this.open(target.ip);
     if (!upstream) return false;
     let channel: ServerChannel;
     try {
@@ -183,6 +191,14 @@ export class JumpHost {
         resolve(null);
       });
     });
+  }
+
+  /** The same through the node's relay (the workspace runs on another host). */
+  private openVia(via: RelayVia, ip: string): Promise<Socket | null> {
+    return this.relayed.open(via, ip, WORKSPACE_SSH_PORT).then((s) => {
+      s.setNoDelay(true);
+      return s;
+    }, () => null);
   }
 
   private track(workspaceId: string, channel: ServerChannel, upstream: Socket, onEnd: () => void): void {
