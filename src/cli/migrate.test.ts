@@ -14,9 +14,12 @@ import Database from 'better-sqlite3';
 import { CLI } from '../../test/support/warren.js';
 import { startPostgres, type TestPostgres } from '../../test/support/postgres.js';
 import { MIGRATIONS, runMigrations } from '../store/migrations.js';
+import { PG_MIGRATIONS } from '../store/postgres-migrations.js';
 import { DB_FILE_NAME } from '../store/sqlite.js';
 
 const LATEST = MIGRATIONS.at(-1)!.version;
+/** PostgreSQL's versions (a baseline, then the same numbers as SQLite's), as the CLI lists them. */
+const PG_VERSIONS = PG_MIGRATIONS.map((m) => m.version).join(', ');
 
 function migrate(args: string[], env: Record<string, string> = {}): { code: number | null; out: string; err: string } {
   const { WARREN_DATABASE_URL: _url, WARREN_DATA_DIR: _dir, ...base } = process.env;
@@ -90,10 +93,10 @@ describe('warren migrate: PostgreSQL', () => {
     const url = await pgs.createDatabase();
     const check = migrate(['--database-url', url, '--check']);
     assert.equal(check.code, 1, check.err);
-    assert.match(check.out, new RegExp(`PostgreSQL at 127\\.0\\.0\\.1:${pgs.port}, database "[^"]+".*schema version 0 \\(empty\\); this build: ${LATEST}; pending: ${LATEST}`));
+    assert.match(check.out, new RegExp(`PostgreSQL at 127\\.0\\.0\\.1:${pgs.port}, database "[^"]+".*schema version 0 \\(empty\\); this build: ${LATEST}; pending: ${PG_VERSIONS}`));
     const r = migrate(['--database-url', url]);
     assert.equal(r.code, 0, r.err);
-    assert.match(r.out, new RegExp(`schema version 0 \\(empty\\) -> ${LATEST} \\(applied ${LATEST}\\)`));
+    assert.match(r.out, new RegExp(`schema version 0 \\(empty\\) -> ${LATEST} \\(applied ${PG_VERSIONS}\\)`));
     const again = migrate([], { WARREN_DATABASE_URL: url });
     assert.equal(again.code, 0, again.err);
     assert.match(again.out, /already up to date/);

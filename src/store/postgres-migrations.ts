@@ -18,7 +18,7 @@
 import type pg from 'pg';
 import { checkOrdered, refuseUnknownVersions } from './migrations.js';
 import { inTransaction } from './postgres-db.js';
-import { BASELINE_SCHEMA } from './postgres-schema.js';
+import { BASELINE_SCHEMA, NODES_SCHEMA } from './postgres-schema.js';
 
 export interface PgMigration {
   version: number;
@@ -36,6 +36,8 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
     name: 'baseline: the schema of SQLite migrations 1-9',
     up: async (c) => { await c.query(BASELINE_SCHEMA); },
   },
+  // 10 is reserved for the coordination tables (SQLite's list skips it too).
+  { version: 11, name: 'node registry', up: async (c) => { await c.query(NODES_SCHEMA); } },
 ];
 
 async function lockAndPrepare(c: pg.ClientBase): Promise<void> {
