@@ -5,13 +5,11 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { CLI } from '../../test/support/warren.js';
+import { runWarren, tempDir as tempDirOf } from '../../test/support/warren-cli.js';
 import { startPostgres, type TestPostgres } from '../../test/support/postgres.js';
 import { MIGRATIONS, runMigrations } from '../store/migrations.js';
 import { PG_MIGRATIONS } from '../store/postgres-migrations.js';
@@ -21,17 +19,8 @@ const LATEST = MIGRATIONS.at(-1)!.version;
 /** PostgreSQL's versions (a baseline, then the same numbers as SQLite's), as the CLI lists them. */
 const PG_VERSIONS = PG_MIGRATIONS.map((m) => m.version).join(', ');
 
-function migrate(args: string[], env: Record<string, string> = {}): { code: number | null; out: string; err: string } {
-  const { WARREN_DATABASE_URL: _url, WARREN_DATA_DIR: _dir, ...base } = process.env;
-  const r = spawnSync(process.execPath, [CLI, 'migrate', ...args], { env: { ...base, ...env }, encoding: 'utf8', timeout: 30_000 });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
-
-function tempDir(t: { after(fn: () => void): void }): string {
-  const dir = mkdtempSync(join(tmpdir(), 'warren-migrate-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+const migrate = (args: string[], env: Record<string, string> = {}) => runWarren(['migrate', ...args], env);
+const tempDir = (t: { after(fn: () => void): void }) => tempDirOf(t, 'warren-migrate-');
 
 describe('warren migrate: SQLite', () => {
   test('--check on a data dir without a database: pending, and no file is made', (t) => {

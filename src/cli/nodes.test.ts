@@ -5,12 +5,10 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { CLI } from '../../test/support/warren.js';
+import { runWarren, tempDir as tempDirOf } from '../../test/support/warren-cli.js';
 import { startPostgres, type TestPostgres } from '../../test/support/postgres.js';
 import { sampleWorkspace } from '../store/contract-fixtures.js';
 import { MIGRATIONS, runMigrations } from '../store/migrations.js';
@@ -19,17 +17,8 @@ import { DB_FILE_NAME } from '../store/sqlite.js';
 import type { NodeRegistration } from '../store/store.js';
 import { ageText } from './nodes.js';
 
-function nodes(args: string[], env: Record<string, string> = {}): { code: number | null; out: string; err: string } {
-  const { WARREN_DATABASE_URL: _url, WARREN_DATA_DIR: _dir, ...base } = process.env;
-  const r = spawnSync(process.execPath, [CLI, 'nodes', ...args], { env: { ...base, ...env }, encoding: 'utf8', timeout: 30_000 });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
-
-function tempDir(t: { after(fn: () => void): void }): string {
-  const dir = mkdtempSync(join(tmpdir(), 'warren-nodes-cli-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+const nodes = (args: string[], env: Record<string, string> = {}) => runWarren(['nodes', ...args], env);
+const tempDir = (t: { after(fn: () => void): void }) => tempDirOf(t, 'warren-nodes-cli-');
 
 function registration(id: string): NodeRegistration {
   return {
