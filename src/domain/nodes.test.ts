@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppError } from '../contract/errors.js';
+import { toWireError } from '../contract/envelope.js';
 import { openStore } from '../store/open.js';
 import { sampleWorkspace } from '../store/contract-fixtures.js';
 import type { NodeAllocation, NodeRecord, NodeRegistration, Store } from '../store/store.js';
@@ -137,8 +138,12 @@ test('registry: a lost node that registers again is ready with its workspaces (r
   await store.insertWorkspace(ws);
   clock.ms += DEFAULT_LOST_AFTER_MS + 1;
   assert.deepEqual(await reg.sweepLost(), ['n1']);
-  await assert.rejects(reg.assertReachable(ws), (err: unknown) =>
-    err instanceof AppError && err.code === 'node_lost' && err.details?.node_id === 'n1');
+  const lost = await reg.assertReachable(ws).then(() => null, (err: unknown) => err);
+  assert.ok(lost instanceof AppError && lost.code === 'node_lost' && lost.details?.node_id === 'n1', String(lost));
+  const wire = toWireError(lost, 'req_0123456789abcdef');
+  assert.equal(wire.status, 503);
+  assert.deepEqual([wire.body.code, wire.body.message, wire.body.details],
+    ['node_lost', 'The workspace\'s node is unreachable; retry once it returns', { node_id: 'n1', retry_after: 5 }]);
   const back = await reg.register(registration('n1'));
   assert.deepEqual([back.node.state, back.readopted], ['ready', true]);
   await reg.assertReachable(ws);
