@@ -400,14 +400,10 @@ export class SqliteStore implements Store {
   private nodeTables?: NodeTables;
   private get nodes(): NodeTables { return (this.nodeTables ??= new NodeTables(this.db)); }
   async registerNode(reg: NodeRegistration, at: string): Promise<NodeRecord> { return guarded(() => this.nodes.register(reg, at)); }
-  async heartbeatNode(id: string, at: string, capacity?: NodeCapacity): Promise<NodeRecord | null> {
-    return guarded(() => this.nodes.heartbeat(id, at, capacity));
-  }
+  async heartbeatNode(id: string, at: string, cap?: NodeCapacity): Promise<NodeRecord | null> { return guarded(() => this.nodes.heartbeat(id, at, cap)); }
   async getNode(id: string): Promise<NodeRecord | null> { return guarded(() => this.nodes.get(id)); }
   async listNodes(): Promise<NodeRecord[]> { return guarded(() => this.nodes.list()); }
-  async setNodeState(id: string, state: NodeState, onlyFrom?: readonly NodeState[]): Promise<NodeRecord | null> {
-    return guarded(() => this.nodes.setState(id, state, onlyFrom));
-  }
+  async setNodeState(id: string, state: NodeState, from?: readonly NodeState[]): Promise<NodeRecord | null> { return guarded(() => this.nodes.setState(id, state, from)); }
   async markNodesLost(before: string): Promise<string[]> { return guarded(() => this.nodes.markLost(before)); }
   async nodeAllocations(): Promise<NodeAllocation[]> { return guarded(() => this.nodes.allocations()); }
 }
