@@ -5,33 +5,23 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { CLI } from '../../test/support/warren.js';
+import { runWarren, tempDir as tempDirOf } from '../../test/support/warren-cli.js';
 import { startPostgres, type TestPostgres } from '../../test/support/postgres.js';
 import { PG_MIGRATIONS } from '../store/postgres-migrations.js';
 import { MIGRATIONS, runMigrations } from '../store/migrations.js';
+import { PG_MIGRATIONS } from '../store/postgres-migrations.js';
 import { DB_FILE_NAME } from '../store/sqlite.js';
 
 const LATEST = MIGRATIONS.at(-1)!.version;
-/** What an empty PostgreSQL database has pending: every version of its list (the baseline first), comma-separated. */
-const PG_PENDING = PG_MIGRATIONS.map((m) => m.version).join(', ');
+/** PostgreSQL's versions (a baseline, then the same numbers as SQLite's), as the CLI lists them. */
+const PG_VERSIONS = PG_MIGRATIONS.map((m) => m.version).join(', ');
 
-function migrate(args: string[], env: Record<string, string> = {}): { code: number | null; out: string; err: string } {
-  const { WARREN_DATABASE_URL: _url, WARREN_DATA_DIR: _dir, ...base } = process.env;
-  const r = spawnSync(process.execPath, [CLI, 'migrate', ...args], { env: { ...base, ...env }, encoding: 'utf8', timeout: 30_000 });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
-
-function tempDir(t: { after(fn: () => void): void }): string {
-  const dir = mkdtempSync(join(tmpdir(), 'warren-migrate-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+const migrate = (args: string[], env: Record<string, string> = {}) => runWarren(['migrate', ...args], env);
+const tempDir = (t: { after(fn: () => void): void }) => tempDirOf(t, 'warren-migrate-');
 
 describe('warren migrate: SQLite', () => {
   test('--check on a data dir without a database: pending, and no file is made', (t) => {
@@ -93,10 +83,10 @@ describe('warren migrate: PostgreSQL', () => {
     const url = await pgs.createDatabase();
     const check = migrate(['--database-url', url, '--check']);
     assert.equal(check.code, 1, check.err);
-    assert.match(check.out, new RegExp(`PostgreSQL at 127\\.0\\.0\\.1:${pgs.port}, database "[^"]+".*schema version 0 \\(empty\\); this build: ${LATEST}; pending: ${PG_PENDING}`));
+    assert.match(check.out, new RegExp(`PostgreSQL at 127\\.0\\.0\\.1:${pgs.port}, database "[^"]+".*schema version 0 \\(empty\\); this build: ${LATEST}; pending: ${PG_VERSIONS}`));
     const r = migrate(['--database-url', url]);
     assert.equal(r.code, 0, r.err);
-    assert.match(r.out, new RegExp(`schema version 0 \\(empty\\) -> ${LATEST} \\(applied ${PG_PENDING}\\)`));
+    assert.match(r.out, new RegExp(`schema version 0 \\(empty\\) -> ${LATEST} \\(applied ${PG_VERSIONS}\\)`));
     const again = migrate([], { WARREN_DATABASE_URL: url });
     assert.equal(again.code, 0, again.err);
     assert.match(again.out, /already up to date/);

@@ -21,7 +21,8 @@ import { DB_FILE_NAME } from '../store/sqlite.js';
 export const MIGRATE_USAGE = `  warren migrate [--database-url URL | --data-dir D] [--check]
                                                  (applies schema migrations; --check: exit 1 if any is pending)`;
 
-function flagOrEnv(flags: Flags, flag: string, env: string): string | undefined {
+/** A string flag, else the environment variable (empty counts as unset); shared with nodes.ts. */
+export function flagOrEnv(flags: Flags, flag: string, env: string): string | undefined {
   const f = flags[flag];
   return typeof f === 'string' ? f : process.env[env] || undefined;
 }

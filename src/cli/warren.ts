@@ -12,6 +12,7 @@ import { statusCommand } from './status.js';
 import { IMAGES_USAGE, imagesCommand } from './images.js';
 import { BACKUP_USAGE, backupCommand, restoreCommand } from './backup.js';
 import { MIGRATE_USAGE, migrateCommand } from './migrate.js';
+import { NODES_USAGE, nodesCommand } from './nodes.js';
 
 const USAGE = `usage:
   warren serve [--port 8080] [--host 127.0.0.1] [--data-dir /var/lib/warren] [--images-dir DIR]
@@ -22,6 +23,7 @@ ${IMAGES_USAGE}
   warren status [--data-dir D] [--json]          (what Warren instances own on this host: bridges, tables, sandboxes)
 ${BACKUP_USAGE}
 ${MIGRATE_USAGE}
+${NODES_USAGE}
 Environment: WARREN_ADMIN_CLIENT_ID / WARREN_ADMIN_CLIENT_SECRET preset the admin API key;
 WARREN_PORT, WARREN_DATA_DIR, WARREN_IMAGES_DIR, WARREN_BRIDGE, WARREN_SUBNET, WARREN_DATABASE_URL mirror the flags.`;
 
@@ -55,6 +57,10 @@ async function main(): Promise<void> {
   if (cmd === 'restore') return restoreCommand(flags);
   if (cmd === 'migrate') {
     process.exitCode = await migrateCommand(flags);
+    return;
+  }
+  if (cmd === 'nodes') {
+    process.exitCode = await nodesCommand(positional, flags);
     return;
   }
   process.stdout.write(`${USAGE}\n`);

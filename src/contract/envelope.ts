@@ -31,6 +31,7 @@ export const SERVER_FAULT_MESSAGES: Partial<Record<ErrorCode, string>> = {
   upstream_unreachable: 'Nothing answered on the workspace port',
   pool_empty: 'No outbound IP is available on this server',
   ssh_unavailable: 'SSH is unavailable',
+  node_lost: 'The workspace\'s node is unreachable; retry once it returns',
 };
 
 /** A detail string kept in a 5xx: a machine token (`ripgrep_not_installed`, `ECONNREFUSED`, an id); no dots, slashes or spaces, so no path or address. */

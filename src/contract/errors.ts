@@ -34,7 +34,8 @@ export const ERROR_STATUS = {
   RUNNING_POOL_REACHED: 402,
   RESOURCE_NOT_ALLOWED: 403,
   VM_UNAVAILABLE: 503,
-  // Warren extension: a host limit no setting lifts (details.limit; e.g. 'bridge_ports': 1,023 workspaces per bridge)
+  // Warren extension: a host limit no setting lifts (details.limit; e.g. 'bridge_ports': 1,023 workspaces per bridge;
+  // 'ready_nodes' / 'node_capacity': no ready node, or none with room, in a fleet: src/domain/nodes.ts)
   HOST_CAPACITY_REACHED: 409,
   CREATE_FAILED: 500,
   // lifecycle
@@ -43,6 +44,11 @@ export const ERROR_STATUS = {
   workspace_waking: 503,
   // a settled workspace whose disk is not on this host (restored from a backup): src/domain/reconciler.ts
   workspace_disk_missing: 409,
+  // nodes (Warren extension, issue 16, src/domain/nodes.ts): the workspace's node stopped heartbeating;
+  // a private link between workspaces on different nodes (no cross-node overlay yet); an unknown node id
+  node_lost: 503,
+  cross_node_link: 409,
+  node_not_found: 404,
   // snapshots, archives, resources (control-plane.md §9, §10)
   archive_corrupted: 409,
   archive_too_large: 409,

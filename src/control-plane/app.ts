@@ -27,6 +27,7 @@ import { logRoutes } from './routes/logs.js';
 import { metadataRoutes } from './routes/metadata.js';
 import { namespaceRoutes } from './routes/namespaces.js';
 import { quotaRoutes } from './routes/quotas.js';
+import { nodeRoutes } from './routes/nodes.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { statsRoutes } from './routes/stats.js';
 import { METRICS_PATH, metricsRoutes, requestTimer } from './routes/metrics.js';
@@ -90,6 +91,7 @@ export function createControlPlane(ctx: ControlPlaneContext, opts: ControlPlaneO
   app.route('/', metadataRoutes(ctx));
   app.route('/', namespaceRoutes(ctx));
   app.route('/', quotaRoutes(ctx));
+  app.route('/', nodeRoutes(ctx));
   app.route('/', tokenRoutes(ctx));
   app.route('/', statsRoutes(ctx));
   app.route('/', metricsRoutes(ctx));

@@ -22,6 +22,7 @@ import type { WorkloadService } from '../domain/workloads.js';
 import type { SshService } from '../domain/ssh.js';
 import type { NamespaceService } from '../domain/namespaces.js';
 import type { NamespaceQuotas } from '../domain/namespace-quotas.js';
+import type { NodeRegistry } from '../domain/nodes.js';
 import type { RateLimiter } from '../domain/rate-limit.js';
 import type { WorkspaceLogs } from '../domain/workspace-logs.js';
 import type { AccessTokens } from '../domain/access-tokens.js';
@@ -73,6 +74,8 @@ export interface ControlPlaneContext {
   namespaces: NamespaceService;
   /** Namespace quotas and default quotas (routes/quotas.ts). */
   quotas: NamespaceQuotas;
+  /** The node registry (routes/nodes.ts); empty on a single-process serve. */
+  nodes: NodeRegistry;
   /** Requests per caller (429 past it); absent or rate 0: no limit. */
   requestLimiter?: RateLimiter;
   logs: WorkspaceLogs;

@@ -62,6 +62,8 @@ export function newWorkspaceRecord(i: NewRecordInput, now = new Date().toISOStri
     createdAt: now,
     updatedAt: now,
     startedAt: null,
+    // Placement (src/domain/nodes.ts) sets it on a fleet; null: this process's own host.
+    nodeId: null,
     version: 0,
   };
 }

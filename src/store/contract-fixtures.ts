@@ -98,6 +98,7 @@ export function sampleWorkspace(overrides: Partial<WorkspaceRecord> = {}): Works
     createdAt: `2026-01-01T00:00:${String(n % 60).padStart(2, '0')}.000Z`,
     updatedAt: '2026-01-01T00:00:00.000Z',
     startedAt: '2026-01-01T00:00:01.000Z',
+    nodeId: 'node-a',
     version: 1,
     ...overrides,
   };
@@ -112,6 +113,7 @@ export function minimalWorkspace(overrides: Partial<WorkspaceRecord> = {}): Work
     idempotencyKey: null,
     error: null,
     startedAt: null,
+    nodeId: null,
     userRequestedStop: false,
     metadata: {},
     ...overrides,

@@ -72,7 +72,7 @@ test('an applied version unknown to this build is refused', (t) => {
 test('the real migrations create the store tables and unique indexes', (t) => {
   const db = memoryDb(t);
   runMigrations(db, MIGRATIONS);
-  assert.deepEqual(tableNames(db), ['access_tokens', 'activity', 'api_keys', 'archives', 'default_quotas', 'namespace_activity', 'namespace_quotas', 'namespaces', 'public_ports',
+  assert.deepEqual(tableNames(db), ['access_tokens', 'activity', 'api_keys', 'archives', 'default_quotas', 'namespace_activity', 'namespace_quotas', 'namespaces', 'nodes', 'public_ports',
     'schema_migrations', 'settings', 'snapshots', 'sqlite_sequence', 'usage_samples', 'usage_tracking', 'workspace_ssh', 'workspaces']);
   const uniques = (db.prepare("SELECT name FROM pragma_index_list('workspaces') WHERE \"unique\" = 1").pluck().all() as string[])
     .map((idx) => (db.prepare('SELECT name FROM pragma_index_info(?)').pluck().all(idx) as string[]).join(','))

@@ -265,6 +265,30 @@ ALTER TABLE workspaces ADD COLUMN image_id TEXT;
 CREATE INDEX workspaces_image_id ON workspaces (image_id);
 `;
 
+/**
+ * The node registry (issue 16, src/domain/nodes.ts) and each workspace's node. No foreign
+ * key from workspaces.node_id: a node row may be forgotten while records still name it.
+ * Version 10 is the coordination tables (PostgreSQL only; empty here).
+ */
+const NODES_SCHEMA = `
+CREATE TABLE nodes (
+  id             TEXT PRIMARY KEY NOT NULL,   -- chosen by the node, stable across its restarts
+  name           TEXT NOT NULL,
+  address        TEXT NOT NULL,               -- host:port of the node's relay
+  cpus           REAL NOT NULL,
+  memory_mb      INTEGER NOT NULL,
+  disk_mb        INTEGER NOT NULL,
+  max_workspaces INTEGER NOT NULL,
+  labels         TEXT NOT NULL,               -- JSON Record<string, string>
+  state          TEXT NOT NULL,               -- ready | draining | lost
+  heartbeat_at   TEXT NOT NULL,
+  registered_at  TEXT NOT NULL,
+  version        TEXT NOT NULL                -- Warren's version on the node
+);
+ALTER TABLE workspaces ADD COLUMN node_id TEXT;
+CREATE INDEX workspaces_node ON workspaces (node_id);
+`;
+
 /** The migrations of this build, in order. Append only. */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial schema', up: (db) => db.exec(INITIAL_SCHEMA) },
@@ -278,6 +302,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 9, name: 'workspace image pin', up: (db) => db.exec(IMAGE_PIN_SCHEMA) },
   // A single host coordinates in process (src/coordination/local.ts): the version exists so both lists stay aligned.
   { version: 10, name: 'coordination tables (PostgreSQL only)', up: () => {} },
+  { version: 11, name: 'node registry', up: (db) => db.exec(NODES_SCHEMA) },
 ];
 
 function ensureBookkeeping(db: Database.Database): void {

@@ -18,7 +18,7 @@
 import type pg from 'pg';
 import { checkOrdered, refuseUnknownVersions } from './migrations.js';
 import { inTransaction } from './postgres-db.js';
-import { BASELINE_SCHEMA } from './postgres-schema.js';
+import { BASELINE_SCHEMA, NODES_SCHEMA } from './postgres-schema.js';
 import { COORDINATION_SCHEMA_SQL } from '../coordination/postgres-schema.js';
 
 export interface PgMigration {
@@ -42,6 +42,7 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
     name: 'coordination: workspace operation leases and the leader epoch (src/coordination/postgres-schema.ts)',
     up: async (c) => { await c.query(COORDINATION_SCHEMA_SQL); },
   },
+  { version: 11, name: 'node registry', up: async (c) => { await c.query(NODES_SCHEMA); } },
 ];
 
 async function lockAndPrepare(c: pg.ClientBase): Promise<void> {

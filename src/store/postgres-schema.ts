@@ -224,3 +224,23 @@ CREATE TABLE workspace_ssh (
   CONSTRAINT workspace_ssh_ssh_id_key UNIQUE (ssh_id)
 );
 `;
+
+/** Migration 11 (as SQLite's NODES_SCHEMA in migrations.ts): the node registry and each workspace's node. */
+export const NODES_SCHEMA = `
+CREATE TABLE nodes (
+  id             ${T} PRIMARY KEY,
+  name           ${T} NOT NULL,
+  address        ${T} NOT NULL,
+  cpus           DOUBLE PRECISION NOT NULL,
+  memory_mb      BIGINT NOT NULL,
+  disk_mb        BIGINT NOT NULL,
+  max_workspaces INTEGER NOT NULL,
+  labels         ${T} NOT NULL,     -- JSON Record<string, string>
+  state          ${T} NOT NULL,     -- ready | draining | lost
+  heartbeat_at   ${T} NOT NULL,
+  registered_at  ${T} NOT NULL,
+  version        ${T} NOT NULL
+);
+ALTER TABLE workspaces ADD COLUMN node_id ${T};
+CREATE INDEX workspaces_node ON workspaces (node_id);
+`;

@@ -23,6 +23,8 @@ import { PgAccessTables } from './postgres-access.js';
 import { PgLayerTables } from './postgres-layers.js';
 import { PgUsageTables } from './postgres-usage.js';
 import { PgNamespaceTables } from './postgres-namespaces.js';
+import { PgNodeTables } from './postgres-nodes.js';
+import type { NodeAllocation, NodeCapacity, NodeRecord, NodeRegistration, NodeState } from './node-records.js';
 import { ParsedPolicies } from './sqlite-network-policies.js';
 import { COLUMNS, FILTER_COLUMNS, recordToRow, rowToRecord, type WorkspaceRow } from './sqlite-workspace-rows.js';
 import type { SchemaVersions } from './sqlite.js';
@@ -50,6 +52,7 @@ export class PostgresStore implements Store {
   private readonly layers: PgLayerTables;
   private readonly usage: PgUsageTables;
   private readonly namespaces: PgNamespaceTables;
+  private readonly nodes: PgNodeTables;
   private readonly policies = new ParsedPolicies();
   private closed = false;
 
@@ -61,6 +64,7 @@ export class PostgresStore implements Store {
     this.layers = new PgLayerTables(this.pool);
     this.usage = new PgUsageTables(this.pool);
     this.namespaces = new PgNamespaceTables(this.pool);
+    this.nodes = new PgNodeTables(this.pool);
   }
 
   /** Connects once: a clear one-line error (target and what failed, no password) when the database is unusable. */
@@ -256,4 +260,17 @@ export class PostgresStore implements Store {
   async getSsh(workspaceId: string): Promise<SshRecord | null> { return pgGuard(() => this.namespaces.getSsh(workspaceId)); }
   async findSshById(sshId: string): Promise<SshRecord | null> { return pgGuard(() => this.namespaces.sshById(sshId)); }
   async putSsh(rec: SshRecord): Promise<void> { await pgGuard(() => this.namespaces.putSsh(rec)); }
+
+  // The node registry (postgres-nodes.ts).
+  async registerNode(reg: NodeRegistration, at: string): Promise<NodeRecord> { return pgGuard(() => this.nodes.register(reg, at)); }
+  async heartbeatNode(id: string, at: string, capacity?: NodeCapacity): Promise<NodeRecord | null> {
+    return pgGuard(() => this.nodes.heartbeat(id, at, capacity));
+  }
+  async getNode(id: string): Promise<NodeRecord | null> { return pgGuard(() => this.nodes.get(id)); }
+  async listNodes(): Promise<NodeRecord[]> { return pgGuard(() => this.nodes.list()); }
+  async setNodeState(id: string, state: NodeState, onlyFrom?: readonly NodeState[]): Promise<NodeRecord | null> {
+    return pgGuard(() => this.nodes.setState(id, state, onlyFrom));
+  }
+  async markNodesLost(before: string): Promise<string[]> { return pgGuard(() => this.nodes.markLost(before)); }
+  async nodeAllocations(): Promise<NodeAllocation[]> { return pgGuard(() => this.nodes.allocations()); }
 }

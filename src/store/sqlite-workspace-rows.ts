@@ -30,13 +30,14 @@ export interface WorkspaceRow {
   created_at: string;
   updated_at: string;
   started_at: string | null;
+  node_id: string | null;
   version: number;
 }
 
 export const COLUMNS: ReadonlyArray<keyof WorkspaceRow> = [
   'id', 'short_id', 'name', 'slug', 'namespace', 'mode', 'image', 'image_id', 'state', 'pending',
   'user_requested_stop', 'config', 'network', 'ip', 'api_access', 'metadata', 'lifecycle',
-  'idempotency_key', 'error', 'created_at', 'updated_at', 'started_at', 'version',
+  'idempotency_key', 'error', 'created_at', 'updated_at', 'started_at', 'node_id', 'version',
 ];
 
 /** Unique columns whose violation is a client-visible conflict, with the message to show. */
@@ -83,6 +84,7 @@ export function recordToRow(rec: WorkspaceRecord): WorkspaceRow {
     created_at: rec.createdAt,
     updated_at: rec.updatedAt,
     started_at: rec.startedAt,
+    node_id: rec.nodeId,
     version: rec.version,
   };
 }
@@ -111,6 +113,7 @@ export function rowToRecord(row: WorkspaceRow): WorkspaceRecord {
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     startedAt: row.started_at,
+    nodeId: row.node_id ?? null,
     version: row.version,
   } satisfies WorkspaceRecord;
 }

@@ -64,13 +64,13 @@ test('sqlite: a workspace stored before the layers migration reads with empty li
   const db = new Database(join(dir, DB_FILE_NAME));
   runMigrations(db, MIGRATIONS.slice(0, 2));
   const rec = sampleWorkspace();
-  const { lifecycle: _dropped, image_id: _later, ...old } = recordToRow(rec); // columns of later migrations
+  const { lifecycle: _dropped, image_id: _later, node_id: _node, ...old } = recordToRow(rec); // columns of later migrations
   const cols = Object.keys(old);
   db.prepare(`INSERT INTO workspaces (${cols.join(', ')}) VALUES (${cols.map((c) => '@' + c).join(', ')})`).run(old);
   db.close();
   const store = await openStore({ dataDir: dir });
   t.after(() => store.close());
-  assert.deepEqual(await store.getWorkspace(rec.id), { ...rec, imageId: null, lifecycle: emptyLifecycleInfo() });
+  assert.deepEqual(await store.getWorkspace(rec.id), { ...rec, imageId: null, nodeId: null, lifecycle: emptyLifecycleInfo() });
 });
 
 test('sqlite: a database migrated by a newer build is refused', async (t) => {

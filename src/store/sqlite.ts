@@ -26,6 +26,8 @@ import { AccessTables } from './sqlite-access.js';
 import { NamespaceTables } from './sqlite-namespaces.js';
 import { QuotaTables } from './sqlite-quotas.js';
 import { SshTable } from './sqlite-ssh.js';
+import { NodeTables } from './sqlite-nodes.js';
+import type { NodeAllocation, NodeCapacity, NodeRecord, NodeRegistration, NodeState } from './node-records.js';
 import { ParsedPolicies } from './sqlite-network-policies.js';
 import type { SshRecord } from './ssh-records.js';
 import type { DefaultQuotaRecord, NamespaceQuotaRecord } from './quota-records.js';
@@ -393,4 +395,15 @@ export class SqliteStore implements Store {
   async getSsh(workspaceId: string): Promise<SshRecord | null> { return guarded(() => this.ssh.get(workspaceId)); }
   async findSshById(sshId: string): Promise<SshRecord | null> { return guarded(() => this.ssh.bySshId(sshId)); }
   async putSsh(rec: SshRecord): Promise<void> { guarded(() => this.ssh.put(rec)); }
+
+  // The node registry (sqlite-nodes.ts), made on first use.
+  private nodeTables?: NodeTables;
+  private get nodes(): NodeTables { return (this.nodeTables ??= new NodeTables(this.db)); }
+  async registerNode(reg: NodeRegistration, at: string): Promise<NodeRecord> { return guarded(() => this.nodes.register(reg, at)); }
+  async heartbeatNode(id: string, at: string, cap?: NodeCapacity): Promise<NodeRecord | null> { return guarded(() => this.nodes.heartbeat(id, at, cap)); }
+  async getNode(id: string): Promise<NodeRecord | null> { return guarded(() => this.nodes.get(id)); }
+  async listNodes(): Promise<NodeRecord[]> { return guarded(() => this.nodes.list()); }
+  async setNodeState(id: string, state: NodeState, from?: readonly NodeState[]): Promise<NodeRecord | null> { return guarded(() => this.nodes.setState(id, state, from)); }
+  async markNodesLost(before: string): Promise<string[]> { return guarded(() => this.nodes.markLost(before)); }
+  async nodeAllocations(): Promise<NodeAllocation[]> { return guarded(() => this.nodes.allocations()); }
 }

@@ -124,6 +124,8 @@ export interface WorkspaceRecord {
   createdAt: string;
   updatedAt: string;
   startedAt: string | null;
+  /** The node the workspace is placed on (src/domain/nodes.ts); null: the local host of a single-process `serve`. */
+  nodeId: string | null;
   version: number;
 }
 
@@ -356,7 +358,38 @@ export interface Store {
   findSshById(sshId: string): Promise<SshRecord | null>;
   /** Inserts or replaces the workspace's row; a taken ssh_id → AppError('conflict', …, { field: 'ssh_id' }). */
   putSsh(rec: SshRecord): Promise<void>;
+
+  // The node registry (sqlite-nodes.ts, postgres-nodes.ts; meaning in src/domain/nodes.ts).
+  /**
+   * Inserts the node `ready`, or updates an existing one's name, address, capacity, labels,
+   * version and heartbeat in one statement: `registered_at` is kept, a `draining` node stays
+   * draining, a `lost` (or ready) one becomes `ready`. Returns the stored row.
+   */
+  registerNode(reg: NodeRegistration, at: string): Promise<NodeRecord>;
+  /**
+   * One row write: `heartbeat_at = at` (and the capacity, when given) of a node that is not
+   * `lost`. Returns the stored row; null when there is no such node or it is lost (a lost
+   * node must register again, which is where its workspaces are re-adopted).
+   */
+  heartbeatNode(id: string, at: string, capacity?: NodeCapacity): Promise<NodeRecord | null>;
+  getNode(id: string): Promise<NodeRecord | null>;
+  /** Every node, by id. */
+  listNodes(): Promise<NodeRecord[]>;
+  /**
+   * Sets the state; with `onlyFrom`, only when the current state is one of them. Returns the
+   * stored row (changed or not); null when there is no such node.
+   */
+  setNodeState(id: string, state: NodeState, onlyFrom?: readonly NodeState[]): Promise<NodeRecord | null>;
+  /**
+   * Marks `lost` every `ready` or `draining` node whose heartbeat is older than `before`
+   * (ISO), in one statement; returns the ids it changed, ascending.
+   */
+  markNodesLost(before: string): Promise<string[]>;
+  /** Per node with workspaces: what they hold (every workspace on it but archived ones), by node id. */
+  nodeAllocations(): Promise<NodeAllocation[]>;
 }
 
 export type { SshRecord } from './ssh-records.js';
+export type { NodeAllocation, NodeCapacity, NodeRecord, NodeRegistration, NodeState } from './node-records.js';
 import type { SshRecord } from './ssh-records.js';
+import type { NodeAllocation, NodeCapacity, NodeRecord, NodeRegistration, NodeState } from './node-records.js';

@@ -1,7 +1,7 @@
 /**
  * Descriptors of the remaining control-plane routes: images and builds, usage and activity,
  * stats, logs, metadata, workloads (control-plane.md §11–§15, §20), namespaces, quotas,
- * tokens and API keys (§1, §21), and the public routes (`/`, `/healthz`, `/metrics`,
+ * tokens and API keys (§1, §21), the node registry (issue 16), and the public routes (`/`, `/healthz`, `/metrics`,
  * `/openapi.json`).
  */
 import { z } from 'zod';
@@ -9,6 +9,7 @@ import { buildQuerySchema } from '../image-build.js';
 import { commitImageSchema, imageListQuerySchema, importPathSchema, importUploadQuerySchema } from '../images.js';
 import { logSourceQuerySchema } from '../logs.js';
 import { metadataPatchSchema, metadataPutSchema } from '../metadata.js';
+import { nodeObject } from '../nodes.js';
 import { daysQuerySchema, namespaceCreateSchema, namespaceListQuerySchema, namespaceUpdateSchema, pageQuerySchema } from '../namespaces.js';
 import {
   defaultKeyQuerySchema, defaultKeySchema, defaultLevelQuerySchema, quotaKeySchema, setDefaultQuotaSchema, setQuotaSchema, toggleAutoApplySchema,
@@ -182,6 +183,21 @@ const tokens: RouteDescriptor[] = [
   cp('DELETE', '/api-keys/:clientId', ADMIN, 'Delete an API key', { errors: ['not_found', 'conflict'] }), // conflict: a key deleting itself
 ];
 
+const NODE_ERRORS = ['node_not_found', 'validation_error'] as const;
+const nodeReply = ok({ node: nodeObject });
+const nodes: RouteDescriptor[] = [
+  cp('GET', '/nodes', ADMIN, 'Registered nodes: state, heartbeat, capacity, allocation (empty on a single-process serve)', {
+    responses: { 200: ok({ nodes: z.array(nodeObject), total: z.number().int() }) },
+  }),
+  cp('GET', '/nodes/:id', ADMIN, 'One node', { responses: { 200: nodeReply }, errors: NODE_ERRORS }),
+  cp('POST', '/nodes/:id/drain', ADMIN, 'Drain a node: no new placements; its workspaces keep running', {
+    responses: { 200: nodeReply }, errors: [...NODE_ERRORS, 'invalid_state'],
+  }),
+  cp('POST', '/nodes/:id/undrain', ADMIN, 'Undrain a node: it takes placements again', {
+    responses: { 200: nodeReply }, errors: [...NODE_ERRORS, 'invalid_state'],
+  }),
+];
+
 const publicRoutes: RouteDescriptor[] = [
   cp('GET', '/', [], 'Service banner', { responses: { 200: ok({ service: z.literal('warren') }) } }),
   cp('GET', '/healthz', [], 'Liveness', { responses: { 200: ok({ status: z.literal('ok') }) } }),
@@ -192,5 +208,5 @@ const publicRoutes: RouteDescriptor[] = [
 ];
 
 export const PLATFORM_ROUTES: readonly RouteDescriptor[] = [
-  ...images, ...usage, ...stats, ...logs, ...metadata, ...workloads, ...namespaces, ...quotas, ...tokens, ...publicRoutes,
+  ...images, ...usage, ...stats, ...logs, ...metadata, ...workloads, ...namespaces, ...quotas, ...tokens, ...nodes, ...publicRoutes,
 ];
