@@ -12,7 +12,7 @@ import { readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { api, startServer, type TestServer } from '../support/warren.js';
 import { ensureTestImages } from '../support/images.js';
-import { adminClient, openRuntime, treeHash, makeTree, waitForStatus } from '../support/workspaces.js';
+import { adminClient, openRuntime, treeHash, makeTree, until, waitForStatus } from '../support/workspaces.js';
 
 let server: TestServer | undefined;
 
@@ -64,7 +64,9 @@ test('SIGKILL during a snapshot and during an archive: restart leaves the old st
   await s.restart({ WARREN_TEST_EXPORT_HOLD_MS: '60000' });
   void api(s, 'POST', `/workspace/${ws.id}/archives`, { version: 'half' }).catch(() => undefined);
   await waitForLog(s, 'test hook: holding an archive export');
-  assert.ok(leftovers(s).archives.some((f) => f.includes('.tmp-')), 'the archive is half written');
+  // The hook logs at the export's first chunk; the writer's temporary file is opened asynchronously beside it
+  // (a busy host's fs threads can lag), so it is awaited rather than expected at that very moment.
+  await until('the archive is half written', async () => leftovers(s).archives.some((f) => f.includes('.tmp-')), 10_000);
   await s.kill();
   await s.restart({});
   const left = leftovers(s);
