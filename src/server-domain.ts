@@ -8,7 +8,7 @@
 import type { Logger } from 'pino';
 import type { WarrenConfig } from './config/config.js';
 import type { Driver } from './drivers/driver.js';
-import type { Store } from './store/store.js';
+import type { Store, WorkspaceRecord } from './store/store.js';
 import type { RecordListener } from './store/observed.js';
 import type { ImageStore } from './images/image-store.js';
 import type { WarrenMetrics } from './metrics/registry.js';
@@ -139,8 +139,7 @@ export async function buildDomain(i: DomainInput) {
       if (op !== 'start' && op !== 'resume' && op !== 'create') ssh.disconnectWorkspace(rec.id);
       if (op === 'resume') ssh.service.resumed(rec.id);
     },
-    onDeleted: (rec: Parameters<RuntimeAccess['forget']>[0]) => {
-      access?.forget(rec);
+    onDeleted: (rec: WorkspaceRecord) => {
       usage.forget(rec.id);
       statsHub.forget(rec.id);
       links.cutPublic(rec.id); // its exposures went with the record (store cascade)
@@ -204,7 +203,6 @@ export async function buildDomain(i: DomainInput) {
   access = new RuntimeAccess(store, workspaces, orchestrator, i.signingKey,
     (id) => void bus.publish('access.revoked', { workspaceId: id }).catch(published('access.revoked')),
     () => routesChanged(), (id) => lifecycle.idle.wake(id));
-  await access.loadIndex();
   const { tokens, auth, apiKeys, prune } = await startAccess(cfg, store, workspaces, access, i.log);
 
   network = new NetworkPolicies({

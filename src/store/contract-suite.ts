@@ -15,6 +15,7 @@ import { layerContractTests } from './contract-layers.js';
 import { usageContractTests } from './contract-usage.js';
 import { namespaceContractTests } from './contract-namespaces.js';
 import { quotaContractTests } from './contract-quotas.js';
+import { sharedStateContractTests } from './contract-shared-state.js';
 import { minimalWorkspace, sampleWorkspace, type StoreHandle } from './contract-fixtures.js';
 
 export { minimalWorkspace, sampleWorkspace, type StoreHandle };
@@ -366,5 +367,6 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreHan
     usageContractTests(fresh);
     namespaceContractTests(fresh);
     quotaContractTests(fresh);
+    sharedStateContractTests(fresh);
   });
 }

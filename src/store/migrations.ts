@@ -12,6 +12,7 @@
  */
 import type Database from 'better-sqlite3';
 import { AppError } from '../contract/errors.js';
+import { sqliteTokenHashUp, TOKEN_HASH_MIGRATION } from './migration-token-hash.js';
 
 export interface Migration {
   version: number;
@@ -278,6 +279,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 9, name: 'workspace image pin', up: (db) => db.exec(IMAGE_PIN_SCHEMA) },
   // A single host coordinates in process (src/coordination/local.ts): the version exists so both lists stay aligned.
   { version: 10, name: 'coordination tables (PostgreSQL only)', up: () => {} },
+  { ...TOKEN_HASH_MIGRATION, up: sqliteTokenHashUp },
 ];
 
 function ensureBookkeeping(db: Database.Database): void {

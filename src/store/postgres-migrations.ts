@@ -20,6 +20,7 @@ import { checkOrdered, refuseUnknownVersions } from './migrations.js';
 import { inTransaction } from './postgres-db.js';
 import { BASELINE_SCHEMA } from './postgres-schema.js';
 import { COORDINATION_SCHEMA_SQL } from '../coordination/postgres-schema.js';
+import { pgTokenHashUp, TOKEN_HASH_MIGRATION } from './migration-token-hash.js';
 
 export interface PgMigration {
   version: number;
@@ -42,6 +43,7 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
     name: 'coordination: workspace operation leases and the leader epoch (src/coordination/postgres-schema.ts)',
     up: async (c) => { await c.query(COORDINATION_SCHEMA_SQL); },
   },
+  { ...TOKEN_HASH_MIGRATION, up: pgTokenHashUp },
 ];
 
 async function lockAndPrepare(c: pg.ClientBase): Promise<void> {
