@@ -42,6 +42,8 @@ import { createWorkloadPlane } from './server-workloads.js';
 import { createSshPlane, sshBundlePath } from './server-ssh.js';
 import { createBuildPlane } from './server-builds.js';
 import { startAccess } from './server-access.js';
+import { SECRET_SETTINGS, sharedText } from './storage/shared-secrets.js';
+import { generateHostKey, isLoadableHostKey } from './ssh/host-key.js';
 import { LocalCoordination } from './coordination/local.js';
 import { LeaderTasks } from './coordination/leader-tasks.js';
 
@@ -175,6 +177,7 @@ export async function buildDomain(i: DomainInput) {
     cfg: cfg.ssh, dataDir: cfg.dataDir, store, workspaces, workspacesDir: i.workspacesDir, log,
     activity: (id) => lifecycle.activity.begin(id), wake: (id) => lifecycle.idle.wake(id),
     ...(i.sshBundle !== undefined ? { bundle: i.sshBundle } : {}),
+    ...(cfg.databaseUrl ? { sharedHostKey: () => sharedText(store, SECRET_SETTINGS.sshJumpHostKey, () => generateHostKey().private, isLoadableHostKey) } : {}),
   });
   i.setRecordListener((rec, id) => {
     lifecycle.onRecord(rec, id);
@@ -203,7 +206,12 @@ export async function buildDomain(i: DomainInput) {
   access = new RuntimeAccess(store, workspaces, orchestrator, i.signingKey,
     (id) => void bus.publish('access.revoked', { workspaceId: id }).catch(published('access.revoked')),
     () => routesChanged(), (id) => lifecycle.idle.wake(id));
-  const { tokens, auth, apiKeys, prune } = await startAccess(cfg, store, workspaces, access, i.log);
+  const { tokens, auth, apiKeys, prune } = await startAccess(cfg, store, workspaces, access, i.log,
+    () => void bus.publish('access.keys', { origin: coordination.instanceId }).catch(published('access.keys')));
+  // Another replica rotated the key ring or revoked a token: re-read both from the store.
+  bus.subscribe('access.keys', ({ origin }) => {
+    if (origin !== coordination.instanceId) tokens.reload().catch((err) => i.log.error({ err }, 're-reading the token key ring failed'));
+  });
 
   network = new NetworkPolicies({
     store, workspaces, sync: { sync: () => routesChanged() }, log,
