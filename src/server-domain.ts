@@ -276,6 +276,12 @@ export async function buildDomain(i: DomainInput) {
       timers.push(setInterval(() => {
         i.network.sync.sync().catch((err) => i.log.error({ err }, 'network sync failed'));
       }, 30_000));
+      // Safety net for a lost `access.keys` message (the bus misses what is sent while it reconnects).
+      if (cfg.databaseUrl) {
+        timers.push(setInterval(() => {
+          tokens.reload().catch((err) => i.log.error({ err }, 're-reading the token key ring failed'));
+        }, 30_000));
+      }
       for (const t of timers) t.unref();
     },
 
