@@ -1,6 +1,7 @@
 /**
  * Composition of who may call the control plane: the scoped-token service (its signing
- * keys in `<dataDir>/secrets/access-keys.json`), the authenticator with its failed
+ * keys in `<dataDir>/secrets/access-keys.json`, or in the database with PostgreSQL, shared
+ * by every replica; `onKeysChanged` tells the others to re-read), the authenticator with its failed
  * sign-in throttle, API-key management and the first admin key.
  */
 import { join } from 'node:path';
@@ -12,6 +13,7 @@ import { RateLimiter } from './domain/rate-limit.js';
 import type { WorkspaceService } from './domain/workspaces.js';
 import { hostFiles } from './host/files.js';
 import { KeyRingFile } from './storage/key-ring.js';
+import { KeyRingSetting } from './storage/shared-secrets.js';
 import type { Store } from './store/store.js';
 
 interface AccessLog {
@@ -19,8 +21,10 @@ interface AccessLog {
   error(fields: Record<string, unknown>, msg: string): void;
 }
 
-export async function startAccess(cfg: WarrenConfig, store: Store, workspaces: WorkspaceService, bearer: BearerScoper, log: AccessLog) {
-  const tokens = new AccessTokens({ store, ring: new KeyRingFile(join(cfg.dataDir, 'secrets', 'access-keys.json')), findWorkspace: (id) => workspaces.find(id) });
+export async function startAccess(cfg: WarrenConfig, store: Store, workspaces: WorkspaceService, bearer: BearerScoper, log: AccessLog,
+  onKeysChanged?: () => void) {
+  const ring = cfg.databaseUrl ? new KeyRingSetting(store) : new KeyRingFile(join(cfg.dataDir, 'secrets', 'access-keys.json'));
+  const tokens = new AccessTokens({ store, ring, findWorkspace: (id) => workspaces.find(id), ...(onKeysChanged ? { changed: onKeysChanged } : {}) });
   await tokens.init();
   const auth = new Authenticator(store, bearer, tokens, {
     byClient: new RateLimiter(cfg.limits.authFailures), byAddress: new RateLimiter(cfg.limits.authFailures),

@@ -8,7 +8,7 @@
 import type { Logger } from 'pino';
 import type { WarrenConfig } from './config/config.js';
 import type { Driver } from './drivers/driver.js';
-import type { Store } from './store/store.js';
+import type { Store, WorkspaceRecord } from './store/store.js';
 import type { RecordListener } from './store/observed.js';
 import type { ImageStore } from './images/image-store.js';
 import type { WarrenMetrics } from './metrics/registry.js';
@@ -42,6 +42,8 @@ import { createWorkloadPlane } from './server-workloads.js';
 import { createSshPlane, sshBundlePath } from './server-ssh.js';
 import { createBuildPlane } from './server-builds.js';
 import { startAccess } from './server-access.js';
+import { SECRET_SETTINGS, sharedText } from './storage/shared-secrets.js';
+import { generateHostKey, isLoadableHostKey } from './ssh/host-key.js';
 import { LocalCoordination } from './coordination/local.js';
 import { LeaderTasks } from './coordination/leader-tasks.js';
 
@@ -139,8 +141,7 @@ export async function buildDomain(i: DomainInput) {
       if (op !== 'start' && op !== 'resume' && op !== 'create') ssh.disconnectWorkspace(rec.id);
       if (op === 'resume') ssh.service.resumed(rec.id);
     },
-    onDeleted: (rec: Parameters<RuntimeAccess['forget']>[0]) => {
-      access?.forget(rec);
+    onDeleted: (rec: WorkspaceRecord) => {
       usage.forget(rec.id);
       statsHub.forget(rec.id);
       links.cutPublic(rec.id); // its exposures went with the record (store cascade)
@@ -176,6 +177,7 @@ export async function buildDomain(i: DomainInput) {
     cfg: cfg.ssh, dataDir: cfg.dataDir, store, workspaces, workspacesDir: i.workspacesDir, log,
     activity: (id) => lifecycle.activity.begin(id), wake: (id) => lifecycle.idle.wake(id),
     ...(i.sshBundle !== undefined ? { bundle: i.sshBundle } : {}),
+    ...(cfg.databaseUrl ? { sharedHostKey: () => sharedText(store, SECRET_SETTINGS.sshJumpHostKey, () => generateHostKey().private, isLoadableHostKey) } : {}),
   });
   i.setRecordListener((rec, id) => {
     lifecycle.onRecord(rec, id);
@@ -204,8 +206,12 @@ export async function buildDomain(i: DomainInput) {
   access = new RuntimeAccess(store, workspaces, orchestrator, i.signingKey,
     (id) => void bus.publish('access.revoked', { workspaceId: id }).catch(published('access.revoked')),
     () => routesChanged(), (id) => lifecycle.idle.wake(id));
-  await access.loadIndex();
-  const { tokens, auth, apiKeys, prune } = await startAccess(cfg, store, workspaces, access, i.log);
+  const { tokens, auth, apiKeys, prune } = await startAccess(cfg, store, workspaces, access, i.log,
+    () => void bus.publish('access.keys', { origin: coordination.instanceId }).catch(published('access.keys')));
+  // Another replica rotated the key ring or revoked a token: re-read both from the store.
+  bus.subscribe('access.keys', ({ origin }) => {
+    if (origin !== coordination.instanceId) tokens.reload().catch((err) => i.log.error({ err }, 're-reading the token key ring failed'));
+  });
 
   network = new NetworkPolicies({
     store, workspaces, sync: { sync: () => routesChanged() }, log,
@@ -270,6 +276,12 @@ export async function buildDomain(i: DomainInput) {
       timers.push(setInterval(() => {
         i.network.sync.sync().catch((err) => i.log.error({ err }, 'network sync failed'));
       }, 30_000));
+      // Safety net for a lost `access.keys` message (the bus misses what is sent while it reconnects).
+      if (cfg.databaseUrl) {
+        timers.push(setInterval(() => {
+          tokens.reload().catch((err) => i.log.error({ err }, 're-reading the token key ring failed'));
+        }, 30_000));
+      }
       for (const t of timers) t.unref();
     },
 

@@ -11,6 +11,7 @@ import { openStore } from './store/open.js';
 import type { Store } from './store/store.js';
 import { observeStore, type RecordListener } from './store/observed.js';
 import { loadOrCreateKeyFile } from './storage/secret-files.js';
+import { SECRET_SETTINGS, sharedKeyBytes } from './storage/shared-secrets.js';
 import { ensureBridge } from './network/index.js';
 import { allocate } from './network/addresses.js';
 import { hostHasAddress } from './network/upstream.js';
@@ -35,14 +36,19 @@ export function logTo(log: Logger): Log {
   return (level, msg, fields) => log[level](fields ?? {}, msg);
 }
 
-/** The data dir (0700), the store with a settable record listener, the gateway's signing key. */
+/**
+ * The data dir (0700), the store with a settable record listener, the gateway's signing key:
+ * in the database when it is PostgreSQL (every replica signs with the same key), else a data-dir file.
+ */
 export async function openDataStore(cfg: WarrenConfig) {
   await mkdir(cfg.dataDir, { recursive: true, mode: 0o700 });
   await chmod(cfg.dataDir, 0o700);
   // Every workspace record written goes past the listener (deadline timers, exit watches).
   let onRecord: RecordListener = () => {};
   const store: Store = observeStore(await openStore({ dataDir: cfg.dataDir, databaseUrl: cfg.databaseUrl }), (rec, id) => onRecord(rec, id));
-  const signingKey = loadOrCreateKeyFile(join(cfg.dataDir, 'secrets', 'gateway-signing.key'), 32);
+  const signingKey = cfg.databaseUrl
+    ? await sharedKeyBytes(store, SECRET_SETTINGS.gatewaySigningKey, 32)
+    : loadOrCreateKeyFile(join(cfg.dataDir, 'secrets', 'gateway-signing.key'), 32);
   return { store, signingKey, setRecordListener: (fn: RecordListener) => { onRecord = fn; } };
 }
 

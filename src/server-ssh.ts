@@ -6,7 +6,8 @@
  *          ──► sshd run by the workspace's agent from the bundle at /.warren/ssh
  *
  * The sshd bundle is built (or found current) here before any workspace boots; the
- * jump host's own host key lives in `<data dir>/secrets/ssh-jump-host-ed25519.key`.
+ * jump host's own host key lives in `<data dir>/secrets/ssh-jump-host-ed25519.key`, or in the
+ * database when it is shared by replicas (`sharedHostKey`: every jump host presents one key).
  * A jump host port that cannot be bound is logged and SSH reports `supported: false`;
  * the rest of Warren runs on.
  */
@@ -40,6 +41,8 @@ export interface SshPlaneInput {
   activity: (workspaceId: string) => () => void;
   wake: (workspaceId: string) => Promise<unknown>;
   log: Log;
+  /** The jump host's key from the database (replicas on PostgreSQL); absent: the data-dir file. */
+  sharedHostKey?: () => Promise<string>;
   /** The sshd bundle when the caller already knows it (null: none, as in tests); absent: found or built in the data dir. */
   bundle?: string | null;
 }
@@ -72,7 +75,7 @@ export async function createSshPlane(i: SshPlaneInput): Promise<SshPlane> {
   });
   if (i.cfg.port !== 0) {
     jump = new JumpHost({
-      hostKey: loadOrCreateHostKeyFile(join(i.dataDir, 'secrets', 'ssh-jump-host-ed25519.key')),
+      hostKey: i.sharedHostKey ? await i.sharedHostKey() : loadOrCreateHostKeyFile(join(i.dataDir, 'secrets', 'ssh-jump-host-ed25519.key')),
       resolve: (sshId) => service.route(sshId),
       onChannel: i.activity,
       log: i.log,

@@ -47,6 +47,8 @@ export interface AccessTokenDeps {
   ring: KeyRingPort;
   /** A workspace by id or slug; null when there is none. */
   findWorkspace(idOrSlug: string): Promise<WorkspaceRecord | null>;
+  /** Called after a rotation or revocation was stored: the other replicas re-read (reload). */
+  changed?: () => void;
 }
 
 const newKey = (): SigningKey => ({
@@ -76,8 +78,24 @@ export class AccessTokens {
   /** Loads (or makes) the key ring and the revoked ids of tokens still alive. */
   async init(): Promise<void> {
     const loaded = await this.d.ring.load();
-    this.setKeys(loaded && loaded.length > 0 ? this.dropExpiredKeys(loaded) : [newKey()]);
-    if (!loaded || loaded.length !== this.keys.length) await this.d.ring.save(this.keys);
+    // A first start creates the ring; of replicas starting together, everyone uses the first one's.
+    const ring = loaded && loaded.length > 0 ? loaded : await this.d.ring.create([newKey()]);
+    this.setKeys(this.dropExpiredKeys(ring));
+    if (ring.length !== this.keys.length) await this.d.ring.save(this.keys);
+    await this.loadRevoked();
+  }
+
+  /**
+   * Re-reads the ring and the revoked ids (another replica rotated or revoked: the
+   * `access.keys` bus message). Keys are replaced only by a non-empty ring.
+   */
+  async reload(): Promise<void> {
+    const loaded = await this.d.ring.load();
+    if (loaded && loaded.length > 0) this.setKeys(this.dropExpiredKeys(loaded));
+    await this.loadRevoked();
+  }
+
+  private async loadRevoked(): Promise<void> {
     for (const t of await this.d.store.liveAccessTokens(new Date().toISOString())) {
       if (t.revokedAt) this.revoked.set(t.id, Date.parse(t.expiresAt) / 1000);
     }
@@ -127,6 +145,7 @@ export class AccessTokens {
     }
     await this.d.store.revokeAccessToken(id, new Date().toISOString());
     this.revoked.set(id, Date.parse(t.expiresAt) / 1000);
+    this.d.changed?.();
   }
 
   /** A new signing key; `revokeExisting` also ends every token signed before. */
@@ -145,6 +164,7 @@ export class AccessTokens {
         revoked++;
       }
     }
+    this.d.changed?.();
     return { kid: fresh.kid, revoked };
   }
 

@@ -223,10 +223,16 @@ export interface SigningKey {
   retiredAt: string | null;
 }
 
-/** Where the signing keys live between starts (a 0600 file in the data dir: src/storage/key-ring.ts). */
+/**
+ * Where the signing keys live between starts: a 0600 file in the data dir on a single host
+ * (src/storage/key-ring.ts), the store's settings with PostgreSQL, shared by every replica
+ * (src/storage/shared-secrets.ts).
+ */
 export interface KeyRingPort {
   load(): Promise<SigningKey[] | null>;
   save(keys: SigningKey[]): Promise<void>;
+  /** Stores `keys` unless a ring is stored already; returns the stored ring (of racing creators, the first's). */
+  create(keys: SigningKey[]): Promise<SigningKey[]>;
 }
 
 /**
@@ -292,6 +298,8 @@ export interface BusTopics {
   'routes.changed': { origin: string; workspaceId?: string };
   /** A workspace record was written (or deleted) by replica `origin`: the leader re-arms its deadlines. */
   'workspace.changed': { origin: string; workspaceId: string };
+  /** The POST /tokens key ring was rotated or a token revoked by replica `origin`: re-read both. */
+  'access.keys': { origin: string };
 }
 
 /**

@@ -8,6 +8,9 @@
  *   server's key, carrying the record's `generation`. Rotate and disable bump the
  *   generation and replace the raw token, so every older token fails with 401.
  * - `enable` on an enabled workspace returns a fresh JWT and invalidates nothing.
+ * - A raw token is resolved through the store on every request (one indexed query on
+ *   `token_hash`, store/token-hash.ts), never through a per-process map: every replica on
+ *   one database agrees at once on which raw token is current (issue 16).
  */
 import { AppError } from '../contract/errors.js';
 import type { Store, WorkspaceRecord } from '../store/store.js';
@@ -16,14 +19,12 @@ import { newRawToken, signGatewayToken, verifyGatewayToken, safeEqual } from './
 import type { WorkspaceService } from './workspaces.js';
 import type { Orchestrator } from './orchestrator.js';
 import { AGENT_PORT } from './ports.js';
+import { runtimeTokenHash } from '../store/token-hash.js';
 
 export const GATEWAY_TOKEN_TTL_S = 3600;
 export const WORKSPACE_TOKEN_TTL_S = 30 * 24 * 3600;
 
 export class RuntimeAccess {
-  /** raw token → workspace id, rebuilt from the store at start and kept current. */
-  private readonly rawIndex = new Map<string, string>();
-
   constructor(
     private readonly store: Store,
     private readonly workspaces: WorkspaceService,
@@ -36,20 +37,6 @@ export class RuntimeAccess {
     /** Wakes a workspace the idle policy put to sleep; resolves with it running (src/domain/idle.ts). */
     private readonly wake?: (id: string) => Promise<WorkspaceRecord>,
   ) {}
-
-  async loadIndex(): Promise<void> {
-    this.rawIndex.clear();
-    for (const rec of await this.store.allWorkspaces()) this.indexRecord(rec);
-  }
-
-  private indexRecord(rec: WorkspaceRecord): void {
-    for (const [tok, id] of this.rawIndex) if (id === rec.id) this.rawIndex.delete(tok);
-    if (rec.apiAccess.enabled) this.rawIndex.set(rec.apiAccess.rawToken, rec.id);
-  }
-
-  forget(rec: WorkspaceRecord): void {
-    this.rawIndex.delete(rec.apiAccess.rawToken);
-  }
 
   status(rec: WorkspaceRecord) {
     return { enabled: rec.apiAccess.enabled, running: rec.state === 'running' && rec.apiAccess.enabled, port: AGENT_PORT };
@@ -73,7 +60,6 @@ export class RuntimeAccess {
       const next = change(rec);
       if (!next) return rec;
       const saved = await this.store.updateWorkspace(next, rec.version);
-      this.indexRecord(saved);
       await this.orchestrator.syncAgentToken(saved);
       return saved;
     });
@@ -169,9 +155,8 @@ export class RuntimeAccess {
       const rec = await this.store.getWorkspace(claims.sub);
       return rec && rec.apiAccess.generation === claims.gen ? rec : null;
     }
-    const id = this.rawIndex.get(token);
-    if (!id) return null;
-    const rec = await this.store.getWorkspace(id);
+    // Found by hash; the raw token is still compared in constant time before it is trusted.
+    const rec = await this.store.findWorkspaceByTokenHash(runtimeTokenHash(token));
     return rec && safeEqual(rec.apiAccess.rawToken, token) ? rec : null;
   }
 }

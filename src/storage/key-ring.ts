@@ -7,7 +7,7 @@ import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { KeyRingPort, SigningKey } from '../domain/ports.js';
 
-function isKey(v: unknown): v is SigningKey {
+export function isKey(v: unknown): v is SigningKey {
   const k = v as SigningKey;
   return !!k && typeof k.kid === 'string' && typeof k.key === 'string' && typeof k.createdAt === 'string'
     && (k.retiredAt === null || typeof k.retiredAt === 'string');
@@ -27,6 +27,14 @@ export class KeyRingFile implements KeyRingPort {
     const data = JSON.parse(text) as { keys?: unknown };
     if (!Array.isArray(data.keys) || !data.keys.every(isKey)) throw new Error(`signing key ring ${this.path} is malformed`);
     return data.keys;
+  }
+
+  /** One process per data dir (a single host): load, else save. */
+  async create(keys: SigningKey[]): Promise<SigningKey[]> {
+    const stored = await this.load();
+    if (stored && stored.length > 0) return stored;
+    await this.save(keys);
+    return keys;
   }
 
   async save(keys: SigningKey[]): Promise<void> {

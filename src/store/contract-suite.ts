@@ -16,6 +16,7 @@ import { usageContractTests } from './contract-usage.js';
 import { namespaceContractTests } from './contract-namespaces.js';
 import { quotaContractTests } from './contract-quotas.js';
 import { nodeContractTests } from './contract-nodes.js';
+import { sharedStateContractTests } from './contract-shared-state.js';
 import { minimalWorkspace, sampleWorkspace, type StoreHandle } from './contract-fixtures.js';
 
 export { minimalWorkspace, sampleWorkspace, type StoreHandle };
@@ -368,5 +369,6 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreHan
     namespaceContractTests(fresh);
     quotaContractTests(fresh);
     nodeContractTests(fresh);
+    sharedStateContractTests(fresh);
   });
 }

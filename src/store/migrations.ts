@@ -12,6 +12,7 @@
  */
 import type Database from 'better-sqlite3';
 import { AppError } from '../contract/errors.js';
+import { sqliteTokenHashUp, TOKEN_HASH_MIGRATION } from './migration-token-hash.js';
 
 export interface Migration {
   version: number;
@@ -303,6 +304,7 @@ export const MIGRATIONS: readonly Migration[] = [
   // A single host coordinates in process (src/coordination/local.ts): the version exists so both lists stay aligned.
   { version: 10, name: 'coordination tables (PostgreSQL only)', up: () => {} },
   { version: 11, name: 'node registry', up: (db) => db.exec(NODES_SCHEMA) },
+  { ...TOKEN_HASH_MIGRATION, up: sqliteTokenHashUp },
 ];
 
 function ensureBookkeeping(db: Database.Database): void {

@@ -69,6 +69,12 @@ export class PgAccessTables {
     await this.pool.query(`INSERT INTO settings (key, value) VALUES ($1, $2)
       ON CONFLICT (key) DO UPDATE SET value = excluded.value`, [key, value]);
   }
+  /** Inserts unless present, then reads back: of concurrent writers the first committed wins. */
+  async setSettingIfAbsent(key: string, value: string): Promise<string> {
+    await this.pool.query('INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING', [key, value]);
+    return (await this.getSetting(key))!;
+  }
+
 
   /** Inserts or replaces (workspace_id, port); a slug clash or an unknown workspace fails (translated by the store). */
   async putPort(rec: PublicPortRecord): Promise<void> {

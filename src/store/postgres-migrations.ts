@@ -20,6 +20,7 @@ import { checkOrdered, refuseUnknownVersions } from './migrations.js';
 import { inTransaction } from './postgres-db.js';
 import { BASELINE_SCHEMA, NODES_SCHEMA } from './postgres-schema.js';
 import { COORDINATION_SCHEMA_SQL } from '../coordination/postgres-schema.js';
+import { pgTokenHashUp, TOKEN_HASH_MIGRATION } from './migration-token-hash.js';
 
 export interface PgMigration {
   version: number;
@@ -43,6 +44,7 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
     up: async (c) => { await c.query(COORDINATION_SCHEMA_SQL); },
   },
   { version: 11, name: 'node registry', up: async (c) => { await c.query(NODES_SCHEMA); } },
+  { ...TOKEN_HASH_MIGRATION, up: pgTokenHashUp },
 ];
 
 async function lockAndPrepare(c: pg.ClientBase): Promise<void> {

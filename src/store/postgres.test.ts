@@ -17,6 +17,8 @@ import { translatePgError } from './postgres-errors.js';
 import { PG_MIGRATIONS, runPgMigrations } from './postgres-migrations.js';
 import { MIGRATIONS } from './migrations.js';
 import { handleFor } from './contract-fixtures.js';
+import { recordToRow } from './sqlite-workspace-rows.js';
+import { runtimeTokenHash } from './token-hash.js';
 
 let pgs: TestPostgres;
 before(async () => { pgs = await startPostgres(); });
@@ -93,6 +95,29 @@ describe('postgres store: schema', () => {
     const rows = await pgs.query(url, "SELECT to_regclass('half') AS t");
     assert.deepEqual(rows[0], { t: null });
     assert.deepEqual((await store.schemaVersions()).applied, []);
+  });
+
+  test('migration 12 backfills the token hash of enabled workspaces (sha256 in SQL = the JS digest)', async (t) => {
+    const url = await pgs.createDatabase();
+    t.after(() => dropDatabase(url));
+    const store = await openStoreUnmigrated({ dataDir: '/nonexistent', databaseUrl: url }) as PostgresStore;
+    t.after(() => store.close());
+    const pool = (store as unknown as { pool: pg.Pool }).pool;
+    await runPgMigrations(pool, PG_MIGRATIONS.filter((m) => m.version < 12));
+    const enabled = sampleWorkspace({ apiAccess: { enabled: true, rawToken: 'zoë-Ω-'.repeat(6), generation: 2 } });
+    const disabled = sampleWorkspace({ apiAccess: { enabled: false, rawToken: 'e1'.repeat(32), generation: 5 } });
+    for (const rec of [enabled, disabled]) {
+      const { token_hash: _absent, ...old } = recordToRow(rec); // the column arrives with migration 12
+      const cols = Object.keys(old);
+      await pool.query(`INSERT INTO workspaces (${cols.join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')})`,
+        Object.values(old));
+    }
+    assert.deepEqual(await store.applyMigrations(), [12]);
+    assert.deepEqual(await store.findWorkspaceByTokenHash(runtimeTokenHash('zoë-Ω-'.repeat(6))), enabled);
+    assert.equal(await store.findWorkspaceByTokenHash(runtimeTokenHash('e1'.repeat(32))), null);
+    const rows = await pgs.query<{ id: string; token_hash: string | null }>(url, 'SELECT id, token_hash FROM workspaces');
+    assert.deepEqual(Object.fromEntries(rows.map((r) => [r.id, r.token_hash])),
+      { [enabled.id]: runtimeTokenHash('zoë-Ω-'.repeat(6)), [disabled.id]: null });
   });
 });
 

@@ -120,6 +120,10 @@ export class PostgresStore implements Store {
     return this.selectOne('idempotency_key', key);
   }
 
+  async findWorkspaceByTokenHash(hash: string): Promise<WorkspaceRecord | null> {
+    return this.selectOne('token_hash', hash);
+  }
+
   async listWorkspaces(filter: WorkspaceFilter, page: Page): Promise<{ items: WorkspaceRecord[]; total: number }> {
     if (!Number.isInteger(page.page) || page.page < 1) {
       throw new AppError('validation_error', 'page must be an integer ≥ 1', { field: 'page' });
@@ -175,7 +179,7 @@ export class PostgresStore implements Store {
   }
 
   /** `column` is always one of the literals above, never input. */
-  private async selectOne(column: 'id' | 'slug' | 'idempotency_key', value: string): Promise<WorkspaceRecord | null> {
+  private async selectOne(column: 'id' | 'slug' | 'idempotency_key' | 'token_hash', value: string): Promise<WorkspaceRecord | null> {
     const res = await pgGuard(() => this.pool.query<WorkspaceRow>(`SELECT * FROM workspaces WHERE ${column} = $1`, [value]));
     return res.rows[0] ? rowToRecord(res.rows[0]) : null;
   }
@@ -192,6 +196,7 @@ export class PostgresStore implements Store {
   async pruneAccessTokens(before: string): Promise<number> { return pgGuard(() => this.access.pruneTokens(before)); }
   async getSetting(key: string): Promise<string | null> { return pgGuard(() => this.access.getSetting(key)); }
   async setSetting(key: string, value: string): Promise<void> { await pgGuard(() => this.access.setSetting(key, value)); }
+  async setSettingIfAbsent(key: string, value: string): Promise<string> { return pgGuard(() => this.access.setSettingIfAbsent(key, value)); }
   async putPublicPort(rec: PublicPortRecord): Promise<void> { await pgGuard(() => this.access.putPort(rec)); }
   async listPublicPorts(workspaceId: string): Promise<PublicPortRecord[]> { return pgGuard(() => this.access.listPorts(workspaceId)); }
   async allPublicPorts(): Promise<PublicPortRecord[]> { return pgGuard(() => this.access.allPorts()); }

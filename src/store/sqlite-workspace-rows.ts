@@ -4,6 +4,7 @@
  * records exactly). A record written before a field existed gets its default on read.
  */
 import { emptyLifecycleInfo } from './store.js';
+import { tokenHashOf } from './token-hash.js';
 import type { LifecycleInfo, LifecycleState, WorkspaceRecord } from './store.js';
 
 /** One `workspaces` row as SQLite hands it back. */
@@ -32,12 +33,14 @@ export interface WorkspaceRow {
   started_at: string | null;
   node_id: string | null;
   version: number;
+  /** Derived, never read back: sha256 of the raw runtime token while access is enabled (token-hash.ts). */
+  token_hash: string | null;
 }
 
 export const COLUMNS: ReadonlyArray<keyof WorkspaceRow> = [
   'id', 'short_id', 'name', 'slug', 'namespace', 'mode', 'image', 'image_id', 'state', 'pending',
   'user_requested_stop', 'config', 'network', 'ip', 'api_access', 'metadata', 'lifecycle',
-  'idempotency_key', 'error', 'created_at', 'updated_at', 'started_at', 'node_id', 'version',
+  'idempotency_key', 'error', 'created_at', 'updated_at', 'started_at', 'node_id', 'version', 'token_hash',
 ];
 
 /** Unique columns whose violation is a client-visible conflict, with the message to show. */
@@ -86,6 +89,7 @@ export function recordToRow(rec: WorkspaceRecord): WorkspaceRow {
     started_at: rec.startedAt,
     node_id: rec.nodeId,
     version: rec.version,
+    token_hash: tokenHashOf(rec.apiAccess),
   };
 }
 

@@ -8,13 +8,14 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { AppError } from '../contract/errors.js';
-import { runStoreContract, sampleWorkspace } from './contract-suite.js';
+import { minimalWorkspace, runStoreContract, sampleWorkspace } from './contract-suite.js';
 import { handleFor } from './contract-fixtures.js';
 import { openStore } from './open.js';
 import { DB_FILE_NAME, SqliteStore } from './sqlite.js';
 import { MIGRATIONS, runMigrations } from './migrations.js';
 import { recordToRow } from './sqlite-workspace-rows.js';
 import { emptyLifecycleInfo } from './store.js';
+import { runtimeTokenHash } from './token-hash.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -64,13 +65,38 @@ test('sqlite: a workspace stored before the layers migration reads with empty li
   const db = new Database(join(dir, DB_FILE_NAME));
   runMigrations(db, MIGRATIONS.slice(0, 2));
   const rec = sampleWorkspace();
-  const { lifecycle: _dropped, image_id: _later, node_id: _node, ...old } = recordToRow(rec); // columns of later migrations
+  const { lifecycle: _dropped, image_id: _later, node_id: _node, token_hash: _hash, ...old } = recordToRow(rec); // columns of later migrations
   const cols = Object.keys(old);
   db.prepare(`INSERT INTO workspaces (${cols.join(', ')}) VALUES (${cols.map((c) => '@' + c).join(', ')})`).run(old);
   db.close();
   const store = await openStore({ dataDir: dir });
   t.after(() => store.close());
   assert.deepEqual(await store.getWorkspace(rec.id), { ...rec, imageId: null, nodeId: null, lifecycle: emptyLifecycleInfo() });
+});
+
+test('sqlite: migration 12 backfills the token hash of enabled workspaces written before it', async (t) => {
+  const dir = tempDir(t);
+  const db = new Database(join(dir, DB_FILE_NAME));
+  runMigrations(db, MIGRATIONS.filter((m) => m.version < 12));
+  const enabled = sampleWorkspace({ apiAccess: { enabled: true, rawToken: 'f0'.repeat(32), generation: 2 } });
+  const disabled = minimalWorkspace({ apiAccess: { enabled: false, rawToken: 'e1'.repeat(32), generation: 5 } });
+  for (const rec of [enabled, disabled]) {
+    const { token_hash: _absent, ...old } = recordToRow(rec); // the column arrives with migration 12
+    const cols = Object.keys(old);
+    db.prepare(`INSERT INTO workspaces (${cols.join(', ')}) VALUES (${cols.map((c) => '@' + c).join(', ')})`).run(old);
+  }
+  db.close();
+  const store = await openStore({ dataDir: dir });
+  t.after(() => store.close());
+  assert.deepEqual(await store.findWorkspaceByTokenHash(runtimeTokenHash('f0'.repeat(32))), enabled);
+  assert.equal(await store.findWorkspaceByTokenHash(runtimeTokenHash('e1'.repeat(32))), null);
+  const check = new Database(join(dir, DB_FILE_NAME), { readonly: true });
+  t.after(() => check.close());
+  const hashes = check.prepare('SELECT id, token_hash FROM workspaces ORDER BY id').all() as Array<{ id: string; token_hash: string | null }>;
+  assert.deepEqual(Object.fromEntries(hashes.map((r) => [r.id, r.token_hash])),
+    { [enabled.id]: runtimeTokenHash('f0'.repeat(32)), [disabled.id]: null });
+  const plan = check.prepare('EXPLAIN QUERY PLAN SELECT * FROM workspaces WHERE token_hash = ?').all('x') as Array<{ detail: string }>;
+  assert.match(plan.map((p) => p.detail).join(' '), /workspaces_token_hash/, 'the lookup uses the index');
 });
 
 test('sqlite: a database migrated by a newer build is refused', async (t) => {

@@ -179,6 +179,10 @@ export class SqliteStore implements Store {
     return this.selectOne('idempotency_key', key);
   }
 
+  async findWorkspaceByTokenHash(hash: string): Promise<WorkspaceRecord | null> {
+    return this.selectOne('token_hash', hash);
+  }
+
   async listWorkspaces(filter: WorkspaceFilter, page: Page): Promise<{ items: WorkspaceRecord[]; total: number }> {
     if (!Number.isInteger(page.page) || page.page < 1) {
       throw new AppError('validation_error', 'page must be an integer ≥ 1', { field: 'page' });
@@ -318,6 +322,11 @@ export class SqliteStore implements Store {
     const sql = 'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value';
     guarded(() => this.statement(sql).run(key, value));
   }
+  async setSettingIfAbsent(key: string, value: string): Promise<string> {
+    guarded(() => this.statement('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING').run(key, value));
+    return (await this.getSetting(key))!;
+  }
+
 
   // Usage and activity (sqlite-usage.ts).
   async recordUsage(rows: UsageRow[], cursors: Array<{ workspace_id: string; cursor: UsageCursor }>): Promise<void> {
@@ -347,7 +356,7 @@ export class SqliteStore implements Store {
   }
 
   /** `column` is always one of the literals above, never input. */
-  private selectOne(column: 'id' | 'slug' | 'idempotency_key', value: string): WorkspaceRecord | null {
+  private selectOne(column: 'id' | 'slug' | 'idempotency_key' | 'token_hash', value: string): WorkspaceRecord | null {
     const row = guarded(() => this.statement(`SELECT * FROM workspaces WHERE ${column} = ?`).get(value)) as
       | WorkspaceRow
       | undefined;

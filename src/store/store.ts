@@ -238,6 +238,12 @@ export interface Store {
   /** Finds by id first, then by slug. */
   findWorkspace(idOrSlug: string): Promise<WorkspaceRecord | null>;
   findWorkspaceByIdempotencyKey(key: string): Promise<WorkspaceRecord | null>;
+  /**
+   * The workspace whose runtime access is enabled with the raw token of hex SHA-256 `hash`
+   * (token-hash.ts), by one indexed query; null when none. Callers still compare the raw
+   * token itself in constant time.
+   */
+  findWorkspaceByTokenHash(hash: string): Promise<WorkspaceRecord | null>;
   listWorkspaces(filter: WorkspaceFilter, page: Page): Promise<{ items: WorkspaceRecord[]; total: number }>;
   /**
    * id, address and network policy of every workspace (what the firewall compiles; cheap).
@@ -308,6 +314,11 @@ export interface Store {
   /** Small key/value settings (e.g. secrets' fingerprints, schema facts). */
   getSetting(key: string): Promise<string | null>;
   setSetting(key: string, value: string): Promise<void>;
+  /**
+   * Stores `value` under `key` unless the key is set, atomically, and returns what is stored
+   * then: of replicas racing to create one secret, the first writer wins and all get its value.
+   */
+  setSettingIfAbsent(key: string, value: string): Promise<string>;
 
   // Usage and activity (control-plane.md §13; records in usage-records.ts). Not removed with the workspace.
   /** Adds each row's amounts to its (workspace, minute) bucket and saves the cursors, in one transaction. */
