@@ -118,6 +118,8 @@ export async function buildDomain(i: DomainInput) {
     hostIfName: (shortId) => new SandboxNames(cfg.instanceId).hostVeth(shortId),
     bootLog,
     ...(i.agentControl ? { agentControl: i.agentControl } : {}),
+    // Servers sharing a PostgreSQL database each own the workspaces they made (until nodes place them).
+    localNodeId: cfg.databaseUrl ? cfg.instanceId : null,
     log,
   };
   const policy = defaultPolicy(cfg, i.host);
@@ -181,7 +183,7 @@ export async function buildDomain(i: DomainInput) {
   });
   i.setRecordListener((rec, id) => {
     lifecycle.onRecord(rec, id);
-    inside.exitWatch.sync(rec, id); // vm_on_exit: follows running workspaces that ask for it
+    inside.exitWatch.sync(rec && orchestrator.owns(rec) ? rec : null, id); // vm_on_exit: this host's running workspaces that ask for it
     statsHub.observe(rec, id); // a workspace that stops ends its stats streams
     // The leader arms deadlines from every replica's writes, not only its own.
     bus.publish('workspace.changed', { origin: coordination.instanceId, workspaceId: id }).catch(published('workspace.changed'));
@@ -268,7 +270,7 @@ export async function buildDomain(i: DomainInput) {
       await buildPlane.recover(); // a build killed with the server: its temporary workspaces, then its layer holds
       await lifecycle.arm();
       await leaderTasks.begin(); // deadlines, usage, quotas, token prune: here if this instance leads
-      for (const rec of await store.allWorkspaces()) inside.exitWatch.sync(rec, rec.id);
+      for (const rec of await store.allWorkspaces()) if (orchestrator.owns(rec)) inside.exitWatch.sync(rec, rec.id);
       reconciler.startSweeping(5_000);
       await i.network.sync.sync();
       // Safety net: every path that changes a policy syncs itself; this retries an apply

@@ -59,7 +59,7 @@ export class ExitHandler {
   /** `check` for a caller that holds the workspace's lock (the reconciler). */
   async checkLocked(id: string): Promise<void> {
     const rec = await this.d.store.getWorkspace(id);
-    if (!rec || rec.state !== 'running' || rec.pending) return;
+    if (!rec || rec.state !== 'running' || rec.pending || !this.d.orchestrator.owns(rec)) return;
     const status = await this.d.orchestrator.inspect(rec);
     if (status.state === 'running' || status.state === 'paused') return;
     await this.ended(rec, status);
@@ -128,7 +128,7 @@ export class ExitWatch {
   constructor(private readonly orch: Orchestrator, private readonly handler: ExitHandler) {}
 
   sync(rec: WorkspaceRecord | null, id: string): void {
-    const want = rec && rec.state === 'running' && !rec.pending ? String(rec.startedAt) : null;
+    const want = rec && rec.state === 'running' && !rec.pending && this.orch.owns(rec) ? String(rec.startedAt) : null;
     const cur = this.watches.get(id);
     if (cur && cur.key === want) return;
     cur?.stop();

@@ -34,6 +34,20 @@ export class Orchestrator {
     return this.deps.driver;
   }
 
+  /** The node id this host's workspaces carry in the store (null: a single host). */
+  get localNodeId(): string | null {
+    return this.deps.localNodeId ?? null;
+  }
+
+  /**
+   * Whether this host runs `rec`'s sandbox. Host-local work (reconciling, exit checks and
+   * watches) acts only on such records: with replicas sharing one database, another
+   * server's workspaces are not absent here, they live elsewhere.
+   */
+  owns(rec: Pick<WorkspaceRecord, 'nodeId'>): boolean {
+    return (rec.nodeId ?? null) === this.localNodeId;
+  }
+
   /** Whether a workspace is being booted now. */
   get busy(): boolean {
     return this.booting > 0;

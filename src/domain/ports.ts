@@ -179,6 +179,11 @@ export interface DomainDeps {
   syncNetwork?: () => Promise<void>;
   /** The agents' internal API (claiming a warm-pool sandbox); absent in some unit tests. */
   agentControl?: AgentControlPort;
+  /**
+   * The node id this host's workspaces carry (`WorkspaceRecord.nodeId`): null for a single host; the
+   * instance id when servers share a PostgreSQL database, so that each acts only on its own sandboxes.
+   */
+  localNodeId?: string | null;
   /** Extra control files written before every boot (SSH's ssh.json: src/domain/ssh.ts). */
   bootFiles?: (rec: WorkspaceRecord, controlDir: string) => Promise<void>;
   log: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;

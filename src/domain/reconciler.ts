@@ -81,8 +81,9 @@ export class Reconciler {
 
   async reconcileAll(): Promise<ReconcileSummary> {
     const layers = await this.sweepLayers();
-    const records = await this.store.allWorkspaces();
-    const known = new Set(records.map((r) => r.shortId));
+    const all = await this.store.allWorkspaces();
+    const known = new Set(all.map((r) => r.shortId));
+    const records = all.filter((r) => this.orch.owns(r)); // another server's workspaces live on its host
     let residue = 0;
     for (const shortId of await this.orch.residue()) {
       if (known.has(shortId)) continue;

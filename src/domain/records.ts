@@ -23,6 +23,8 @@ export interface NewRecordInput {
   metadata?: Record<string, string>;
   /** The create's layer source (a fork's seed). */
   source?: PendingOperation['source'];
+  /** The node whose host runs it (null: this process's own host, a single-host server). */
+  nodeId?: string | null;
 }
 
 /** `team/tool:1.2` → `tool`: the part of an image name fit for a default workspace name. */
@@ -62,8 +64,9 @@ export function newWorkspaceRecord(i: NewRecordInput, now = new Date().toISOStri
     createdAt: now,
     updatedAt: now,
     startedAt: null,
-    // Placement (src/domain/nodes.ts) sets it on a fleet; null: this process's own host.
-    nodeId: null,
+    // Placement (src/domain/nodes.ts) sets it on a fleet; a server sharing a database stamps its own
+    // instance (DomainDeps.localNodeId); null: a single host.
+    nodeId: i.nodeId ?? null,
     version: 0,
   };
 }

@@ -116,10 +116,11 @@ export class WorkspaceService {
       // A single plain create may take a ready sandbox: the record gets its address and name.
       const entry = inputs.length === 1 && !inputs[0]!.source ? pool?.take(inputs[0]!.image, inputs[0]!.imageId ?? null) : null;
       const recs = inputs.map((input) => {
-        if (entry) return newWorkspaceRecord({ ...input, ip: entry.ip, shortId: entry.shortId });
+        const nodeId = this.o.orchestrator.localNodeId;
+        if (entry) return newWorkspaceRecord({ ...input, ip: entry.ip, shortId: entry.shortId, nodeId });
         const ip = this.o.allocateAddress(taken);
         taken.add(ip);
-        return newWorkspaceRecord({ ...input, ip });
+        return newWorkspaceRecord({ ...input, ip, nodeId });
       });
       try {
         await this.o.store.insertWorkspaces(recs); // one transaction: all reserved or none

@@ -22,7 +22,7 @@ import { api, startServer, type TestServer } from '../support/warren.js';
 import { ensureTestImages } from '../support/images.js';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { freePort } from '../support/ssh.js';
-import { adminClient, until, waitForStatus, type Client } from '../support/workspaces.js';
+import { adminClient, openRuntime, until, waitForStatus, type Client } from '../support/workspaces.js';
 
 /** Status and error code of B's (or A's) gateway for `token`, on a path that needs a resolved workspace. */
 async function gateway(server: TestServer, token: string): Promise<{ status: number; code: string | undefined }> {
@@ -145,6 +145,28 @@ describe('two replicas on one PostgreSQL share tokens and secrets', () => {
           assert.equal(existsSync(join(s.dataDir, 'secrets', f)), false, `${f} in ${s.dataDir}`);
         }
       }
+    } finally {
+      await clientA.workspaces.delete(ws.id).catch(() => {});
+    }
+  });
+
+  test('each server\'s host-local work touches only its own workspaces: B\'s sweeps and a restart of B leave A\'s running', async () => {
+    const ws = await clientA.workspaces.create({ image: 'debian-12', memory_mb: 128 } as any);
+    try {
+      await waitForStatus(a, ws.id, 'running');
+      const owner = await pgs.query<{ node_id: string | null }>(dbUrl, 'SELECT node_id FROM workspaces WHERE id = $1', [ws.id]);
+      assert.ok(owner[0]?.node_id, 'the record carries the server that runs it');
+      // B's driver has no such sandbox: without the ownership check its exit sweep (every 5 s) would
+      // take A's workspace for exited, and its start-up reconcile would boot it on B's host.
+      await b.terminate();
+      await b.restart({ WARREN_SSH_PORT: String(sshB) });
+      await new Promise((r) => setTimeout(r, 12_000)); // two sweep periods of B
+      const seen = await api(b, 'GET', `/workspace/${ws.id}`);
+      assert.equal(seen.status, 200);
+      assert.equal(seen.body.workspace?.status, 'running', JSON.stringify(seen.body));
+      assert.equal(b.logs.some((l) => l.includes('workspace exited') && l.includes(ws.id)), false, 'B judged A\'s workspace');
+      const rt = await openRuntime(clientA, a, ws.id);
+      assert.equal((await rt.exec.run(['sh', '-c', 'echo alive'])).stdout, 'alive\n', 'A\'s sandbox was left running');
     } finally {
       await clientA.workspaces.delete(ws.id).catch(() => {});
     }
