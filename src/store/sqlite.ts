@@ -7,9 +7,8 @@
  * -wal/-shm companions the same mode.
  *
  * The driver is synchronous; methods are `async` only to satisfy the Store contract, so
- * every failure surfaces as a rejected promise. Unique violations become
- * AppError('conflict', …, { field }) with the column's API name, and a lock held past
- * busy_timeout becomes AppError('service_unavailable'): no raw SQLite error for those.
+ * every failure surfaces as a rejected promise, translated by sqlite-errors.ts (unique
+ * violations → `conflict` with the API field, a lock past busy_timeout → `service_unavailable`).
  *
  * Layout: queried/unique fields are real columns, nested structures are JSON text;
  * JSON.stringify/parse round-trips the records exactly (they are plain JSON data).
@@ -19,6 +18,7 @@ import { closeSync, constants as fsConstants, mkdirSync, openSync } from 'node:f
 import { join } from 'node:path';
 import { AppError } from '../contract/errors.js';
 import { appliedVersions, MIGRATIONS, runMigrations } from './migrations.js';
+import { guarded } from './sqlite-errors.js';
 import { PublicPortTable } from './sqlite-public-ports.js';
 import { ArchiveTable, SnapshotTable } from './sqlite-layers.js';
 import { ActivityTable, UsageTables } from './sqlite-usage.js';
@@ -32,7 +32,7 @@ import { ParsedPolicies } from './sqlite-network-policies.js';
 import type { SshRecord } from './ssh-records.js';
 import type { DefaultQuotaRecord, NamespaceQuotaRecord } from './quota-records.js';
 import type { NamespaceActivityRecord, NamespaceRecord } from './namespace-records.js';
-import { COLUMNS, FILTER_COLUMNS, recordToRow, rowToRecord, UNIQUE_FIELDS, type WorkspaceRow } from './sqlite-workspace-rows.js';
+import { COLUMNS, FILTER_COLUMNS, recordToRow, rowToRecord, type WorkspaceRow } from './sqlite-workspace-rows.js';
 import type {
   ActivityFilter,
   ActivityRecord,
@@ -62,29 +62,6 @@ export const DB_FILE_NAME = 'warren.db';
 export interface SchemaVersions {
   applied: number[];
   known: number[];
-}
-
-/** Translates driver errors that have an API meaning; anything else is rethrown as is. */
-function translateError(err: unknown): unknown {
-  if (!(err instanceof Database.SqliteError)) return err;
-  if (err.code === 'SQLITE_CONSTRAINT_UNIQUE' || err.code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
-    const column = /UNIQUE constraint failed: \w+\.(\w+)/.exec(err.message)?.[1];
-    if (column !== undefined && column in UNIQUE_FIELDS) {
-      return new AppError('conflict', UNIQUE_FIELDS[column]!, { field: column });
-    }
-  }
-  if (err.code === 'SQLITE_BUSY' || err.code === 'SQLITE_LOCKED') {
-    return new AppError('service_unavailable', 'The database is busy; retry the request');
-  }
-  return err;
-}
-
-function guarded<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    throw translateError(err);
-  }
 }
 
 /** Creates the database file 0600 if it does not exist yet (SQLite would use 0644). */
