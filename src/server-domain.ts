@@ -46,6 +46,7 @@ import { SECRET_SETTINGS, sharedText } from './storage/shared-secrets.js';
 import { generateHostKey, isLoadableHostKey } from './ssh/host-key.js';
 import { LocalCoordination } from './coordination/local.js';
 import { LeaderTasks } from './coordination/leader-tasks.js';
+import { EXPECTED_HEARTBEAT_MS, NodeRegistry, nodeRegistrySettings } from './domain/nodes.js';
 
 /** The host network as the domain sees it: ports, made by server-host.ts (or fakes in tests). */
 export interface NetworkWiring {
@@ -239,8 +240,13 @@ export async function buildDomain(i: DomainInput) {
     waitForPort: waitForTcp,
   });
   const timers: NodeJS.Timeout[] = [];
+  const nodes = new NodeRegistry({ store, settings: nodeRegistrySettings(process.env) });
   // The cluster-wide schedulers run on the leader only (a single host always leads).
   let quotaTimer: NodeJS.Timeout | null = null;
+  let lostTimer: NodeJS.Timeout | null = null;
+  const sweepLostNodes = () => nodes.sweepLost().then((ids) => {
+    for (const id of ids) i.log.warn({ node: id }, 'node lost: no heartbeat within the lost-after time');
+  }, (err) => i.log.error({ err }, 'the lost-node sweep failed'));
   const leaderTasks = new LeaderTasks(coordination.leadership, [
     lifecycle.deadlines,
     { name: 'usage', start: (epoch) => usage.start((fn) => coordination.leadership.fenced(epoch, fn)), stop: () => usage.stop() },
@@ -256,10 +262,20 @@ export async function buildDomain(i: DomainInput) {
       stop: () => { if (quotaTimer) clearInterval(quotaTimer); quotaTimer = null; },
     },
     { name: prune.name, start: (epoch) => prune.start((fn) => coordination.leadership.fenced(epoch, fn)), stop: () => prune.stop() },
+    {
+      // Nodes whose heartbeat is older than WARREN_NODE_LOST_AFTER_MS become `lost`: once now, then at the heartbeat period.
+      name: 'lost-node sweep',
+      start: () => {
+        void sweepLostNodes();
+        lostTimer = setInterval(() => void sweepLostNodes(), EXPECTED_HEARTBEAT_MS);
+        lostTimer.unref();
+      },
+      stop: () => { if (lostTimer) clearInterval(lostTimer); lostTimer = null; },
+    },
   ], log);
 
   return {
-    store, coordination, deps, links, policy, orchestrator, warmPool, usage, statsHub, quotas, namespaceGate, workspaces, lifecycle,
+    store, coordination, deps, links, policy, orchestrator, warmPool, usage, statsHub, quotas, namespaceGate, workspaces, lifecycle, nodes,
     inside, ssh, access, tokens, auth, apiKeys, network, reconciler, buildPlane, publicAccess, archiveFiles,
 
     /** Brings the world in line with the store; resolves before the port may open. */

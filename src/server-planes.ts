@@ -12,7 +12,6 @@ import type { WarrenMetrics } from './metrics/registry.js';
 import { ociArchiveReader } from './images/oci/index.js';
 import { ImageService } from './domain/images.js';
 import { NamespaceService } from './domain/namespaces.js';
-import { NodeRegistry, nodeRegistrySettings } from './domain/nodes.js';
 import { RateLimiter } from './domain/rate-limit.js';
 import { isLive } from './domain/lifecycle.js';
 import { createGateway } from './gateway/gateway.js';
@@ -49,7 +48,7 @@ export function createPlanes(i: PlanesInput) {
       workloads: d.inside.workloads, logs: d.inside.logs, tokens: d.tokens, apiKeys: d.apiKeys, ssh: d.ssh.service,
       namespaces: new NamespaceService({ store: d.store, workspaces: d.workspaces, prices: () => d.usage.reports.prices, quotas: d.quotas }),
       quotas: d.quotas,
-      nodes: new NodeRegistry({ store: d.store, settings: nodeRegistrySettings(process.env) }),
+      nodes: d.nodes,
       requestLimiter: new RateLimiter(cfg.limits.requests),
       layerCapabilities: () => d.orchestrator.layers?.capabilities ?? null,
       touch: (id) => d.lifecycle.activity.touch(id),
