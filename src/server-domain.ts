@@ -120,7 +120,7 @@ export async function buildDomain(i: DomainInput) {
     bootLog,
     ...(i.agentControl ? { agentControl: i.agentControl } : {}),
     // Servers sharing a PostgreSQL database each own the workspaces they made (until nodes place them).
-    localNodeId: cfg.databaseUrl ? cfg.instanceId : null,
+    localNodeId: cfg.databaseUrl ? coordination.instanceId : null,
     log,
   };
   const policy = defaultPolicy(cfg, i.host);
