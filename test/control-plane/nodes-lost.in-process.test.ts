@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startInProcess, type InProcessWarren } from '../support/in-process.js';
 import { until } from '../support/workspaces.js';
-import type { NodeRegistration } from '../../src/store/store.js';
+import { nodeRegistration as registration } from '../support/nodes.js';
 
 let w: InProcessWarren;
 
@@ -17,12 +17,6 @@ before(async () => {
 });
 after(async () => w?.close());
 
-function registration(id: string): NodeRegistration {
-  return {
-    id, name: `host-${id}`, address: '127.0.0.1:7443',
-    capacity: { cpus: 4, memory_mb: 8_192, disk_mb: 50_000, max_workspaces: 10 }, labels: {}, version: '0.1.0',
-  };
-}
 
 test('the leader marks a silent node lost within a heartbeat period, and leaves a live one ready', async () => {
   const store = w.domain.store;

@@ -6,7 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startInProcess, type InProcessWarren } from '../support/in-process.js';
-import type { NodeRegistration } from '../../src/store/store.js';
+import { nodeRegistration as registration } from '../support/nodes.js';
 
 let w: InProcessWarren;
 
@@ -15,12 +15,6 @@ before(async () => {
 });
 after(async () => w?.close());
 
-function registration(id: string): NodeRegistration {
-  return {
-    id, name: `host-${id}`, address: '127.0.0.1:7443',
-    capacity: { cpus: 8, memory_mb: 16_384, disk_mb: 100_000, max_workspaces: 20 }, labels: { zone: 'z1' }, version: '0.1.0',
-  };
-}
 
 test('a single-process serve lists no nodes', async () => {
   const r = await w.request('GET', '/nodes');
