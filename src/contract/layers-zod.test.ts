@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AppError } from './errors.js';
 import {
-  MAX_VM_PATHS, VERSION_PATTERN, parseArchiveCreate, parseRestore, parseVmPath,
+  MAX_VM_PATHS, VERSION_PATTERN, parseArchiveCreate, parseRestore, parseVersion, parseVmPath,
   type ArchiveCreateCommand, type ArchiveFormat, type RestoreCommand,
 } from './layers.js';
 import { outcome } from '../../test/support/parser-equivalence.js';
@@ -23,12 +23,6 @@ function object(body: unknown): Record<string, unknown> {
   return body as Record<string, unknown>;
 }
 
-function legacyParseVersion(value: unknown, field = 'version'): string {
-  if (typeof value !== 'string' || !VERSION_PATTERN.test(value)) {
-    bad(field, `${field} must be 1–64 letters, digits, '.', '_' or '-', starting with a letter or digit`);
-  }
-  return value;
-}
 
 const LEGACY_FORMATS: Record<string, ArchiveFormat> = {
   'tar.zst': 'tar.zst', zst: 'tar.zst', zstd: 'tar.zst', 'tar.zstd': 'tar.zst',
@@ -58,7 +52,7 @@ function legacyParseArchiveCreate(body: unknown): ArchiveCreateCommand {
   const format = b.format === undefined || b.format === null ? 'tar.zst' : LEGACY_FORMATS[String(b.format).toLowerCase()];
   if (!format) bad('format', `format must be one of ${Object.keys(LEGACY_FORMATS).join(', ')}`);
   return {
-    version: b.version === undefined || b.version === null || b.version === '' ? null : legacyParseVersion(b.version),
+    version: b.version === undefined || b.version === null || b.version === '' ? null : parseVersion(b.version),
     format,
     vmPaths: vmPaths(b.vm_paths, 'vm_paths'),
     excludeVmPaths: vmPaths(b.exclude_vm_paths, 'exclude_vm_paths'),
@@ -68,7 +62,7 @@ function legacyParseArchiveCreate(body: unknown): ArchiveCreateCommand {
 function legacyParseRestore(body: unknown): RestoreCommand {
   const b = object(body);
   const v = b.archive ?? b.version;
-  return { archive: v === undefined || v === null ? null : legacyParseVersion(v, b.archive !== undefined ? 'archive' : 'version') };
+  return { archive: v === undefined || v === null ? null : parseVersion(v, b.archive !== undefined ? 'archive' : 'version') };
 }
 
 // ---- end of legacy ----

@@ -10,7 +10,7 @@ import {
   NAMESPACE_STATUSES, NAMESPACE_TYPES, parseDays, parseNamespaceFields, parseNamespaceList, parsePage,
   type NamespaceFields, type NamespaceLimits, type NamespaceListQuery,
 } from './namespaces.js';
-import { outcome } from '../../test/support/parser-equivalence.js';
+import { outcome, same } from '../../test/support/parser-equivalence.js';
 
 // ---- the hand-written parsers as they were (src/contract/namespaces.ts before the zod schemas) ----
 
@@ -140,16 +140,6 @@ function legacyParseDays(q: Record<string, string | undefined>): number {
 // ---- the comparison ----
 
 
-function same(label: string, corpus: readonly unknown[], legacy: (b: unknown) => unknown, current: (b: unknown) => unknown): void {
-  assert.ok(corpus.length >= 20, `${label}: a corpus of at least 20 inputs`);
-  let refusals = 0;
-  for (const b of corpus) {
-    const want = outcome(() => legacy(b));
-    if ('code' in want) refusals++;
-    assert.deepEqual(outcome(() => current(b)), want, `${label} ${JSON.stringify(b)}`);
-  }
-  assert.ok(refusals > 0 && refusals < corpus.length, `${label}: the corpus holds valid and faulty inputs`);
-}
 
 const manyKeys = Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, 'v']));
 const BODIES: unknown[] = [

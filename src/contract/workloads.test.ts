@@ -8,9 +8,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { AppError } from './errors.js';
+import { outcome as outcomeOf, type Outcome } from '../../test/support/parser-equivalence.js';
 import {
   MAX_WORKLOADS, VM_ON_EXIT, parseWorkloadList, WORKLOAD_DEFAULTS, WORKLOAD_RESTART_POLICIES, parseConfigWorkloads, parseWorkloadCreate,
-  parseWorkloadUpdate, type WorkloadSpec,
+  parseWorkloadUpdate, defaultName, type WorkloadSpec,
 } from './workloads.js';
 
 // ---- the hand-written parser as it was (legacy, for the equivalence test only) ----
@@ -176,10 +177,6 @@ function legacyParseWorkloadCreate(body: unknown, prefix = '', now = new Date().
   };
 }
 
-function defaultName(cmd: string[]): string {
-  const prog = cmd[0] === '/bin/sh' && cmd[1] === '-c' ? (cmd[2] ?? 'sh').trim().split(/\s+/)[0]! : cmd[0]!;
-  return (prog.split('/').pop() || 'workload').replace(/[^\x20-\x7e]/g, '').slice(0, 128) || 'workload';
-}
 
 /** An update (PUT or PATCH: both merge the given fields). */
 function legacyParseWorkloadUpdate(body: unknown): Partial<WorkloadSpec> {
@@ -211,7 +208,6 @@ function legacyParseWorkloadList(q: Record<string, string | undefined>) {
 }
 // ---- end of legacy ----
 
-type Outcome = { ok: unknown } | { code: string; field: unknown };
 const NOW = '2026-01-01T00:00:00.000Z';
 
 /** Generated ids differ run to run: keep their form, drop their value. */
@@ -220,14 +216,8 @@ function normalise(v: unknown): unknown {
   return Array.isArray(v) ? v.map(one) : v && typeof v === 'object' && 'id' in v ? one(v as WorkloadSpec) : v;
 }
 
-function outcome(fn: () => unknown): Outcome {
-  try {
-    return { ok: normalise(fn()) };
-  } catch (e) {
-    assert.ok(e instanceof AppError, String(e));
-    return { code: e.code, field: e.details?.field };
-  }
-}
+/** A parser's outcome with generated ids normalised. */
+const outcome = (fn: () => unknown): Outcome => outcomeOf(fn, normalise);
 
 const long = (n: number) => 'x'.repeat(n);
 const manyEnv = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`K${i}`, 'v']));

@@ -254,7 +254,8 @@ export function parseWorkloadCreate(body: unknown, prefix = '', now = new Date()
   };
 }
 
-function defaultName(cmd: string[]): string {
+/** A workload's name when none is given: its program's base name (the first word of an `sh -c` script), printable, ≤ 128. */
+export function defaultName(cmd: string[]): string {
   const prog = cmd[0] === '/bin/sh' && cmd[1] === '-c' ? (cmd[2] ?? 'sh').trim().split(/\s+/)[0]! : cmd[0]!;
   return (prog.split('/').pop() || 'workload').replace(/[^\x20-\x7e]/g, '').slice(0, 128) || 'workload';
 }
