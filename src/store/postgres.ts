@@ -26,7 +26,7 @@ import { PgNamespaceTables } from './postgres-namespaces.js';
 import { PgNodeTables } from './postgres-nodes.js';
 import type { NodeAllocation, NodeCapacity, NodeRecord, NodeRegistration, NodeState } from './node-records.js';
 import { ParsedPolicies } from './sqlite-network-policies.js';
-import { COLUMNS, FILTER_COLUMNS, recordToRow, rowToRecord, type WorkspaceRow } from './sqlite-workspace-rows.js';
+import { checkPage, COLUMNS, FILTER_COLUMNS, recordToRow, rowToRecord, type WorkspaceRow } from './sqlite-workspace-rows.js';
 import type { SchemaVersions } from './sqlite.js';
 import type { SshRecord } from './ssh-records.js';
 import type { DefaultQuotaRecord, NamespaceQuotaRecord } from './quota-records.js';
@@ -125,12 +125,7 @@ export class PostgresStore implements Store {
   }
 
   async listWorkspaces(filter: WorkspaceFilter, page: Page): Promise<{ items: WorkspaceRecord[]; total: number }> {
-    if (!Number.isInteger(page.page) || page.page < 1) {
-      throw new AppError('validation_error', 'page must be an integer ≥ 1', { field: 'page' });
-    }
-    if (!Number.isInteger(page.limit) || page.limit < 1) {
-      throw new AppError('validation_error', 'limit must be an integer ≥ 1', { field: 'limit' });
-    }
+    checkPage(page);
     const keys = (Object.keys(FILTER_COLUMNS) as Array<keyof typeof FILTER_COLUMNS>).filter((k) => filter[k] !== undefined);
     const params: Array<string | number> = keys.map((k) => filter[k]!);
     const where = keys.length === 0 ? '' : 'WHERE ' + keys.map((k, i) => `${FILTER_COLUMNS[k]} = $${i + 1}`).join(' AND ');

@@ -6,6 +6,7 @@
 import { emptyLifecycleInfo } from './store.js';
 import { tokenHashOf } from './token-hash.js';
 import type { LifecycleInfo, LifecycleState, WorkspaceRecord } from './store.js';
+import { AppError } from '../contract/errors.js';
 
 /** One `workspaces` row as SQLite hands it back. */
 export interface WorkspaceRow {
@@ -120,4 +121,14 @@ export function rowToRecord(row: WorkspaceRow): WorkspaceRecord {
     nodeId: row.node_id ?? null,
     version: row.version,
   } satisfies WorkspaceRecord;
+}
+
+/** Refuses a page that is not a positive integer page number and size (both stores' listWorkspaces). */
+export function checkPage(page: { page: number; limit: number }): void {
+  if (!Number.isInteger(page.page) || page.page < 1) {
+    throw new AppError('validation_error', 'page must be an integer ≥ 1', { field: 'page' });
+  }
+  if (!Number.isInteger(page.limit) || page.limit < 1) {
+    throw new AppError('validation_error', 'limit must be an integer ≥ 1', { field: 'limit' });
+  }
 }

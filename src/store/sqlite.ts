@@ -32,7 +32,7 @@ import { ParsedPolicies } from './sqlite-network-policies.js';
 import type { SshRecord } from './ssh-records.js';
 import type { DefaultQuotaRecord, NamespaceQuotaRecord } from './quota-records.js';
 import type { NamespaceActivityRecord, NamespaceRecord } from './namespace-records.js';
-import { COLUMNS, FILTER_COLUMNS, recordToRow, rowToRecord, type WorkspaceRow } from './sqlite-workspace-rows.js';
+import { checkPage, COLUMNS, FILTER_COLUMNS, recordToRow, rowToRecord, type WorkspaceRow } from './sqlite-workspace-rows.js';
 import type {
   ActivityFilter,
   ActivityRecord,
@@ -161,12 +161,7 @@ export class SqliteStore implements Store {
   }
 
   async listWorkspaces(filter: WorkspaceFilter, page: Page): Promise<{ items: WorkspaceRecord[]; total: number }> {
-    if (!Number.isInteger(page.page) || page.page < 1) {
-      throw new AppError('validation_error', 'page must be an integer ≥ 1', { field: 'page' });
-    }
-    if (!Number.isInteger(page.limit) || page.limit < 1) {
-      throw new AppError('validation_error', 'limit must be an integer ≥ 1', { field: 'limit' });
-    }
+    checkPage(page);
     const keys = (Object.keys(FILTER_COLUMNS) as Array<keyof typeof FILTER_COLUMNS>).filter(
       (k) => filter[k] !== undefined,
     );
