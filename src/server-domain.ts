@@ -127,7 +127,7 @@ export async function buildDomain(i: DomainInput) {
   const warmPool = createWarmPool(cfg, deps, policy, {
     reserveAddress: (held) => workspaces.reserveAddress(held), busy: () => orchestrator.busy,
   });
-  const orchestrator = new Orchestrator(deps, store, warmPool);
+  const orchestrator = new Orchestrator(deps, store, warmPool, i.network.allocate);
   const usage = createUsage({ store, config: cfg.usage, sample: (rec) => orchestrator.stats(rec), log });
   let access: RuntimeAccess | null = null;
   const statsHub = new StatsHub({
@@ -162,7 +162,6 @@ export async function buildDomain(i: DomainInput) {
     namespaces: namespaceGate,
     store, coordination, orchestrator, policy, hooks,
     network: deps.network,
-    allocateAddress: i.network.allocate,
     resolveImage: (name) => deps.images.resolve(name),
     createWaitMs: 60_000,
     validateIdle: (mode, idle) => lifecycle.idle.validate(mode, idle),

@@ -9,12 +9,11 @@ import type { NoteLifecycle } from './domain/activity-log.js';
 import type { NamespaceGate } from './domain/namespaces.js';
 import type { LifecycleConfig } from './config/config.js';
 import type { Store, WorkspaceRecord } from './store/store.js';
-import { canPause } from './drivers/driver.js';
 import { ActivityTracker } from './domain/activity.js';
 import { ArchiveService } from './domain/archives.js';
 import { ExitHandler, ExitWatch } from './domain/exits.js';
 import { IdleService } from './domain/idle.js';
-import type { Orchestrator } from './domain/orchestrator.js';
+import type { WorkspaceBackend } from './domain/backend.js';
 import type { ArchiveFilesPort, DomainDeps } from './domain/ports.js';
 import { ResourceService } from './domain/resources.js';
 import { LifecycleScheduler } from './domain/scheduler.js';
@@ -24,7 +23,7 @@ import type { WorkspaceService } from './domain/workspaces.js';
 
 export interface LifecycleWiring {
   store: Store;
-  orchestrator: Orchestrator;
+  orchestrator: WorkspaceBackend;
   workspaces: WorkspaceService;
   policy: QuotaPolicy;
   archiveFiles: ArchiveFilesPort;
@@ -46,7 +45,7 @@ export function createLifecycle(w: LifecycleWiring) {
   const idle = new IdleService({
     store: w.store, workspaces: w.workspaces, activity,
     minSuspendS: w.config.idleMinSuspendS, minStopS: w.config.idleMinStopS,
-    canSleep: canPause(w.orchestrator.driver),
+    canSleep: w.orchestrator.capabilities.pause,
   });
   const scheduler = new LifecycleScheduler({ store: w.store, workspaces: w.workspaces, idle, activity, log: w.log });
   const snapshots = new SnapshotService({

@@ -14,13 +14,13 @@ import { AppError } from '../contract/errors.js';
 import { archiveFileName, type ArchiveCreateCommand } from '../contract/layers.js';
 import type { ArchiveRecord, Store, WorkspaceRecord } from '../store/store.js';
 import { requireLayerState } from './lifecycle.js';
-import type { Orchestrator } from './orchestrator.js';
+import type { WorkspaceBackend } from './backend.js';
 import type { ArchiveFilesPort } from './ports.js';
 import type { WorkspaceService } from './workspaces.js';
 
 export interface ArchiveServiceDeps {
   store: Store;
-  orchestrator: Orchestrator;
+  orchestrator: WorkspaceBackend;
   workspaces: WorkspaceService;
   files: ArchiveFilesPort;
 }

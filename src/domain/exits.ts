@@ -13,7 +13,7 @@
  */
 import type { SandboxStatus } from '../drivers/driver.js';
 import type { Store, WorkspaceRecord } from '../store/store.js';
-import type { Orchestrator } from './orchestrator.js';
+import type { WorkspaceBackend } from './backend.js';
 import type { WorkspaceService } from './workspaces.js';
 import type { NoteLifecycle } from './activity-log.js';
 
@@ -36,7 +36,7 @@ export function decideExit(rec: WorkspaceRecord, status: Pick<SandboxStatus, 're
 
 export interface ExitDeps {
   store: Store;
-  orchestrator: Orchestrator;
+  orchestrator: WorkspaceBackend;
   workspaces: WorkspaceService;
   backoff: Backoff;
   log: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
@@ -125,7 +125,7 @@ export class ExitHandler {
 export class ExitWatch {
   private readonly watches = new Map<string, { key: string; stop: () => void }>();
 
-  constructor(private readonly orch: Orchestrator, private readonly handler: ExitHandler) {}
+  constructor(private readonly orch: WorkspaceBackend, private readonly handler: ExitHandler) {}
 
   sync(rec: WorkspaceRecord | null, id: string): void {
     const want = rec && rec.state === 'running' && !rec.pending && this.orch.owns(rec) ? String(rec.startedAt) : null;

@@ -8,7 +8,7 @@ import { AppError, isAppError } from '../contract/errors.js';
 import { publicMessage } from '../contract/envelope.js';
 import { archiveFileName } from '../contract/layers.js';
 import type { PendingOperation, Store, WorkspaceRecord, LifecycleState } from '../store/store.js';
-import type { Orchestrator } from './orchestrator.js';
+import type { WorkspaceBackend } from './backend.js';
 import { faultPoint } from '../util/fault-points.js';
 
 /** An operation's outcome, for the activity history. `rec` is the record as the operation found it (its intent). */
@@ -49,13 +49,13 @@ class Reverted extends Error {
   }
 }
 
-async function returnTo(orch: Orchestrator, rec: WorkspaceRecord, then: PendingOperation['then']): Promise<void> {
+async function returnTo(orch: WorkspaceBackend, rec: WorkspaceRecord, then: PendingOperation['then']): Promise<void> {
   if (then === 'running' || then === 'paused') await orch.bringUp(rec);
   if (then === 'paused') await orch.pause(rec);
 }
 
 /** Restore: the layer is replaced atomically, so a source that cannot be applied leaves the old one, brought back up. */
-async function restore(orch: Orchestrator, rec: WorkspaceRecord, p: PendingOperation): Promise<void> {
+async function restore(orch: WorkspaceBackend, rec: WorkspaceRecord, p: PendingOperation): Promise<void> {
   const layers = orch.requireLayers();
   if (!p.source) throw new AppError('validation_error', 'Nothing to restore from', { field: 'source' });
   const source = await layers.resolve(rec, p.source);
@@ -73,7 +73,7 @@ async function restore(orch: Orchestrator, rec: WorkspaceRecord, p: PendingOpera
 }
 
 /** Destroy: the final archive first (when asked for; kept if a crash already completed it), then the sandbox. */
-async function destroy(orch: Orchestrator, store: Store, rec: WorkspaceRecord, p: PendingOperation): Promise<void> {
+async function destroy(orch: WorkspaceBackend, store: Store, rec: WorkspaceRecord, p: PendingOperation): Promise<void> {
   if (p.archive) {
     const layers = orch.requireLayers();
     const existing = await store.getArchive(rec.id, p.archive.version);
@@ -86,7 +86,7 @@ async function destroy(orch: Orchestrator, store: Store, rec: WorkspaceRecord, p
   await orch.destroySandbox(rec);
 }
 
-async function sideEffects(orch: Orchestrator, store: Store, rec: WorkspaceRecord, p: PendingOperation): Promise<void> {
+async function sideEffects(orch: WorkspaceBackend, store: Store, rec: WorkspaceRecord, p: PendingOperation): Promise<void> {
   const source = p.source && p.op !== 'restore' ? await orch.requireLayers().resolve(rec, p.source) : undefined;
   switch (p.op) {
     case 'create':
@@ -126,7 +126,7 @@ function failureOf(op: PendingOperation['op'], err: unknown): { code: string; me
  */
 export async function runPending(
   store: Store,
-  orch: Orchestrator,
+  orch: WorkspaceBackend,
   rec: WorkspaceRecord,
   hooks: OperationHooks,
 ): Promise<WorkspaceRecord | null> {

@@ -16,16 +16,26 @@ import { AGENT_PORT, AGENT_READY_TIMEOUT_MS } from './ports.js';
 import { specFor, workspaceDir, writeControlFiles, writeAgentToken } from './sandbox-spec.js';
 import { LayerOps, type ResolvedSource } from './layer-ops.js';
 import type { PoolEntry, WarmPool } from './warm-pool.js';
+import type { PlacedDemand, WorkspaceBackend } from './backend.js';
+import type { AddressAllocator, RelayVia } from './ports.js';
 import { faultPoint } from '../util/fault-points.js';
 
 
-export class Orchestrator {
+/** The local backend (src/domain/backend.ts): this process owns the host the sandboxes run on. */
+export class Orchestrator implements WorkspaceBackend {
+  readonly kind = 'local';
   readonly layers: LayerOps | null;
   /** Boots under way (the warm pool refills only when there is none). */
   private booting = 0;
 
   /** `pool`: where a new workspace's sandbox may come from ready-made (absent: every boot is cold). */
-  constructor(private readonly deps: DomainDeps, store: Store, readonly pool: WarmPool | null = null) {
+  constructor(
+    private readonly deps: DomainDeps,
+    store: Store,
+    readonly pool: WarmPool | null = null,
+    /** Addresses on this host's subnet (absent: placement is refused; tests that never create). */
+    private readonly allocator?: AddressAllocator,
+  ) {
     const driver = deps.driver;
     this.layers = canSnapshot(driver) ? new LayerOps({ store, driver, archives: deps.archives, spec: (r, b) => this.spec(r, b) }) : null;
   }
@@ -33,6 +43,28 @@ export class Orchestrator {
   get driver() {
     return this.deps.driver;
   }
+
+  get capabilities() {
+    return this.deps.driver.capabilities;
+  }
+
+  /** Every workspace of this process runs on this host. */
+  async place(_demand: unknown, _batch: readonly PlacedDemand[]): Promise<string | null> {
+    return this.localNodeId;
+  }
+
+  async allocateAddress(_nodeId: string | null, taken: ReadonlySet<string>): Promise<string> {
+    if (!this.allocator) throw new AppError('server_error', 'No address allocator is wired');
+    return this.allocator(taken);
+  }
+
+  /** Sandboxes of this host are reached directly. */
+  async via(_rec: Pick<WorkspaceRecord, 'id' | 'nodeId'>): Promise<RelayVia | undefined> {
+    return undefined;
+  }
+
+  /** This host is up as long as this process is. */
+  async assertReachable(_rec: Pick<WorkspaceRecord, 'id' | 'nodeId'>): Promise<void> {}
 
   /** The node id this host's workspaces carry in the store (null: a single host). */
   get localNodeId(): string | null {

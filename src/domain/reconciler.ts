@@ -25,7 +25,7 @@
  * (up to SWEEP_BATCH running, every one is checked every tick, as before).
  */
 import type { Store, WorkspaceRecord } from '../store/store.js';
-import type { Orchestrator } from './orchestrator.js';
+import type { WorkspaceBackend } from './backend.js';
 import { runPending, type OperationHooks } from './operations.js';
 import type { WorkspaceService } from './workspaces.js';
 import type { ExitHandler } from './exits.js';
@@ -72,7 +72,7 @@ export class Reconciler {
 
   constructor(
     private readonly store: Store,
-    private readonly orch: Orchestrator,
+    private readonly orch: WorkspaceBackend,
     private readonly workspaces: WorkspaceService,
     private readonly hooks: OperationHooks,
     private readonly exits: ExitHandler,

@@ -15,7 +15,7 @@ import type { ResourcesCommand } from '../contract/resources.js';
 import { parseConfig } from '../contract/workspace.js';
 import type { Store, WorkspaceRecord } from '../store/store.js';
 import { isLive, isTransitional } from './lifecycle.js';
-import type { Orchestrator } from './orchestrator.js';
+import type { WorkspaceBackend } from './backend.js';
 import { checkResizeFits, type QuotaPolicy } from './quota.js';
 import { faultPoint } from '../util/fault-points.js';
 
@@ -43,7 +43,7 @@ export async function checkResourceChange(
 }
 
 /** Applies the stored limits to a live sandbox; a memory limit below current use becomes 409 memory_in_use. */
-export async function applyLive(orch: Orchestrator, rec: WorkspaceRecord): Promise<void> {
+export async function applyLive(orch: WorkspaceBackend, rec: WorkspaceRecord): Promise<void> {
   try {
     await orch.updateResources(rec);
   } catch (err) {
@@ -59,7 +59,7 @@ export async function applyLive(orch: Orchestrator, rec: WorkspaceRecord): Promi
 export interface ResourceDeps {
   store: Store;
   policy: QuotaPolicy;
-  orchestrator: Orchestrator;
+  orchestrator: WorkspaceBackend;
   workspaces: {
     get(idOrSlug: string): Promise<WorkspaceRecord>;
     withLock<T>(id: string, fn: () => Promise<T>): Promise<T>;

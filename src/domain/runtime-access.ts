@@ -17,7 +17,7 @@ import type { Store, WorkspaceRecord } from '../store/store.js';
 import type { RuntimeRoute } from './ports.js';
 import { newRawToken, signGatewayToken, verifyGatewayToken, safeEqual } from './tokens.js';
 import type { WorkspaceService } from './workspaces.js';
-import type { Orchestrator } from './orchestrator.js';
+import type { WorkspaceBackend } from './backend.js';
 import { AGENT_PORT } from './ports.js';
 import { runtimeTokenHash } from '../store/token-hash.js';
 
@@ -28,7 +28,7 @@ export class RuntimeAccess {
   constructor(
     private readonly store: Store,
     private readonly workspaces: WorkspaceService,
-    private readonly orchestrator: Orchestrator,
+    private readonly orchestrator: WorkspaceBackend,
     private readonly signingKey: Buffer,
     /** Called when tokens of a workspace were revoked (rotate, disable): cut live connections. */
     private readonly onRevoked: (workspaceId: string) => void = () => {},

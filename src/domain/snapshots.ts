@@ -16,7 +16,7 @@ import { AppError } from '../contract/errors.js';
 import type { ForkCommand, SnapshotAfter } from '../contract/layers.js';
 import type { SnapshotRecord, Store, WorkspaceRecord } from '../store/store.js';
 import { requireLayerState } from './lifecycle.js';
-import type { Orchestrator } from './orchestrator.js';
+import type { WorkspaceBackend } from './backend.js';
 import type { ResolvedSource } from './layer-ops.js';
 import type { WorkspaceService } from './workspaces.js';
 import type { NoteLifecycle } from './activity-log.js';
@@ -24,7 +24,7 @@ import { faultPoint } from '../util/fault-points.js';
 
 export interface SnapshotServiceDeps {
   store: Store;
-  orchestrator: Orchestrator;
+  orchestrator: WorkspaceBackend;
   workspaces: WorkspaceService;
   /** How long a fork request waits for its workspaces before answering with them `creating`. */
   forkWaitMs: number;

@@ -16,8 +16,8 @@ import { applyLifecycleChange, RECORD_LOCK_WAIT_MS, workspaceBusy, type Lifecycl
 import { isLive, planTransition, type PowerAction } from './lifecycle.js';
 import { checkReservation, checkStartFits, demandOf, type QuotaPolicy } from './quota.js';
 import { runPending, type OperationHooks } from './operations.js';
-import type { Orchestrator } from './orchestrator.js';
-import type { AddressAllocator, CoordinationPort, ImageFacts, NetworkLayout } from './ports.js';
+import type { PlacedDemand, WorkspaceBackend } from './backend.js';
+import type { CoordinationPort, ImageFacts, NetworkLayout } from './ports.js';
 import { withImageDefaults } from './image-defaults.js';
 import { newWorkspaceRecord } from './records.js';
 import { idleOf } from './deadlines.js';
@@ -30,11 +30,10 @@ export interface WorkspaceServiceOptions {
   store: Store;
   /** Per-workspace operations and the reservation section (in-process, or across replicas). */
   coordination: CoordinationPort;
-  orchestrator: Orchestrator;
+  orchestrator: WorkspaceBackend;
   policy: QuotaPolicy;
   network: NetworkLayout;
   /** Picks a free address of the workspace subnet (src/network/addresses.ts `allocate`). */
-  allocateAddress: AddressAllocator;
   resolveImage: (nameOrRef: string) => Promise<ImageFacts | null>;
   hooks: OperationHooks;
   /** How long POST /workspace waits for the sandbox before answering `creating` (unless wait_for_init). */
@@ -115,13 +114,22 @@ export class WorkspaceService {
       const taken = addressesInUse(all, pool?.heldAddresses());
       // A single plain create may take a ready sandbox: the record gets its address and name.
       const entry = inputs.length === 1 && !inputs[0]!.source ? pool?.take(inputs[0]!.image, inputs[0]!.imageId ?? null) : null;
-      const recs = inputs.map((input) => {
-        const nodeId = this.o.orchestrator.localNodeId;
-        if (entry) return newWorkspaceRecord({ ...input, ip: entry.ip, shortId: entry.shortId, nodeId });
-        const ip = this.o.allocateAddress(taken);
+      const backend = this.o.orchestrator;
+      const recs: WorkspaceRecord[] = [];
+      const batch: PlacedDemand[] = [];
+      for (const input of inputs) {
+        if (entry) {
+          recs.push(newWorkspaceRecord({ ...input, ip: entry.ip, shortId: entry.shortId, nodeId: backend.localNodeId }));
+          continue;
+        }
+        // Placement inside the reservation: free capacity counts what is stored and this batch.
+        const demand = demandOf(input);
+        const nodeId = await backend.place(demand, batch);
+        batch.push({ nodeId, demand });
+        const ip = await backend.allocateAddress(nodeId, taken);
         taken.add(ip);
-        return newWorkspaceRecord({ ...input, ip, nodeId });
-      });
+        recs.push(newWorkspaceRecord({ ...input, ip, nodeId }));
+      }
       try {
         await this.o.store.insertWorkspaces(recs); // one transaction: all reserved or none
         faultPoint('create.reserved');
@@ -138,7 +146,7 @@ export class WorkspaceService {
   reserveAddress(held: ReadonlySet<string>): Promise<string> {
     return this.lock.reserve(async () => {
       const taken = addressesInUse(await this.o.store.allReservations(), held);
-      return this.o.allocateAddress(taken);
+      return this.o.orchestrator.allocateAddress(this.o.orchestrator.localNodeId, taken);
     });
   }
 

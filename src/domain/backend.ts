@@ -1,0 +1,95 @@
+/**
+ * Where workspaces run, as the domain sees it (issue 16): the layer above `Driver`.
+ * The domain decides *what* (transitions, intent in the store, quotas); a backend
+ * makes it so *somewhere* and reports what is there.
+ *
+ * - `local` (src/domain/orchestrator.ts): this process owns the host: driver, firewall,
+ *   images, warm pool. `warren serve` and `warren node` run it.
+ * - `fleet` (src/fleet/fleet-backend.ts): the workspace lives on a node daemon; every
+ *   call goes to the node the record names over its authenticated node API, and the
+ *   gateway, edge and jump host reach the sandbox through that node's relay. `warren
+ *   control` runs it.
+ *
+ * Contract (both backends, one suite: src/domain/backend-contract-suite.ts):
+ * - place: `place` names the node a new workspace goes to and `allocateAddress` an
+ *   address on it; both are called inside the reservation (one at a time cluster-wide).
+ * - apply desired state: `bringUp`, `bringDown`, `pause`, `resume`, `destroy`,
+ *   `destroySandbox`, `updateResources`, `syncAgentToken` are idempotent; the caller
+ *   recorded the intent before, and a retry after a crash converges. `bringUp` may pin
+ *   `rec.imageId` (the caller stores it with the outcome).
+ * - observe: `inspect` and `stats` read the real sandbox, never a cache.
+ * - watch: `watchExit` calls back once when a running sandbox ends by itself, or returns
+ *   null when this backend cannot tell (the domain then polls `inspect`).
+ * - route: `via` says how a replica reaches the sandbox's private address (absent:
+ *   directly); `assertReachable` throws `node_lost` (503) when the node is gone.
+ * - host-local work (reconcile, residue, exit watches) happens only for records `owns`
+ *   says this process runs.
+ */
+import type { DriverCapabilities } from '../drivers/driver.js';
+import type { SandboxStats, SandboxStatus } from '../drivers/driver.js';
+import type { WorkspaceRecord } from '../store/store.js';
+import type { LayerOps, ResolvedSource } from './layer-ops.js';
+import type { Demand } from './quota.js';
+import type { RelayVia } from './ports.js';
+import type { WarmPool } from './warm-pool.js';
+
+/** A placement made earlier in the same reservation (not in the store yet). */
+export interface PlacedDemand {
+  nodeId: string | null;
+  demand: Demand;
+}
+
+export interface WorkspaceBackend {
+  /** `local` or `fleet` (logs, `GET /health`). */
+  readonly kind: 'local' | 'fleet';
+  /** What the sandboxes can do (pause, snapshot, isolation), as the driver(s) behind say. */
+  readonly capabilities: DriverCapabilities;
+  /** Ready-made sandboxes a create may take (null: none here). */
+  readonly pool: WarmPool | null;
+  /** Writable-layer work (snapshots, archives), when the sandboxes can snapshot here. */
+  readonly layers: LayerOps | null;
+  /** The node id this process's own workspaces carry (null: a single host). */
+  readonly localNodeId: string | null;
+  /** Whether a workspace is being booted by this process now. */
+  readonly busy: boolean;
+
+  // place
+  /**
+   * The node a new workspace of `demand` goes to (null: the single host). Inside the
+   * reservation; `batch` are this reservation's earlier placements, not stored yet.
+   */
+  place(demand: Demand, batch: readonly PlacedDemand[]): Promise<string | null>;
+  /** A free address on `nodeId` (none of `taken`). Inside the reservation. */
+  allocateAddress(nodeId: string | null, taken: ReadonlySet<string>): Promise<string>;
+
+  // apply desired state
+  bringUp(rec: WorkspaceRecord, source?: ResolvedSource): Promise<void>;
+  bringDown(rec: WorkspaceRecord): Promise<void>;
+  pause(rec: WorkspaceRecord): Promise<void>;
+  resume(rec: WorkspaceRecord): Promise<void>;
+  destroy(rec: WorkspaceRecord): Promise<void>;
+  destroySandbox(rec: WorkspaceRecord): Promise<void>;
+  updateResources(rec: WorkspaceRecord): Promise<void>;
+  syncAgentToken(rec: WorkspaceRecord): Promise<void>;
+
+  // observe
+  inspect(rec: WorkspaceRecord): Promise<SandboxStatus>;
+  stats(rec: WorkspaceRecord): Promise<SandboxStats>;
+
+  // watch
+  watchExit(rec: WorkspaceRecord, onExit: () => void): Promise<(() => void) | null>;
+
+  // route
+  /** How a replica reaches `rec`'s sandbox (absent: directly, it runs on this host). */
+  via(rec: Pick<WorkspaceRecord, 'id' | 'nodeId'>): Promise<RelayVia | undefined>;
+  /** Throws `node_lost` (503) when the node running `rec` stopped heartbeating. */
+  assertReachable(rec: Pick<WorkspaceRecord, 'id' | 'nodeId'>): Promise<void>;
+
+  // host-local work (only for records this process runs)
+  owns(rec: Pick<WorkspaceRecord, 'nodeId'>): boolean;
+  reattach(rec: WorkspaceRecord): Promise<void>;
+  workspacesOnHost(): Promise<Set<string>>;
+  residue(): Promise<string[]>;
+  destroyResidue(shortId: string): Promise<void>;
+  requireLayers(): LayerOps;
+}
