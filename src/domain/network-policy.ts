@@ -12,6 +12,7 @@ import type { Store, WorkspaceRecord } from '../store/store.js';
 import type { HostAddressProbe, PolicySyncPort } from './ports.js';
 import type { WorkspaceService } from './workspaces.js';
 import { faultPoint } from '../util/fault-points.js';
+import { checkSameNode } from './nodes.js';
 
 export interface PrivateLinkView {
   id: string;
@@ -49,13 +50,26 @@ export class NetworkPolicies {
     return out;
   }
 
+  /**
+   * The ids of the link targets that exist; 409 cross_node_link when one runs on another node
+   * than `rec` (links are enforced by one node's bridge and firewall; no cross-node overlay yet).
+   */
+  private async linkableIds(rec: WorkspaceRecord, ids: string[]): Promise<string[]> {
+    const links = await this.resolveLinks(ids, rec.id);
+    for (const link of links) {
+      const target = await this.d.store.getWorkspace(link.id);
+      if (target) checkSameNode(rec, target);
+    }
+    return links.map((l) => l.id);
+  }
+
   /** PATCH (partial) or PUT (replace); resolves once the kernel enforces the result. */
   async update(idOrSlug: string, patch: NetworkPatch, replace: boolean): Promise<WorkspaceRecord> {
     const { id } = await this.d.workspaces.get(idOrSlug);
     const saved = await this.d.workspaces.withLock(id, async () => {
       const rec = await this.d.workspaces.get(id);
       const resolved = patch.private_link_ids
-        ? { ...patch, private_link_ids: (await this.resolveLinks(patch.private_link_ids, rec.id)).map((l) => l.id) }
+        ? { ...patch, private_link_ids: await this.linkableIds(rec, patch.private_link_ids) }
         : patch;
       const base = replace ? replacementBase(rec.network) : rec.network;
       const network = applyNetworkPatch(base, resolved);
