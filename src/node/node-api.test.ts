@@ -128,3 +128,39 @@ test('node api: an AppError keeps its code, status and details; anything else is
   assert.equal(other.status, 500);
   assert.deepEqual(other.body, { error: { code: 'server_error', message: 'The node could not complete the operation', details: {} } });
 });
+
+test('node api: apply ops on one workspace run one at a time; inspect does not wait for them', async (t) => {
+  let running = 0;
+  let most = 0;
+  const order: string[] = [];
+  let release!: () => void;
+  const gate = new Promise<void>((r) => { release = r; });
+  const backend = {
+    async bringUp(rec: WorkspaceRecord) {
+      running++;
+      most = Math.max(most, running);
+      order.push(`up:${rec.id}`);
+      await gate;
+      running--;
+    },
+    async inspect() { return { state: 'running' }; },
+  } as unknown as WorkspaceBackend;
+  const server = createServer(nodeApiHandler({ nodeId: NODE, verifier: new NodeTokenVerifier([KEY]), backend }));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => new Promise<void>((r) => server.close(() => r())));
+  const port = (server.address() as { port: number }).port;
+  const post = (op: NodeApiOp, rec: WorkspaceRecord) => fetch(`http://127.0.0.1:${port}/v1/node/workspaces/${op}`, {
+    method: 'POST', body: JSON.stringify({ record: rec }),
+    headers: { 'content-type': 'application/json', authorization: `Warren-Node ${tokenFor(op, rec.id)}` },
+  }).then((r) => r.status);
+  const a = record();
+  const b = record();
+  const ups = [post('bring-up', a), post('bring-up', a), post('bring-up', b)];
+  while (order.length < 2) await new Promise((r) => setTimeout(r, 5));
+  assert.equal(await post('inspect', a), 200, 'inspect answers while a bring-up of the same workspace runs');
+  assert.deepEqual(order.sort(), [`up:${a.id}`, `up:${b.id}`], 'the second bring-up of a waits; b runs beside it');
+  release();
+  assert.deepEqual(await Promise.all(ups), [200, 200, 200]);
+  assert.equal(order.length, 3);
+  assert.equal(most, 2, 'never two at once on one workspace');
+});

@@ -18,6 +18,10 @@
  * The record must name this node (`record.nodeId`): a replica never acts on another node's
  * workspace here by mistake.
  *
+ * Apply ops on one workspace run one at a time on the node, in arrival order: a replica
+ * that gave up waiting (a timeout) and retries never runs a second boot beside the first.
+ * Observe ops (inspect, stats) do not wait for them.
+ *
  * Answers (JSON):
  * - 200 `{ result, imageId? }`: `result` is the op's value (inspect: SandboxStatus, stats:
  *   SandboxStats, others null); bring-up also returns the image it pinned (`rec.imageId`).
@@ -49,6 +53,7 @@ export const NODE_API_OPS = [
 ] as const;
 export type NodeApiOp = (typeof NODE_API_OPS)[number];
 const OPS: ReadonlySet<string> = new Set(NODE_API_OPS);
+const OBSERVE: ReadonlySet<NodeApiOp> = new Set<NodeApiOp>(['inspect', 'stats']);
 
 /** The target an `api` token is bound to: one op on one workspace. */
 export function nodeApiTarget(op: NodeApiOp, workspaceId: string): string {
@@ -96,12 +101,13 @@ interface Answer {
 /** The request handler (`(req, res) => void`) for the relay server's `onRequest` hook. */
 export function nodeApiHandler(o: NodeApiOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const nonces = o.nonces ?? new NonceCache();
+  const queue = new PerWorkspace();
   return (req, res) => {
-    handle(o, nonces, req).then((a) => send(req, res, a), (err: unknown) => send(req, res, errorAnswer(err, o)));
+    handle(o, nonces, queue, req).then((a) => send(req, res, a), (err: unknown) => send(req, res, errorAnswer(err, o)));
   };
 }
 
-async function handle(o: NodeApiOptions, nonces: NonceCache, req: IncomingMessage): Promise<Answer> {
+async function handle(o: NodeApiOptions, nonces: NonceCache, queue: PerWorkspace, req: IncomingMessage): Promise<Answer> {
   const path = (req.url ?? '').split('?')[0]!;
   if (!path.startsWith(NODE_API_PREFIX)) throw new AppError('not_found', 'No such node API route');
   const op = path.slice(NODE_API_PREFIX.length);
@@ -121,7 +127,24 @@ async function handle(o: NodeApiOptions, nonces: NonceCache, req: IncomingMessag
   if (record.nodeId !== o.nodeId) {
     throw new AppError('bad_request', `Workspace ${record.id} is not placed on this node`, { field: 'record.nodeId' });
   }
-  return run(o.backend, op as NodeApiOp, record as unknown as WorkspaceRecord, source as ResolvedSource | undefined);
+  const apply = () => run(o.backend, op as NodeApiOp, record as unknown as WorkspaceRecord, source as ResolvedSource | undefined);
+  return OBSERVE.has(op as NodeApiOp) ? apply() : queue.run(record.id, apply);
+}
+
+/** Runs tasks with the same key one after another, in arrival order (a failure does not stop the next). */
+class PerWorkspace {
+  private readonly tails = new Map<string, Promise<unknown>>();
+
+  run<T>(key: string, task: () => Promise<T>): Promise<T> {
+    const prev = this.tails.get(key) ?? Promise.resolve();
+    const next = prev.then(task, task);
+    const tail = next.catch(() => undefined);
+    this.tails.set(key, tail);
+    void tail.then(() => {
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    });
+    return next;
+  }
 }
 
 function bearer(header: string | undefined): string | null {
