@@ -6,22 +6,24 @@
  * `runBackendContract(name, harness)`; a harness makes a fresh world per test.
  *
  * Cases that only a fleet has (a node's room, a lost or silent node, the node API's
- * tokens) run when the world offers the hooks for them.
+ * tokens) run when the world offers the hooks for them. The suite is domain code: what
+ * needs the host (files, address arithmetic) the world does for it.
  */
 import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { AppError } from '../contract/errors.js';
-import { contains } from '../network/addresses.js';
 import type { NodePurpose } from '../node/node-tokens.js';
 import { sampleWorkspace } from '../store/contract-fixtures.js';
 import type { WorkspaceRecord } from '../store/store.js';
 import type { WorkspaceBackend } from './backend.js';
-import { FIXTURE_IMAGE, FIXTURE_IMAGE_ID, FIXTURE_MISSING_IMAGE } from './backend-fixtures.js';
 import type { RelayVia } from './ports.js';
 import type { Demand } from './quota.js';
-import { controlDirOf } from './sandbox-spec.js';
+
+/** The one image a world's images know: its build pins BACKEND_IMAGE_ID. */
+export const BACKEND_IMAGE = 'debian-12';
+export const BACKEND_IMAGE_ID = `sha256:${'fe'.repeat(32)}`;
+/** A name no world's images know: bringUp fails with 404 image_not_found, `details.field` `image`. */
+export const BACKEND_MISSING_IMAGE = 'no-such-image';
 
 /** Raw access to a node API, for the token cases. */
 export interface NodeApiProbe {
@@ -38,10 +40,10 @@ export interface BackendWorld {
   backend: WorkspaceBackend;
   /** What `place` answers for a small workspace. */
   expectedNode: string | null;
-  /** The subnet new addresses come from. */
-  subnet: string;
-  /** Where the sandboxes' control files are (the node's, for a fleet). */
-  workspacesDir: string;
+  /** Whether `ip` is in the subnet new addresses come from. */
+  inSubnet(ip: string): boolean;
+  /** The runtime token file the agent of workspace `id` reads, on the host that runs it. */
+  readAgentToken(id: string): Promise<string>;
   /** What `via` answers for a placed workspace. */
   expectedVia: RelayVia | undefined;
   /** Fleet: every node's room; `place` refuses a demand past it. */
@@ -79,7 +81,7 @@ export function runBackendContract(name: string, harness: BackendHarness): void 
         taken.add(ip);
         const base = sampleWorkspace();
         return sampleWorkspace({
-          nodeId, ip, image: FIXTURE_IMAGE, imageId: null, state: 'creating', pending: null,
+          nodeId, ip, image: BACKEND_IMAGE, imageId: null, state: 'creating', pending: null,
           config: { ...base.config, cpus: SMALL.cpus, memory_mb: SMALL.memory_mb, disk_size_mb: SMALL.disk_mb, workloads: [] },
           ...over,
         });
@@ -104,7 +106,7 @@ export function runBackendContract(name: string, harness: BackendHarness): void 
       const taken = new Set<string>();
       for (let i = 0; i < 5; i++) {
         const ip = await b.allocateAddress(node, taken);
-        assert.ok(contains(w.subnet, ip), `${ip} in ${w.subnet}`);
+        assert.ok(w.inSubnet(ip), `${ip} in the subnet`);
         assert.ok(!taken.has(ip));
         taken.add(ip);
       }
@@ -114,7 +116,7 @@ export function runBackendContract(name: string, harness: BackendHarness): void 
       const { b, record } = await world(t);
       const rec = await record();
       await b.bringUp(rec);
-      assert.equal(rec.imageId, FIXTURE_IMAGE_ID, 'the pinned image comes back to the caller');
+      assert.equal(rec.imageId, BACKEND_IMAGE_ID, 'the pinned image comes back to the caller');
       assert.equal((await b.inspect(rec)).state, 'running');
       await b.bringUp(rec);
       assert.equal((await b.inspect(rec)).state, 'running');
@@ -145,13 +147,12 @@ export function runBackendContract(name: string, harness: BackendHarness): void 
       const { w, b, record } = await world(t);
       const rec = await record();
       await b.bringUp(rec);
-      const tokenFile = join(controlDirOf(w.workspacesDir, rec.id), 'token');
       rec.apiAccess = { enabled: true, rawToken: 'ab'.repeat(32), generation: 2 };
       await b.syncAgentToken(rec);
-      assert.equal(await readFile(tokenFile, 'utf8'), 'ab'.repeat(32));
+      assert.equal(await w.readAgentToken(rec.id), 'ab'.repeat(32));
       rec.apiAccess = { ...rec.apiAccess, enabled: false, generation: 3 };
       await b.syncAgentToken(rec);
-      assert.equal(await readFile(tokenFile, 'utf8'), '');
+      assert.equal(await w.readAgentToken(rec.id), '');
     });
 
     test('destroy leaves nothing (idempotent); destroySandbox removes the sandbox', async (t) => {
@@ -170,7 +171,7 @@ export function runBackendContract(name: string, harness: BackendHarness): void 
 
     test('an AppError of the backend reaches the caller with its code and details', async (t) => {
       const { b, record } = await world(t);
-      const rec = await record({ image: FIXTURE_MISSING_IMAGE });
+      const rec = await record({ image: BACKEND_MISSING_IMAGE });
       await assert.rejects(b.bringUp(rec), isCode('image_not_found', 'image'));
     });
 

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { AppError } from '../contract/errors.js';
-import { localBackend } from '../domain/backend-fixtures.js';
+import { localBackend } from '../../test/support/local-backend.js';
 import { runBackendContract, type BackendWorld } from '../domain/backend-contract-suite.js';
 import { NodeRegistry } from '../domain/nodes.js';
 import { nodeApiHandler } from '../node/node-api.js';
@@ -61,7 +61,7 @@ async function fleetWorld(o: { keyOfReplica?: NodeKey } = {}): Promise<BackendWo
   };
   const forger = new NodeTokenSigner(generateNodeKey('k1'), 'replica-test');
   return {
-    backend, expectedNode: NODE_ID, subnet: node.subnet, workspacesDir: node.workspacesDir,
+    backend, expectedNode: NODE_ID, inSubnet: node.inSubnet, readAgentToken: node.readAgentToken,
     expectedVia: { relayHost: '127.0.0.1', relayPort: port, nodeId: NODE_ID },
     nodeRoom: ROOM,
     silentNodeId,

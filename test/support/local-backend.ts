@@ -1,43 +1,43 @@
 /**
- * A local backend (the Orchestrator) for the backend conformance suite and the node API
- * tests: the memory driver (agents on loopback addresses of a random 127.x.y.0/24), real
+ * A local backend (the Orchestrator) for the backend conformance suite
+ * (src/domain/backend-contract-suite.ts): the memory driver (agents on loopback addresses of a random 127.x.y.0/24), real
  * control files and directories in a temp data dir, a real SQLite store, and fakes for
- * what needs the host (firewall, policy sync) and for images (a small fixed catalog whose
- * builds pin FIXTURE_IMAGE_ID; `FIXTURE_MISSING_IMAGE` fails with 404 image_not_found).
+ * what needs the host (firewall, policy sync) and for images (the suite's one image, whose
+ * build pins BACKEND_IMAGE_ID; any other name fails with 404 image_not_found).
  * `close()` destroys every sandbox, closes the store and removes the data dir.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomInt } from 'node:crypto';
-import { AppError } from '../contract/errors.js';
-import { MemoryDriver } from '../drivers/memory/driver.js';
-import { probeAgent } from '../gateway/probe.js';
-import { hostFiles } from '../host/files.js';
-import { allocate, gatewayOf } from '../network/addresses.js';
-import { ArchiveFiles } from '../storage/archive-files.js';
-import { openStore } from '../store/open.js';
-import type { Store } from '../store/store.js';
-import { projectRoot } from '../util/paths.js';
-import { Orchestrator } from './orchestrator.js';
-import type { DomainDeps, ImageFacts, ImagesPort } from './ports.js';
+import { AppError } from '../../src/contract/errors.js';
+import { MemoryDriver } from '../../src/drivers/memory/driver.js';
+import { probeAgent } from '../../src/gateway/probe.js';
+import { hostFiles } from '../../src/host/files.js';
+import { allocate, contains, gatewayOf } from '../../src/network/addresses.js';
+import { ArchiveFiles } from '../../src/storage/archive-files.js';
+import { openStore } from '../../src/store/open.js';
+import type { Store } from '../../src/store/store.js';
+import { projectRoot } from '../../src/util/paths.js';
+import { Orchestrator } from '../../src/domain/orchestrator.js';
+import { controlDirOf } from '../../src/domain/sandbox-spec.js';
+import type { DomainDeps, ImageFacts, ImagesPort } from '../../src/domain/ports.js';
+import { BACKEND_IMAGE, BACKEND_IMAGE_ID } from '../../src/domain/backend-contract-suite.js';
 
-export const FIXTURE_IMAGE = 'debian-12';
-export const FIXTURE_IMAGE_ID = `sha256:${'fe'.repeat(32)}`;
-export const FIXTURE_MISSING_IMAGE = 'no-such-image';
 
 const images: ImagesPort = {
   async resolve(name) {
-    return name === FIXTURE_IMAGE ? facts(name) : null;
+    return name === BACKEND_IMAGE ? facts(name) : null;
   },
   async materialize(name) {
-    if (name !== FIXTURE_IMAGE) throw new AppError('image_not_found', `No image ${name}`, { field: 'image' });
+    if (name !== BACKEND_IMAGE) throw new AppError('image_not_found', `No image ${name}`, { field: 'image' });
     return { ...facts(name), layers: [] };
   },
 };
 
 function facts(name: string): ImageFacts {
-  return { name, imageId: FIXTURE_IMAGE_ID, env: [], command: [] };
+  return { name, imageId: BACKEND_IMAGE_ID, env: [], command: [] };
 }
 
 export interface LocalBackendFixture {
@@ -46,8 +46,10 @@ export interface LocalBackendFixture {
   store: Store;
   /** The workspace subnet (127.x.y.0/24). */
   subnet: string;
-  /** Where the workspaces' control files are (controlDirOf). */
-  workspacesDir: string;
+  /** Whether `ip` is inside it. */
+  inSubnet(ip: string): boolean;
+  /** The runtime token file the agent of workspace `id` reads ('' when disabled). */
+  readAgentToken(id: string): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -72,7 +74,9 @@ export async function localBackend(o: { nodeId?: string | null; store?: Store } 
   };
   const backend = new Orchestrator(deps, store, null, (used, preferred) => allocate(subnet, used, preferred));
   return {
-    backend, driver, store, subnet, workspacesDir,
+    backend, driver, store, subnet,
+    inSubnet: (ip) => contains(subnet, ip),
+    readAgentToken: (id) => readFile(join(controlDirOf(workspacesDir, id), 'token'), 'utf8'),
     async close() {
       for (const shortId of await driver.listResidue()) await driver.destroyResidue(shortId);
       if (!o.store) await store.close();
