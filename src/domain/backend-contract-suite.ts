@@ -25,15 +25,24 @@ export const BACKEND_IMAGE_ID = `sha256:${'fe'.repeat(32)}`;
 /** A name no world's images know: bringUp fails with 404 image_not_found, `details.field` `image`. */
 export const BACKEND_MISSING_IMAGE = 'no-such-image';
 
+/** What a node API token is made for (the probe turns it into the token's target). */
+export interface NodeApiClaim {
+  nodeId: string;
+  op: string;
+  workspaceId: string;
+  /** The record whose `{ record }` body the token is bound to. */
+  record: WorkspaceRecord;
+  purpose: NodePurpose;
+  /** Signed with another key under the same key id. */
+  forged?: boolean;
+}
+
 /** Raw access to a node API, for the token cases. */
 export interface NodeApiProbe {
   nodeId: string;
   /** POSTs `{ record }` to `op` with `token` (null: no Authorization header). */
   post(op: string, token: string | null, record: WorkspaceRecord): Promise<{ status: number; code: string | null }>;
-  /** A token signed with the cluster key. */
-  sign(nodeId: string, target: string, purpose: NodePurpose): string;
-  /** A token signed with another key under the same key id. */
-  forge(nodeId: string, target: string, purpose: NodePurpose): string;
+  sign(claim: NodeApiClaim): string;
 }
 
 export interface BackendWorld {
@@ -202,22 +211,24 @@ export function runBackendContract(name: string, harness: BackendHarness): void 
       await assert.rejects(b.via(rec), isCode('node_lost'));
     });
 
-    test('the node API refuses forged, replayed, wrong-node, wrong-op and wrong-workspace tokens', async (t) => {
+    test('the node API refuses forged, replayed, wrong-node, -op, -workspace, -body and -purpose tokens', async (t) => {
       const { w, b, record } = await world(t);
       const api = w.nodeApi;
       if (!api) return t.skip('no node API on a single host');
       const rec = await record();
       await b.bringUp(rec);
-      const target = (op: string, id = rec.id) => `api:${op}:${id}`;
-      const good = api.sign(api.nodeId, target('inspect'), 'api');
+      const claim = (over: Partial<NodeApiClaim> = {}) =>
+        api.sign({ nodeId: api.nodeId, op: 'destroy', workspaceId: rec.id, record: rec, purpose: 'api', ...over });
+      const good = claim({ op: 'inspect' });
       assert.deepEqual(await api.post('inspect', good, rec), { status: 200, code: null });
       const refused: Array<[string, string, string | null]> = [
         ['replayed', 'inspect', good],
-        ['forged', 'inspect', api.forge(api.nodeId, target('inspect'), 'api')],
-        ['wrong node', 'inspect', api.sign('another-node', target('inspect'), 'api')],
-        ['wrong op', 'destroy', api.sign(api.nodeId, target('inspect'), 'api')],
-        ['wrong workspace', 'destroy', api.sign(api.nodeId, target('destroy', 'ws_other'), 'api')],
-        ['wrong purpose', 'destroy', api.sign(api.nodeId, target('destroy'), 'agent')],
+        ['forged', 'destroy', claim({ forged: true })],
+        ['wrong node', 'destroy', claim({ nodeId: 'another-node' })],
+        ['wrong op', 'destroy', claim({ op: 'inspect' })],
+        ['wrong workspace', 'destroy', claim({ workspaceId: 'ws_other' })],
+        ['wrong body', 'destroy', claim({ record: { ...rec, ip: '10.9.9.9' } })],
+        ['wrong purpose', 'destroy', claim({ purpose: 'agent' })],
         ['none', 'destroy', null],
       ];
       for (const [what, op, token] of refused) {

@@ -7,6 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { createServer } from 'node:net';
 import { AppError } from '../contract/errors.js';
 import { localBackend } from '../../test/support/local-backend.js';
@@ -21,6 +22,10 @@ import { FleetBackend, NODE_CAPABILITIES } from './fleet-backend.js';
 
 const NODE_ID = 'node-1';
 const ROOM = { cpus: 8, memory_mb: 8192, disk_mb: 100_000, workspaces: 6 };
+
+const bodyOf = (record: WorkspaceRecord) => JSON.stringify({ record });
+/** The body hash of a node API token's target, written out here (not nodeApiTarget) so the wire form is pinned. */
+const digest = (body: string) => createHash('sha256').update(body).digest('base64url');
 
 /** A loopback port nothing listens on (bound once, then released). */
 async function deadPort(): Promise<number> {
@@ -53,7 +58,7 @@ async function fleetWorld(o: { keyOfReplica?: NodeKey } = {}): Promise<BackendWo
   const backend = new FleetBackend({ registry, signer, capabilities: NODE_CAPABILITIES });
   const post = async (op: string, token: string | null, record: WorkspaceRecord) => {
     const res = await fetch(`http://127.0.0.1:${port}/v1/node/workspaces/${op}`, {
-      method: 'POST', body: JSON.stringify({ record }),
+      method: 'POST', body: bodyOf(record),
       headers: { 'content-type': 'application/json', ...(token ? { authorization: `Warren-Node ${token}` } : {}) },
     });
     const body = await res.json() as { error?: { code: string } };
@@ -72,8 +77,7 @@ async function fleetWorld(o: { keyOfReplica?: NodeKey } = {}): Promise<BackendWo
     },
     nodeApi: {
       nodeId: NODE_ID, post,
-      sign: (n, target, purpose) => signer.sign(n, target, purpose),
-      forge: (n, target, purpose) => forger.sign(n, target, purpose),
+      sign: (c) => (c.forged ? forger : signer).sign(c.nodeId, `api:${c.op}:${c.workspaceId}:${digest(bodyOf(c.record))}`, c.purpose),
     },
     async close() {
       await relay.close();

@@ -49,7 +49,7 @@ async function start(t: TestContext, maxBodyBytes?: number) {
   const post = async (op: string, token: string | null, body: unknown, method = 'POST') => {
     const res = await fetch(`http://127.0.0.1:${port}/v1/node/workspaces/${op}`, {
       method, headers: { 'content-type': 'application/json', ...(token ? { authorization: `Warren-Node ${token}` } : {}) },
-      ...(method === 'POST' ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+      ...(method === 'POST' ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}), // { record } is bodyOf(record)
     });
     return { status: res.status, body: await res.json() as any };
   };
@@ -57,36 +57,40 @@ async function start(t: TestContext, maxBodyBytes?: number) {
 }
 
 const signer = new NodeTokenSigner(KEY, 'replica-1');
-const tokenFor = (op: NodeApiOp, id: string, node = NODE) => signer.sign(node, nodeApiTarget(op, id), 'api');
+/** The body `post` sends for a record (tokens bind its exact bytes). */
+const bodyOf = (rec: WorkspaceRecord) => JSON.stringify({ record: rec });
+const tokenFor = (op: NodeApiOp, rec: WorkspaceRecord, node = NODE) => signer.sign(node, nodeApiTarget(op, rec.id, bodyOf(rec)), 'api');
 const record = (over: Partial<WorkspaceRecord> = {}) => sampleWorkspace({ nodeId: NODE, ...over });
 
 test('node api: a bound api token runs the op once; bring-up returns the pinned image; inspect and stats their values', async (t) => {
   const api = await start(t);
   const rec = record();
-  assert.deepEqual(await api.post('bring-up', tokenFor('bring-up', rec.id), { record: rec }), { status: 200, body: { result: null, imageId: 'sha256:pinned' } });
-  assert.deepEqual(await api.post('inspect', tokenFor('inspect', rec.id), { record: rec }), { status: 200, body: { result: { state: 'running', pid: 42 } } });
-  assert.deepEqual(await api.post('stats', tokenFor('stats', rec.id), { record: rec }), { status: 200, body: { result: { cpuUsageNs: 1 } } });
-  assert.deepEqual(await api.post('destroy-sandbox', tokenFor('destroy-sandbox', rec.id), { record: rec }), { status: 200, body: { result: null } });
+  assert.deepEqual(await api.post('bring-up', tokenFor('bring-up', rec), { record: rec }), { status: 200, body: { result: null, imageId: 'sha256:pinned' } });
+  assert.deepEqual(await api.post('inspect', tokenFor('inspect', rec), { record: rec }), { status: 200, body: { result: { state: 'running', pid: 42 } } });
+  assert.deepEqual(await api.post('stats', tokenFor('stats', rec), { record: rec }), { status: 200, body: { result: { cpuUsageNs: 1 } } });
+  assert.deepEqual(await api.post('destroy-sandbox', tokenFor('destroy-sandbox', rec), { record: rec }), { status: 200, body: { result: null } });
   assert.deepEqual(api.ran, ['bring-up', 'inspect', 'stats', 'destroy-sandbox'].map((op) => `${op}:${rec.id}`));
 });
 
-test('node api: no token 401; forged, replayed, expired, wrong node, op, workspace or purpose 403; nothing runs', async (t) => {
+test('node api: no token 401; forged, replayed, expired, wrong node, op, workspace, body or purpose 403; nothing runs', async (t) => {
   const api = await start(t);
   const rec = record();
   const other = record();
-  const forged = new NodeTokenSigner(generateNodeKey('k1'), 'replica-1').sign(NODE, nodeApiTarget('destroy', rec.id), 'api');
-  const expired = new NodeTokenSigner(KEY, 'replica-1', 60_000, () => Date.now() - 120_000).sign(NODE, nodeApiTarget('destroy', rec.id), 'api');
-  const used = tokenFor('inspect', rec.id);
+  const target = nodeApiTarget('destroy', rec.id, bodyOf(rec));
+  const forged = new NodeTokenSigner(generateNodeKey('k1'), 'replica-1').sign(NODE, target, 'api');
+  const expired = new NodeTokenSigner(KEY, 'replica-1', 60_000, () => Date.now() - 120_000).sign(NODE, target, 'api');
+  const used = tokenFor('inspect', rec);
   assert.equal((await api.post('inspect', used, { record: rec })).status, 200);
   const refusals: Array<[string, string | null]> = [
     ['no token', null],
     ['forged (another key, same kid)', forged],
     ['replayed', used],
     ['expired', expired],
-    ['another node', tokenFor('destroy', rec.id, 'node-b')],
-    ['another op', tokenFor('bring-down', rec.id)],
-    ['another workspace', tokenFor('destroy', other.id)],
-    ['another purpose', signer.sign(NODE, nodeApiTarget('destroy', rec.id), 'agent')],
+    ['another node', tokenFor('destroy', rec, 'node-b')],
+    ['another op', tokenFor('bring-down', rec)],
+    ['another workspace', tokenFor('destroy', other)],
+    ['another purpose', signer.sign(NODE, target, 'agent')],
+    ['another body', tokenFor('destroy', { ...rec, ip: '10.9.9.9' })],
     ['garbage', 'wn1.k1.x.y'],
   ];
   for (const [what, token] of refusals) {
@@ -102,18 +106,18 @@ test('node api: no token 401; forged, replayed, expired, wrong node, op, workspa
 test('node api: a record for another node is refused; bodies are capped and checked', async (t) => {
   const api = await start(t, 4096);
   const elsewhere = sampleWorkspace({ nodeId: 'node-b' });
-  const res = await api.post('destroy', tokenFor('destroy', elsewhere.id), { record: elsewhere });
+  const res = await api.post('destroy', tokenFor('destroy', elsewhere), { record: elsewhere });
   assert.deepEqual([res.status, res.body.error.code, res.body.error.details.field], [400, 'bad_request', 'record.nodeId']);
   const rec = record({ metadata: { big: 'x'.repeat(5000) } });
-  const big = await api.post('destroy', tokenFor('destroy', rec.id), { record: rec });
+  const big = await api.post('destroy', tokenFor('destroy', rec), { record: rec });
   assert.deepEqual([big.status, big.body.error.code], [413, 'payload_too_large']);
-  const notJson = await api.post('destroy', tokenFor('destroy', rec.id), '{nope');
+  const notJson = await api.post('destroy', tokenFor('destroy', rec), '{nope');
   assert.deepEqual([notJson.status, notJson.body.error.code], [400, 'bad_request']);
   const { shortId: _gone, ...partial } = record();
-  const shape = await api.post('destroy', tokenFor('destroy', partial.id), { record: partial });
+  const shape = await api.post('destroy', tokenFor('destroy', partial as WorkspaceRecord), { record: partial });
   assert.deepEqual([shape.status, shape.body.error.code, shape.body.error.details.field], [422, 'validation_error', 'record.shortId']);
-  assert.equal((await api.post('reboot', tokenFor('destroy', rec.id), { record: rec })).status, 404);
-  assert.equal((await api.post('destroy', tokenFor('destroy', rec.id), undefined, 'GET')).status, 405);
+  assert.equal((await api.post('reboot', tokenFor('destroy', rec), { record: rec })).status, 404);
+  assert.equal((await api.post('destroy', tokenFor('destroy', rec), undefined, 'GET')).status, 405);
   assert.deepEqual(api.ran, []);
 });
 
@@ -121,10 +125,10 @@ test('node api: an AppError keeps its code, status and details; anything else is
   const api = await start(t);
   const rec = record();
   api.failNext(new AppError('VM_UNAVAILABLE', 'The workspace started but its runtime agent did not answer', { field: 'agent' }));
-  const app = await api.post('bring-up', tokenFor('bring-up', rec.id), { record: rec });
+  const app = await api.post('bring-up', tokenFor('bring-up', rec), { record: rec });
   assert.deepEqual(app, { status: 503, body: { error: { code: 'VM_UNAVAILABLE', message: 'The workspace started but its runtime agent did not answer', details: { field: 'agent' } } } });
   api.failNext(new Error('ENOENT: /var/lib/warren/secret/path'));
-  const other = await api.post('bring-down', tokenFor('bring-down', rec.id), { record: rec });
+  const other = await api.post('bring-down', tokenFor('bring-down', rec), { record: rec });
   assert.equal(other.status, 500);
   assert.deepEqual(other.body, { error: { code: 'server_error', message: 'The node could not complete the operation', details: {} } });
 });
@@ -151,7 +155,7 @@ test('node api: apply ops on one workspace run one at a time; inspect does not w
   const port = (server.address() as { port: number }).port;
   const post = (op: NodeApiOp, rec: WorkspaceRecord) => fetch(`http://127.0.0.1:${port}/v1/node/workspaces/${op}`, {
     method: 'POST', body: JSON.stringify({ record: rec }),
-    headers: { 'content-type': 'application/json', authorization: `Warren-Node ${tokenFor(op, rec.id)}` },
+    headers: { 'content-type': 'application/json', authorization: `Warren-Node ${tokenFor(op, rec)}` },
   }).then((r) => r.status);
   const a = record();
   const b = record();

@@ -11,8 +11,9 @@
  *
  * Authentication: `Authorization: Warren-Node <token>`, a node token (src/node/node-tokens.ts)
  * of purpose `api`, signed with the cluster key, for this node's id and the target
- * `api:<op>:<workspace id>` (nodeApiTarget): a token opens one op on one workspace on one
- * node, once (its nonce is claimed), before it expires. A node never trusts a caller by its
+ * `api:<op>:<workspace id>:<sha256 of the body, base64url>` (nodeApiTarget): a token
+ * authorizes one request — that op on that workspace with exactly that body — on one node,
+ * once (its nonce is claimed), before it expires. A node never trusts a caller by its
  * address. The workspace id is in the body, so the body (capped at 1 MiB) is read and
  * parsed before the token is checked; a request with no token at all is refused unread.
  * The record must name this node (`record.nodeId`): a replica never acts on another node's
@@ -32,6 +33,7 @@
  *   reason goes to the node's log only.
  * - anything else: 500 `server_error` with a fixed sentence (no path, errno or stack).
  */
+import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { AppError } from '../contract/errors.js';
@@ -55,9 +57,9 @@ export type NodeApiOp = (typeof NODE_API_OPS)[number];
 const OPS: ReadonlySet<string> = new Set(NODE_API_OPS);
 const OBSERVE: ReadonlySet<NodeApiOp> = new Set<NodeApiOp>(['inspect', 'stats']);
 
-/** The target an `api` token is bound to: one op on one workspace. */
-export function nodeApiTarget(op: NodeApiOp, workspaceId: string): string {
-  return `api:${op}:${workspaceId}`;
+/** The target an `api` token is bound to: one op on one workspace with one body (its exact bytes). */
+export function nodeApiTarget(op: NodeApiOp, workspaceId: string, body: Uint8Array | string): string {
+  return `api:${op}:${workspaceId}:${createHash('sha256').update(body).digest('base64url')}`;
 }
 
 /** Details of a token refusal (FleetBackend tells them from the backend's own errors by this field). */
@@ -68,7 +70,7 @@ export const AUTH_FIELD = 'authorization';
  * sandbox spec; everything else passes through as sent (the store's shape is the contract).
  */
 const recordSchema = z.looseObject({
-  id: z.string().min(1).max(100),
+  id: z.string().min(1).max(60), // the token's target (≤ 128 characters) holds it
   shortId: z.string().min(1).max(64),
   ip: z.string().min(1).max(64),
   image: z.string().max(1024),
@@ -115,8 +117,8 @@ async function handle(o: NodeApiOptions, nonces: NonceCache, queue: PerWorkspace
   if (req.method !== 'POST') throw new AppError('method_not_allowed', 'The node API takes POST only');
   const token = bearer(req.headers.authorization);
   if (token === null) throw new AppError('unauthorized', 'A node token is required', { field: AUTH_FIELD });
-  const { record, source } = await readBody(req, o.maxBodyBytes ?? NODE_API_MAX_BODY);
-  const verified = o.verifier.verify(token, { nodeId: o.nodeId, target: nodeApiTarget(op as NodeApiOp, record.id) });
+  const { raw, body: { record, source } } = await readBody(req, o.maxBodyBytes ?? NODE_API_MAX_BODY);
+  const verified = o.verifier.verify(token, { nodeId: o.nodeId, target: nodeApiTarget(op as NodeApiOp, record.id, raw) });
   const refused = !verified.ok ? verified.reason
     : verified.claims.purpose !== 'api' ? 'wrong_purpose'
       : !nonces.claim(verified.claims.nonce, verified.claims.expiresAt) ? 'replayed' : null;
@@ -154,7 +156,7 @@ function bearer(header: string | undefined): string | null {
   return token === '' ? null : token;
 }
 
-async function readBody(req: IncomingMessage, limit: number): Promise<z.infer<typeof bodySchema>> {
+async function readBody(req: IncomingMessage, limit: number): Promise<{ raw: Buffer; body: z.infer<typeof bodySchema> }> {
   const raw = await readCapped(requestChunks(req), req.headers['content-length'], limit);
   let json: unknown;
   try {
@@ -167,7 +169,7 @@ async function readBody(req: IncomingMessage, limit: number): Promise<z.infer<ty
     const issue = parsed.error.issues[0];
     throw new AppError('validation_error', 'The body is not a node API request', { field: issue ? issue.path.join('.') : 'body' });
   }
-  return parsed.data;
+  return { raw, body: parsed.data };
 }
 
 /** Runs one op on the local backend. */
