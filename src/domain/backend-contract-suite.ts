@@ -59,6 +59,8 @@ export interface BackendWorld {
   nodeRoom?: Demand & { workspaces: number };
   /** Fleet: the node stops heartbeating and the leader's sweep marks it lost. */
   loseNode?(): Promise<void>;
+  /** Fleet: the lost node registers again (its daemon restarted; its sandboxes kept running). */
+  returnNode?(): Promise<void>;
   /** Fleet: a node that is registered and ready but whose daemon does not answer. */
   silentNodeId?: string;
   nodeApi?: NodeApiProbe;
@@ -196,19 +198,24 @@ export function runBackendContract(name: string, harness: BackendHarness): void 
       assert.equal(b.owns(rec), b.kind === 'local');
     });
 
-    test('a lost node: every call answers 503 node_lost; a silent one too (reason unreachable)', async (t) => {
+    test('a lost node: every call answers 503 node_lost (a silent one too, reason unreachable); back, the same sandbox answers', async (t) => {
       const { w, b, record } = await world(t);
-      if (!w.loseNode || !w.silentNodeId) return t.skip('a single host is never lost');
+      if (!w.loseNode || !w.returnNode || !w.silentNodeId) return t.skip('a single host is never lost');
       const silent = await record({ nodeId: w.silentNodeId });
       const err = await b.inspect(silent).then(() => null, (e: unknown) => e);
       assert.ok(isCode('node_lost')(err) && (err as AppError).status === 503 && (err as AppError).details?.reason === 'unreachable');
       const rec = await record();
       await b.bringUp(rec);
+      const before = await b.inspect(rec);
       await w.loseNode();
       await assert.rejects(b.assertReachable(rec), isCode('node_lost'));
       await assert.rejects(b.inspect(rec), isCode('node_lost'));
       await assert.rejects(b.bringDown(rec), isCode('node_lost'));
       await assert.rejects(b.via(rec), isCode('node_lost'));
+      await w.returnNode();
+      await b.assertReachable(rec);
+      assert.deepEqual(await b.inspect(rec), before, 're-adopted: the same sandbox, not a new one');
+      assert.deepEqual(await b.via(rec), w.expectedVia);
     });
 
     test('the node API refuses forged, replayed, wrong-node, -op, -workspace, -body and -purpose tokens', async (t) => {

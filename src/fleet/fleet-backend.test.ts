@@ -50,7 +50,8 @@ async function fleetWorld(o: { keyOfReplica?: NodeKey } = {}): Promise<BackendWo
   const registry = new NodeRegistry({ store: node.store, now: () => new Date(clock.ms) });
   const capacity = { cpus: ROOM.cpus, memory_mb: ROOM.memory_mb, disk_mb: ROOM.disk_mb, max_workspaces: ROOM.workspaces };
   const registration = { name: 'n', capacity, labels: {}, version: '0.1.0' };
-  await registry.register({ id: NODE_ID, address: `127.0.0.1:${port}`, subnet: node.subnet, ...registration });
+  const self = { id: NODE_ID, address: `127.0.0.1:${port}`, subnet: node.subnet, ...registration };
+  await registry.register(self);
   const silentNodeId = 'node-silent';
   await registry.register({ id: silentNodeId, address: `127.0.0.1:${await deadPort()}`, subnet: '10.250.0.0/24', ...registration });
   await registry.drain(silentNodeId); // registered and not lost, but takes no placements
@@ -74,6 +75,9 @@ async function fleetWorld(o: { keyOfReplica?: NodeKey } = {}): Promise<BackendWo
       clock.ms += registry.settings.lostAfterMs + 1;
       await registry.heartbeat(silentNodeId);
       if (!(await registry.sweepLost()).includes(NODE_ID)) throw new Error('the node was not swept');
+    },
+    async returnNode() {
+      if (!(await registry.register(self)).readopted) throw new Error('the node was not re-adopted');
     },
     nodeApi: {
       nodeId: NODE_ID, post,
