@@ -29,7 +29,7 @@
  * - an AppError: its registered status and `{ error: { code, message, details } }`, so the
  *   same code crosses the hop (FleetBackend rethrows it).
  * - token refusals: 401 `unauthorized` (none) / 403 `forbidden` (bad, expired, replayed,
- *   another node's, another op's or workspace's), `details.field` `authorization`; the
+ *   another purpose's, node's, op's, workspace's or body's), `details.field` `authorization`; the
  *   reason goes to the node's log only.
  * - anything else: 500 `server_error` with a fixed sentence (no path, errno or stack).
  */
