@@ -24,6 +24,7 @@ function registration(id: string): NodeRegistration {
   return {
     id, name: `host-${id}`, address: `10.1.0.${id.length}:7443`,
     capacity: { cpus: 8, memory_mb: 16_384, disk_mb: 100_000, max_workspaces: 20 }, labels: { zone: 'z1' }, version: '0.1.0',
+    subnet: '10.214.0.0/24',
   };
 }
 
