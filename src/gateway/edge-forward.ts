@@ -12,6 +12,7 @@ import { endToEndHeaders, forwardedHeaders, serializeHandshake } from './headers
 import { relayHttp, relayUpgrade } from './pipe.js';
 import { sendWireError, writeSocketError } from './respond.js';
 import type { GatewayLog } from './types.js';
+import { NODE_DOWN, nodeDownError } from './relay-client.js';
 
 export interface EdgeHop {
   workspaceId: string;
@@ -29,6 +30,7 @@ export interface EdgeHop {
 }
 
 export function unreachable(hop: Pick<EdgeHop, 'workspaceId' | 'port'>, reason: string): AppError {
+  if (reason === NODE_DOWN) return nodeDownError(hop.workspaceId, undefined);
   return new AppError('upstream_unreachable', `Nothing answered on port ${hop.port} of the workspace`, {
     workspace_id: hop.workspaceId, port: hop.port, reason,
   });

@@ -12,6 +12,7 @@ import { relayHttp } from './pipe.js';
 import { bodyTooLarge } from '../util/capped-body.js';
 import { lingerThenClose } from '../util/http-guards.js';
 import type { GatewayLog, RuntimeRoute } from './types.js';
+import { NODE_DOWN, nodeDownError } from './relay-client.js';
 
 export interface ForwardContext {
   route: RuntimeRoute;
@@ -58,6 +59,7 @@ export function refuseBody(req: IncomingMessage, res: ServerResponse, err: AppEr
 }
 
 function unreachable(route: RuntimeRoute, err: NodeJS.ErrnoException): AppError {
+  if (err.code === NODE_DOWN) return nodeDownError(route.workspaceId, route.via?.nodeId);
   const timedOut = err.code === 'ETIMEDOUT_CONNECT';
   return new AppError(
     'agent_unreachable',

@@ -12,6 +12,7 @@ import { stripTokenParam } from './paths.js';
 import { serializeHandshake } from './headers.js';
 import { relayUpgrade } from './pipe.js';
 import type { GatewayLog, RuntimeRoute } from './types.js';
+import { NODE_DOWN, nodeDownError } from './relay-client.js';
 
 export interface UpgradeContext {
   route: RuntimeRoute;
@@ -44,9 +45,8 @@ export function forwardUpgrade(req: IncomingMessage, client: Duplex, head: Buffe
     onUnreachable: (socket, reason) => {
       const requestId = requestIdFrom(req.headers[REQUEST_ID_HEADER]);
       ctx.log?.('gateway: upgrade to agent failed', { request_id: requestId, workspace_id: route.workspaceId, reason });
-      writeSocketError(socket, new AppError('agent_unreachable', 'The workspace runtime is unreachable', {
-        workspace_id: route.workspaceId, reason,
-      }), requestId);
+      writeSocketError(socket, reason === NODE_DOWN ? nodeDownError(route.workspaceId, route.via?.nodeId)
+        : new AppError('agent_unreachable', 'The workspace runtime is unreachable', { workspace_id: route.workspaceId, reason }), requestId);
     },
   });
 }

@@ -12,12 +12,16 @@
  * Errors carry the codes the gateway already maps when an agent is unreachable
  * (`reason` of `agent_unreachable` / `upstream_unreachable`): `ECONNREFUSED` (the relay
  * or the sandbox refused), `ETIMEDOUT_CONNECT` (no answer in time), `ERELAY_REFUSED`
- * (the relay refused the token or target), `ERELAY_BUSY` (tunnel caps).
+ * (the relay refused the token or target), `ERELAY_BUSY` (tunnel caps), and `ENODE_DOWN`:
+ * the relay itself could not be reached (refused, reset, no route) — the node daemon is
+ * down or unreachable, which callers answer as 503 `node_lost` (`nodeDownError`) rather
+ * than as an unreachable agent, before the leader has marked the node lost.
  */
 import { Agent, request, type AgentOptions, type ClientRequestArgs } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { RelayVia } from '../domain/ports.js';
+import { AppError } from '../contract/errors.js';
 import type { NodePurpose } from '../node/node-tokens.js';
 
 export type { RelayVia };
@@ -30,6 +34,15 @@ export interface RelayClientOptions extends RelayVia {
 }
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
+/** The relay (so the node daemon) could not be reached at all. */
+export const NODE_DOWN = 'ENODE_DOWN';
+
+/** 503 node_lost for a hop whose relay could not be reached (the node's workspaces may well still run). */
+export function nodeDownError(workspaceId: string, nodeId: string | undefined): AppError {
+  return new AppError('node_lost', `The node of workspace ${workspaceId} is not reachable; retry once it returns`, {
+    workspace_id: workspaceId, ...(nodeId ? { node_id: nodeId } : {}), reason: 'unreachable', retry_after: 5,
+  });
+}
 
 function relayError(code: string, message: string): NodeJS.ErrnoException {
   const err = new Error(message) as NodeJS.ErrnoException;
@@ -73,7 +86,8 @@ export class RelayClient {
       });
       req.once('error', (err: NodeJS.ErrnoException) => {
         clearTimeout(timer);
-        reject(err.code ? err : relayError('ECONNREFUSED', err.message));
+        // A timeout set above keeps its code; any other error is the connection to the relay failing.
+        reject(err.code === 'ETIMEDOUT_CONNECT' ? err : relayError(NODE_DOWN, `relay unreachable: ${err.code ?? err.message}`));
       });
       req.end();
     });

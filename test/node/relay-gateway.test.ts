@@ -119,6 +119,17 @@ test('a route with via answers agent_unreachable when the relay refuses or none 
   assert.deepEqual(findLeaks(none.json), []);
 });
 
+test('a route whose node relay cannot be reached answers 503 node_lost, not an unreachable agent', async () => {
+  const down = await gatewayUrl(true, { ...via, relayPort: 1 }); // nothing listens: the node daemon is down
+  const r = await post(down, '/exec', '{}');
+  assert.equal(r.status, 503);
+  assert.equal(r.json.code, 'node_lost');
+  const details = r.json.details as Record<string, unknown>;
+  assert.equal(details.node_id, 'node-a');
+  assert.equal(details.reason, 'unreachable');
+  assert.deepEqual(findLeaks(r.json), [], 'no relay address, no errno text');
+});
+
 test('the edge forwards to an exposed port through the relay', async () => {
   const edge = createEdge({
     publicDomain: 'apps.test', relays,

@@ -178,7 +178,8 @@ test('the client maps refusals to unreachable codes; a closed port answers 502 w
   const r = await raw(connectLine(`${lab.sandboxIp}:3999`, sign('node-a', `${lab.sandboxIp}:3999`, 'edge')));
   assert.equal(r.status, 502);
   assert.equal(r.body, 'bad gateway\n');
-  await assert.rejects(client(1).openTunnel(lab.sandboxIp, 9990, 'agent'), { code: 'ECONNREFUSED' });
+  // Nothing listens on the relay's port: the node itself is down (callers answer node_lost).
+  await assert.rejects(client(1).openTunnel(lab.sandboxIp, 9990, 'agent'), { code: 'ENODE_DOWN' });
 });
 
 test('tunnel caps: per caller 429, in all 503; slots come back when tunnels close', async () => {
