@@ -77,6 +77,8 @@ export interface DomainInput {
    * Absent: the local backend, an Orchestrator over `driver` and the host network.
    */
   backend?: WorkspaceBackend;
+  /** The node id this host's workspaces carry (`warren node`); absent: the coordination's instance id on PostgreSQL, else null. */
+  localNodeId?: string;
   /** Tunnels to the node relays (with `backend`): the jump host reaches other nodes' sandboxes through them. */
   relays?: Relays;
   /** The storage pool's directory of workspaces. */
@@ -133,7 +135,7 @@ export async function buildDomain(i: DomainInput) {
     bootLog,
     ...(i.agentControl ? { agentControl: i.agentControl } : {}),
     // Servers sharing a PostgreSQL database each own the workspaces they made (until nodes place them).
-    localNodeId: cfg.databaseUrl ? coordination.instanceId : null,
+    localNodeId: i.localNodeId ?? (cfg.databaseUrl ? coordination.instanceId : null),
     log,
   };
   const policy = defaultPolicy(cfg, i.host);
@@ -203,8 +205,15 @@ export async function buildDomain(i: DomainInput) {
     bus.publish('workspace.changed', { origin: coordination.instanceId, workspaceId: id }).catch(published('workspace.changed'));
   });
   bus.subscribe('workspace.changed', ({ origin, workspaceId }) => {
-    if (origin === coordination.instanceId || !coordination.leadership.isLeader()) return;
-    store.getWorkspace(workspaceId).then((rec) => lifecycle.scheduler.refresh(rec, workspaceId))
+    if (origin === coordination.instanceId) return;
+    const leader = coordination.leadership.isLeader();
+    // A node's workspaces are written by the control replicas: their exit watches follow those writes.
+    const watches = cfg.role === 'node';
+    if (!leader && !watches) return;
+    store.getWorkspace(workspaceId).then((rec) => {
+      if (leader) lifecycle.scheduler.refresh(rec, workspaceId);
+      if (watches) inside.exitWatch.sync(rec && orchestrator.owns(rec) ? rec : null, workspaceId);
+    })
       .catch((err) => i.log.error({ err, id: workspaceId }, 're-arming a workspace changed on another replica failed'));
   });
   // Revocations go through the bus: every replica's gateway and edge cut their own exchanges (this

@@ -16,6 +16,7 @@
  */
 import { hostname } from 'node:os';
 import type { Flags } from './load.js';
+import { NODE_ID } from '../contract/nodes.js';
 
 export type WarrenRole = 'all' | 'node' | 'control';
 
@@ -77,7 +78,7 @@ export function loadNodeOptions(flags: Flags, pick: PickFn, apiHost: string): No
   const advertise = pick(flags, 'advertise', 'WARREN_ADVERTISE') ?? null;
   if (advertise !== null) parseHostPort(advertise, '--advertise');
   const nodeId = pick(flags, 'node-id', 'WARREN_NODE_ID') ?? null;
-  if (nodeId !== null && !/^[A-Za-z0-9_-]{1,64}$/.test(nodeId)) throw new Error('--node-id must be 1–64 characters of [A-Za-z0-9_-]');
+  if (nodeId !== null && !NODE_ID.test(nodeId)) throw new Error('--node-id must be 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit');
   return {
     relayHost, relayPort, advertise, nodeId,
     name: pick(flags, 'node-name', 'WARREN_NODE_NAME') ?? hostname(),
