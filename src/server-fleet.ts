@@ -31,7 +31,7 @@ export function nodeVerifier(key: NodeKey): NodeTokenVerifier {
 /** `--database-url` is what joins a node or a control replica to its cluster; without it they cannot start. */
 export function requireDatabase(cfg: WarrenConfig, command: 'node' | 'control'): string {
   if (!cfg.databaseUrl) {
-    throw new Error(`warren ${command} needs --database-url postgres://… (or WARREN_DATABASE_URL): `
+    throw new Error(`--database-url postgres://… (or WARREN_DATABASE_URL) is required: `
       + `${command === 'node' ? 'a node registers' : 'control replicas keep their state'} in the cluster's PostgreSQL database`);
   }
   if (!/^postgres(ql)?:\/\//.test(cfg.databaseUrl)) throw new Error(`warren ${command} needs a PostgreSQL --database-url (postgres://…)`);
