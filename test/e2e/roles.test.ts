@@ -133,6 +133,9 @@ describe('warren node and warren control', () => {
     assert.equal(w.size, 'written through control\n'.length);
     const r = await rt.files.read({ filePath: '/root/roles/note.txt' });
     assert.equal(r.content, 'written through control\n');
+    // Control reached the agent through the node's relay: its pooled tunnel is open now.
+    const tunnels = spawnSync('ss', ['-Htn', 'state', 'established', `( dport = :${node!.ready.relayPort} )`], { encoding: 'utf8' });
+    assert.ok(tunnels.stdout.trim().split('\n').filter(Boolean).length > 0, `no connection to the relay: ${tunnels.stdout}${tunnels.stderr}`);
 
     await client.workspaces.stop(ws.id);
     assert.equal((await client.workspaces.get(ws.id)).status, 'stopped');
@@ -150,14 +153,16 @@ describe('warren node and warren control', () => {
   test('a lost node answers 503 node_lost at the gateway; it registers again and its workspace is re-adopted', async () => {
     const ws = ((await client.workspaces.list()) as any).workspaces[0];
     const rt = await openRuntime(client, server, ws.id);
-    await pgs.query(dbUrl, `UPDATE nodes SET state = 'lost' WHERE id = 'node-e2e'`);
-    // The heartbeat (every 5 s) may re-register the node first: then the exec simply runs.
+    // The node's next heartbeat (every 5 s) is refused and it registers again: a refusal must
+    // be seen between the two, so the mark is retried should a heartbeat come first.
     let refused: any = null;
-    await rt.exec.run(['true']).catch((err: unknown) => { refused = err; });
-    if (refused) {
-      assert.equal(refused.status, 503, String(refused));
-      assert.equal(refused.code, 'node_lost');
+    for (let i = 0; i < 3 && !refused; i++) {
+      await pgs.query(dbUrl, `UPDATE nodes SET state = 'lost' WHERE id = 'node-e2e'`);
+      await rt.exec.run(['true']).catch((err: unknown) => { refused = err; });
     }
+    assert.ok(refused, 'the gateway refused the exec while the node was lost');
+    assert.equal(refused.status, 503, String(refused));
+    assert.equal(refused.code, 'node_lost');
     await until('the node registered again', async () => {
       const [n] = await pgs.query<{ state: string }>(dbUrl, `SELECT state FROM nodes WHERE id = 'node-e2e'`);
       return n?.state === 'ready';
