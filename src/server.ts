@@ -20,7 +20,7 @@ import type { Reconciler } from './domain/reconciler.js';
 import { imagesPort } from './server-images.js';
 import { logTo, openDataStore, startDriver, startHost, startImages } from './server-host.js';
 import { buildDomain, type Domain } from './server-domain.js';
-import { openCoordination } from './server-coordination.js';
+import { openCoordination, replicaIdFor } from './server-coordination.js';
 import { createPlanes } from './server-planes.js';
 import { claimBridge, releaseBridgeIfUnused } from './host/bridge-ownership.js';
 import { listenHttp, printConsoleLine } from './server-http.js';
@@ -55,6 +55,9 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
   const d = (domain = await buildDomain({
     cfg, log, store, setRecordListener, signingKey, driver, workspacesDir, images, imagesPort: imagesPort(images), metrics,
     network: host.network, host: host.facts, runtimeDir, probe: probeAgent, agentControl: new AgentControlClient(), coordination,
+    // On a shared database its workspaces carry this server's kept id (the coordination's adds a
+    // per-process suffix, so after a restart the server would no longer own what it made).
+    ...(cfg.databaseUrl ? { localNodeId: replicaIdFor(cfg) } : {}),
   }));
   await d.start();
   await host.hostNet.startResolver(host.networkSync);
