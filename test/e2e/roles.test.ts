@@ -4,9 +4,8 @@
  * The official client creates a workspace through control; it is placed on the node (the
  * record names the node's id), and exec and a file write/read work through control's
  * gateway (the node's relay), an exposed port through control's edge; stop and start go
- * through the node API; `warren nodes` lists
- * the node ready with the workspace allocated. A node marked lost answers 503 `node_lost`
- * at the gateway; its next heartbeat is refused, it registers again and the same workspace
+ * through the node API; `warren nodes` lists the node ready with the workspace allocated.
+ * A node marked lost answers 503 `node_lost` at the gateway; its next heartbeat is refused, it registers again and the same workspace
  * (re-adopted, not recreated) answers exec again. Everything is purged after, even on failure.
  */
 import { after, before, describe, test } from 'node:test';
