@@ -112,13 +112,16 @@ describe('warren node and warren control', () => {
     await pgs?.stop();
   });
 
-  test('the node registered and prints its id; control serves the API with no bridge of its own', async () => {
+  test('the node registered and prints its id; control serves the API with no host of its own and leads', async () => {
     assert.equal(node!.ready.nodeId, 'node-e2e');
     const rows = await pgs.query<{ id: string; state: string; subnet: string; address: string }>(dbUrl,
       'SELECT id, state, subnet, address FROM nodes');
     assert.deepEqual(rows.map((r) => [r.id, r.state, r.subnet]), [['node-e2e', 'ready', subnet]]);
     assert.equal(rows[0]!.address, `127.0.0.1:${node!.ready.relayPort}`);
     assert.equal(control!.logs.some((l) => l.includes('"bridge ready"') || l.includes('storage ready')), false, 'control prepares no host');
+    // The node started first but never campaigns: the control replica leads (it runs the schedulers).
+    const [leader] = await pgs.query<{ holder: string | null }>(dbUrl, 'SELECT holder FROM warren_coord_leader');
+    assert.equal(leader?.holder, control!.ready.replica);
   });
 
   test('a workspace made through control runs on the node: exec, files, stop/start through the relay', async () => {
