@@ -35,7 +35,7 @@ import type { HostFacts } from './domain/ports.js';
 import { BootLogFiles } from './storage/boot-log.js';
 import { ArchiveFiles } from './storage/archive-files.js';
 import { SandboxNames } from './drivers/ns/names.js';
-import { waitForTcp } from './gateway/probe.js';
+import { portProbe } from './gateway/relay-probe.js';
 import { projectRoot } from './util/paths.js';
 import { join } from 'node:path';
 import { createWarmPool } from './server-pool.js';
@@ -265,7 +265,7 @@ export async function buildDomain(i: DomainInput) {
     onRevoked: (id, port) => void bus.publish('public.revoked', { workspaceId: id, port }).catch(published('public.revoked')),
     onExposuresChanged: (id) => routesChanged(id),
     wake: (id) => lifecycle.idle.wake(id),
-    waitForPort: waitForTcp,
+    waitForPort: portProbe(i.relays),
     backend: orchestrator,
   });
   const timers: NodeJS.Timeout[] = [];

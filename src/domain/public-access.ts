@@ -64,8 +64,8 @@ export interface PublicAccessDeps {
   maxPerWorkspace?: number;
   /** Wakes a sleeping workspace (idle policy); absent: a sleeping workspace is 409 like a stopped one. */
   wake?: (id: string) => Promise<WorkspaceRecord>;
-  /** After a cold wake (the workspace was stopped), waits until its port accepts connections. */
-  waitForPort?: (ip: string, port: number, timeoutMs: number) => Promise<boolean>;
+  /** After a cold wake (the workspace was stopped), waits until its port accepts connections (through `via` when on another node). */
+  waitForPort?: (ip: string, port: number, timeoutMs: number, via?: RelayVia) => Promise<boolean>;
   /** Slug generator (tests); default 8 random base36 characters. */
   newSlug?: () => string;
   /** Where the workspace runs (src/domain/backend.ts): its node's relay, or 503 node_lost. Absent: this host. */
@@ -228,7 +228,8 @@ export class PublicAccess {
   private async wakeFor(ws: WorkspaceRecord, port: number): Promise<WorkspaceRecord> {
     const cold = ws.lifecycle.asleep?.state === 'stopped';
     const woken = await this.d.wake!(ws.id);
-    if (cold && woken.state === 'running' && this.d.waitForPort && !(await this.d.waitForPort(woken.ip, port, WAKE_PORT_WAIT_MS))) {
+    const via = cold ? await this.d.backend?.via(woken) : undefined;
+    if (cold && woken.state === 'running' && this.d.waitForPort && !(await this.d.waitForPort(woken.ip, port, WAKE_PORT_WAIT_MS, via))) {
       throw new AppError('workspace_waking', 'The workspace is starting; retry in a moment', { retry_after: 1, workspace_id: ws.id });
     }
     return woken;
