@@ -82,15 +82,15 @@ describe('warren node and warren control', () => {
   let control: Proc | undefined;
   let server: TestServer;
   let client: Client;
+  const nodeArgs = (relayPort = '0') => ['node', '--database-url', dbUrl, '--data-dir', nodeDir, '--images-dir', TEST_IMAGES_DIR,
+    '--bridge', bridge, '--subnet', subnet, '--relay-host', '127.0.0.1', '--relay-port', relayPort, '--node-id', 'node-e2e',
+    '--capacity-cpus', '8', '--capacity-memory-mb', '8192', '--capacity-disk-mb', '65536', '--max-workspaces', '10'];
 
   before(async () => {
     await ensureTestImages(['node-20']);
     pgs = await startPostgres();
     dbUrl = await pgs.createDatabase();
-    node = await launch(['node', '--database-url', dbUrl, '--data-dir', nodeDir, '--images-dir', TEST_IMAGES_DIR,
-      '--bridge', bridge, '--subnet', subnet, '--relay-host', '127.0.0.1', '--relay-port', '0', '--node-id', 'node-e2e',
-      '--capacity-cpus', '8', '--capacity-memory-mb', '8192', '--capacity-disk-mb', '65536', '--max-workspaces', '10'],
-    'warren node is listening');
+    node = await launch(nodeArgs(), 'warren node is listening');
     control = await launch(['control', '--database-url', dbUrl, '--data-dir', controlDir, '--images-dir', TEST_IMAGES_DIR,
       '--host', '127.0.0.1', '--port', '0'], 'warren is listening');
     const port = Number(control.ready.port);
@@ -188,5 +188,23 @@ describe('warren node and warren control', () => {
     assert.equal(again.stdout, 'written through control\n', 'the same workspace, not a new one');
     const [row] = await pgs.query<{ n: string }>(dbUrl, 'SELECT count(*)::text AS n FROM workspaces');
     assert.equal(row!.n, '1');
+  });
+  test('SIGTERM stops the node and leaves its workspace running; started again, it re-adopts it', async () => {
+    const ws = ((await client.workspaces.list()) as any).workspaces[0];
+    const rt = await openRuntime(client, server, ws.id);
+    await rt.exec.run(['sh', '-c', 'sleep 600 > /dev/null 2>&1 & echo $! > /root/roles/sleeper.pid']);
+    const relayPort = String(node!.ready.relayPort);
+    const exited = new Promise<number | null>((r) => node!.proc.once('exit', (code) => r(code)));
+    node!.proc.kill('SIGTERM');
+    assert.equal(await exited, 0);
+    // No node to relay to: the gateway cannot reach the agent (502 until the leader marks the node lost, then 503).
+    await assert.rejects(rt.exec.run(['true']), (err: any) => err.status === 502 || err.status === 503);
+    node = await launch(nodeArgs(relayPort), 'warren node is listening');
+    assert.ok(node.logs.some((l) => l.includes('reconciled workspaces with the host')));
+    const alive = await until('exec through the restarted node', async () => {
+      const r = await rt.exec.run(['sh', '-c', 'kill -0 "$(cat /root/roles/sleeper.pid)" && echo alive']);
+      return r.exit_code === 0 && r.stdout;
+    });
+    assert.equal(alive, 'alive\n', 'a process started before the stop is still running: the sandbox was kept, not rebooted');
   });
 });
