@@ -32,6 +32,7 @@ import { createPlanes } from './server-planes.js';
 import { listenHttp, printConsoleLine } from './server-http.js';
 import { clusterNodeKey, replicaSigner, requireDatabase } from './server-fleet.js';
 import type { Store } from './store/store.js';
+import { crashAtForTests } from './server-test-hooks.js';
 
 export interface RunningControl {
   server: Server;
@@ -62,6 +63,7 @@ function hostlessNetwork(cfg: WarrenConfig): NetworkWiring {
 export async function startControl(given: WarrenConfig, log: Logger): Promise<RunningControl> {
   requireDatabase(given, 'control');
   const cfg: WarrenConfig = { ...given, role: 'control' };
+  crashAtForTests(); // WARREN_TEST_CRASH_AT only (a replica has no driver for the other test hooks)
   const { store, signingKey, setRecordListener } = await openDataStore(cfg);
   const coordination = await openCoordination(cfg, log);
   let domain: Domain | null = null;

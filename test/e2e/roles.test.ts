@@ -38,8 +38,8 @@ interface Proc {
 }
 
 /** Starts `warren <args>` and resolves once a log line contains `marker` (its JSON). */
-function launch(args: string[], marker: string): Promise<Proc> {
-  const proc = spawn(process.execPath, [CLI, ...args], { env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+function launch(args: string[], marker: string, env: Record<string, string> = {}): Promise<Proc> {
+  const proc = spawn(process.execPath, [CLI, ...args], { env: { ...ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: string[] = [];
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${args[0]} did not start:\n${logs.slice(-30).join('\n')}`)), 180_000);
@@ -80,6 +80,8 @@ describe('warren node and warren control', () => {
   const subnet = `10.${200 + (b[0]! % 50)}.${b[1]}.0/24`;
   let node: Proc | undefined;
   let control: Proc | undefined;
+  const doomedDir = mkdtempSync(join(tmpdir(), 'warren-e2e-control-'));
+  let doomed: Proc | undefined;
   let server: TestServer;
   let client: Client;
   const nodeArgs = (relayPort = '0') => ['node', '--database-url', dbUrl, '--data-dir', nodeDir, '--images-dir', TEST_IMAGES_DIR,
@@ -104,11 +106,13 @@ describe('warren node and warren control', () => {
         await client.workspaces.delete(w.id).catch(() => {});
       }
     }
+    await kill(doomed);
     await kill(control);
     await kill(node);
     spawnSync(process.execPath, [CLI, 'purge', '--data-dir', nodeDir, '--bridge', bridge, '--yes'], { stdio: 'ignore' });
     rmSync(nodeDir, { recursive: true, force: true });
     rmSync(controlDir, { recursive: true, force: true });
+    rmSync(doomedDir, { recursive: true, force: true });
     await pgs?.stop();
   });
 
@@ -206,5 +210,23 @@ describe('warren node and warren control', () => {
       return r.exit_code === 0 && r.stdout;
     });
     assert.equal(alive, 'alive\n', 'a process started before the stop is still running: the sandbox was kept, not rebooted');
+  });
+  test('a replica killed right after reserving a create: the other replica finishes it under the lease', async () => {
+    doomed = await launch(['control', '--database-url', dbUrl, '--data-dir', doomedDir, '--images-dir', TEST_IMAGES_DIR,
+      '--host', '127.0.0.1', '--port', '0'], 'warren is listening', { WARREN_TEST_CRASH_AT: 'create.reserved' });
+    const other = adminClient({ url: `http://127.0.0.1:${Number(doomed.ready.port)}` } as TestServer);
+    const died = new Promise((r) => doomed!.proc.once('exit', r));
+    await assert.rejects(other.workspaces.create({ image: 'node-20', name: 'orphaned', memory_mb: 256 }));
+    await died;
+    assert.ok(doomed.logs.some((l) => l.includes('fault point reached: create.reserved')));
+    const [row] = await pgs.query<{ id: string; state: string }>(dbUrl, `SELECT id, state FROM workspaces WHERE name = 'orphaned'`);
+    assert.equal(row?.state, 'creating', 'the intent was stored, the boot never began');
+    // The surviving replica's orphan sweep (every 5 s, for intents older than 10 s) finishes it.
+    const ws = await waitForStatus(server, row!.id, 'running', 60_000);
+    assert.equal(ws.id, row!.id);
+    assert.ok(control!.logs.some((l) => l.includes('finishing an operation its replica left')));
+    const rt = await openRuntime(client, server, row!.id);
+    assert.equal((await rt.exec.run(['echo', 'finished'])).stdout, 'finished\n');
+    await client.workspaces.delete(row!.id);
   });
 });
