@@ -134,7 +134,8 @@ export async function buildDomain(i: DomainInput) {
     hostIfName,
     bootLog,
     ...(i.agentControl ? { agentControl: i.agentControl } : {}),
-    // Servers sharing a PostgreSQL database each own the workspaces they made (until nodes place them).
+    // The node id this host's workspaces carry: a node daemon's registry id, a `serve` on PostgreSQL its kept
+    // id (both given as localNodeId); null on a single host. Host-local work acts only on those records.
     localNodeId: i.localNodeId ?? (cfg.databaseUrl ? coordination.instanceId : null),
     log,
   };
