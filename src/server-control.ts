@@ -33,6 +33,8 @@ import { listenHttp, printConsoleLine } from './server-http.js';
 import { clusterNodeKey, replicaSigner, requireDatabase } from './server-fleet.js';
 import type { Store } from './store/store.js';
 import { crashAtForTests } from './server-test-hooks.js';
+import { FleetAgentControl } from './server-fleet-agent.js';
+import { AgentControlClient } from './gateway/agent-control.js';
 
 export interface RunningControl {
   server: Server;
@@ -85,6 +87,8 @@ export async function startControl(given: WarrenConfig, log: Logger): Promise<Ru
   const d = (domain = await buildDomain({
     cfg, log, store, setRecordListener, signingKey, backend, relays, images, imagesPort: imagesPort(images), metrics,
     network, host: await probeHost(cfg.dataDir), probe: probeAgent, coordination,
+    // Workloads, log files and SSH settings reach the agent through its node (the control token is the node's).
+    agentControl: new FleetAgentControl({ registry, signer, local: new AgentControlClient() }),
     workspacesDir: join(cfg.dataDir, 'workspaces'), runtimeDir: join(cfg.dataDir, 'runtime'),
   }));
   await d.start();

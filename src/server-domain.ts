@@ -189,12 +189,14 @@ export async function buildDomain(i: DomainInput) {
   });
   const inside = createWorkloadPlane({
     store, workspaces, exits: lifecycle.exits, bootLog, workspacesDir: i.workspacesDir,
+    ...(i.agentControl ? { agent: i.agentControl } : {}),
     statsIntervalMs: cfg.statsIntervalMs, log,
   });
   const ssh = await createSshPlane({
     cfg: cfg.ssh, dataDir: cfg.dataDir, store, workspaces, workspacesDir: i.workspacesDir, log,
     activity: (id) => lifecycle.activity.begin(id), wake: (id) => lifecycle.idle.wake(id),
     via: (rec) => orchestrator.via(rec), ...(i.relays ? { relays: i.relays } : {}),
+    ...(i.agentControl ? { agent: i.agentControl } : {}),
     ...(i.sshBundle !== undefined ? { bundle: i.sshBundle } : {}),
     ...(cfg.databaseUrl ? { sharedHostKey: () => sharedText(store, SECRET_SETTINGS.sshJumpHostKey, () => generateHostKey().private, isLoadableHostKey) } : {}),
   });

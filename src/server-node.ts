@@ -31,6 +31,7 @@ import { AgentControlClient } from './gateway/agent-control.js';
 import { claimBridge, releaseBridgeIfUnused } from './host/bridge-ownership.js';
 import { RelayServer } from './node/relay-server.js';
 import { nodeApiHandler } from './node/node-api.js';
+import { NODE_AGENT_PATH, nodeAgentHandler } from './server-node-agent.js';
 import { parseHostPort } from './config/node.js';
 import { imagesPort } from './server-images.js';
 import { logTo, openDataStore, startDriver, startHost, startImages } from './server-host.js';
@@ -88,6 +89,9 @@ export async function startNode(given: WarrenConfig, log: Logger): Promise<Runni
 
   const verifier = nodeVerifier(await clusterNodeKey(store));
   const relayLog = (msg: string, fields?: Record<string, unknown>) => log.info({ component: 'relay', ...fields }, msg);
+  // The node API (apply/observe) and the agent calls replicas cannot make themselves (the control token is here).
+  const nodeApi = nodeApiHandler({ nodeId, verifier, backend: d.orchestrator, log: relayLog });
+  const agentCalls = nodeAgentHandler({ nodeId, verifier, store, workspacesDir, agent: new AgentControlClient(), log: relayLog });
   const relay = new RelayServer({
     nodeId, verifier, subnet: cfg.subnet, log: relayLog,
     isLiveSandbox: async (ip) => {
@@ -95,7 +99,7 @@ export async function startNode(given: WarrenConfig, log: Logger): Promise<Runni
       if (!row || row.state !== 'running') return false;
       return (await store.getWorkspace(row.id))?.nodeId === nodeId;
     },
-    onRequest: nodeApiHandler({ nodeId, verifier, backend: d.orchestrator, log: relayLog }),
+    onRequest: (req, res) => ((req.url ?? '').split('?')[0] === NODE_AGENT_PATH ? agentCalls : nodeApi)(req, res),
   });
   const relayPort = await relay.listen(cfg.node.relayPort, cfg.node.relayHost);
   const address = cfg.node.advertise ?? `${cfg.node.relayHost.includes(':') ? `[${cfg.node.relayHost}]` : cfg.node.relayHost}:${relayPort}`;
