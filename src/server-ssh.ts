@@ -23,6 +23,8 @@ import { generateHostKey, isLoadableHostKey, loadOrCreateHostKeyFile } from './s
 import { JumpHost } from './ssh/jump-host.js';
 import type { Store, WorkspaceRecord } from './store/store.js';
 import { hostFiles } from './host/files.js';
+import type { AgentControlPort, RelayVia } from './domain/ports.js';
+import type { Relays } from './gateway/relay-client.js';
 
 type Log = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 
@@ -45,6 +47,12 @@ export interface SshPlaneInput {
   sharedHostKey?: () => Promise<string>;
   /** The sshd bundle when the caller already knows it (null: none, as in tests); absent: found or built in the data dir. */
   bundle?: string | null;
+  /** The node relay a workspace is reached through (absent: directly, it runs on this host). */
+  via?: (rec: WorkspaceRecord) => Promise<RelayVia | undefined>;
+  /** Tunnels to node relays, for workspaces with `via`. */
+  relays?: Relays;
+  /** The agent's internal API (a replica's goes through the nodes: src/server-fleet-agent.ts); default the host's client. */
+  agent?: AgentControlPort;
 }
 
 export interface SshPlane {
@@ -64,14 +72,18 @@ export function bastionOf(host: string, port: number): string {
 
 export async function createSshPlane(i: SshPlaneInput): Promise<SshPlane> {
   const bundle = i.bundle !== undefined ? i.bundle : await ensureSshBundle(join(i.dataDir, 'ssh'), i.log);
-  const agent = new AgentControlClient();
-  const target = (rec: WorkspaceRecord) => ({ ip: rec.ip, port: AGENT_PORT, controlDir: controlDirOf(i.workspacesDir, rec.id) });
+  const agent = i.agent ?? new AgentControlClient();
+  // The workspace and its node ride along for a replica's agent port (src/server-fleet-agent.ts).
+  const target = (rec: WorkspaceRecord) => ({
+    ip: rec.ip, port: AGENT_PORT, controlDir: controlDirOf(i.workspacesDir, rec.id), workspaceId: rec.id, nodeId: rec.nodeId,
+  });
   let jump: JumpHost | null = null;
   const service = new SshService({
     store: i.store, workspaces: i.workspaces, agent, files: hostFiles, target, generateHostKey, hostKeyUsable: isLoadableHostKey, wake: i.wake,
     bastion: () => (jump?.listeningPort ? bastionOf(i.cfg.publicHost, jump.listeningPort) : null),
     supported: () => bundle !== null && (jump?.listeningPort ?? 0) > 0,
     disconnect: (id) => jump?.disconnectWorkspace(id),
+    ...(i.via ? { via: i.via } : {}),
   });
   if (i.cfg.port !== 0) {
     jump = new JumpHost({
@@ -81,6 +93,7 @@ export async function createSshPlane(i: SshPlaneInput): Promise<SshPlane> {
       log: i.log,
       maxPerSource: i.cfg.maxPerSource,
       handshakeTimeoutMs: i.cfg.handshakeTimeoutMs,
+      ...(i.relays ? { relays: i.relays } : {}),
     });
   }
   return {

@@ -74,7 +74,8 @@ export function parseCrashAt(text: string | undefined): { point: FaultPointName;
   return { point: name as FaultPointName, nth };
 }
 
-function crashAtForTests(): void {
+/** The crash points alone, for a process with no driver (`warren control`). */
+export function crashAtForTests(): void {
   const armed = parseCrashAt(process.env.WARREN_TEST_CRASH_AT);
   if (!armed) return;
   let seen = 0;

@@ -4,7 +4,7 @@
  * agent's cmd and workload logs). Part of the composition root (src/server.ts).
  */
 import { AGENT_PORT } from './domain/ports.js';
-import type { BootLogPort } from './domain/ports.js';
+import type { AgentControlPort, BootLogPort } from './domain/ports.js';
 import { controlDirOf } from './domain/sandbox-spec.js';
 import { WorkloadService } from './domain/workloads.js';
 import { WorkloadStatsHub, type WorkloadCounters } from './domain/workload-stats.js';
@@ -23,11 +23,16 @@ export interface WorkloadPlaneInput {
   workspacesDir: string;
   statsIntervalMs: number;
   log: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+  /** The agent's internal API (a replica's goes through the nodes: src/server-fleet-agent.ts); default the host's client. */
+  agent?: AgentControlPort;
 }
 
 export function createWorkloadPlane(i: WorkloadPlaneInput) {
-  const agent = new AgentControlClient();
-  const target = (rec: WorkspaceRecord) => ({ ip: rec.ip, port: AGENT_PORT, controlDir: controlDirOf(i.workspacesDir, rec.id) });
+  const agent = i.agent ?? new AgentControlClient();
+  // The workspace and its node ride along for a replica's agent port (src/server-fleet-agent.ts).
+  const target = (rec: WorkspaceRecord) => ({
+    ip: rec.ip, port: AGENT_PORT, controlDir: controlDirOf(i.workspacesDir, rec.id), workspaceId: rec.id, nodeId: rec.nodeId,
+  });
   const stats = new WorkloadStatsHub(async (rec) => {
     const res = await agent.call<{ stats?: WorkloadCounters[] }>(target(rec), 'GET', '/_warren/workloads/stats');
     return (res.stats ?? []).filter((s) => typeof s?.workload_id === 'string').map((s) => ({

@@ -18,6 +18,8 @@ import {
   MAX_EXPOSURES_PER_WORKSPACE, RESERVED_PORTS, assertNotReserved, type ExposeInput,
 } from '../contract/public-access.js';
 import type { PublicPortRecord, Store, WorkspaceRecord } from '../store/store.js';
+import type { RelayVia } from './ports.js';
+import type { WorkspaceBackend } from './backend.js';
 
 export interface PublicPortView {
   port: number;
@@ -38,6 +40,8 @@ export interface EdgeTarget {
   workspaceId: string;
   ip: string;
   port: number;
+  /** The node relay to reach `ip` through (the workspace runs on another node); absent = directly. */
+  via?: RelayVia;
 }
 
 export interface PublicUrls {
@@ -60,10 +64,12 @@ export interface PublicAccessDeps {
   maxPerWorkspace?: number;
   /** Wakes a sleeping workspace (idle policy); absent: a sleeping workspace is 409 like a stopped one. */
   wake?: (id: string) => Promise<WorkspaceRecord>;
-  /** After a cold wake (the workspace was stopped), waits until its port accepts connections. */
-  waitForPort?: (ip: string, port: number, timeoutMs: number) => Promise<boolean>;
+  /** After a cold wake (the workspace was stopped), waits until its port accepts connections (through `via` when on another node). */
+  waitForPort?: (ip: string, port: number, timeoutMs: number, via?: RelayVia) => Promise<boolean>;
   /** Slug generator (tests); default 8 random base36 characters. */
   newSlug?: () => string;
+  /** Where the workspace runs (src/domain/backend.ts): its node's relay, or 503 node_lost. Absent: this host. */
+  backend?: Pick<WorkspaceBackend, 'via' | 'assertReachable'>;
 }
 
 /**
@@ -209,7 +215,9 @@ export class PublicAccess {
         workspace_id: ws.id, state: ws.state,
       });
     }
-    return { workspaceId: ws.id, ip: ws.ip, port: rec.port };
+    await this.d.backend?.assertReachable(ws);
+    const via = await this.d.backend?.via(ws);
+    return { workspaceId: ws.id, ip: ws.ip, port: rec.port, ...(via ? { via } : {}) };
   }
 
   /**
@@ -220,7 +228,8 @@ export class PublicAccess {
   private async wakeFor(ws: WorkspaceRecord, port: number): Promise<WorkspaceRecord> {
     const cold = ws.lifecycle.asleep?.state === 'stopped';
     const woken = await this.d.wake!(ws.id);
-    if (cold && woken.state === 'running' && this.d.waitForPort && !(await this.d.waitForPort(woken.ip, port, WAKE_PORT_WAIT_MS))) {
+    const via = cold ? await this.d.backend?.via(woken) : undefined;
+    if (cold && woken.state === 'running' && this.d.waitForPort && !(await this.d.waitForPort(woken.ip, port, WAKE_PORT_WAIT_MS, via))) {
       throw new AppError('workspace_waking', 'The workspace is starting; retry in a moment', { retry_after: 1, workspace_id: ws.id });
     }
     return woken;
