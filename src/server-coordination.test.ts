@@ -22,3 +22,14 @@ test('a server on a shared database has a random identity kept in its data dir; 
   assert.notEqual(replicaIdFor(cfgFor(two, url)), id);
   assert.equal(statSync(join(one, 'node-id')).mode & 0o777, 0o600);
 });
+
+test('a node daemon named with --node-id uses that name; without it, the kept random one', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'warren-rid-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const url = 'postgres://warren@127.0.0.1:1/w';
+  const node = (nodeId: string | null) => ({ ...cfgFor(dir, url), role: 'node', node: { nodeId } }) as unknown as WarrenConfig;
+  assert.equal(replicaIdFor(node('node-a')), 'node-a');
+  assert.equal(replicaIdFor(node(null)), replicaIdFor(cfgFor(dir, url)));
+  // A control replica or serve ignores a node id (it is not a node).
+  assert.equal(replicaIdFor({ ...node('node-a'), role: 'control' } as WarrenConfig), replicaIdFor(cfgFor(dir, url)));
+});

@@ -18,6 +18,9 @@ import type {
 } from './domain/ports.js';
 import { hostFiles } from './host/files.js';
 import { Orchestrator } from './domain/orchestrator.js';
+import type { WorkspaceBackend } from './domain/backend.js';
+import { OrphanedOperations } from './domain/orphaned-operations.js';
+import type { Relays } from './gateway/relay-client.js';
 import { WorkspaceService } from './domain/workspaces.js';
 import { RuntimeAccess } from './domain/runtime-access.js';
 import { NetworkPolicies } from './domain/network-policy.js';
@@ -67,7 +70,17 @@ export interface DomainInput {
   /** Sets who hears every workspace record written (the store was opened before the domain). */
   setRecordListener(fn: RecordListener): void;
   signingKey: Buffer;
-  driver: Driver;
+  /** The host's driver (the local backend's); absent only with `backend`. */
+  driver?: Driver;
+  /**
+   * Where workspaces run when this process owns no host (`warren control`: the FleetBackend).
+   * Absent: the local backend, an Orchestrator over `driver` and the host network.
+   */
+  backend?: WorkspaceBackend;
+  /** The node id this host's workspaces carry (`warren node`); absent: the coordination's instance id on PostgreSQL, else null. */
+  localNodeId?: string;
+  /** Tunnels to the node relays (with `backend`): the jump host reaches other nodes' sandboxes through them. */
+  relays?: Relays;
   /** The storage pool's directory of workspaces. */
   workspacesDir: string;
   images: ImageStore;
@@ -104,8 +117,10 @@ export async function buildDomain(i: DomainInput) {
   const links: ConnectionLinks = { cutRuntime: () => {}, cutPublic: () => {}, revokePublic: () => {}, listenPort: () => cfg.port };
   const archiveFiles = new ArchiveFiles(join(cfg.dataDir, 'archives'));
   const bootLog = new BootLogFiles(i.workspacesDir);
-  const deps: DomainDeps = {
-    driver: i.driver,
+  const hostIfName = (shortId: string) => new SandboxNames(cfg.instanceId).hostVeth(shortId);
+  if (!i.backend && !i.driver) throw new Error('buildDomain needs a driver (local backend) or a backend');
+  const deps: DomainDeps | null = i.backend ? null : {
+    driver: i.driver!,
     files: hostFiles,
     dirs: hostFiles,
     archives: archiveFiles,
@@ -116,18 +131,18 @@ export async function buildDomain(i: DomainInput) {
     syncNetwork: () => i.network.sync.sync(),
     bootFiles: (rec, controlDir) => ssh.service.writeBootFile(rec, controlDir),
     paths: { workspacesDir: i.workspacesDir, bundleDir: projectRoot(), runtimeDir: i.runtimeDir, sshBundleDir: sshBundlePath(cfg.dataDir) },
-    hostIfName: (shortId) => new SandboxNames(cfg.instanceId).hostVeth(shortId),
+    hostIfName,
     bootLog,
     ...(i.agentControl ? { agentControl: i.agentControl } : {}),
     // Servers sharing a PostgreSQL database each own the workspaces they made (until nodes place them).
-    localNodeId: cfg.databaseUrl ? coordination.instanceId : null,
+    localNodeId: i.localNodeId ?? (cfg.databaseUrl ? coordination.instanceId : null),
     log,
   };
   const policy = defaultPolicy(cfg, i.host);
-  const warmPool = createWarmPool(cfg, deps, policy, {
+  const warmPool = deps && createWarmPool(cfg, deps, policy, {
     reserveAddress: (held) => workspaces.reserveAddress(held), busy: () => orchestrator.busy,
   });
-  const orchestrator = new Orchestrator(deps, store, warmPool, i.network.allocate);
+  const orchestrator: WorkspaceBackend = i.backend ?? new Orchestrator(deps!, store, warmPool, i.network.allocate);
   const usage = createUsage({ store, config: cfg.usage, sample: (rec) => orchestrator.stats(rec), log });
   let access: RuntimeAccess | null = null;
   const statsHub = new StatsHub({
@@ -161,8 +176,8 @@ export async function buildDomain(i: DomainInput) {
   const workspaces = new WorkspaceService({
     namespaces: namespaceGate,
     store, coordination, orchestrator, policy, hooks,
-    network: deps.network,
-    resolveImage: (name) => deps.images.resolve(name),
+    network: i.network.layout,
+    resolveImage: (name) => i.imagesPort.resolve(name),
     createWaitMs: 60_000,
     validateIdle: (mode, idle) => lifecycle.idle.validate(mode, idle),
   });
@@ -178,6 +193,7 @@ export async function buildDomain(i: DomainInput) {
   const ssh = await createSshPlane({
     cfg: cfg.ssh, dataDir: cfg.dataDir, store, workspaces, workspacesDir: i.workspacesDir, log,
     activity: (id) => lifecycle.activity.begin(id), wake: (id) => lifecycle.idle.wake(id),
+    via: (rec) => orchestrator.via(rec), ...(i.relays ? { relays: i.relays } : {}),
     ...(i.sshBundle !== undefined ? { bundle: i.sshBundle } : {}),
     ...(cfg.databaseUrl ? { sharedHostKey: () => sharedText(store, SECRET_SETTINGS.sshJumpHostKey, () => generateHostKey().private, isLoadableHostKey) } : {}),
   });
@@ -189,8 +205,15 @@ export async function buildDomain(i: DomainInput) {
     bus.publish('workspace.changed', { origin: coordination.instanceId, workspaceId: id }).catch(published('workspace.changed'));
   });
   bus.subscribe('workspace.changed', ({ origin, workspaceId }) => {
-    if (origin === coordination.instanceId || !coordination.leadership.isLeader()) return;
-    store.getWorkspace(workspaceId).then((rec) => lifecycle.scheduler.refresh(rec, workspaceId))
+    if (origin === coordination.instanceId) return;
+    const leader = coordination.leadership.isLeader();
+    // A node's workspaces are written by the control replicas: their exit watches follow those writes.
+    const watches = cfg.role === 'node';
+    if (!leader && !watches) return;
+    store.getWorkspace(workspaceId).then((rec) => {
+      if (leader) lifecycle.scheduler.refresh(rec, workspaceId);
+      if (watches) inside.exitWatch.sync(rec && orchestrator.owns(rec) ? rec : null, workspaceId);
+    })
       .catch((err) => i.log.error({ err, id: workspaceId }, 're-arming a workspace changed on another replica failed'));
   });
   // Revocations go through the bus: every replica's gateway and edge cut their own exchanges (this
@@ -225,10 +248,16 @@ export async function buildDomain(i: DomainInput) {
     hasUpstream: i.network.hasUpstream,
     hostHasAddress: i.network.hostHasAddress,
   });
-  const reconciler = new Reconciler(store, orchestrator, workspaces, hooks, lifecycle.exits, archiveFiles);
+  // A node daemon executes operations, it does not finish them: the control replicas that
+  // started them do (src/domain/orphaned-operations.ts), so its reconciler leaves pending records alone.
+  const reconciler = new Reconciler(store, orchestrator, workspaces, hooks, lifecycle.exits, archiveFiles,
+    { finishPending: cfg.role !== 'node' });
+  const orphans = cfg.role === 'control' ? new OrphanedOperations({ store, coordination, backend: orchestrator, hooks }) : null;
+  // A node runs no leader tasks: the cluster-wide schedulers are the control replicas'.
+  const leads = cfg.role !== 'node';
   const buildPlane = createBuildPlane({
     images: i.images, workspaces, store, layers: () => orchestrator.requireLayers(), workspacesDir: i.workspacesDir,
-    hostIfName: deps.hostIfName, log,
+    hostIfName, log,
   });
   const publicAccess = new PublicAccess({
     store, workspaces,
@@ -237,6 +266,7 @@ export async function buildDomain(i: DomainInput) {
     onExposuresChanged: (id) => routesChanged(id),
     wake: (id) => lifecycle.idle.wake(id),
     waitForPort: waitForTcp,
+    backend: orchestrator,
   });
   const timers: NodeJS.Timeout[] = [];
   const nodes = new NodeRegistry({ store, settings: nodeRegistrySettings(process.env) });
@@ -275,7 +305,7 @@ export async function buildDomain(i: DomainInput) {
 
   return {
     store, coordination, deps, links, policy, orchestrator, warmPool, usage, statsHub, quotas, namespaceGate, workspaces, lifecycle, nodes,
-    inside, ssh, access, tokens, auth, apiKeys, network, reconciler, buildPlane, publicAccess, archiveFiles,
+    inside, ssh, access, tokens, auth, apiKeys, network, reconciler, orphans, buildPlane, publicAccess, archiveFiles,
 
     /** Brings the world in line with the store; resolves before the port may open. */
     async start(): Promise<void> {
@@ -284,9 +314,10 @@ export async function buildDomain(i: DomainInput) {
       i.log.info({ ...summary, subnet: cfg.subnet }, 'reconciled workspaces with the host');
       await buildPlane.recover(); // a build killed with the server: its temporary workspaces, then its layer holds
       await lifecycle.arm();
-      await leaderTasks.begin(); // deadlines, usage, quotas, token prune: here if this instance leads
+      if (leads) await leaderTasks.begin(); // deadlines, usage, quotas, token prune: here if this instance leads
       for (const rec of await store.allWorkspaces()) if (orchestrator.owns(rec)) inside.exitWatch.sync(rec, rec.id);
       reconciler.startSweeping(5_000);
+      orphans?.start(5_000);
       await i.network.sync.sync();
       // Safety net: every path that changes a policy syncs itself; this retries an apply
       // that failed (the kernel then still differs from the last compile) within half a minute.
@@ -305,6 +336,7 @@ export async function buildDomain(i: DomainInput) {
     /** Stops sweeping and watching (before the server closes its connections). */
     quiesce(): void {
       reconciler.stopSweeping();
+      void orphans?.stop();
       lifecycle.close();
       inside.exitWatch.close();
       statsHub.close();
@@ -314,7 +346,8 @@ export async function buildDomain(i: DomainInput) {
     async close(): Promise<void> {
       await ssh.close();
       await workspaces.drain();
-      await leaderTasks.end();
+      await orphans?.stop();
+      if (leads) await leaderTasks.end();
       await warmPool?.close();
       await usage.close();
       for (const t of timers) clearInterval(t);

@@ -62,8 +62,13 @@ export interface HostWiring {
   close(): Promise<void>;
 }
 
-/** Host limits, the bridge, firewall, upstream and the policy sync: the host network as ports. */
-export async function startHost(cfg: WarrenConfig, log: Logger, store: Store, metrics: WarrenMetrics): Promise<HostWiring> {
+/**
+ * Host limits, the bridge, firewall, upstream and the policy sync: the host network as ports.
+ * `scope`: the workspaces whose rules this host enforces (a node: its own); absent: all.
+ */
+export async function startHost(
+  cfg: WarrenConfig, log: Logger, store: Store, metrics: WarrenMetrics, scope?: () => Promise<ReadonlySet<string>>,
+): Promise<HostWiring> {
   const netLog = logTo(log);
   // Neighbour tables, inotify and the rest sized for a full bridge (src/host/limits.ts).
   await ensureHostLimits(netLog);
@@ -74,6 +79,7 @@ export async function startHost(cfg: WarrenConfig, log: Logger, store: Store, me
     store, firewall: hostNet.firewall, allowances: hostNet.allowances, outbound: hostNet.upstream !== null, log: netLog,
     exposures: async () => (await store.allPublicPorts()).map((r) => ({ workspaceId: r.workspace_id, port: r.port })),
     observeApply: metrics.observePolicyApply,
+    ...(scope ? { scope } : {}),
   });
   return {
     gateway, hostNet, networkSync,

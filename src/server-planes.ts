@@ -20,6 +20,7 @@ import { createConsoleHandler } from './web-console/serve.js';
 import { createControlPlane } from './control-plane/app.js';
 import { imageLibrary } from './server-images.js';
 import type { Domain } from './server-domain.js';
+import type { Relays } from './gateway/relay-client.js';
 
 export interface PlanesInput {
   cfg: WarrenConfig;
@@ -30,6 +31,8 @@ export interface PlanesInput {
   driverName: string;
   /** The bridge's address, shown to workspaces as their network gateway. */
   networkGateway: string;
+  /** Tunnels to node relays (`warren control`): the gateway and edge reach other nodes' sandboxes through them. */
+  relays?: Relays;
 }
 
 export function createPlanes(i: PlanesInput) {
@@ -37,6 +40,7 @@ export function createPlanes(i: PlanesInput) {
   // Public access (exposed ports): the edge asks the domain where a slug goes.
   const edge = createEdge({
     publicDomain: cfg.publicDomain, lookup: (slug) => d.publicAccess.resolve(slug), log: (msg, f) => log.info(f ?? {}, msg),
+    ...(i.relays ? { relays: i.relays } : {}),
     onExchange: (id) => d.lifecycle.activity.begin(id),
   });
   const controlPlane = createControlPlane(
@@ -77,6 +81,7 @@ export function createPlanes(i: PlanesInput) {
     log: (msg, f) => (msg.endsWith('server fault') ? log.error(f ?? {}, msg) : log.info(f ?? {}, msg)),
     onExchange: (id) => d.lifecycle.activity.begin(id),
     observeExec: metrics.observeGatewayExec,
+    ...(i.relays ? { relays: i.relays } : {}),
   });
   d.links.cutRuntime = (id) => gatewayHandler.disconnectWorkspace(id);
   d.links.cutPublic = (id) => edge.disconnectWorkspace(id);

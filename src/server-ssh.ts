@@ -23,6 +23,8 @@ import { generateHostKey, isLoadableHostKey, loadOrCreateHostKeyFile } from './s
 import { JumpHost } from './ssh/jump-host.js';
 import type { Store, WorkspaceRecord } from './store/store.js';
 import { hostFiles } from './host/files.js';
+import type { RelayVia } from './domain/ports.js';
+import type { Relays } from './gateway/relay-client.js';
 
 type Log = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 
@@ -45,6 +47,10 @@ export interface SshPlaneInput {
   sharedHostKey?: () => Promise<string>;
   /** The sshd bundle when the caller already knows it (null: none, as in tests); absent: found or built in the data dir. */
   bundle?: string | null;
+  /** The node relay a workspace is reached through (absent: directly, it runs on this host). */
+  via?: (rec: WorkspaceRecord) => Promise<RelayVia | undefined>;
+  /** Tunnels to node relays, for workspaces with `via`. */
+  relays?: Relays;
 }
 
 export interface SshPlane {
@@ -72,6 +78,7 @@ export async function createSshPlane(i: SshPlaneInput): Promise<SshPlane> {
     bastion: () => (jump?.listeningPort ? bastionOf(i.cfg.publicHost, jump.listeningPort) : null),
     supported: () => bundle !== null && (jump?.listeningPort ?? 0) > 0,
     disconnect: (id) => jump?.disconnectWorkspace(id),
+    ...(i.via ? { via: i.via } : {}),
   });
   if (i.cfg.port !== 0) {
     jump = new JumpHost({
@@ -81,6 +88,7 @@ export async function createSshPlane(i: SshPlaneInput): Promise<SshPlane> {
       log: i.log,
       maxPerSource: i.cfg.maxPerSource,
       handshakeTimeoutMs: i.cfg.handshakeTimeoutMs,
+      ...(i.relays ? { relays: i.relays } : {}),
     });
   }
   return {

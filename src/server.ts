@@ -7,13 +7,12 @@
  * server-domain.ts (the domain over its ports), server-planes.ts (control plane,
  * gateway, edge, console).
  */
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import type { WarrenConfig } from './config/config.js';
 import type { Store } from './store/store.js';
 import { probeAgent } from './gateway/probe.js';
 import { AgentControlClient } from './gateway/agent-control.js';
-import { isConsolePath } from './web-console/serve.js';
 import { isLive } from './domain/lifecycle.js';
 import { createMetrics } from './metrics/registry.js';
 import type { WorkspaceService } from './domain/workspaces.js';
@@ -21,10 +20,10 @@ import type { Reconciler } from './domain/reconciler.js';
 import { imagesPort } from './server-images.js';
 import { logTo, openDataStore, startDriver, startHost, startImages } from './server-host.js';
 import { buildDomain, type Domain } from './server-domain.js';
-import { openCoordination } from './server-coordination.js';
+import { openCoordination, replicaIdFor } from './server-coordination.js';
 import { createPlanes } from './server-planes.js';
 import { claimBridge, releaseBridgeIfUnused } from './host/bridge-ownership.js';
-import { applyHttpTimeouts, capConnectionsPerClient, guardBodyIdle, httpServerOptions } from './util/http-guards.js';
+import { listenHttp, printConsoleLine } from './server-http.js';
 
 export interface RunningWarren {
   server: Server;
@@ -34,13 +33,6 @@ export interface RunningWarren {
   reconciler: Reconciler;
   /** Stops accepting requests and lets in-flight operations finish; workspaces keep running. */
   close(): Promise<void>;
-}
-
-/** Path without the query string: tokens may travel in `?token=` and must never be logged. */
-function pathOf(req: IncomingMessage): string {
-  const url = req.url ?? '/';
-  const q = url.indexOf('?');
-  return q === -1 ? url : url.slice(0, q);
 }
 
 export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<RunningWarren> {
@@ -63,64 +55,26 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
   const d = (domain = await buildDomain({
     cfg, log, store, setRecordListener, signingKey, driver, workspacesDir, images, imagesPort: imagesPort(images), metrics,
     network: host.network, host: host.facts, runtimeDir, probe: probeAgent, agentControl: new AgentControlClient(), coordination,
+    // On a shared database its workspaces carry this server's kept id (the coordination's adds a
+    // per-process suffix, so after a restart the server would no longer own what it made).
+    ...(cfg.databaseUrl ? { localNodeId: replicaIdFor(cfg) } : {}),
   }));
   await d.start();
   await host.hostNet.startResolver(host.networkSync);
-  const { edge, gatewayHandler, cpListener, consoleHandler } = createPlanes({
+  const planes = createPlanes({
     cfg, log, domain: d, images, metrics, driverName: driver.name, networkGateway: host.gateway,
   });
-  const { ssh, workspaces, reconciler } = d;
-
-  const httpLimits = cfg.limits.http;
-  const server = createServer(httpServerOptions(httpLimits), (req, res) => {
-    const started = process.hrtime.bigint();
-    res.on('finish', () => {
-      const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      log.info({ method: req.method, path: pathOf(req), status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
-    });
-    if (connectionCap.refuseRequest(req, res)) return;
-    const path = pathOf(req);
-    // Relayed bodies are watched here; the control plane's reader has its own idle timer (control-plane/http.ts).
-    if (edge.matches(req)) {
-      guardBodyIdle(req, res, httpLimits.bodyIdleTimeoutMs);
-      edge.handleRequest(req, res);
-    } else if (gatewayHandler.isRuntimePath(path)) {
-      guardBodyIdle(req, res, httpLimits.bodyIdleTimeoutMs);
-      gatewayHandler.handleRequest(req, res);
-    } else if (isConsolePath(path)) consoleHandler(req, res, path);
-    else void cpListener(req, res);
-  });
-  server.on('upgrade', (req, socket, head) => {
-    if (connectionCap.refuseUpgrade(req, socket)) return;
-    if (edge.matches(req)) edge.handleUpgrade(req, socket, head);
-    else if (gatewayHandler.isRuntimePath(pathOf(req))) gatewayHandler.handleUpgrade(req, socket, head);
-    else socket.destroy();
-  });
-  // Header, body-idle and keep-alive timeouts, no total request timeout (streams run long), and
-  // the per-client connection cap: src/util/http-guards.ts with src/config/limits.ts.
-  applyHttpTimeouts(server, httpLimits);
-  const connectionCap = capConnectionsPerClient(server, httpLimits.maxConnectionsPerClient);
-  await ssh.listen(); // before the API: once Warren says it listens, the jump host does too
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(cfg.port, cfg.host, () => resolve());
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : cfg.port;
-  d.links.listenPort = () => port;
+  const { workspaces, reconciler } = d;
+  const { server, port, close: closeHttp } = await listenHttp(cfg, log, d, planes);
   log.info({ port, host: cfg.host, dataDir: cfg.dataDir, bridge: cfg.bridge, subnet: cfg.subnet, driver: driver.name }, 'warren is listening');
-  const shownHost = cfg.host === '0.0.0.0' || cfg.host === '::' ? '<this host>' : cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host;
-  process.stdout.write(`Warren console: http://${shownHost}:${port}/console (sign in with an API key or a token)\n`);
+  printConsoleLine(cfg, port);
 
   return {
     server, port, store, workspaces, reconciler,
     async close() {
       d.quiesce();
-      const closed = new Promise<void>((r) => server.close(() => r()));
-      server.closeIdleConnections();
-      setTimeout(() => server.closeAllConnections(), 2_000).unref();
-      await closed;
-      edge.close();
+      await closeHttp();
+      planes.edge.close();
       await d.close();
       await coordination.close();
       await host.close();

@@ -10,8 +10,13 @@ import type { UsageConfig } from './usage.js';
 import type { RateLimits } from './limits.js';
 import type { SshConfig } from './ssh.js';
 import type { QuotaFile } from './quota-file.js';
+import type { NodeOptions, WarrenRole } from './node.js';
 
 export interface WarrenConfig {
+  /** What this process runs (src/config/node.ts): `all` (`warren serve`), `node` or `control`. */
+  role: WarrenRole;
+  /** The node daemon's relay, identity and capacity (used by `warren node`; src/config/node.ts). */
+  node: NodeOptions;
   /** TCP port of the single origin serving control plane, gateway and edge. */
   port: number;
   host: string;

@@ -13,6 +13,7 @@ import { loadNetworkOptions } from './network.js';
 import { parsePublicDomain } from './public-domain.js';
 import { loadUsageConfig } from './usage.js';
 import { parseSize, parseStorageRequest } from '../storage/pool.js';
+import { loadNodeOptions, type WarrenRole } from './node.js';
 
 export const DEFAULTS = {
   port: 8080,
@@ -77,7 +78,8 @@ export function instanceIdFor(dataDir: string): string {
   return createHash('sha256').update(resolve(dataDir)).digest('hex').slice(0, 4);
 }
 
-export function loadConfig(flags: Flags): WarrenConfig {
+/** `role`: what the command runs (`serve` → all, `node`, `control`). */
+export function loadConfig(flags: Flags, role: WarrenRole = 'all'): WarrenConfig {
   const portText = pick(flags, 'port', 'WARREN_PORT') ?? String(DEFAULTS.port);
   const port = Number(portText);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0–65535, got ${portText}`);
@@ -87,6 +89,8 @@ export function loadConfig(flags: Flags): WarrenConfig {
   if (!/^[a-zA-Z0-9_-]{1,15}$/.test(bridge)) throw new Error(`--bridge must be 1–15 characters of [a-zA-Z0-9_-]`);
   const poolSize = pick(flags, 'storage-pool-size', 'WARREN_STORAGE_POOL_SIZE');
   return {
+    role,
+    node: loadNodeOptions(flags, pick, host),
     port,
     host,
     dataDir,

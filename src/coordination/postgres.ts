@@ -29,6 +29,11 @@ export interface PostgresCoordinationOptions {
   instanceId: string;
   leaseTtlMs?: number;
   leaderRetryMs?: number;
+  /**
+   * False: this instance never campaigns for leadership (a node daemon: the cluster-wide
+   * schedulers are the control replicas'; a node holding the lock would starve them). Default true.
+   */
+  campaign?: boolean;
   log?: CoordinationLog;
 }
 
@@ -40,9 +45,11 @@ export class PostgresCoordination implements CoordinationPort {
   private readonly leases: WorkspaceLeases;
   private readonly reservations = new KeyedLock();
   private readonly pool: pg.Pool;
+  private readonly campaign: boolean;
 
   constructor(o: PostgresCoordinationOptions) {
     this.pool = o.pool;
+    this.campaign = o.campaign ?? true;
     this.instanceId = `${o.instanceId}-${randomBytes(4).toString('hex')}`;
     const log: CoordinationLog = o.log ?? (() => {});
     // An idle pooled connection that breaks is replaced on the next checkout; never an unhandled 'error'.
@@ -84,7 +91,7 @@ export class PostgresCoordination implements CoordinationPort {
 
   async start(): Promise<void> {
     await this.pgBus.start();
-    await this.leadership.start();
+    if (this.campaign) await this.leadership.start();
   }
 
   /** Leadership and the listener end; the pool ends too (this coordinator owns it). */

@@ -19,6 +19,7 @@
 import { AppError } from '../contract/errors.js';
 import type { NodeAllocation, NodeCapacity, NodeRecord, NodeRegistration, Store } from '../store/store.js';
 import type { Demand } from './quota.js';
+import type { PlacedDemand } from './backend.js';
 
 /** Heartbeats older than this make a node `lost` (WARREN_NODE_LOST_AFTER_MS). */
 export const DEFAULT_LOST_AFTER_MS = 15_000;
@@ -98,6 +99,21 @@ export function placeWorkspace(
     if (c.free > best.free || (c.free === best.free && c.node.id < best.node.id)) best = c;
   }
   return best.node;
+}
+
+/** `allocations` with the batch's placements added to their nodes (placements on no node are ignored). */
+export function withBatch(allocations: readonly NodeAllocation[], batch: readonly PlacedDemand[]): NodeAllocation[] {
+  const held = new Map(allocations.map((a) => [a.node_id, { ...a }]));
+  for (const { nodeId, demand } of batch) {
+    if (nodeId === null) continue;
+    const a = held.get(nodeId) ?? { node_id: nodeId, ...EMPTY };
+    a.cpus += demand.cpus;
+    a.memory_mb += demand.memory_mb;
+    a.disk_mb += demand.disk_mb;
+    a.workspaces += 1;
+    held.set(nodeId, a);
+  }
+  return [...held.values()];
 }
 
 /** 409 cross_node_link when two linked workspaces are on different nodes (no cross-node overlay yet). */
@@ -192,10 +208,13 @@ export class NodeRegistry {
     return nodes.map((n) => this.viewOf(n, held.get(n.id)));
   }
 
-  /** The node for a new workspace of `request` (see placeWorkspace). */
-  async place(request: Demand, k: number = this.settings.placementK): Promise<NodeRecord> {
+  /**
+   * The node for a new workspace of `request` (see placeWorkspace). `batch`: placements made
+   * earlier in the same reservation, not in the store yet; they hold room like stored ones.
+   */
+  async place(request: Demand, k: number = this.settings.placementK, batch: readonly PlacedDemand[] = []): Promise<NodeRecord> {
     const [nodes, allocations] = await Promise.all([this.store.listNodes(), this.store.nodeAllocations()]);
-    return placeWorkspace(nodes, allocations, request, k, this.random);
+    return placeWorkspace(nodes, withBatch(allocations, batch), request, k, this.random);
   }
 
   /**

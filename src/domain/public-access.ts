@@ -18,6 +18,8 @@ import {
   MAX_EXPOSURES_PER_WORKSPACE, RESERVED_PORTS, assertNotReserved, type ExposeInput,
 } from '../contract/public-access.js';
 import type { PublicPortRecord, Store, WorkspaceRecord } from '../store/store.js';
+import type { RelayVia } from './ports.js';
+import type { WorkspaceBackend } from './backend.js';
 
 export interface PublicPortView {
   port: number;
@@ -38,6 +40,8 @@ export interface EdgeTarget {
   workspaceId: string;
   ip: string;
   port: number;
+  /** The node relay to reach `ip` through (the workspace runs on another node); absent = directly. */
+  via?: RelayVia;
 }
 
 export interface PublicUrls {
@@ -64,6 +68,8 @@ export interface PublicAccessDeps {
   waitForPort?: (ip: string, port: number, timeoutMs: number) => Promise<boolean>;
   /** Slug generator (tests); default 8 random base36 characters. */
   newSlug?: () => string;
+  /** Where the workspace runs (src/domain/backend.ts): its node's relay, or 503 node_lost. Absent: this host. */
+  backend?: Pick<WorkspaceBackend, 'via' | 'assertReachable'>;
 }
 
 /**
@@ -209,7 +215,9 @@ export class PublicAccess {
         workspace_id: ws.id, state: ws.state,
       });
     }
-    return { workspaceId: ws.id, ip: ws.ip, port: rec.port };
+    await this.d.backend?.assertReachable(ws);
+    const via = await this.d.backend?.via(ws);
+    return { workspaceId: ws.id, ip: ws.ip, port: rec.port, ...(via ? { via } : {}) };
   }
 
   /**

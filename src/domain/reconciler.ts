@@ -77,6 +77,8 @@ export class Reconciler {
     private readonly hooks: OperationHooks,
     private readonly exits: ExitHandler,
     private readonly archives: ArchiveFilesPort,
+    /** finishPending false: records with an operation pending are left to whoever started it (a node daemon). */
+    private readonly opts: { finishPending?: boolean } = {},
   ) {}
 
   async reconcileAll(): Promise<ReconcileSummary> {
@@ -98,6 +100,7 @@ export class Reconciler {
     for (const rec of records) {
       try {
         if (rec.pending) {
+          if (this.opts.finishPending === false) continue;
           resumed++;
           await this.workspaces.withLock(rec.id, () => this.finish(rec.id));
         } else if (!onHost.has(rec.id) && WITH_DISK.includes(rec.state)

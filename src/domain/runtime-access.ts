@@ -145,7 +145,10 @@ export class RuntimeAccess {
         field: 'status', current_state: rec.state, workspace_id: rec.id,
       });
     }
-    return { workspaceId: rec.id, host: rec.ip, port: AGENT_PORT, agentToken: rec.apiAccess.rawToken };
+    // A workspace on another node: 503 node_lost while that node is gone, else through its relay.
+    await this.orchestrator.assertReachable(rec);
+    const via = await this.orchestrator.via(rec);
+    return { workspaceId: rec.id, host: rec.ip, port: AGENT_PORT, agentToken: rec.apiAccess.rawToken, ...(via ? { via } : {}) };
   }
 
   private async recordForToken(token: string): Promise<WorkspaceRecord | null> {

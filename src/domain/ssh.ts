@@ -20,7 +20,7 @@ import { AppError } from '../contract/errors.js';
 import { SSH_CONTROL_FILE, SSH_INTERNAL_PATH, type SshAgentConfig, type SshAgentStatus } from '../contract/ssh-agent.js';
 import type { SetSshKeyCommand, SetSshPasswordCommand } from '../contract/ssh.js';
 import type { SshRecord, Store, WorkspaceRecord } from '../store/store.js';
-import type { AgentControlPort, AgentTarget, FilesPort } from './ports.js';
+import type { AgentControlPort, AgentTarget, FilesPort, RelayVia } from './ports.js';
 import { randomSalt, sha512Crypt } from './sha512-crypt.js';
 import type { WorkspaceService } from './workspaces.js';
 
@@ -67,6 +67,8 @@ export interface SshDeps {
   disconnect: (workspaceId: string) => void;
   /** Wakes a workspace the idle policy put to sleep. */
   wake?: (workspaceId: string) => Promise<unknown>;
+  /** The node relay a workspace is reached through (src/domain/backend.ts `via`); absent: directly. */
+  via?: (rec: WorkspaceRecord) => Promise<RelayVia | undefined>;
 }
 
 export function randomPassword(): string {
@@ -188,7 +190,7 @@ export class SshService {
   }
 
   /** The jump host's lookup: the workspace `sshId` names, when it runs with SSH on (an asleep one is woken). */
-  async route(sshId: string): Promise<{ workspaceId: string; ip: string } | null> {
+  async route(sshId: string): Promise<{ workspaceId: string; ip: string; via?: RelayVia } | null> {
     const row = await this.d.store.findSshById(sshId);
     let rec = row ? await this.d.store.getWorkspace(row.workspace_id) : null;
     if (!rec?.config.ssh_access) return null;
@@ -196,7 +198,9 @@ export class SshService {
       await this.d.wake(rec.id).catch(() => undefined);
       rec = await this.d.store.getWorkspace(rec.id);
     }
-    return rec && rec.state === 'running' && rec.config.ssh_access ? { workspaceId: rec.id, ip: rec.ip } : null;
+    if (!rec || rec.state !== 'running' || !rec.config.ssh_access) return null;
+    const via = await this.d.via?.(rec);
+    return { workspaceId: rec.id, ip: rec.ip, ...(via ? { via } : {}) };
   }
 
   private edit<T>(id: string, fn: (rec: WorkspaceRecord, row: SshRecord) => Promise<T>): Promise<T> {

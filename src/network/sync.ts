@@ -27,6 +27,12 @@ export interface NetworkSyncDeps {
   log: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
   /** A sync that changed the kernel: seconds of compile + apply (operator metrics). */
   observeApply?: (seconds: number) => void;
+  /**
+   * The ids of the workspaces whose rules this host enforces (a node daemon: its own, by
+   * node id); absent: every stored workspace (a single host). Peers outside it still
+   * resolve as link sources.
+   */
+  scope?: () => Promise<ReadonlySet<string>>;
 }
 
 export class NetworkSync implements PolicySyncPort {
@@ -70,10 +76,12 @@ export class NetworkSync implements PolicySyncPort {
 
   private async run(): Promise<void> {
     const t0 = performance.now();
-    const records = await this.deps.store.allNetworkPolicies();
-    const byId = new Map(records.map((r) => [r.id, r]));
+    const all = await this.deps.store.allNetworkPolicies();
+    const byId = new Map(all.map((r) => [r.id, r]));
+    const scope = this.deps.scope ? await this.deps.scope() : null;
+    const records = scope ? all.filter((r) => scope.has(r.id)) : all;
     const exposures = (await this.deps.exposures()).flatMap((e) => {
-      const ip = byId.get(e.workspaceId)?.ip;
+      const ip = scope && !scope.has(e.workspaceId) ? undefined : byId.get(e.workspaceId)?.ip;
       return ip ? [{ ip, port: e.port }] : [];
     });
     this.deps.allowances.sweep();

@@ -2,7 +2,8 @@
  * The node relay: how a control-plane replica on another host reaches a sandbox's
  * private address on this node (gateway → agent, edge → app port, SSH jump host → sshd).
  *
- * It accepts only `CONNECT <ip>:<port>` with `Proxy-Authorization: Warren-Node <token>`.
+ * It accepts only `CONNECT <ip>:<port>` with `Proxy-Authorization: Warren-Node <token>`
+ * (other requests go to `onRequest` when given: the node API, which checks its own tokens).
  * A tunnel is opened only when all hold:
  * - the token verifies (signature with a known key, not expired, this node's id, the
  *   exact target of the request line) and its nonce was not used before;
@@ -47,6 +48,11 @@ export interface RelayServerOptions {
   maxTunnels?: number;
   /** Tunnels open or opening at once per caller (→ 429). Default 1024. */
   maxTunnelsPerCaller?: number;
+  /**
+   * Requests other than CONNECT (the node API: src/node/node-api.ts). Absent: they are
+   * refused with 405. The handler authenticates them itself.
+   */
+  onRequest?(req: IncomingMessage, res: ServerResponse): void;
   log?(msg: string, fields?: Record<string, unknown>): void;
 }
 
@@ -92,7 +98,7 @@ export class RelayServer {
   private established = 0;
 
   constructor(private readonly o: RelayServerOptions) {
-    this.server = createServer((req, res) => this.refuseRequest(req, res));
+    this.server = createServer((req, res) => (o.onRequest ? o.onRequest(req, res) : this.refuseRequest(req, res)));
     this.server.headersTimeout = 10_000;
     this.server.requestTimeout = 15_000;
     // Connections still sending their CONNECT are bounded too (each has 10 s to finish it).

@@ -17,6 +17,8 @@ export const SECRET_SETTINGS = {
   gatewaySigningKey: 'secret.gateway-signing-key',
   accessKeyRing: 'secret.access-keys',
   sshJumpHostKey: 'secret.ssh-jump-host-key',
+  /** The cluster key of node tokens (src/node/node-tokens.ts): replicas sign, node daemons verify. */
+  nodeTokenKey: 'secret.node-token-key',
 } as const;
 
 type SettingsStore = Pick<Store, 'getSetting' | 'setSetting' | 'setSettingIfAbsent'>;

@@ -1,7 +1,7 @@
 /**
  * Store contract, the node registry (issue 16): registered by runStoreContract inside its
- * describe block, against the same fresh stores. Registration upserts (draining kept,
- * lost → ready, registered_at kept), heartbeats refuse lost nodes, the lost sweep is one
+ * describe block, against the same fresh stores. Registration upserts (address and subnet
+ * replaced, draining kept, lost → ready, registered_at kept), heartbeats refuse lost nodes, the lost sweep is one
  * statement over stale heartbeats, and allocations sum each node's workspaces.
  */
 import { test, type TestContext } from 'node:test';
@@ -15,7 +15,7 @@ const T2 = '2026-01-01T00:00:20.000Z';
 
 function reg(id: string, over: Partial<NodeRegistration> = {}): NodeRegistration {
   return {
-    id, name: `host ${id} — ✓`, address: '10.0.0.1:7443',
+    id, name: `host ${id} — ✓`, address: '10.0.0.1:7443', subnet: '10.214.0.0/24',
     capacity: { cpus: 7.5, memory_mb: 16_384, disk_mb: 200_000, max_workspaces: 40 },
     labels: { zone: 'eu-1', 'disk type': 'nvme' }, version: '0.1.0', ...over,
   };
@@ -26,9 +26,11 @@ export function nodeContractTests(fresh: (t: TestContext) => Promise<StoreHandle
     const { store } = await fresh(t);
     assert.deepEqual(await store.registerNode(reg('n-b'), T0), { ...reg('n-b'), state: 'ready', heartbeat_at: T0, registered_at: T0 });
     await store.registerNode(reg('n-a', { labels: {} }), T0);
-    const again = await store.registerNode(reg('n-b', { address: '10.0.0.9:7443', version: '0.2.0', capacity: { cpus: 2, memory_mb: 1, disk_mb: 2, max_workspaces: 3 } }), T1);
+    const again = await store.registerNode(reg('n-b', {
+      address: '10.0.0.9:7443', subnet: '10.215.8.0/22', version: '0.2.0', capacity: { cpus: 2, memory_mb: 1, disk_mb: 2, max_workspaces: 3 },
+    }), T1);
     assert.deepEqual(again, {
-      ...reg('n-b'), address: '10.0.0.9:7443', version: '0.2.0', capacity: { cpus: 2, memory_mb: 1, disk_mb: 2, max_workspaces: 3 },
+      ...reg('n-b'), address: '10.0.0.9:7443', subnet: '10.215.8.0/22', version: '0.2.0', capacity: { cpus: 2, memory_mb: 1, disk_mb: 2, max_workspaces: 3 },
       state: 'ready', heartbeat_at: T1, registered_at: T0,
     });
     assert.deepEqual(await store.getNode('n-b'), again);

@@ -13,6 +13,7 @@
 import type Database from 'better-sqlite3';
 import { AppError } from '../contract/errors.js';
 import { sqliteTokenHashUp, TOKEN_HASH_MIGRATION } from './migration-token-hash.js';
+import { NODE_SUBNET_MIGRATION, NODE_SUBNET_SQL } from './migration-node-subnet.js';
 
 export interface Migration {
   version: number;
@@ -305,6 +306,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 10, name: 'coordination tables (PostgreSQL only)', up: () => {} },
   { version: 11, name: 'node registry', up: (db) => db.exec(NODES_SCHEMA) },
   { ...TOKEN_HASH_MIGRATION, up: sqliteTokenHashUp },
+  { ...NODE_SUBNET_MIGRATION, up: (db) => db.exec(NODE_SUBNET_SQL) },
 ];
 
 function ensureBookkeeping(db: Database.Database): void {

@@ -23,8 +23,15 @@ export interface NodeRegistration {
   /** Chosen by the node and kept across its restarts (so its workspaces are re-adopted). */
   id: string;
   name: string;
-  /** host:port of the node's relay (gateway, edge and SSH traffic to its workspaces). */
+  /** host:port of the node's relay (gateway, edge and SSH traffic to its workspaces) and its node API. */
   address: string;
+  /**
+   * The node's sandbox subnet (CIDR, e.g. `10.214.0.0/24`): a control replica gives new
+   * workspaces placed here an address in it (FleetBackend.allocateAddress). Nodes of one
+   * fleet have disjoint subnets. Empty for a node registered before migration 13 until it
+   * registers again.
+   */
+  subnet: string;
   capacity: NodeCapacity;
   labels: Record<string, string>;
   /** Warren's version on the node. */

@@ -21,6 +21,7 @@ import { inTransaction } from './postgres-db.js';
 import { BASELINE_SCHEMA, NODES_SCHEMA } from './postgres-schema.js';
 import { COORDINATION_SCHEMA_SQL } from '../coordination/postgres-schema.js';
 import { pgTokenHashUp, TOKEN_HASH_MIGRATION } from './migration-token-hash.js';
+import { NODE_SUBNET_MIGRATION, NODE_SUBNET_SQL } from './migration-node-subnet.js';
 
 export interface PgMigration {
   version: number;
@@ -45,6 +46,7 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
   },
   { version: 11, name: 'node registry', up: async (c) => { await c.query(NODES_SCHEMA); } },
   { ...TOKEN_HASH_MIGRATION, up: pgTokenHashUp },
+  { ...NODE_SUBNET_MIGRATION, up: async (c) => { await c.query(NODE_SUBNET_SQL); } },
 ];
 
 async function lockAndPrepare(c: pg.ClientBase): Promise<void> {

@@ -11,7 +11,7 @@ export class PgNodeTables {
   constructor(private readonly pool: pg.Pool) {}
 
   async register(reg: NodeRegistration, at: string): Promise<NodeRecord> {
-    const res = await this.pool.query<NodeRow>(`INSERT INTO nodes (${NODE_COLUMNS}) VALUES (${placeholders(12)})
+    const res = await this.pool.query<NodeRow>(`INSERT INTO nodes (${NODE_COLUMNS}) VALUES (${placeholders(NODE_COLUMNS.split(',').length)})
       ON CONFLICT (id) DO UPDATE SET ${REGISTER_UPDATE} RETURNING ${NODE_COLUMNS}`, registrationValues(reg, at));
     return toNode(res.rows[0]!);
   }

@@ -112,7 +112,7 @@ describe('postgres store: schema', () => {
       await pool.query(`INSERT INTO workspaces (${cols.join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')})`,
         Object.values(old));
     }
-    assert.deepEqual(await store.applyMigrations(), [12]);
+    assert.deepEqual(await store.applyMigrations(), PG_MIGRATIONS.filter((m) => m.version >= 12).map((m) => m.version));
     assert.deepEqual(await store.findWorkspaceByTokenHash(runtimeTokenHash('zoë-Ω-'.repeat(6))), enabled);
     assert.equal(await store.findWorkspaceByTokenHash(runtimeTokenHash('e1'.repeat(32))), null);
     const rows = await pgs.query<{ id: string; token_hash: string | null }>(url, 'SELECT id, token_hash FROM workspaces');

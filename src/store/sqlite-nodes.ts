@@ -1,12 +1,12 @@
 /**
- * The `nodes` table of the SQLite store (migration 11) and the per-node allocation totals
+ * The `nodes` table of the SQLite store (migrations 11 and 13) and the per-node allocation totals
  * over `workspaces.node_id`. Row mappers are shared with postgres-nodes.ts (same columns).
  * Contracts are those of the Store interface (store.ts, "The node registry").
  */
 import Database from 'better-sqlite3';
 import type { NodeAllocation, NodeCapacity, NodeRecord, NodeRegistration, NodeState } from './node-records.js';
 
-export const NODE_COLUMNS = 'id, name, address, cpus, memory_mb, disk_mb, max_workspaces, labels, state, heartbeat_at, registered_at, version';
+export const NODE_COLUMNS = 'id, name, address, cpus, memory_mb, disk_mb, max_workspaces, labels, state, heartbeat_at, registered_at, version, subnet';
 
 /** One `nodes` row as both stores hand it back. */
 export interface NodeRow {
@@ -22,6 +22,7 @@ export interface NodeRow {
   heartbeat_at: string;
   registered_at: string;
   version: string;
+  subnet: string;
 }
 
 export function toNode(r: NodeRow): NodeRecord {
@@ -30,13 +31,14 @@ export function toNode(r: NodeRow): NodeRecord {
     capacity: { cpus: r.cpus, memory_mb: r.memory_mb, disk_mb: r.disk_mb, max_workspaces: r.max_workspaces },
     labels: JSON.parse(r.labels) as Record<string, string>,
     state: r.state as NodeState, heartbeat_at: r.heartbeat_at, registered_at: r.registered_at, version: r.version,
+    subnet: r.subnet,
   };
 }
 
 /** The registration's values in NODE_COLUMNS order (state ready, heartbeat and registration at `at`). */
 export function registrationValues(reg: NodeRegistration, at: string): Array<string | number> {
   const c = reg.capacity;
-  return [reg.id, reg.name, reg.address, c.cpus, c.memory_mb, c.disk_mb, c.max_workspaces, JSON.stringify(reg.labels), 'ready', at, at, reg.version];
+  return [reg.id, reg.name, reg.address, c.cpus, c.memory_mb, c.disk_mb, c.max_workspaces, JSON.stringify(reg.labels), 'ready', at, at, reg.version, reg.subnet];
 }
 
 /**
@@ -45,7 +47,7 @@ export function registrationValues(reg: NodeRegistration, at: string): Array<str
  */
 export const REGISTER_UPDATE = `name = excluded.name, address = excluded.address, cpus = excluded.cpus,
   memory_mb = excluded.memory_mb, disk_mb = excluded.disk_mb, max_workspaces = excluded.max_workspaces,
-  labels = excluded.labels, version = excluded.version, heartbeat_at = excluded.heartbeat_at,
+  labels = excluded.labels, version = excluded.version, subnet = excluded.subnet, heartbeat_at = excluded.heartbeat_at,
   state = CASE WHEN nodes.state = 'draining' THEN 'draining' ELSE 'ready' END`;
 
 /** Per-node totals; `cfg(key)` is the store's SQL for a numeric config field. Archived workspaces hold nothing on a node. */

@@ -226,3 +226,17 @@ test('allNetworkPolicies hands back the same frozen policy object until the poli
   assert.notEqual(second, first);
   assert.deepEqual(second.egress, ['1.2.3.4']);
 });
+
+test('sqlite: migration 13 gives nodes registered before it an empty subnet until they register again', async (t) => {
+  const dir = tempDir(t);
+  const db = new Database(join(dir, DB_FILE_NAME));
+  runMigrations(db, MIGRATIONS.filter((m) => m.version < 13));
+  db.prepare(`INSERT INTO nodes (id, name, address, cpus, memory_mb, disk_mb, max_workspaces, labels, state, heartbeat_at, registered_at, version)
+    VALUES ('n-a', 'a', '10.0.0.1:7443', 4, 4096, 10000, 8, '{}', 'ready', 'T0', 'T0', '0.1.0')`).run();
+  db.close();
+  const store = await openStore({ dataDir: dir });
+  t.after(() => store.close());
+  assert.equal((await store.getNode('n-a'))?.subnet, '');
+  const reg = { id: 'n-a', name: 'a', address: '10.0.0.1:7443', subnet: '10.214.0.0/24', capacity: { cpus: 4, memory_mb: 4096, disk_mb: 10_000, max_workspaces: 8 }, labels: {}, version: '0.1.0' };
+  assert.equal((await store.registerNode(reg, new Date().toISOString())).subnet, '10.214.0.0/24');
+});

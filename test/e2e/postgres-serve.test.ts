@@ -10,7 +10,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -70,6 +70,9 @@ describe('warren serve on PostgreSQL', () => {
     assert.deepEqual(JSON.parse(rows[0]!.metadata), { team: 'fleet', store: 'postgres' });
     assert.equal((await pgs.query(dbUrl, 'SELECT slug FROM public_ports'))[0]?.slug, slug);
     assert.equal(existsSync(join(server.dataDir, 'warren.db')), false, 'no SQLite database in the data dir');
+    // The record carries the server's kept id (data dir `node-id`), the same after a restart: the server owns it again.
+    const keptId = `n${readFileSync(join(server.dataDir, 'node-id')).toString('hex')}`;
+    assert.equal((await pgs.query<{ node_id: string }>(dbUrl, 'SELECT node_id FROM workspaces'))[0]?.node_id, keptId);
 
     assert.equal(await server.terminate(), 0);
     await server.restart();

@@ -1,0 +1,188 @@
+/**
+ * The node API (issue 16): how a control-plane replica makes a node daemon apply desired
+ * state to, or observe, one of the node's workspaces. Mounted by the node daemon on its
+ * relay server's port (the relay's `onRequest` hook: src/node/relay-server.ts); it runs
+ * every operation on the node's local backend (the Orchestrator).
+ *
+ * `POST /v1/node/workspaces/<op>` with a JSON body `{ record: WorkspaceRecord, source? }`,
+ * `op` one of NODE_API_OPS. The replica sends the record it holds; the node keeps no state
+ * of its own about workspaces (the store does), so every op is as idempotent as the local
+ * backend's.
+ *
+ * Authentication: `Authorization: Warren-Node <token>`, a node token (src/node/node-tokens.ts)
+ * of purpose `api`, signed with the cluster key, for this node's id and the target
+ * `api:<op>:<workspace id>` (nodeApiTarget): a token opens one op on one workspace on one
+ * node, once (its nonce is claimed), before it expires. A node never trusts a caller by its
+ * address. The workspace id is in the body, so the body (capped at 1 MiB) is read and
+ * parsed before the token is checked; a request with no token at all is refused unread.
+ * The record must name this node (`record.nodeId`): a replica never acts on another node's
+ * workspace here by mistake.
+ *
+ * Answers (JSON):
+ * - 200 `{ result, imageId? }`: `result` is the op's value (inspect: SandboxStatus, stats:
+ *   SandboxStats, others null); bring-up also returns the image it pinned (`rec.imageId`).
+ * - an AppError: its registered status and `{ error: { code, message, details } }`, so the
+ *   same code crosses the hop (FleetBackend rethrows it).
+ * - token refusals: 401 `unauthorized` (none) / 403 `forbidden` (bad, expired, replayed,
+ *   another node's, another op's or workspace's), `details.field` `authorization`; the
+ *   reason goes to the node's log only.
+ * - anything else: 500 `server_error` with a fixed sentence (no path, errno or stack).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { z } from 'zod';
+import { AppError } from '../contract/errors.js';
+import type { WorkspaceBackend } from '../domain/backend.js';
+import type { ResolvedSource } from '../domain/layer-ops.js';
+import type { WorkspaceRecord } from '../store/store.js';
+import { readCapped, requestChunks } from '../util/capped-body.js';
+import { NonceCache } from './nonce-cache.js';
+import type { NodeTokenVerifier } from './node-tokens.js';
+
+export const NODE_API_PREFIX = '/v1/node/workspaces/';
+export const NODE_API_AUTH_SCHEME = 'Warren-Node';
+/** Largest request body (a workspace record with its config and a source). */
+export const NODE_API_MAX_BODY = 1024 * 1024;
+
+export const NODE_API_OPS = [
+  'bring-up', 'bring-down', 'pause', 'resume', 'destroy', 'destroy-sandbox',
+  'update-resources', 'sync-agent-token', 'inspect', 'stats',
+] as const;
+export type NodeApiOp = (typeof NODE_API_OPS)[number];
+const OPS: ReadonlySet<string> = new Set(NODE_API_OPS);
+
+/** The target an `api` token is bound to: one op on one workspace. */
+export function nodeApiTarget(op: NodeApiOp, workspaceId: string): string {
+  return `api:${op}:${workspaceId}`;
+}
+
+/** Details of a token refusal (FleetBackend tells them from the backend's own errors by this field). */
+export const AUTH_FIELD = 'authorization';
+
+/**
+ * The record, checked loosely: an object with the fields the local backend reads to build a
+ * sandbox spec; everything else passes through as sent (the store's shape is the contract).
+ */
+const recordSchema = z.looseObject({
+  id: z.string().min(1).max(100),
+  shortId: z.string().min(1).max(64),
+  ip: z.string().min(1).max(64),
+  image: z.string().max(1024),
+  imageId: z.string().max(200).nullable(),
+  nodeId: z.string().max(128).nullable(),
+  config: z.looseObject({}),
+  network: z.looseObject({}),
+  apiAccess: z.looseObject({ enabled: z.boolean(), rawToken: z.string() }),
+});
+const sourceSchema = z.looseObject({ kind: z.enum(['snapshot', 'archive']) });
+const bodySchema = z.object({ record: recordSchema, source: sourceSchema.optional() });
+
+export interface NodeApiOptions {
+  /** This node's id: tokens and records must name it. */
+  nodeId: string;
+  verifier: NodeTokenVerifier;
+  /** The node's local backend (the Orchestrator). */
+  backend: WorkspaceBackend;
+  /** Single-use store for token nonces (default: a fresh one for this handler). */
+  nonces?: NonceCache;
+  maxBodyBytes?: number;
+  log?(msg: string, fields?: Record<string, unknown>): void;
+}
+
+interface Answer {
+  status: number;
+  body: unknown;
+}
+
+/** The request handler (`(req, res) => void`) for the relay server's `onRequest` hook. */
+export function nodeApiHandler(o: NodeApiOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  const nonces = o.nonces ?? new NonceCache();
+  return (req, res) => {
+    handle(o, nonces, req).then((a) => send(req, res, a), (err: unknown) => send(req, res, errorAnswer(err, o)));
+  };
+}
+
+async function handle(o: NodeApiOptions, nonces: NonceCache, req: IncomingMessage): Promise<Answer> {
+  const path = (req.url ?? '').split('?')[0]!;
+  if (!path.startsWith(NODE_API_PREFIX)) throw new AppError('not_found', 'No such node API route');
+  const op = path.slice(NODE_API_PREFIX.length);
+  if (!OPS.has(op)) throw new AppError('not_found', 'No such node API operation', { field: 'op' });
+  if (req.method !== 'POST') throw new AppError('method_not_allowed', 'The node API takes POST only');
+  const token = bearer(req.headers.authorization);
+  if (token === null) throw new AppError('unauthorized', 'A node token is required', { field: AUTH_FIELD });
+  const { record, source } = await readBody(req, o.maxBodyBytes ?? NODE_API_MAX_BODY);
+  const verified = o.verifier.verify(token, { nodeId: o.nodeId, target: nodeApiTarget(op as NodeApiOp, record.id) });
+  const refused = !verified.ok ? verified.reason
+    : verified.claims.purpose !== 'api' ? 'wrong_purpose'
+      : !nonces.claim(verified.claims.nonce, verified.claims.expiresAt) ? 'replayed' : null;
+  if (refused) {
+    o.log?.('node api: token refused', { op, workspace: record.id, reason: refused });
+    throw new AppError('forbidden', 'The node token was refused', { field: AUTH_FIELD });
+  }
+  if (record.nodeId !== o.nodeId) {
+    throw new AppError('bad_request', `Workspace ${record.id} is not placed on this node`, { field: 'record.nodeId' });
+  }
+  return run(o.backend, op as NodeApiOp, record as unknown as WorkspaceRecord, source as ResolvedSource | undefined);
+}
+
+function bearer(header: string | undefined): string | null {
+  const prefix = `${NODE_API_AUTH_SCHEME} `;
+  if (typeof header !== 'string' || !header.startsWith(prefix)) return null;
+  const token = header.slice(prefix.length).trim();
+  return token === '' ? null : token;
+}
+
+async function readBody(req: IncomingMessage, limit: number): Promise<z.infer<typeof bodySchema>> {
+  const raw = await readCapped(requestChunks(req), req.headers['content-length'], limit);
+  let json: unknown;
+  try {
+    json = JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw new AppError('bad_request', 'The body is not JSON', { field: 'body' });
+  }
+  const parsed = bodySchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new AppError('validation_error', 'The body is not a node API request', { field: issue ? issue.path.join('.') : 'body' });
+  }
+  return parsed.data;
+}
+
+/** Runs one op on the local backend. */
+async function run(b: WorkspaceBackend, op: NodeApiOp, rec: WorkspaceRecord, source?: ResolvedSource): Promise<Answer> {
+  const ok = (result: unknown = null, extra: Record<string, unknown> = {}): Answer => ({ status: 200, body: { result, ...extra } });
+  switch (op) {
+    case 'bring-up':
+      await b.bringUp(rec, source);
+      return ok(null, { imageId: rec.imageId });
+    case 'bring-down': await b.bringDown(rec); return ok();
+    case 'pause': await b.pause(rec); return ok();
+    case 'resume': await b.resume(rec); return ok();
+    case 'destroy': await b.destroy(rec); return ok();
+    case 'destroy-sandbox': await b.destroySandbox(rec); return ok();
+    case 'update-resources': await b.updateResources(rec); return ok();
+    case 'sync-agent-token': await b.syncAgentToken(rec); return ok();
+    case 'inspect': return ok(await b.inspect(rec));
+    case 'stats': return ok(await b.stats(rec));
+  }
+}
+
+function errorAnswer(err: unknown, o: NodeApiOptions): Answer {
+  if (err instanceof AppError) {
+    return { status: err.status, body: { error: { code: err.code, message: err.message, details: err.details ?? {} } } };
+  }
+  o.log?.('node api: operation failed', { err: err instanceof Error ? err.message : String(err) });
+  return { status: 500, body: { error: { code: 'server_error', message: 'The node could not complete the operation', details: {} } } };
+}
+
+/** Writes the answer; a request refused before its body was read whole closes the connection after it. */
+function send(req: IncomingMessage, res: ServerResponse, a: Answer): void {
+  if (res.headersSent || res.destroyed) return;
+  const text = JSON.stringify(a.body);
+  const unread = !req.complete;
+  res.writeHead(a.status, {
+    'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store',
+    ...(unread ? { connection: 'close' } : {}),
+  });
+  res.end(text);
+  if (unread) req.resume();
+}

@@ -1,0 +1,176 @@
+/**
+ * The roles split (issue 16 item 3) on one machine: a private PostgreSQL, one `warren node`
+ * (its own data dir, bridge and subnet on this host's loopback) and one `warren control`.
+ * The official client creates a workspace through control; it is placed on the node (the
+ * record names the node's id), and exec and a file write/read work through control's
+ * gateway (the node's relay); stop and start go through the node API; `warren nodes` lists
+ * the node ready with the workspace allocated. A node marked lost answers 503 `node_lost`
+ * at the gateway; its next heartbeat is refused, it registers again and the same workspace
+ * (re-adopted, not recreated) answers exec again. Everything is purged after, even on failure.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ADMIN, CLI, type TestServer } from '../support/warren.js';
+import { TEST_IMAGES_DIR, ensureTestImages } from '../support/images.js';
+import { startPostgres, type TestPostgres } from '../support/postgres.js';
+import { adminClient, openRuntime, until, waitForStatus, type Client } from '../support/workspaces.js';
+
+const ENV = {
+  ...process.env, WARREN_ADMIN_CLIENT_ID: ADMIN.clientId, WARREN_ADMIN_CLIENT_SECRET: ADMIN.clientSecret,
+  WARREN_UPSTREAM: 'none', WARREN_DNS_UPSTREAM: 'none', WARREN_WARM_POOL: '0', WARREN_SSH_PORT: '0',
+  // A lost node is noticed within a few seconds (the leader's sweep runs at the heartbeat period).
+  WARREN_NODE_LOST_AFTER_MS: '15000',
+};
+
+interface Proc {
+  proc: ChildProcess;
+  logs: string[];
+  /** The first log line's JSON that contains `marker`. */
+  ready: Record<string, unknown>;
+}
+
+/** Starts `warren <args>` and resolves once a log line contains `marker` (its JSON). */
+function launch(args: string[], marker: string): Promise<Proc> {
+  const proc = spawn(process.execPath, [CLI, ...args], { env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+  const logs: string[] = [];
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${args[0]} did not start:\n${logs.slice(-30).join('\n')}`)), 180_000);
+    const onData = (chunk: Buffer) => {
+      for (const line of chunk.toString().split('\n')) {
+        if (!line) continue;
+        logs.push(line);
+        if (logs.length > 3000) logs.shift();
+        if (line.includes(marker) && line.startsWith('{')) {
+          clearTimeout(timer);
+          resolve({ proc, logs, ready: JSON.parse(line) as Record<string, unknown> });
+        }
+      }
+    };
+    proc.stdout!.on('data', onData);
+    proc.stderr!.on('data', onData);
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${args[0]} exited with ${code}:\n${logs.slice(-30).join('\n')}`));
+    });
+  });
+}
+
+async function kill(p: Proc | undefined): Promise<void> {
+  if (!p || p.proc.exitCode !== null || p.proc.signalCode !== null) return;
+  const done = new Promise((r) => p.proc.once('exit', r));
+  p.proc.kill('SIGKILL');
+  await done;
+}
+
+describe('warren node and warren control', () => {
+  let pgs: TestPostgres;
+  let dbUrl: string;
+  const nodeDir = mkdtempSync(join(tmpdir(), 'warren-e2e-node-'));
+  const controlDir = mkdtempSync(join(tmpdir(), 'warren-e2e-control-'));
+  const bridge = `wn${randomBytes(3).toString('hex')}`;
+  const b = randomBytes(2);
+  const subnet = `10.${200 + (b[0]! % 50)}.${b[1]}.0/24`;
+  let node: Proc | undefined;
+  let control: Proc | undefined;
+  let server: TestServer;
+  let client: Client;
+
+  before(async () => {
+    await ensureTestImages(['node-20']);
+    pgs = await startPostgres();
+    dbUrl = await pgs.createDatabase();
+    node = await launch(['node', '--database-url', dbUrl, '--data-dir', nodeDir, '--images-dir', TEST_IMAGES_DIR,
+      '--bridge', bridge, '--subnet', subnet, '--relay-host', '127.0.0.1', '--relay-port', '0', '--node-id', 'node-e2e',
+      '--capacity-cpus', '8', '--capacity-memory-mb', '8192', '--capacity-disk-mb', '65536', '--max-workspaces', '10'],
+    'warren node is listening');
+    control = await launch(['control', '--database-url', dbUrl, '--data-dir', controlDir, '--images-dir', TEST_IMAGES_DIR,
+      '--host', '127.0.0.1', '--port', '0'], 'warren is listening');
+    const port = Number(control.ready.port);
+    server = { url: `http://127.0.0.1:${port}`, port } as TestServer;
+    client = adminClient(server);
+  });
+
+  after(async () => {
+    if (client && control && control.proc.exitCode === null) {
+      for (const w of ((await client.workspaces.list().catch(() => ({ workspaces: [] }))) as any).workspaces ?? []) {
+        await client.workspaces.delete(w.id).catch(() => {});
+      }
+    }
+    await kill(control);
+    await kill(node);
+    spawnSync(process.execPath, [CLI, 'purge', '--data-dir', nodeDir, '--bridge', bridge, '--yes'], { stdio: 'ignore' });
+    rmSync(nodeDir, { recursive: true, force: true });
+    rmSync(controlDir, { recursive: true, force: true });
+    await pgs?.stop();
+  });
+
+  test('the node registered and prints its id; control serves the API with no bridge of its own', async () => {
+    assert.equal(node!.ready.nodeId, 'node-e2e');
+    const rows = await pgs.query<{ id: string; state: string; subnet: string; address: string }>(dbUrl,
+      'SELECT id, state, subnet, address FROM nodes');
+    assert.deepEqual(rows.map((r) => [r.id, r.state, r.subnet]), [['node-e2e', 'ready', subnet]]);
+    assert.equal(rows[0]!.address, `127.0.0.1:${node!.ready.relayPort}`);
+    assert.equal(control!.logs.some((l) => l.includes('"bridge ready"') || l.includes('storage ready')), false, 'control prepares no host');
+  });
+
+  test('a workspace made through control runs on the node: exec, files, stop/start through the relay', async () => {
+    const ws = await client.workspaces.create({ image: 'node-20', name: 'on-a-node', memory_mb: 256 });
+    await waitForStatus(server, ws.id, 'running', 120_000);
+    const [row] = await pgs.query<{ node_id: string; ip: string }>(dbUrl, 'SELECT node_id, ip FROM workspaces WHERE id = $1', [ws.id]);
+    assert.equal(row!.node_id, 'node-e2e');
+    assert.ok(row!.ip.startsWith(subnet.split('.').slice(0, 3).join('.')), `address ${row!.ip} is in the node's subnet ${subnet}`);
+
+    const rt = await openRuntime(client, server, ws.id);
+    const hello = await rt.exec.run(['sh', '-c', 'echo hello-from-the-node; hostname']);
+    assert.equal(hello.exit_code, 0, JSON.stringify(hello));
+    assert.match(hello.stdout, /^hello-from-the-node\n/);
+    const w = await rt.files.write({ fullPath: '/root/roles/note.txt', content: 'written through control\n', createDirs: true });
+    assert.equal(w.size, 'written through control\n'.length);
+    const r = await rt.files.read({ filePath: '/root/roles/note.txt' });
+    assert.equal(r.content, 'written through control\n');
+    // Control reached the agent through the node's relay: its pooled tunnel is open now.
+    const tunnels = spawnSync('ss', ['-Htn', 'state', 'established', `( dport = :${node!.ready.relayPort} )`], { encoding: 'utf8' });
+    assert.ok(tunnels.stdout.trim().split('\n').filter(Boolean).length > 0, `no connection to the relay: ${tunnels.stdout}${tunnels.stderr}`);
+
+    await client.workspaces.stop(ws.id);
+    assert.equal((await client.workspaces.get(ws.id)).status, 'stopped');
+    await client.workspaces.start(ws.id);
+    await waitForStatus(server, ws.id, 'running', 60_000);
+    const kept = await rt.exec.run(['cat', '/root/roles/note.txt']);
+    assert.equal(kept.stdout, 'written through control\n', 'the disk survived stop/start on the node');
+
+    const listed = spawnSync(process.execPath, [CLI, 'nodes', '--database-url', dbUrl, '--json'], { encoding: 'utf8', env: ENV });
+    assert.equal(listed.status, 0, listed.stderr);
+    const nodes = JSON.parse(listed.stdout) as Array<{ id: string; state: string; allocated: { workspaces: number }; capacity: { max_workspaces: number } }>;
+    assert.deepEqual(nodes.map((n) => [n.id, n.state, n.allocated.workspaces, n.capacity.max_workspaces]), [['node-e2e', 'ready', 1, 10]]);
+  });
+
+  test('a lost node answers 503 node_lost at the gateway; it registers again and its workspace is re-adopted', async () => {
+    const ws = ((await client.workspaces.list()) as any).workspaces[0];
+    const rt = await openRuntime(client, server, ws.id);
+    // The node's next heartbeat (every 5 s) is refused and it registers again: a refusal must
+    // be seen between the two, so the mark is retried should a heartbeat come first.
+    let refused: any = null;
+    for (let i = 0; i < 3 && !refused; i++) {
+      await pgs.query(dbUrl, `UPDATE nodes SET state = 'lost' WHERE id = 'node-e2e'`);
+      await rt.exec.run(['true']).catch((err: unknown) => { refused = err; });
+    }
+    assert.ok(refused, 'the gateway refused the exec while the node was lost');
+    assert.equal(refused.status, 503, String(refused));
+    assert.equal(refused.code, 'node_lost');
+    await until('the node registered again', async () => {
+      const [n] = await pgs.query<{ state: string }>(dbUrl, `SELECT state FROM nodes WHERE id = 'node-e2e'`);
+      return n?.state === 'ready';
+    }, 15_000);
+    assert.ok(node!.logs.some((l) => l.includes('its workspaces are re-adopted')), 'the node logged its re-registration');
+    const again = await rt.exec.run(['cat', '/root/roles/note.txt']);
+    assert.equal(again.stdout, 'written through control\n', 'the same workspace, not a new one');
+    const [row] = await pgs.query<{ n: string }>(dbUrl, 'SELECT count(*)::text AS n FROM workspaces');
+    assert.equal(row!.n, '1');
+  });
+});
