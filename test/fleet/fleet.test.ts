@@ -19,7 +19,7 @@ import Oblien, { Runtime } from 'oblien';
 import { ADMIN, CLI, api, type TestServer } from '../support/warren.js';
 import { ensureTestImages } from '../support/images.js';
 import { postgresAvailable } from '../support/postgres.js';
-import { fleetRolesAvailable, startFleet, type Fleet, type FleetNode, type Replica } from '../support/fleet.js';
+import { fleetRolesAvailable, nodeLeftovers, startFleet, type Fleet, type FleetNode, type Replica } from '../support/fleet.js';
 import { until, waitForStatus, type Client, type Rt } from '../support/workspaces.js';
 import { AGENT_PORT } from '../../src/domain/ports.js';
 
@@ -156,5 +156,17 @@ describe('a fleet: two nodes in their own namespaces, two control replicas, one 
     assert.ok(Math.max(...gaps) <= 3, `the loop never stopped (largest gap ${Math.max(...gaps)} s over ${ticks.length} ticks)`);
     assert.ok(ticks[ticks.length - 1]! * 1000 >= Date.now() - 5_000, 'and still runs');
     assert.ok(ticks[0]! * 1000 <= killedAt, 'it started before the kill');
+  });
+
+  test('stop removes every object of the fleet: sandboxes, cgroups, namespaces, veths, data dirs', async () => {
+    const nodes = [...fleet.nodes];
+    for (const n of nodes) {
+      const before = nodeLeftovers(n).map((l) => l.split(' ')[0]);
+      for (const kind of ['netns', 'cgroup', 'data']) assert.ok(before.includes(kind), `while running, ${n.ns.name} has ${kind} objects the check sees`);
+    }
+    await fleet.stop();
+    for (const n of nodes) assert.deepEqual(nodeLeftovers(n), [], `${n.ns.name} left nothing`);
+    for (const r of fleet.replicas) assert.equal(existsSync(r.dataDir), false);
+    placed.clear();
   });
 });

@@ -10,13 +10,14 @@
  * sandboxes purged (`warren purge` inside its namespaces: their cgroups, mounts and
  * processes are host-wide), replicas are killed and their data dirs removed.
  */
-import { spawnSync, type ChildProcess } from 'node:child_process';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { instanceIdFor } from '../../src/config/load.js';
+import { CGROUP_ROOT, CONTROLLERS } from '../../src/drivers/ns/names.js';
 import { ADMIN, CLI } from './warren.js';
 import { TEST_IMAGES_DIR } from './images.js';
 import { responseLogDir } from './response-log.js';
@@ -285,7 +286,7 @@ export interface Fleet {
   namespaces: NodeNamespace[];
   nodes: FleetNode[];
   replicas: Replica[];
-  /** Replicas, nodes, PostgreSQL, namespaces; never throws. */
+  /** Replicas, nodes, PostgreSQL, namespaces; never throws; once (later calls wait for the first). */
   stop(): Promise<void>;
 }
 
@@ -295,15 +296,17 @@ export interface Fleet {
  * to start applies the migrations; nodes need them, so a replica starts first).
  */
 export async function startFleet(opts: FleetOptions = {}): Promise<Fleet> {
+  let stopped: Promise<void> | null = null;
+  const stopAll = async () => {
+    const quietly = (p: Promise<unknown>) => p.catch(() => {});
+    for (const r of fleet.replicas) await quietly(r.stop());
+    for (const n of fleet.nodes) await quietly(n.stop());
+    if (fleet.pg) await quietly(fleet.pg.stop());
+    for (const ns of fleet.namespaces) await quietly(ns.stop());
+  };
   const fleet: Fleet = {
     pg: null as unknown as TestPostgres, databaseUrl: '', namespaces: [], nodes: [], replicas: [],
-    async stop() {
-      const quietly = (p: Promise<unknown>) => p.catch(() => {});
-      for (const r of fleet.replicas) await quietly(r.stop());
-      for (const n of fleet.nodes) await quietly(n.stop());
-      if (fleet.pg) await quietly(fleet.pg.stop());
-      for (const ns of fleet.namespaces) await quietly(ns.stop());
-    },
+    stop: () => (stopped ??= stopAll()),
   };
   try {
     for (let i = 0; i < (opts.nodes ?? 2); i++) fleet.namespaces.push(await startNodeNamespace(i));
@@ -323,4 +326,28 @@ export async function startFleet(opts: FleetOptions = {}): Promise<Fleet> {
     throw err;
   }
   return fleet;
+}
+
+/**
+ * What a stopped node left on the host, by the names src/drivers/ns/names.ts derives from
+ * its instance id (sandbox namespaces, cgroups), loop devices and mounts under its data
+ * dir, the data dir itself, and its namespace and veth. Empty after `stop()`.
+ */
+export function nodeLeftovers(node: FleetNode): string[] {
+  const inst = instanceIdFor(node.dataDir);
+  const found: string[] = [];
+  for (const name of readdirSync('/run/netns')) {
+    if (name.startsWith(`warren-${inst}-`) || name === node.ns.name) found.push(`netns ${name}`);
+  }
+  for (const c of CONTROLLERS) {
+    if (existsSync(join(CGROUP_ROOT, c, `warren-${inst}`))) found.push(`cgroup ${c}/warren-${inst}`);
+  }
+  const loops = spawnSync('losetup', ['--list', '--noheadings', '--output', 'NAME,BACK-FILE'], { encoding: 'utf8' }).stdout;
+  for (const line of loops.split('\n')) if (line.includes(node.dataDir)) found.push(`loop ${line.trim()}`);
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    if (line.includes(node.dataDir) || line.includes(node.ns.mountNs)) found.push(`mount ${line}`);
+  }
+  if (existsSync(node.dataDir)) found.push(`data dir ${node.dataDir}`);
+  if (existsSync(`/sys/class/net/${node.ns.hostIf}`)) found.push(`veth ${node.ns.hostIf}`);
+  return found;
 }
