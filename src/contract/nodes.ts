@@ -23,8 +23,10 @@ const resources = { cpus: z.number(), memory_mb: z.number(), disk_mb: z.number()
 export const nodeObject = z.looseObject({
   id: z.string(),
   name: z.string(),
-  /** host:port of the node's relay. */
+  /** host:port of the node's relay (and node API). */
   address: z.string(),
+  /** The node's sandbox subnet (CIDR); '' until a node registered before it was recorded registers again. */
+  subnet: z.string(),
   state: z.enum(['ready', 'draining', 'lost']),
   labels: z.record(z.string(), z.string()),
   /** Warren's version on the node. */

@@ -23,7 +23,7 @@ const SMALL = { cpus: 1, memory_mb: 1024, disk_mb: 4096 };
 
 function node(id: string, over: Partial<NodeRecord> = {}): NodeRecord {
   return {
-    id, name: id, address: `${id}:7443`, capacity: CAP, labels: {}, version: '0.1.0', state: 'ready',
+    id, name: id, address: `${id}:7443`, subnet: '10.214.0.0/24', capacity: CAP, labels: {}, version: '0.1.0', state: 'ready',
     heartbeat_at: T, registered_at: T, ...over,
   };
 }
@@ -110,7 +110,7 @@ async function registry(t: TestContext, start = Date.parse(T)): Promise<{ reg: N
 }
 
 function registration(id: string): NodeRegistration {
-  return { id, name: id, address: '127.0.0.1:7443', capacity: CAP, labels: { zone: 'a' }, version: '0.1.0' };
+  return { id, name: id, address: '127.0.0.1:7443', subnet: '10.214.0.0/24', capacity: CAP, labels: { zone: 'a' }, version: '0.1.0' };
 }
 
 const code = (c: string) => (err: unknown) => err instanceof AppError && err.code === c;
@@ -180,4 +180,17 @@ test('registry: place counts what each node\'s workspaces hold; local workspaces
   assert.equal((await reg.place({ ...SMALL, cpus: 3 })).id, 'n2');
   await store.insertWorkspace(sampleWorkspace({ nodeId: 'n2', config: { ...cfg, cpus: 7 } }));
   await assert.rejects(reg.place({ ...SMALL, cpus: 3 }), capacityError('node_capacity'));
+});
+
+test('registry: place counts the reservation\'s earlier placements (batch) like stored ones', async (t) => {
+  const { reg, store } = await registry(t);
+  await reg.register(registration('n1'));
+  await reg.register(registration('n2'));
+  const cfg = { ...sampleWorkspace().config, cpus: 2, memory_mb: 1024, disk_size_mb: 1024 };
+  await store.insertWorkspace(sampleWorkspace({ nodeId: 'n1', config: cfg }));
+  assert.equal((await reg.place(SMALL)).id, 'n2', 'n2 is emptier');
+  const batch = [{ nodeId: 'n2', demand: { cpus: 4, memory_mb: 1024, disk_mb: 1024 } }, { nodeId: null, demand: { cpus: 8, memory_mb: 1, disk_mb: 1 } }];
+  assert.equal((await reg.place(SMALL, undefined, batch)).id, 'n1', 'the batch fills n2 more than n1\'s stored workspace');
+  const full = [{ nodeId: 'n1', demand: { cpus: 6, memory_mb: 1, disk_mb: 1 } }, { nodeId: 'n2', demand: { cpus: 8, memory_mb: 1, disk_mb: 1 } }];
+  await assert.rejects(reg.place(SMALL, undefined, full), capacityError('node_capacity'));
 });

@@ -155,7 +155,8 @@ export class NodeRegistry {
   /**
    * Idempotent. A new node is `ready`; a known one keeps its registration time and, when it
    * was draining, stays draining; a lost one is `ready` again with its workspaces
-   * (`readopted`: they still name it).
+   * (`readopted`: they still name it). The registration is taken as given: whoever reads it
+   * from the node (its registration path) checks the subnet (src/network/addresses.ts parseSubnet).
    */
   async register(reg: NodeRegistration): Promise<{ node: NodeRecord; readopted: boolean }> {
     const before = await this.store.getNode(reg.id);

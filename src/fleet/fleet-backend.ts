@@ -7,8 +7,8 @@
  *   reservation's earlier placements (`batch`); the address comes from the chosen node's
  *   registered subnet (`NodeRegistration.subnet`), free of every address `taken`.
  * - apply/observe: `assertReachable` first (a lost node → 503 `node_lost` without a
- *   network round trip), then one POST with a fresh `api` token bound to the node, the op
- *   and the workspace. The node's AppErrors come back with their code and details; no
+ *   network round trip), then one POST with a fresh `api` token bound to the node, the op,
+ *   the workspace and the body. The node's AppErrors come back with their code and details; no
  *   answer at all is 503 `node_lost` with `details.reason` `unreachable`
  *   (src/fleet/node-api-client.ts). `bringUp` stores the image the node pinned in `rec.imageId`.
  * - route: `via` is the node's relay (its registered address).
@@ -166,10 +166,11 @@ export class FleetBackend implements WorkspaceBackend {
       throw new AppError('server_error', `Workspace ${rec.id} is not placed on a node; a control replica cannot run it`);
     }
     const node = await this.reachableNode(rec);
-    const token = this.o.signer.sign(node.id, nodeApiTarget(op, rec.id), 'api');
+    const payload = Buffer.from(JSON.stringify({ record: rec, ...(source ? { source } : {}) }));
+    const token = this.o.signer.sign(node.id, nodeApiTarget(op, rec.id, payload), 'api');
     const timeoutMs = this.o.timeoutsMs?.[op] ?? DEFAULT_OP_TIMEOUTS_MS[op];
     try {
-      return await callNode({ nodeId: node.id, address: node.address, op, token, timeoutMs, body: { record: rec, ...(source ? { source } : {}) } });
+      return await callNode({ nodeId: node.id, address: node.address, op, token, timeoutMs, payload });
     } catch (err) {
       if (err instanceof AppError && err.code === 'node_lost') this.o.log?.('fleet: node did not answer', { node: node.id, op, workspace: rec.id });
       throw err;

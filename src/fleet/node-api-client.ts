@@ -1,6 +1,6 @@
 /**
  * A replica's client of one node's API (src/node/node-api.ts): one POST per operation, a
- * fresh single-use `api` token each, JSON both ways.
+ * fresh single-use `api` token each (bound to the op, the workspace and the body), JSON both ways.
  *
  * Outcomes:
  * - 200: the parsed `{ result, imageId? }`.
@@ -27,7 +27,8 @@ export interface NodeCall {
   address: string;
   op: NodeApiOp;
   token: string;
-  body: unknown;
+  /** The JSON body, exactly as the token's target hashed it. */
+  payload: Buffer;
   timeoutMs: number;
 }
 
@@ -55,7 +56,6 @@ export function unreachable(nodeId: string, why: string): AppError {
 export function callNode(c: NodeCall): Promise<NodeAnswer> {
   const at = splitAddress(c.address);
   if (!at) return Promise.reject(new AppError('server_error', `Node ${c.nodeId} registered an address that is not host:port`));
-  const payload = Buffer.from(JSON.stringify(c.body));
   return new Promise<{ status: number; text: string }>((resolve, reject) => {
     let settled = false;
     const fail = (why: string) => {
@@ -69,7 +69,7 @@ export function callNode(c: NodeCall): Promise<NodeAnswer> {
       host: at.host, port: at.port, method: 'POST', path: `${NODE_API_PREFIX}${c.op}`, agent: false,
       headers: {
         authorization: `${NODE_API_AUTH_SCHEME} ${c.token}`, 'content-type': 'application/json',
-        'content-length': payload.length, connection: 'close',
+        'content-length': c.payload.length, connection: 'close',
       },
     });
     const timer = setTimeout(() => fail(`no answer in ${c.timeoutMs} ms`), c.timeoutMs);
@@ -91,7 +91,7 @@ export function callNode(c: NodeCall): Promise<NodeAnswer> {
         resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') });
       });
     });
-    req.end(payload);
+    req.end(c.payload);
   }).then(({ status, text }) => answerOf(c.nodeId, status, text));
 }
 

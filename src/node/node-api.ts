@@ -11,12 +11,17 @@
  *
  * Authentication: `Authorization: Warren-Node <token>`, a node token (src/node/node-tokens.ts)
  * of purpose `api`, signed with the cluster key, for this node's id and the target
- * `api:<op>:<workspace id>` (nodeApiTarget): a token opens one op on one workspace on one
- * node, once (its nonce is claimed), before it expires. A node never trusts a caller by its
+ * `api:<op>:<workspace id>:<sha256 of the body, base64url>` (nodeApiTarget): a token
+ * authorizes one request — that op on that workspace with exactly that body — on one node,
+ * once (its nonce is claimed), before it expires. A node never trusts a caller by its
  * address. The workspace id is in the body, so the body (capped at 1 MiB) is read and
  * parsed before the token is checked; a request with no token at all is refused unread.
  * The record must name this node (`record.nodeId`): a replica never acts on another node's
  * workspace here by mistake.
+ *
+ * Apply ops on one workspace run one at a time on the node, in arrival order: a replica
+ * that gave up waiting (a timeout) and retries never runs a second boot beside the first.
+ * Observe ops (inspect, stats) do not wait for them.
  *
  * Answers (JSON):
  * - 200 `{ result, imageId? }`: `result` is the op's value (inspect: SandboxStatus, stats:
@@ -24,10 +29,11 @@
  * - an AppError: its registered status and `{ error: { code, message, details } }`, so the
  *   same code crosses the hop (FleetBackend rethrows it).
  * - token refusals: 401 `unauthorized` (none) / 403 `forbidden` (bad, expired, replayed,
- *   another node's, another op's or workspace's), `details.field` `authorization`; the
+ *   another purpose's, node's, op's, workspace's or body's), `details.field` `authorization`; the
  *   reason goes to the node's log only.
  * - anything else: 500 `server_error` with a fixed sentence (no path, errno or stack).
  */
+import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { AppError } from '../contract/errors.js';
@@ -49,10 +55,11 @@ export const NODE_API_OPS = [
 ] as const;
 export type NodeApiOp = (typeof NODE_API_OPS)[number];
 const OPS: ReadonlySet<string> = new Set(NODE_API_OPS);
+const OBSERVE: ReadonlySet<NodeApiOp> = new Set<NodeApiOp>(['inspect', 'stats']);
 
-/** The target an `api` token is bound to: one op on one workspace. */
-export function nodeApiTarget(op: NodeApiOp, workspaceId: string): string {
-  return `api:${op}:${workspaceId}`;
+/** The target an `api` token is bound to: one op on one workspace with one body (its exact bytes). */
+export function nodeApiTarget(op: NodeApiOp, workspaceId: string, body: Uint8Array | string): string {
+  return `api:${op}:${workspaceId}:${createHash('sha256').update(body).digest('base64url')}`;
 }
 
 /** Details of a token refusal (FleetBackend tells them from the backend's own errors by this field). */
@@ -63,7 +70,7 @@ export const AUTH_FIELD = 'authorization';
  * sandbox spec; everything else passes through as sent (the store's shape is the contract).
  */
 const recordSchema = z.looseObject({
-  id: z.string().min(1).max(100),
+  id: z.string().min(1).max(60), // the token's target (≤ 128 characters) holds it
   shortId: z.string().min(1).max(64),
   ip: z.string().min(1).max(64),
   image: z.string().max(1024),
@@ -96,12 +103,13 @@ interface Answer {
 /** The request handler (`(req, res) => void`) for the relay server's `onRequest` hook. */
 export function nodeApiHandler(o: NodeApiOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const nonces = o.nonces ?? new NonceCache();
+  const queue = new PerWorkspace();
   return (req, res) => {
-    handle(o, nonces, req).then((a) => send(req, res, a), (err: unknown) => send(req, res, errorAnswer(err, o)));
+    handle(o, nonces, queue, req).then((a) => send(req, res, a), (err: unknown) => send(req, res, errorAnswer(err, o)));
   };
 }
 
-async function handle(o: NodeApiOptions, nonces: NonceCache, req: IncomingMessage): Promise<Answer> {
+async function handle(o: NodeApiOptions, nonces: NonceCache, queue: PerWorkspace, req: IncomingMessage): Promise<Answer> {
   const path = (req.url ?? '').split('?')[0]!;
   if (!path.startsWith(NODE_API_PREFIX)) throw new AppError('not_found', 'No such node API route');
   const op = path.slice(NODE_API_PREFIX.length);
@@ -109,8 +117,8 @@ async function handle(o: NodeApiOptions, nonces: NonceCache, req: IncomingMessag
   if (req.method !== 'POST') throw new AppError('method_not_allowed', 'The node API takes POST only');
   const token = bearer(req.headers.authorization);
   if (token === null) throw new AppError('unauthorized', 'A node token is required', { field: AUTH_FIELD });
-  const { record, source } = await readBody(req, o.maxBodyBytes ?? NODE_API_MAX_BODY);
-  const verified = o.verifier.verify(token, { nodeId: o.nodeId, target: nodeApiTarget(op as NodeApiOp, record.id) });
+  const { raw, body: { record, source } } = await readBody(req, o.maxBodyBytes ?? NODE_API_MAX_BODY);
+  const verified = o.verifier.verify(token, { nodeId: o.nodeId, target: nodeApiTarget(op as NodeApiOp, record.id, raw) });
   const refused = !verified.ok ? verified.reason
     : verified.claims.purpose !== 'api' ? 'wrong_purpose'
       : !nonces.claim(verified.claims.nonce, verified.claims.expiresAt) ? 'replayed' : null;
@@ -121,7 +129,24 @@ async function handle(o: NodeApiOptions, nonces: NonceCache, req: IncomingMessag
   if (record.nodeId !== o.nodeId) {
     throw new AppError('bad_request', `Workspace ${record.id} is not placed on this node`, { field: 'record.nodeId' });
   }
-  return run(o.backend, op as NodeApiOp, record as unknown as WorkspaceRecord, source as ResolvedSource | undefined);
+  const apply = () => run(o.backend, op as NodeApiOp, record as unknown as WorkspaceRecord, source as ResolvedSource | undefined);
+  return OBSERVE.has(op as NodeApiOp) ? apply() : queue.run(record.id, apply);
+}
+
+/** Runs tasks with the same key one after another, in arrival order (a failure does not stop the next). */
+class PerWorkspace {
+  private readonly tails = new Map<string, Promise<unknown>>();
+
+  run<T>(key: string, task: () => Promise<T>): Promise<T> {
+    const prev = this.tails.get(key) ?? Promise.resolve();
+    const next = prev.then(task, task);
+    const tail = next.catch(() => undefined);
+    this.tails.set(key, tail);
+    void tail.then(() => {
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    });
+    return next;
+  }
 }
 
 function bearer(header: string | undefined): string | null {
@@ -131,7 +156,7 @@ function bearer(header: string | undefined): string | null {
   return token === '' ? null : token;
 }
 
-async function readBody(req: IncomingMessage, limit: number): Promise<z.infer<typeof bodySchema>> {
+async function readBody(req: IncomingMessage, limit: number): Promise<{ raw: Buffer; body: z.infer<typeof bodySchema> }> {
   const raw = await readCapped(requestChunks(req), req.headers['content-length'], limit);
   let json: unknown;
   try {
@@ -144,7 +169,7 @@ async function readBody(req: IncomingMessage, limit: number): Promise<z.infer<ty
     const issue = parsed.error.issues[0];
     throw new AppError('validation_error', 'The body is not a node API request', { field: issue ? issue.path.join('.') : 'body' });
   }
-  return parsed.data;
+  return { raw, body: parsed.data };
 }
 
 /** Runs one op on the local backend. */

@@ -27,9 +27,10 @@ export interface NodeRegistration {
   address: string;
   /**
    * The node's sandbox subnet (CIDR, e.g. `10.214.0.0/24`): a control replica gives new
-   * workspaces placed here an address in it (FleetBackend.allocateAddress). Nodes of one
-   * fleet have disjoint subnets. Empty for a node registered before migration 13 until it
-   * registers again.
+   * workspaces placed here an address in it (FleetBackend.allocateAddress). Subnets of
+   * different nodes may overlap: addresses are unique across the fleet (the store's unique
+   * `ip`), so a shared range is split between them. Empty for a node registered before
+   * migration 13 until it registers again.
    */
   subnet: string;
   capacity: NodeCapacity;

@@ -39,7 +39,7 @@ test('registered nodes: list and one node with state, heartbeat, capacity and wh
   const one = await w.request('GET', '/nodes/n-a');
   assert.equal(one.status, 200);
   const n = one.body.node;
-  assert.deepEqual([n.name, n.address, n.labels, n.version, n.capacity], ['host-n-a', '127.0.0.1:7443', { zone: 'z1' }, '0.1.0', registration('n-a').capacity]);
+  assert.deepEqual([n.name, n.address, n.subnet, n.labels, n.version, n.capacity], ['host-n-a', '127.0.0.1:7443', '10.214.0.0/24', { zone: 'z1' }, '0.1.0', registration('n-a').capacity]);
   assert.deepEqual([n.allocated.cpus, n.allocated.memory_mb, n.allocated.workspaces], [2, 1024, 1]);
   assert.ok(n.heartbeat_age_ms >= 2_000 && n.heartbeat_age_ms < 60_000, String(n.heartbeat_age_ms));
   assert.equal(typeof n.registered_at, 'string');

@@ -3,9 +3,9 @@
  * (its own data dir, bridge and subnet on this host's loopback) and one `warren control`.
  * The official client creates a workspace through control; it is placed on the node (the
  * record names the node's id), and exec and a file write/read work through control's
- * gateway (the node's relay); stop and start go through the node API; `warren nodes` lists
- * the node ready with the workspace allocated. A node marked lost answers 503 `node_lost`
- * at the gateway; its next heartbeat is refused, it registers again and the same workspace
+ * gateway (the node's relay), an exposed port through control's edge; stop and start go
+ * through the node API; `warren nodes` lists the node ready with the workspace allocated.
+ * A node marked lost answers 503 `node_lost` at the gateway; its next heartbeat is refused, it registers again and the same workspace
  * (re-adopted, not recreated) answers exec again. Everything is purged after, even on failure.
  */
 import { after, before, describe, test } from 'node:test';
@@ -19,6 +19,9 @@ import { ADMIN, CLI, type TestServer } from '../support/warren.js';
 import { TEST_IMAGES_DIR, ensureTestImages } from '../support/images.js';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { adminClient, openRuntime, until, waitForStatus, type Client } from '../support/workspaces.js';
+
+const APP_PORT = 18000 + Math.floor(Math.random() * 1000);
+const APP = `require('http').createServer((q, r) => r.end('node-app ' + q.url)).listen(Number(process.argv[1]), '0.0.0.0');`;
 
 const ENV = {
   ...process.env, WARREN_ADMIN_CLIENT_ID: ADMIN.clientId, WARREN_ADMIN_CLIENT_SECRET: ADMIN.clientSecret,
@@ -109,13 +112,16 @@ describe('warren node and warren control', () => {
     await pgs?.stop();
   });
 
-  test('the node registered and prints its id; control serves the API with no bridge of its own', async () => {
+  test('the node registered and prints its id; control serves the API with no host of its own and leads', async () => {
     assert.equal(node!.ready.nodeId, 'node-e2e');
     const rows = await pgs.query<{ id: string; state: string; subnet: string; address: string }>(dbUrl,
       'SELECT id, state, subnet, address FROM nodes');
     assert.deepEqual(rows.map((r) => [r.id, r.state, r.subnet]), [['node-e2e', 'ready', subnet]]);
     assert.equal(rows[0]!.address, `127.0.0.1:${node!.ready.relayPort}`);
     assert.equal(control!.logs.some((l) => l.includes('"bridge ready"') || l.includes('storage ready')), false, 'control prepares no host');
+    // The node started first but never campaigns: the control replica leads (it runs the schedulers).
+    const [leader] = await pgs.query<{ holder: string | null }>(dbUrl, 'SELECT holder FROM warren_coord_leader');
+    assert.equal(leader?.holder, control!.ready.replica);
   });
 
   test('a workspace made through control runs on the node: exec, files, stop/start through the relay', async () => {
@@ -136,6 +142,16 @@ describe('warren node and warren control', () => {
     // Control reached the agent through the node's relay: its pooled tunnel is open now.
     const tunnels = spawnSync('ss', ['-Htn', 'state', 'established', `( dport = :${node!.ready.relayPort} )`], { encoding: 'utf8' });
     assert.ok(tunnels.stdout.trim().split('\n').filter(Boolean).length > 0, `no connection to the relay: ${tunnels.stdout}${tunnels.stderr}`);
+
+    // An exposed port through control's edge: the node's firewall opens it (routes.changed), the edge relays.
+    const started = await rt.exec.run(['sh', '-c', `node -e "$0" ${APP_PORT} > /tmp/app.log 2>&1 &`, APP], { execMode: 'direct' });
+    assert.equal(started.exit_code, 0, JSON.stringify(started));
+    const exposed = (await client.workspaces.publicAccess.expose(ws.id, { port: APP_PORT, label: 'node app' })) as any;
+    const viaEdge = await until('the app through control\'s edge', async () => {
+      const res = await fetch(`${server.url}/p/${exposed.hash}/hi`);
+      return res.status === 200 && res.text();
+    });
+    assert.equal(viaEdge, 'node-app /hi');
 
     await client.workspaces.stop(ws.id);
     assert.equal((await client.workspaces.get(ws.id)).status, 'stopped');
