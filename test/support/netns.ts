@@ -20,7 +20,7 @@
  * registered with `own()` (latest first: node daemons are stopped and purged inside),
  * then removes the mount namespace, the network namespace (its bridges and nft tables go
  * with it), the veth and the temporary directory; so does the process exit hook after a
- * failure. Nothing it did not create is touched.
+ * failure, and after SIGINT, SIGTERM or SIGHUP (made an exit). Nothing it did not create is touched.
  */
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -92,6 +92,21 @@ async function makeMountNamespace(netns: string, dir: string, file: string): Pro
   await run('nsenter', [`--net=/run/netns/${netns}`, '--', 'unshare', `--mount=${file}`, '--propagation', 'unchanged', '--', 'sh', '-c', script]);
 }
 
+/**
+ * A test process ended by a signal (the runner's timeout, Ctrl-C) runs no 'exit' hooks, and
+ * a node's sandboxes would outlive it. Turn those signals into an exit (which runs every
+ * hook: these namespaces', the nodes' purges, PostgreSQL's) unless something else handles them.
+ */
+let signalsHandled = false;
+function exitOnSignals(): void {
+  if (signalsHandled) return;
+  signalsHandled = true;
+  const codes: Array<[NodeJS.Signals, number]> = [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]];
+  for (const [signal, code] of codes) {
+    if (process.listenerCount(signal) === 0) process.once(signal, () => process.exit(code));
+  }
+}
+
 /** Namespace `i` (0–9) of this test process. */
 export async function startNodeNamespace(i: number): Promise<NodeNamespace> {
   if (!Number.isInteger(i) || i < 0 || i > 9) throw new Error(`test netns: index ${i} is not 0–9`);
@@ -121,6 +136,7 @@ export async function startNodeNamespace(i: number): Promise<NodeNamespace> {
     rmSync(dir, { recursive: true, force: true });
   };
   process.once('exit', cleanup);
+  exitOnSignals();
 
   const enter = (argv: readonly string[]) =>
     ['nsenter', `--net=/run/netns/${name}`, `--mount=${mountNs}`, `--wd=${ROOT}`, '--', ...argv];
