@@ -207,7 +207,10 @@ export interface ReplicaOptions {
 export interface Replica {
   url: string;
   port: number;
+  /** Its SSH jump host's port on 127.0.0.1. */
   sshPort: number;
+  /** The preset admin API key (WARREN_ADMIN_CLIENT_ID / _SECRET), the same on every replica. */
+  readonly admin: { clientId: string; clientSecret: string };
   readonly dataDir: string;
   readonly logs: string[];
   proc: ChildProcess;
@@ -252,7 +255,7 @@ export async function startReplica(opts: ReplicaOptions): Promise<Replica> {
     replica.url = `http://127.0.0.1:${replica.port}`;
   };
   const replica: Replica = {
-    url: '', port: opts.port ?? 0, sshPort: await freePort(), dataDir, logs, proc: null as unknown as ChildProcess,
+    url: '', port: opts.port ?? 0, sshPort: await freePort(), admin: ADMIN, dataDir, logs, proc: null as unknown as ChildProcess,
     kill: (signal = 'SIGKILL') => endProcess(replica.proc, signal),
     restart: launch,
     async stop() {
