@@ -4,7 +4,8 @@
  * `ip` and in /sys/class/net), reaches the host's PostgreSQL on its /30 and nothing of the
  * other namespace; a spawned command's PID is its own and runs inside; mounts made inside
  * stay inside, except sandbox namespaces under /run/netns; and `stop()` removes every
- * object, running the cleanups registered inside first.
+ * object, running the cleanups registered inside first. A fleet whose node cannot start
+ * fails with the node's output and leaves nothing.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,6 +14,8 @@ import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { startNodeNamespace, type NodeNamespace } from './netns.js';
 import { postgresAvailable, startPostgres, withHost, type TestPostgres } from './postgres.js';
+import { fleetRolesAvailable, startFleet } from './fleet.js';
+import { tmpdir } from 'node:os';
 
 const hostLinks = () => readdirSync('/sys/class/net');
 const netnsInode = (name: string) => statSync(`/run/netns/${name}`).ino;
@@ -94,4 +97,21 @@ test('two node namespaces: own links, PostgreSQL on the veth, no way across, eve
     assert.equal(existsSync(mountNs), false, 'the mount namespace and its directory removed');
   }
   assert.equal(readFileSync('/proc/self/mountinfo', 'utf8').includes(names[0]![2]), false, 'no mount left');
+});
+
+test('a node that cannot start fails startFleet with its output, and nothing of the fleet is left', {
+  skip: !postgresAvailable() ? 'PostgreSQL 15 is not installed (scripts/setup.sh --tests)'
+    : !fleetRolesAvailable() ? 'this build has no `warren node` / `warren control` (npm run build)' : false,
+}, async () => {
+  const before = new Set(readdirSync('/run/netns'));
+  const err = await startFleet({ nodes: 2, replicas: 1, node: (i) => (i === 1 ? { capacity: { cpus: -1 } } : {}) })
+    .then(() => null, (e: unknown) => e as Error);
+  assert.ok(err, 'startFleet refused');
+  assert.match(err.message, /warren node in wfl\d+n1 exited/);
+  assert.match(err.message, /capacity-cpus/, "the node's own words are in the error");
+  const mine = readdirSync('/run/netns').filter((n) => !before.has(n) && n.startsWith(`wfl${process.pid}n`));
+  assert.deepEqual(mine, [], 'the namespaces are gone');
+  assert.equal(hostLinks().some((l) => l.startsWith(`wfh${process.pid}n`)), false, 'the veths are gone');
+  assert.equal(readdirSync(tmpdir()).some((d) => d.startsWith(`warren-fleet-${process.pid}n`) || d.startsWith(`warren-fleet-node-wfl${process.pid}n`)), false,
+    'the temporary directories are gone');
 });
