@@ -6,10 +6,11 @@
  * The official client creates 6 workspaces, 3 through each replica; each node takes at
  * most 4, so they land on both. Exec and a file write/read reach a workspace on each node
  * through either replica. SIGKILL of one node: its workspaces answer 503 `node_lost`
- * through the gateway once the leader has seen it silent for WARREN_NODE_LOST_AFTER_MS,
- * while their sandboxes keep running (a loop inside keeps writing); after the node starts
+ * through the gateway (all of them, through both replicas) once the leader has seen it
+ * silent for WARREN_NODE_LOST_AFTER_MS, while their sandboxes keep running (their agents
+ * answer inside the namespace; a loop inside one keeps writing); after the node starts
  * again the same workspaces (same ids, same node, the file written before still there, the
- * loop never stopped) answer exec again: adopted, not recreated.
+ * loop never stopped) all answer exec again: adopted, not recreated.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -122,7 +123,15 @@ describe('a fleet: two nodes in their own namespaces, two control replicas, one 
     const loop = 'nohup sh -c "while true; do date +%s >> /root/fleet/ticks; sleep 1; done" >/dev/null 2>&1 &';
     assert.equal((await viaA.exec.run(['sh', '-c', loop])).exit_code, 0);
     await new Promise((r) => setTimeout(r, 1500));
-    const record = (await fleet.pg.query<{ ip: string }>(fleet.databaseUrl, 'SELECT ip FROM workspaces WHERE id = $1', [id]))[0]!;
+    // Every workspace of the node, with a runtime token: all of them must be lost and come back.
+    const onNode = new Map<string, string>([[id, token]]);
+    for (const [other, n] of placed) {
+      if (n !== 'fleet-1' || other === id) continue;
+      await clients[1]!.workspaces.network.update(other, { public_access: true });
+      onNode.set(other, (await clients[1]!.workspaces.apiAccess.enable(other)).token!);
+    }
+    const addresses = await fleet.pg.query<{ ip: string }>(fleet.databaseUrl, "SELECT ip FROM workspaces WHERE node_id = 'fleet-1'");
+    assert.equal(addresses.length, onNode.size);
 
     await node.kill('SIGKILL');
     const killedAt = Date.now();
@@ -138,12 +147,18 @@ describe('a fleet: two nodes in their own namespaces, two control replicas, one 
     t.diagnostic(`node_lost ${lostMs} ms after SIGKILL; answers before: ${[...new Set(refusals)].join(', ')}`);
     const viaA503: any = await viaA.exec.run(['true']).then(() => null, (e: unknown) => e);
     assert.equal(viaA503?.code, 'node_lost', 'the other replica answers the same');
+    for (const [other, otherToken] of onNode) {
+      const err: any = await runtimeOn(fleet.replicas[0]!, otherToken).exec.run(['true']).then(() => null, (e: unknown) => e);
+      assert.equal(`${err?.status} ${err?.code}`, '503 node_lost', `workspace ${other} of the lost node`);
+    }
     const other = probe.get('fleet-0')!;
     assert.equal((await runtimeOn(fleet.replicas[0]!, other.token).exec.run(['true'])).exit_code, 0, 'the other node is unaffected');
 
-    // The sandbox is still running on the node's host: its agent answers inside the namespace.
-    const probeAgent = `require('net').connect(${AGENT_PORT}, ${JSON.stringify(record.ip)}).on('connect', () => process.exit(0)).on('error', () => process.exit(1))`;
-    await node.ns.exec([process.execPath, '-e', probeAgent], { timeoutMs: 10_000 });
+    // The sandboxes still run on the node's host: their agents answer inside the namespace.
+    for (const { ip } of addresses) {
+      const probeAgent = `require('net').connect(${AGENT_PORT}, ${JSON.stringify(ip)}).on('connect', () => process.exit(0)).on('error', () => process.exit(1))`;
+      await node.ns.exec([process.execPath, '-e', probeAgent], { timeoutMs: 10_000 });
+    }
 
     await node.restart();
     const restartedAt = Date.now();
@@ -153,6 +168,13 @@ describe('a fleet: two nodes in their own namespaces, two control replicas, one 
     }, 60_000);
     t.diagnostic(`exec answered ${Date.now() - restartedAt} ms after the node was ready again`);
     assert.equal(again.stdout, 'written on fleet-1 through A\n', 'the file written before is there');
+    for (const [other, otherToken] of onNode) {
+      const r = await until(`exec in ${other} after the node returned`, async () => {
+        const x = await runtimeOn(fleet.replicas[0]!, otherToken).exec.run(['true']);
+        return x.exit_code === 0 && x;
+      }, 30_000);
+      assert.equal(r.exit_code, 0);
+    }
     const rows = await fleet.pg.query<{ id: string; node_id: string }>(fleet.databaseUrl, 'SELECT id, node_id FROM workspaces');
     assert.deepEqual(new Map(rows.map((r) => [r.id, r.node_id])), placed, 'the same workspaces on the same nodes');
     const ticks = (await viaA.exec.run(['cat', '/root/fleet/ticks'])).stdout!.trim().split('\n').map(Number);
