@@ -7,9 +7,14 @@
  *
  * Durability is traded for speed (fsync off, no full-page writes): these clusters only
  * live as long as a test file. `createDatabase()` gives each test a database of its own.
+ *
+ * `listenAddresses` (test/support/fleet.ts) adds host addresses to listen on besides loopback —
+ * the host ends of the veths that join node namespaces to this host — and `trustNetworks`
+ * trusts those networks in pg_hba, so a node daemon inside its namespace reaches the database.
+ * Those addresses must exist before the server starts (it binds them at start-up).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chownSync, mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { appendFileSync, chownSync, mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,10 +69,16 @@ function initCluster(dir: string): void {
   if (r.status !== 0) throw new Error(`test postgres: initdb failed: ${r.stderr}`);
 }
 
+/** pg_hba lines trusting `networks` (initdb's file already trusts loopback). */
+function trustNetworks(dir: string, networks: readonly string[]): void {
+  if (networks.length === 0) return;
+  appendFileSync(join(dir, 'data', 'pg_hba.conf'), networks.map((n) => `host all all ${n} trust\n`).join(''));
+}
+
 /** The postmaster itself is the child (no runuser in between), so its PID is the one to signal. */
-function spawnServer(dir: string, port: number): ChildProcess {
+function spawnServer(dir: string, port: number, listen: readonly string[]): ChildProcess {
   const args = ['-D', join(dir, 'data'), '-p', String(port),
-    '-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${dir}`, '-c', 'fsync=off',
+    '-c', `listen_addresses=${listen.join(',')}`, '-c', `unix_socket_directories=${dir}`, '-c', 'fsync=off',
     '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200',
     '-c', 'shared_buffers=32MB', '-c', 'logging_collector=off'];
   const child = spawn(join(BIN, 'postgres'), args, { stdio: ['ignore', 'ignore', 'pipe'], cwd: dir, ...postgresUser() });
@@ -117,7 +128,28 @@ async function exited(child: ChildProcess, ms: number): Promise<void> {
   });
 }
 
-export async function startPostgres(): Promise<TestPostgres> {
+export interface PostgresOptions {
+  /** Extra addresses to listen on (IPv4, already configured on this host). */
+  listenAddresses?: readonly string[];
+  /** Networks (CIDR) whose clients are trusted, like loopback is. */
+  trustNetworks?: readonly string[];
+}
+
+const IPV4 = /^(\d{1,3}\.){3}\d{1,3}$/;
+const CIDR4 = /^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/;
+
+/** `postgres://…@host:port/db` of `url` with another host: how a node in a namespace names this server. */
+export function withHost(url: string, host: string): string {
+  const u = new URL(url);
+  u.hostname = host;
+  return u.toString();
+}
+
+export async function startPostgres(opts: PostgresOptions = {}): Promise<TestPostgres> {
+  const listen = ['127.0.0.1', ...(opts.listenAddresses ?? [])];
+  const trust = opts.trustNetworks ?? [];
+  for (const a of listen) if (!IPV4.test(a)) throw new Error(`test postgres: not an IPv4 address: ${a}`);
+  for (const n of trust) if (!CIDR4.test(n)) throw new Error(`test postgres: not an IPv4 network: ${n}`);
   const dir = mkdtempSync(join(tmpdir(), 'warren-pg-'));
   const user = postgresUser();
   chownSync(dir, user.uid, user.gid);
@@ -130,10 +162,13 @@ export async function startPostgres(): Promise<TestPostgres> {
   process.once('exit', onExit);
   try {
     initCluster(dir);
+    trustNetworks(dir, trust);
     const port = await freePort();
     const adminUrl = `postgres://${SUPERUSER}@127.0.0.1:${port}/postgres`;
-    child = spawnServer(dir, port);
+    child = spawnServer(dir, port, listen);
     await waitReady(adminUrl, child);
+    // The server only warns when it cannot bind an address: check each one answers.
+    for (const a of listen.slice(1)) await waitReady(withHost(adminUrl, a), child);
     let counter = 0;
     const query = async <R extends pg.QueryResultRow>(url: string, sql: string, params: unknown[] = []): Promise<R[]> => {
       const c = new pg.Client({ connectionString: url });
@@ -157,7 +192,7 @@ export async function startPostgres(): Promise<TestPostgres> {
       },
       async restart() {
         if (child) await exited(child, 5_000);
-        child = spawnServer(dir, port);
+        child = spawnServer(dir, port, listen);
         await waitReady(adminUrl, child);
       },
       async stop() {
