@@ -81,7 +81,7 @@ export async function startControl(given: WarrenConfig, log: Logger): Promise<Ru
   });
   const network = hostlessNetwork(cfg);
   const d = (domain = await buildDomain({
-    cfg, log, store, setRecordListener, signingKey, backend, relays, images, imagesPort: imagesPort(images), metrics,
+    cfg, log, store, setRecordListener, signingKey, backend, relays, sshOnNode: (rec) => backend.syncSsh(rec), images, imagesPort: imagesPort(images), metrics,
     network, host: await probeHost(cfg.dataDir), probe: probeAgent, coordination,
     workspacesDir: join(cfg.dataDir, 'workspaces'), runtimeDir: join(cfg.dataDir, 'runtime'),
   }));

@@ -81,6 +81,8 @@ export interface DomainInput {
   localNodeId?: string;
   /** Tunnels to the node relays (with `backend`): the jump host reaches other nodes' sandboxes through them. */
   relays?: Relays;
+  /** With `backend`: how a running workspace's agent on a node is told its SSH settings (the node API). */
+  sshOnNode?: (rec: WorkspaceRecord) => Promise<void>;
   /** The storage pool's directory of workspaces. */
   workspacesDir: string;
   images: ImageStore;
@@ -194,6 +196,7 @@ export async function buildDomain(i: DomainInput) {
     cfg: cfg.ssh, dataDir: cfg.dataDir, store, workspaces, workspacesDir: i.workspacesDir, log,
     activity: (id) => lifecycle.activity.begin(id), wake: (id) => lifecycle.idle.wake(id),
     via: (rec) => orchestrator.via(rec), ...(i.relays ? { relays: i.relays } : {}),
+    ...(i.sshOnNode ? { applyOnNode: i.sshOnNode } : {}),
     ...(i.sshBundle !== undefined ? { bundle: i.sshBundle } : {}),
     ...(cfg.databaseUrl ? { sharedHostKey: () => sharedText(store, SECRET_SETTINGS.sshJumpHostKey, () => generateHostKey().private, isLoadableHostKey) } : {}),
   });

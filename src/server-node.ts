@@ -95,7 +95,7 @@ export async function startNode(given: WarrenConfig, log: Logger): Promise<Runni
       if (!row || row.state !== 'running') return false;
       return (await store.getWorkspace(row.id))?.nodeId === nodeId;
     },
-    onRequest: nodeApiHandler({ nodeId, verifier, backend: d.orchestrator, log: relayLog }),
+    onRequest: nodeApiHandler({ nodeId, verifier, backend: d.orchestrator, syncSsh: (id) => d.ssh.service.apply(id), log: relayLog }),
   });
   const relayPort = await relay.listen(cfg.node.relayPort, cfg.node.relayHost);
   const address = cfg.node.advertise ?? `${cfg.node.relayHost.includes(':') ? `[${cfg.node.relayHost}]` : cfg.node.relayHost}:${relayPort}`;

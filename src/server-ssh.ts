@@ -51,6 +51,8 @@ export interface SshPlaneInput {
   via?: (rec: WorkspaceRecord) => Promise<RelayVia | undefined>;
   /** Tunnels to node relays, for workspaces with `via`. */
   relays?: Relays;
+  /** How a running workspace's agent learns its SSH settings on a node (SshDeps `applyOnNode`); absent: directly. */
+  applyOnNode?: (rec: WorkspaceRecord) => Promise<void>;
 }
 
 export interface SshPlane {
@@ -79,6 +81,7 @@ export async function createSshPlane(i: SshPlaneInput): Promise<SshPlane> {
     supported: () => bundle !== null && (jump?.listeningPort ?? 0) > 0,
     disconnect: (id) => jump?.disconnectWorkspace(id),
     ...(i.via ? { via: i.via } : {}),
+    ...(i.applyOnNode ? { applyOnNode: i.applyOnNode } : {}),
   });
   if (i.cfg.port !== 0) {
     jump = new JumpHost({

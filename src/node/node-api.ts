@@ -45,7 +45,7 @@ export const NODE_API_MAX_BODY = 1024 * 1024;
 
 export const NODE_API_OPS = [
   'bring-up', 'bring-down', 'pause', 'resume', 'destroy', 'destroy-sandbox',
-  'update-resources', 'sync-agent-token', 'inspect', 'stats',
+  'update-resources', 'sync-agent-token', 'sync-ssh', 'inspect', 'stats',
 ] as const;
 export type NodeApiOp = (typeof NODE_API_OPS)[number];
 const OPS: ReadonlySet<string> = new Set(NODE_API_OPS);
@@ -82,6 +82,11 @@ export interface NodeApiOptions {
   verifier: NodeTokenVerifier;
   /** The node's local backend (the Orchestrator). */
   backend: WorkspaceBackend;
+  /**
+   * `sync-ssh`: tells the workspace's agent its SSH settings as the store holds them (the
+   * replica stored them first; nothing secret is in the request). Absent: 501.
+   */
+  syncSsh?: (workspaceId: string) => Promise<void>;
   /** Single-use store for token nonces (default: a fresh one for this handler). */
   nonces?: NonceCache;
   maxBodyBytes?: number;
@@ -121,7 +126,12 @@ async function handle(o: NodeApiOptions, nonces: NonceCache, req: IncomingMessag
   if (record.nodeId !== o.nodeId) {
     throw new AppError('bad_request', `Workspace ${record.id} is not placed on this node`, { field: 'record.nodeId' });
   }
-  return run(o.backend, op as NodeApiOp, record as unknown as WorkspaceRecord, source as ResolvedSource | undefined);
+  if (op === 'sync-ssh') {
+    if (!o.syncSsh) throw new AppError('not_implemented', 'This node cannot apply SSH settings', { field: 'op' });
+    await o.syncSsh(record.id);
+    return { status: 200, body: { result: null } };
+  }
+  return run(o.backend, op as Exclude<NodeApiOp, 'sync-ssh'>, record as unknown as WorkspaceRecord, source as ResolvedSource | undefined);
 }
 
 function bearer(header: string | undefined): string | null {
@@ -148,7 +158,7 @@ async function readBody(req: IncomingMessage, limit: number): Promise<z.infer<ty
 }
 
 /** Runs one op on the local backend. */
-async function run(b: WorkspaceBackend, op: NodeApiOp, rec: WorkspaceRecord, source?: ResolvedSource): Promise<Answer> {
+async function run(b: WorkspaceBackend, op: Exclude<NodeApiOp, 'sync-ssh'>, rec: WorkspaceRecord, source?: ResolvedSource): Promise<Answer> {
   const ok = (result: unknown = null, extra: Record<string, unknown> = {}): Answer => ({ status: 200, body: { result, ...extra } });
   switch (op) {
     case 'bring-up':
