@@ -46,7 +46,7 @@ const clientOf = (r: Replica): Client => new Oblien({ clientId: ADMIN.clientId, 
 /** curl from inside a workspace: the body on success, `curl:<exit code>` on failure. */
 async function curl(rt: Rt, url: string, headers: string[] = []): Promise<string> {
   const res = await rt.exec.run(['curl', '-sS', '--max-time', '2', ...headers.flatMap((h) => ['-H', h]), url]);
-  return res.exit_code === 0 ? res.stdout.trim() : `curl:${res.exit_code}`;
+  return res.exit_code === 0 ? (res.stdout ?? '').trim() : `curl:${res.exit_code}`;
 }
 
 /** Whether a TCP connect from inside the workspace to ip:port succeeds within 2 s (node's net, no HTTP needed). */
@@ -144,7 +144,9 @@ describe('a fleet: every way in reaches both nodes; the network checks hold on n
   async function runtime(id: string, r: Replica = fleet.replicas[0]!): Promise<Rt> {
     if (!tokens.has(id)) {
       await clients[0]!.workspaces.network.update(id, { public_access: true });
-      tokens.set(id, (await clients[0]!.workspaces.apiAccess.enable(id)).token);
+      const { token } = await clients[0]!.workspaces.apiAccess.enable(id);
+      assert.ok(token, 'a runtime token');
+      tokens.set(id, token);
     }
     return new Runtime({ token: tokens.get(id)!, baseUrl: r.url });
   }
@@ -170,7 +172,7 @@ describe('a fleet: every way in reaches both nodes; the network checks hold on n
       const nodes = (res.body.nodes as any[]).sort((a, b) => a.id.localeCompare(b.id));
       assert.deepEqual(nodes.map((n) => [n.id, n.state, n.allocated.workspaces]), NODE_IDS.map((n, i) => [n, 'ready', counts[i]]));
       for (const n of nodes) {
-        for (const [k, cap] of [['cpus', 'cpus'], ['memory_mb', 'memory_mb'], ['disk_mb', 'disk_mb'], ['workspaces', 'max_workspaces']]) {
+        for (const [k, cap] of [['cpus', 'cpus'], ['memory_mb', 'memory_mb'], ['disk_mb', 'disk_mb'], ['workspaces', 'max_workspaces']] as const) {
           assert.ok(n.allocated[k] <= n.capacity[cap], `${n.id}: ${k} ${n.allocated[k]} above its capacity ${n.capacity[cap]}`);
         }
       }
@@ -181,7 +183,7 @@ describe('a fleet: every way in reaches both nodes; the network checks hold on n
     for (const nodeId of NODE_IDS) {
       const id = onNode(nodeId)[0]!;
       const rt0 = await runtime(id);
-      const hostname = (await rt0.exec.run(['hostname'])).stdout.trim();
+      const hostname = ((await rt0.exec.run(['hostname'])).stdout ?? '').trim();
       await rt0.files.write({ fullPath: '/root/reach.txt', content: `marker of ${nodeId}\n` });
       const started = await rt0.exec.run(['sh', '-c', `node -e "$0" ${APP_PORT} ${nodeId} > /tmp/app.log 2>&1 &`, APP], { execMode: 'direct' });
       assert.equal(started.exit_code, 0, JSON.stringify(started));
