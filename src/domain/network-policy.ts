@@ -3,7 +3,9 @@
  * the policy sync (src/network/sync.ts) before a change is answered. Private links are resolved from
  * workspace ids to their addresses; only ids that resolve to an existing workspace
  * (other than the target itself) are kept, as the seed says. A deleted workspace
- * leaves every link that named it. Outbound IPs come from the operator's pool.
+ * leaves every link that named it. A link to a workspace on another node is refused with
+ * 409 `cross_node_link` (no cross-node overlay yet: the node's firewall only knows its own
+ * bridge). Outbound IPs come from the operator's pool.
  */
 import { AppError } from '../contract/errors.js';
 import { applyNetworkPatch, replacementBase, type NetworkPatch } from '../contract/network.js';
@@ -40,27 +42,28 @@ export class NetworkPolicies {
   constructor(private readonly d: NetworkPoliciesDeps) {}
 
   async resolveLinks(ids: string[], selfId?: string): Promise<PrivateLinkView[]> {
-    const out: PrivateLinkView[] = [];
+    return (await this.linkedRecords(ids, selfId)).map((rec) => {
+      const look = this.d.imageLook(rec.image);
+      return { id: rec.id, ip: rec.ip, name: rec.name, image_logo: look.logo, image_color: look.color };
+    });
+  }
+
+  /** The existing workspaces `ids` name, once each, `selfId` left out. */
+  private async linkedRecords(ids: string[], selfId?: string): Promise<WorkspaceRecord[]> {
+    const out: WorkspaceRecord[] = [];
     for (const id of ids) {
       const rec = await this.d.store.findWorkspace(id);
       if (!rec || rec.id === selfId || out.some((l) => l.id === rec.id)) continue;
-      const look = this.d.imageLook(rec.image);
-      out.push({ id: rec.id, ip: rec.ip, name: rec.name, image_logo: look.logo, image_color: look.color });
+      out.push(rec);
     }
     return out;
   }
 
-  /**
-   * The ids of the link targets that exist; 409 cross_node_link when one runs on another node
-   * than `rec` (links are enforced by one node's bridge and firewall; no cross-node overlay yet).
-   */
-  private async linkableIds(rec: WorkspaceRecord, ids: string[]): Promise<string[]> {
-    const links = await this.resolveLinks(ids, rec.id);
-    for (const link of links) {
-      const target = await this.d.store.getWorkspace(link.id);
-      if (target) checkSameNode(rec, target);
-    }
-    return links.map((l) => l.id);
+  /** The ids a patch's links resolve to; 409 cross_node_link for one on another node than `rec`. */
+  private async linkIds(rec: WorkspaceRecord, ids: string[]): Promise<string[]> {
+    const linked = await this.linkedRecords(ids, rec.id);
+    for (const other of linked) checkSameNode(rec, other);
+    return linked.map((l) => l.id);
   }
 
   /** PATCH (partial) or PUT (replace); resolves once the kernel enforces the result. */
@@ -69,7 +72,7 @@ export class NetworkPolicies {
     const saved = await this.d.workspaces.withLock(id, async () => {
       const rec = await this.d.workspaces.get(id);
       const resolved = patch.private_link_ids
-        ? { ...patch, private_link_ids: await this.linkableIds(rec, patch.private_link_ids) }
+        ? { ...patch, private_link_ids: await this.linkIds(rec, patch.private_link_ids) }
         : patch;
       const base = replace ? replacementBase(rec.network) : rec.network;
       const network = applyNetworkPatch(base, resolved);

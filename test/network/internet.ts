@@ -6,6 +6,10 @@
  * server listens on the link address. Warren's upstream is pointed at the veth, so
  * workspace traffic "leaves the host" into this namespace and nowhere else; the
  * host's own routes are never touched (only the connected /30 appears).
+ *
+ * `new FakeInternet({ inside: <netns> })` attaches it to another namespace instead of the
+ * host (the fleet tests: an internet of one node's namespace): the near end of the veth,
+ * its addresses and the upstream device then exist in that namespace only.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -37,8 +41,11 @@ export class FakeInternet {
   /** Extra host addresses on the link, usable as outbound IPs. */
   readonly poolIps: string[];
   private readonly children = new Set<ChildProcess>();
+  /** `ip` arguments that address the near end's namespace (none: the host's). */
+  private readonly near: string[];
 
-  constructor() {
+  constructor(opts: { inside?: string } = {}) {
+    this.near = opts.inside ? ['-n', opts.inside] : [];
     const n = 1 + Math.floor(Math.random() * 250);
     this.hostIp = `198.18.${n}.1`;
     this.farIp = `198.18.${n}.2`;
@@ -52,10 +59,10 @@ export class FakeInternet {
 
   async setUp(): Promise<void> {
     await run('ip', ['netns', 'add', this.netns]);
-    await run('ip', ['link', 'add', this.hostIf, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', this.netns]);
-    await run('ip', ['addr', 'add', `${this.hostIp}/30`, 'dev', this.hostIf]);
-    for (const ip of this.poolIps) await run('ip', ['addr', 'add', `${ip}/32`, 'dev', this.hostIf]);
-    await run('ip', ['link', 'set', this.hostIf, 'up']);
+    await run('ip', [...this.near, 'link', 'add', this.hostIf, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', this.netns]);
+    await run('ip', [...this.near, 'addr', 'add', `${this.hostIp}/30`, 'dev', this.hostIf]);
+    for (const ip of this.poolIps) await run('ip', [...this.near, 'addr', 'add', `${ip}/32`, 'dev', this.hostIf]);
+    await run('ip', [...this.near, 'link', 'set', this.hostIf, 'up']);
     const ns = ['-n', this.netns];
     await run('ip', [...ns, 'addr', 'add', `${this.farIp}/30`, 'dev', 'eth0']);
     for (const h of INTERNET_HOSTS) await run('ip', [...ns, 'addr', 'add', `${h}/32`, 'dev', 'lo']);
@@ -91,6 +98,6 @@ export class FakeInternet {
     for (const child of this.children) if (child.exitCode === null && child.pid) process.kill(child.pid, 'SIGKILL');
     this.children.clear();
     await tryRun('ip', ['netns', 'del', this.netns]);
-    await tryRun('ip', ['link', 'del', this.hostIf]);
+    await tryRun('ip', [...this.near, 'link', 'del', this.hostIf]);
   }
 }

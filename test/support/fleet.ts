@@ -277,8 +277,11 @@ export async function startReplica(opts: ReplicaOptions): Promise<Replica> {
 export interface FleetOptions {
   nodes?: number;
   replicas?: number;
-  /** Per node (index → options); the database URL is the fleet's. */
-  node?: (i: number) => Omit<NodeOptions, 'databaseUrl'>;
+  /**
+   * Per node (index → options); the database URL is the fleet's. Called once the node's
+   * namespace exists and before its daemon starts, so a test can attach things to `ns` first.
+   */
+  node?: (i: number, ns: NodeNamespace) => Omit<NodeOptions, 'databaseUrl'> | Promise<Omit<NodeOptions, 'databaseUrl'>>;
   replicaEnv?: Record<string, string>;
 }
 
@@ -321,7 +324,7 @@ export async function startFleet(opts: FleetOptions = {}): Promise<Fleet> {
     const replicas = opts.replicas ?? 2;
     if (replicas > 0) fleet.replicas.push(await startReplica({ databaseUrl: fleet.databaseUrl, env: opts.replicaEnv }));
     for (const [i, ns] of fleet.namespaces.entries()) {
-      fleet.nodes.push(await startNode(ns, { ...opts.node?.(i), databaseUrl: fleet.databaseUrl }));
+      fleet.nodes.push(await startNode(ns, { ...(await opts.node?.(i, ns)), databaseUrl: fleet.databaseUrl }));
     }
     for (let i = 1; i < replicas; i++) fleet.replicas.push(await startReplica({ databaseUrl: fleet.databaseUrl, env: opts.replicaEnv }));
   } catch (err) {

@@ -149,7 +149,7 @@ const runtimeAccess: RouteDescriptor[] = ['runtime-api-access', 'internal-api-ac
   ];
 });
 
-const NETWORK_ERRORS = [...STATE, 'ip_required', 'invalid_zone_ip', 'zone_missing_host', 'pool_empty', 'not_implemented'] as const;
+const NETWORK_ERRORS = [...STATE, 'ip_required', 'invalid_zone_ip', 'zone_missing_host', 'pool_empty', 'not_implemented', 'cross_node_link'] as const;
 const network: RouteDescriptor[] = [
   cp('GET', '/workspace/:id/network', WS, 'Network policy', { errors: LOOKUP }),
   cp('PATCH', '/workspace/:id/network', WS, 'Change the network policy', { body: networkPatchSchema, errors: NETWORK_ERRORS }),
