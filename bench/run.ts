@@ -20,12 +20,13 @@ import { scaleBenchmarks, SCALE_BENCHMARKS } from './scale.js';
 import { loadBenchmarks, LOAD_BENCHMARKS } from './load.js';
 import { soakBenchmarks, SOAK_BENCHMARKS } from './soak.js';
 import { relayBenchmarks, RELAY_BENCHMARKS } from './relay.js';
+import { fleetBenchmarks, FLEET_BENCHMARKS } from './fleet.js';
 
 type Bench = () => Promise<BenchResult[]>;
 const SUITES: Record<string, Bench> = { core: coreBenchmarks, runtime: runtimeBenchmarks, network: networkBenchmarks, lifecycle: lifecycleBenchmarks,
   observe: observeBenchmarks, workloads: workloadLogBenchmarks, auth: authBenchmarks, ssh: sshBenchmarks,
   images: imageBenchmarks, 'image-build': imageBuildBenchmarks, scale: scaleBenchmarks, load: loadBenchmarks, soak: soakBenchmarks,
-  relay: relayBenchmarks };
+  relay: relayBenchmarks, fleet: fleetBenchmarks };
 /** Benchmark names each suite produces, so `npm run bench -- create_to_first_exec` finds its suite. */
 const NAMES: Record<string, string> = {
   create_to_first_exec: 'core', cold_start_no_pool: 'core', idle_workspace_memory: 'core', idle_workspace_pss: 'core',
@@ -42,6 +43,7 @@ const NAMES: Record<string, string> = {
   ...Object.fromEntries(LOAD_BENCHMARKS.map((n) => [n, 'load'])),
   ...Object.fromEntries(SOAK_BENCHMARKS.map((n) => [n, 'soak'])),
   ...Object.fromEntries(RELAY_BENCHMARKS.map((n) => [n, 'relay'])),
+  ...Object.fromEntries(FLEET_BENCHMARKS.map((n) => [n, 'fleet'])),
 };
 
 const RESULTS = fileURLToPath(new URL('./results.json', import.meta.url));
