@@ -21,12 +21,13 @@ import { loadBenchmarks, LOAD_BENCHMARKS } from './load.js';
 import { soakBenchmarks, SOAK_BENCHMARKS } from './soak.js';
 import { relayBenchmarks, RELAY_BENCHMARKS } from './relay.js';
 import { leaderBenchmarks, LEADER_BENCHMARKS } from './leader.js';
+import { fleetBenchmarks, FLEET_BENCHMARKS } from './fleet.js';
 
 type Bench = () => Promise<BenchResult[]>;
 const SUITES: Record<string, Bench> = { core: coreBenchmarks, runtime: runtimeBenchmarks, network: networkBenchmarks, lifecycle: lifecycleBenchmarks,
   observe: observeBenchmarks, workloads: workloadLogBenchmarks, auth: authBenchmarks, ssh: sshBenchmarks,
   images: imageBenchmarks, 'image-build': imageBuildBenchmarks, scale: scaleBenchmarks, load: loadBenchmarks, soak: soakBenchmarks,
-  relay: relayBenchmarks, leader: leaderBenchmarks };
+  relay: relayBenchmarks, leader: leaderBenchmarks, fleet: fleetBenchmarks };
 /** Benchmark names each suite produces, so `npm run bench -- create_to_first_exec` finds its suite. */
 const NAMES: Record<string, string> = {
   create_to_first_exec: 'core', cold_start_no_pool: 'core', idle_workspace_memory: 'core', idle_workspace_pss: 'core',
@@ -44,6 +45,7 @@ const NAMES: Record<string, string> = {
   ...Object.fromEntries(SOAK_BENCHMARKS.map((n) => [n, 'soak'])),
   ...Object.fromEntries(RELAY_BENCHMARKS.map((n) => [n, 'relay'])),
   ...Object.fromEntries(LEADER_BENCHMARKS.map((n) => [n, 'leader'])),
+  ...Object.fromEntries(FLEET_BENCHMARKS.map((n) => [n, 'fleet'])),
 };
 
 const RESULTS = fileURLToPath(new URL('./results.json', import.meta.url));
