@@ -13,7 +13,7 @@ import { loadNetworkOptions } from './network.js';
 import { parsePublicDomain } from './public-domain.js';
 import { loadUsageConfig } from './usage.js';
 import { parseSize, parseStorageRequest } from '../storage/pool.js';
-import { loadNodeOptions, type WarrenRole } from './node.js';
+import { checkNodeOptions, loadNodeOptions, type WarrenRole } from './node.js';
 
 export const DEFAULTS = {
   port: 8080,
@@ -88,9 +88,11 @@ export function loadConfig(flags: Flags, role: WarrenRole = 'all'): WarrenConfig
   const bridge = pick(flags, 'bridge', 'WARREN_BRIDGE') ?? DEFAULTS.bridge;
   if (!/^[a-zA-Z0-9_-]{1,15}$/.test(bridge)) throw new Error(`--bridge must be 1–15 characters of [a-zA-Z0-9_-]`);
   const poolSize = pick(flags, 'storage-pool-size', 'WARREN_STORAGE_POOL_SIZE');
+  const node = loadNodeOptions(flags, pick, host);
+  if (role === 'node') checkNodeOptions(node);
   return {
     role,
-    node: loadNodeOptions(flags, pick, host),
+    node,
     port,
     host,
     dataDir,

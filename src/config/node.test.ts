@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_MAX_WORKSPACES, DEFAULT_RELAY_PORT, loadNodeOptions, parseHostPort, parseRole } from './node.js';
+import { checkNodeOptions, DEFAULT_MAX_WORKSPACES, DEFAULT_RELAY_PORT, loadNodeOptions, parseHostPort, parseRole } from './node.js';
 import type { Flags } from './load.js';
 
 const pick = (flags: Flags, flag: string) => (typeof flags[flag] === 'string' ? (flags[flag] as string) : undefined);
@@ -38,6 +38,10 @@ test('node options: bad values fail start-up with the flag named', () => {
   bad({ 'capacity-cpus': '0' }, /--capacity-cpus/);
   bad({ 'max-workspaces': 'many' }, /--max-workspaces/);
   bad({ labels: 'novalue' }, /--labels/);
+  // A relay on every address needs the address replicas dial (checked for `warren node` only: serve --host 0.0.0.0 is fine).
+  const everywhere = loadNodeOptions({ 'relay-host': '0.0.0.0' }, pick, '127.0.0.1');
+  assert.throws(() => checkNodeOptions(everywhere), /--advertise/);
+  checkNodeOptions({ ...everywhere, advertise: 'node-1.internal:7443' });
 });
 
 test('host:port, IPv6 in brackets', () => {

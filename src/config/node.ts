@@ -64,6 +64,13 @@ function parseLabels(text: string | undefined): Record<string, string> {
   return labels;
 }
 
+/** What `warren node` needs beyond the parse (other roles ignore the node options). */
+export function checkNodeOptions(o: NodeOptions): void {
+  if (o.advertise === null && (o.relayHost === '0.0.0.0' || o.relayHost === '::')) {
+    throw new Error('--advertise host:port is required when the relay binds every address (--relay-host 0.0.0.0): it is what replicas dial');
+  }
+}
+
 export function parseRole(text: string | undefined): WarrenRole {
   if (text === undefined) return 'all';
   if (text === 'all' || text === 'node' || text === 'control') return text;
@@ -77,6 +84,7 @@ export function loadNodeOptions(flags: Flags, pick: PickFn, apiHost: string): No
   if (!Number.isInteger(relayPort) || relayPort < 0 || relayPort > 65535) throw new Error(`--relay-port must be 0–65535, got ${portText}`);
   const advertise = pick(flags, 'advertise', 'WARREN_ADVERTISE') ?? null;
   if (advertise !== null) parseHostPort(advertise, '--advertise');
+
   const nodeId = pick(flags, 'node-id', 'WARREN_NODE_ID') ?? null;
   if (nodeId !== null && !NODE_ID.test(nodeId)) throw new Error('--node-id must be 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit');
   return {
