@@ -31,6 +31,7 @@ import { openCoordination } from './server-coordination.js';
 import { createPlanes } from './server-planes.js';
 import { listenHttp, printConsoleLine } from './server-http.js';
 import { clusterNodeKey, replicaSigner, requireDatabase } from './server-fleet.js';
+import { crashAtForTests } from './server-test-hooks.js';
 import type { Store } from './store/store.js';
 
 export interface RunningControl {
@@ -62,6 +63,7 @@ function hostlessNetwork(cfg: WarrenConfig): NetworkWiring {
 export async function startControl(given: WarrenConfig, log: Logger): Promise<RunningControl> {
   requireDatabase(given, 'control');
   const cfg: WarrenConfig = { ...given, role: 'control' };
+  crashAtForTests(); // inert without WARREN_TEST_CRASH_AT (crash tests: a replica killed mid-operation)
   const { store, signingKey, setRecordListener } = await openDataStore(cfg);
   const coordination = await openCoordination(cfg, log);
   let domain: Domain | null = null;

@@ -74,7 +74,11 @@ export function parseCrashAt(text: string | undefined): { point: FaultPointName;
   return { point: name as FaultPointName, nth };
 }
 
-function crashAtForTests(): void {
+/**
+ * Installs the WARREN_TEST_CRASH_AT hook alone: a control replica (src/server-control.ts)
+ * has no driver for the other hooks, but its reservations and operations reach fault points.
+ */
+export function crashAtForTests(): void {
   const armed = parseCrashAt(process.env.WARREN_TEST_CRASH_AT);
   if (!armed) return;
   let seen = 0;
