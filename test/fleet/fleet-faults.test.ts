@@ -8,8 +8,9 @@
  *    refused with 409 HOST_CAPACITY_REACHED, and nothing half-made is left in the database.
  * 2. A rotate on replica A ends an exec stream relayed by replica B within 1 s.
  * 3. A replica killed inside a create (WARREN_TEST_CRASH_AT=create.reserved: the record is
- *    reserved, nothing has been asked of a node yet) leaves a pending record; a surviving
- *    replica's orphan sweep finishes it: the workspace becomes `running` and answers exec.
+ *    reserved, nothing has been asked of a node yet; or op.side-effects-done: the node booted
+ *    it, the outcome is not stored) leaves a pending record; a surviving replica's orphan
+ *    sweep finishes it: the workspace becomes `running` (once) and answers exec.
  * 4. SIGKILL of the leader: the other replica leads within 2 s, and the TTL expiry of a
  *    temporary workspace armed before the kill fires once (one `deleted` activity entry of
  *    origin `ttl`), not twice, also after the killed replica is back.
@@ -148,17 +149,23 @@ describe('fleet faults: reservations, cuts and crashes across two control replic
     assert.equal((await runtimeOn(a, rotated.token).exec.run(['true'])).exit_code, 0, 'and on A');
   });
 
-  test('a replica killed inside a create (record reserved, no node asked): another replica finishes it', async (t) => {
-    const crashing = await startReplica({ databaseUrl: fleet.databaseUrl, env: { WARREN_TEST_CRASH_AT: 'create.reserved' } });
+  const crashPoints = [
+    ['create.reserved', 'record reserved, no node asked yet'],
+    ['op.side-effects-done', 'the node booted it, the outcome not stored'],
+  ] as const;
+  for (const [point, where] of crashPoints) test(`a replica killed inside a create at ${point} (${where}): another replica finishes it`, async (t) => {
+    const crashing = await startReplica({ databaseUrl: fleet.databaseUrl, env: { WARREN_TEST_CRASH_AT: point } });
+    const name = `orphan-${point.replace(/\W/g, '-')}`;
     try {
       const exited = new Promise<void>((r) => crashing.proc.once('exit', () => r()));
-      const answer = await clientOf(crashing).workspaces.create({ image: 'node-20', name: 'orphan', memory_mb: 128 })
+      const answer = await clientOf(crashing).workspaces.create({ image: 'node-20', name, memory_mb: 128 })
         .then((ws) => `created ${ws.id}`, (e: any) => `failed ${e?.status ?? ''} ${e?.message ?? e}`);
       await exited;
-      assert.match(answer, /^failed/, 'the crashing replica never answered the create');
-      assert.ok(crashing.logs.some((l) => l.includes('fault point reached: create.reserved')), 'it died at the fault point');
+      // create.reserved is before the answer; op.side-effects-done runs after it, in the background.
+      if (point === 'create.reserved') assert.match(answer, /^failed/, 'the crashing replica never answered the create');
+      assert.ok(crashing.logs.some((l) => l.includes(`fault point reached: ${point}`)), 'it died at the fault point');
       const killedAt = Date.now();
-      const [orphan] = await rows("SELECT id, state, node_id, pending FROM workspaces WHERE name = 'orphan'");
+      const [orphan] = await rows('SELECT id, state, node_id, pending FROM workspaces WHERE name = $1', [name]);
       assert.ok(orphan, 'the reserved record is stored');
       made.add(orphan.id);
       assert.equal(orphan.state, 'creating');
