@@ -7,6 +7,8 @@
  *    pool of 10 (two nodes of 5 workspaces each): exactly 10 are created and run, 40 are
  *    refused with 409 HOST_CAPACITY_REACHED, and nothing half-made is left in the database.
  * 2. A rotate on replica A ends an exec stream relayed by replica B within 1 s.
+ *    And the same race against a namespace's limit: 20 concurrent creates into a namespace
+ *    of 4 workspaces give exactly 4, the rest 409 NAMESPACE_LIMIT_REACHED (max_workspaces).
  * 3. A replica killed inside a create (WARREN_TEST_CRASH_AT=create.reserved: the record is
  *    reserved, nothing has been asked of a node yet; or op.side-effects-done: the node booted
  *    it, the outcome is not stored) leaves a pending record; a surviving replica's orphan
@@ -32,6 +34,9 @@ import { until, waitForStatus, type Client, type Rt } from '../support/workspace
 const PER_NODE = 5;
 const POOL = 2 * PER_NODE;
 const CREATES = 50;
+/** A namespace that allows 4 workspaces, and 20 creates into it. */
+const NS_LIMIT = 4;
+const NS_CREATES = 20;
 
 const skip = !postgresAvailable() ? 'PostgreSQL 15 is not installed (scripts/setup.sh --tests)'
   : !fleetRolesAvailable() ? 'this build has no `warren node` / `warren control` (npm run build)' : false;
@@ -147,6 +152,29 @@ describe('fleet faults: reservations, cuts and crashes across two control replic
     assert.equal(old?.status, 401, 'the old token is refused on B');
     assert.equal((await runtimeOn(b, rotated.token).exec.run(['true'])).exit_code, 0, 'the new token works on B');
     assert.equal((await runtimeOn(a, rotated.token).exec.run(['true'])).exit_code, 0, 'and on A');
+  });
+
+  test(`${NS_CREATES} concurrent creates over both replicas in a namespace of ${NS_LIMIT}: exactly ${NS_LIMIT}, the rest 409`, async (t) => {
+    const ns: any = (await clients[0]!.namespaces.create({ name: 'Fleet Limited', resource_limits: { max_workspaces: NS_LIMIT } } as any)).data;
+    const outcomes = await Promise.allSettled(Array.from({ length: NS_CREATES }, (_, i) =>
+      clients[i % 2]!.workspaces.create({ image: 'node-20', name: `ns-${i}`, memory_mb: 128, namespace: ns.slug } as any)));
+    const created = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value.id as string] : []));
+    for (const id of created) made.add(id);
+    const refusals = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason as any] : []));
+    const seen = [...new Set(refusals.map((e) => `${e?.status} ${e?.code} ${e?.details?.field}`))];
+    assert.equal(created.length, NS_LIMIT, `created ${created.length}; refusals ${seen.join(', ')}`);
+    assert.deepEqual(seen, ['409 NAMESPACE_LIMIT_REACHED max_workspaces'], 'every other create refused with the registered 409');
+    assert.equal(refusals.length, NS_CREATES - NS_LIMIT);
+    for (const [i, id] of created.entries()) await waitForStatus(asServer(fleet.replicas[i % 2]!), id, 'running', 180_000);
+    const stored = await rows('SELECT id, state, pending FROM workspaces WHERE namespace = $1', [ns.slug]);
+    assert.deepEqual(stored.map((r) => r.id).sort(), [...created].sort(), 'exactly the created records are stored');
+    assert.deepEqual(stored.filter((r) => r.state !== 'running' || r.pending), [], 'all running, nothing pending');
+    t.diagnostic(`${NS_LIMIT} running in namespace ${ns.slug}`);
+    await Promise.all(created.map((id, i) => clients[i % 2]!.workspaces.delete(id)));
+    for (const id of created) {
+      await gone(fleet.replicas[1]!, id);
+      made.delete(id);
+    }
   });
 
   const crashPoints = [
