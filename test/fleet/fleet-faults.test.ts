@@ -43,7 +43,10 @@ const skip = !postgresAvailable() ? 'PostgreSQL 15 is not installed (scripts/set
 
 const asServer = (r: Replica) => ({ url: r.url, port: r.port }) as TestServer;
 const clientOf = (r: Replica): Client => new Oblien({ clientId: ADMIN.clientId, clientSecret: ADMIN.clientSecret, baseUrl: r.url });
-const runtimeOn = (r: Replica, token: string): Rt => new Runtime({ token, baseUrl: r.url });
+const runtimeOn = (r: Replica, token: string | undefined): Rt => {
+  assert.ok(token, 'a runtime token');
+  return new Runtime({ token, baseUrl: r.url });
+};
 
 /** A replica's id: `n` + the hex of `<data-dir>/node-id` (src/server-coordination.ts replicaIdFor). */
 const replicaId = (r: Replica) => `n${readFileSync(join(r.dataDir, 'node-id')).toString('hex')}`;
