@@ -214,6 +214,15 @@ describe('fleet faults: reservations, cuts and crashes across two control replic
       const r = await runtimeOn(b, token).exec.run(['sh', '-c', 'echo finished']);
       assert.equal(r.exit_code, 0, JSON.stringify(r));
       assert.equal(r.stdout, 'finished\n');
+      // When its node had booted it before the crash, the finishing replica's create found the
+      // sandbox running and kept it (src/domain/orchestrator.ts bringUpSteps): its PID 1 started
+      // before the kill. Start times are in clock ticks since the (shared) kernel's boot.
+      const ticks = Number((await runtimeOn(b, token).exec.run(['sh', '-c', 'cut -d" " -f22 /proc/1/stat'])).stdout!.trim());
+      const bootMs = Number(/^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))![1]) * 1000;
+      const sandboxStartedMs = bootMs + ticks * 10;
+      t.diagnostic(`the sandbox's PID 1 started ${sandboxStartedMs - killedAt} ms after the kill`);
+      if (point === 'op.side-effects-done') assert.ok(sandboxStartedMs <= killedAt + 1_000, 'booted once, before the kill, and kept');
+      else assert.ok(sandboxStartedMs > killedAt - 1_000, 'booted by the replica that finished it');
       const created = await rows("SELECT id FROM activity WHERE workspace_id = $1 AND type = 'created'", [orphan.id]);
       assert.equal(created.length, 1, 'one created entry');
     } finally {
