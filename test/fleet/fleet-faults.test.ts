@@ -7,13 +7,13 @@
  *    pool of 10 (two nodes of 5 workspaces each): exactly 10 are created and run, 40 are
  *    refused with 409 HOST_CAPACITY_REACHED, and nothing half-made is left in the database.
  * 2. A rotate on replica A ends an exec stream relayed by replica B within 1 s.
- *    And the same race against a namespace's limit: 20 concurrent creates into a namespace
- *    of 4 workspaces give exactly 4, the rest 409 NAMESPACE_LIMIT_REACHED (max_workspaces).
- * 3. A replica killed inside a create (WARREN_TEST_CRASH_AT=create.reserved: the record is
+ * 3. The same race against a namespace's limit: 20 concurrent creates into a namespace of 4
+ *    workspaces give exactly 4, the rest 409 NAMESPACE_LIMIT_REACHED (`max_workspaces`).
+ * 4. A replica killed inside a create (WARREN_TEST_CRASH_AT=create.reserved: the record is
  *    reserved, nothing has been asked of a node yet; or op.side-effects-done: the node booted
  *    it, the outcome is not stored) leaves a pending record; a surviving replica's orphan
- *    sweep finishes it: the workspace becomes `running` (once) and answers exec.
- * 4. SIGKILL of the leader: the other replica leads within 2 s, and the TTL expiry of a
+ *    sweep finishes it: the workspace becomes `running`, booted once, and answers exec.
+ * 5. SIGKILL of the leader: the other replica leads within 2 s, and the TTL expiry of a
  *    temporary workspace armed before the kill fires once (one `deleted` activity entry of
  *    origin `ttl`), not twice, also after the killed replica is back.
  *
