@@ -24,6 +24,9 @@ import { probeHost } from './host/probe.js';
 import { AppError } from './contract/errors.js';
 import { gatewayOf, parseSubnet } from './network/addresses.js';
 import { FleetBackend, NODE_CAPABILITIES } from './fleet/fleet-backend.js';
+import { NodeCaller } from './fleet/node-caller.js';
+import { FleetAgentControl, nodeAgentTarget } from './fleet/fleet-agent-control.js';
+import { FleetBootLog } from './fleet/fleet-boot-log.js';
 import { imagesPort } from './server-images.js';
 import { openDataStore, startImages } from './server-host.js';
 import { buildDomain, type Domain, type NetworkWiring } from './server-domain.js';
@@ -75,13 +78,16 @@ export async function startControl(given: WarrenConfig, log: Logger): Promise<Ru
   const images = await startImages(cfg, log, metrics);
   const registry = new NodeRegistry({ store, settings: nodeRegistrySettings(process.env) });
   const { signer, relays } = replicaSigner(await clusterNodeKey(store), coordination.instanceId);
-  const backend = new FleetBackend({
-    registry, signer, capabilities: NODE_CAPABILITIES,
-    log: (msg, fields) => log.info({ component: 'fleet', ...fields }, msg),
-  });
+  const fleetLog = (msg: string, fields?: Record<string, unknown>) => log.info({ component: 'fleet', ...fields }, msg);
+  const backend = new FleetBackend({ registry, signer, capabilities: NODE_CAPABILITIES, log: fleetLog });
+  // Agents' control channels and boot logs are on the nodes: read through the node API.
+  const nodeCaller = new NodeCaller({ registry, signer, log: fleetLog });
+  const insideOnNode = {
+    agent: new FleetAgentControl(nodeCaller), target: nodeAgentTarget, bootLog: new FleetBootLog(nodeCaller, store, fleetLog),
+  };
   const network = hostlessNetwork(cfg);
   const d = (domain = await buildDomain({
-    cfg, log, store, setRecordListener, signingKey, backend, relays, sshOnNode: (rec) => backend.syncSsh(rec), images, imagesPort: imagesPort(images), metrics,
+    cfg, log, store, setRecordListener, signingKey, backend, relays, sshOnNode: (rec) => backend.syncSsh(rec), insideOnNode, images, imagesPort: imagesPort(images), metrics,
     network, host: await probeHost(cfg.dataDir), probe: probeAgent, coordination,
     workspacesDir: join(cfg.dataDir, 'workspaces'), runtimeDir: join(cfg.dataDir, 'runtime'),
   }));

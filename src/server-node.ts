@@ -31,6 +31,8 @@ import { AgentControlClient } from './gateway/agent-control.js';
 import { claimBridge, releaseBridgeIfUnused } from './host/bridge-ownership.js';
 import { RelayServer } from './node/relay-server.js';
 import { nodeApiHandler } from './node/node-api.js';
+import { controlDirOf } from './domain/sandbox-spec.js';
+import { AGENT_PORT } from './domain/ports.js';
 import { parseHostPort } from './config/node.js';
 import { imagesPort } from './server-images.js';
 import { logTo, openDataStore, startDriver, startHost, startImages } from './server-host.js';
@@ -78,9 +80,10 @@ export async function startNode(given: WarrenConfig, log: Logger): Promise<Runni
   const host = await startHost(cfg, log, store, metrics, ownIds);
   const { driver, workspacesDir, runtimeDir } = await startDriver(cfg, log);
   const images = await startImages(cfg, log, metrics);
+  const agentControl = new AgentControlClient();
   const d = (domain = await buildDomain({
     cfg, log, store, setRecordListener, signingKey, driver, workspacesDir, images, imagesPort: imagesPort(images), metrics,
-    network: host.network, host: host.facts, runtimeDir, probe: probeAgent, agentControl: new AgentControlClient(), coordination,
+    network: host.network, host: host.facts, runtimeDir, probe: probeAgent, agentControl, coordination,
     localNodeId: nodeId,
   }));
   await d.start();
@@ -95,7 +98,13 @@ export async function startNode(given: WarrenConfig, log: Logger): Promise<Runni
       if (!row || row.state !== 'running') return false;
       return (await store.getWorkspace(row.id))?.nodeId === nodeId;
     },
-    onRequest: nodeApiHandler({ nodeId, verifier, backend: d.orchestrator, syncSsh: (id) => d.ssh.service.apply(id), log: relayLog }),
+    onRequest: nodeApiHandler({ nodeId, verifier, backend: d.orchestrator, syncSsh: (id) => d.ssh.service.apply(id), log: relayLog,
+      // Replicas read agents and boot logs here (their control tokens and the boot log are on this node).
+      inside: {
+        agent: agentControl, bootLog: d.bootLog,
+        target: (rec) => ({ ip: rec.ip, port: AGENT_PORT, controlDir: controlDirOf(workspacesDir, rec.id) }),
+      },
+    }),
   });
   const relayPort = await relay.listen(cfg.node.relayPort, cfg.node.relayHost);
   const address = cfg.node.advertise ?? `${cfg.node.relayHost.includes(':') ? `[${cfg.node.relayHost}]` : cfg.node.relayHost}:${relayPort}`;

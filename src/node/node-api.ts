@@ -21,6 +21,9 @@
  * Answers (JSON):
  * - 200 `{ result, imageId? }`: `result` is the op's value (inspect: SandboxStatus, stats:
  *   SandboxStats, others null); bring-up also returns the image it pinned (`rec.imageId`).
+ * - the inside ops (`agent-call`, `agent-stream`, `boot-log`, `boot-log-follow`:
+ *   src/node/node-api-inside.ts) answer `{ result }` too, or a 200 NDJSON stream for the
+ *   two streams (src/node/node-api-stream.ts).
  * - an AppError: its registered status and `{ error: { code, message, details } }`, so the
  *   same code crosses the hop (FleetBackend rethrows it).
  * - token refusals: 401 `unauthorized` (none) / 403 `forbidden` (bad, expired, replayed,
@@ -36,6 +39,8 @@ import type { ResolvedSource } from '../domain/layer-ops.js';
 import type { WorkspaceRecord } from '../store/store.js';
 import { readCapped, requestChunks } from '../util/capped-body.js';
 import { NonceCache } from './nonce-cache.js';
+import { insideBodyFields, isInsideOp, NODE_API_INSIDE_OPS, runInside, type NodeInside } from './node-api-inside.js';
+import { writeNdjson } from './node-api-stream.js';
 import type { NodeTokenVerifier } from './node-tokens.js';
 
 export const NODE_API_PREFIX = '/v1/node/workspaces/';
@@ -46,6 +51,7 @@ export const NODE_API_MAX_BODY = 1024 * 1024;
 export const NODE_API_OPS = [
   'bring-up', 'bring-down', 'pause', 'resume', 'destroy', 'destroy-sandbox',
   'update-resources', 'sync-agent-token', 'sync-ssh', 'inspect', 'stats',
+  ...NODE_API_INSIDE_OPS,
 ] as const;
 export type NodeApiOp = (typeof NODE_API_OPS)[number];
 const OPS: ReadonlySet<string> = new Set(NODE_API_OPS);
@@ -74,7 +80,7 @@ const recordSchema = z.looseObject({
   apiAccess: z.looseObject({ enabled: z.boolean(), rawToken: z.string() }),
 });
 const sourceSchema = z.looseObject({ kind: z.enum(['snapshot', 'archive']) });
-const bodySchema = z.object({ record: recordSchema, source: sourceSchema.optional() });
+const bodySchema = z.object({ record: recordSchema, source: sourceSchema.optional(), ...insideBodyFields });
 
 export interface NodeApiOptions {
   /** This node's id: tokens and records must name it. */
@@ -87,6 +93,11 @@ export interface NodeApiOptions {
    * replica stored them first; nothing secret is in the request). Absent: 501.
    */
   syncSsh?: (workspaceId: string) => Promise<void>;
+  /**
+   * The inside ops (agent calls and streams, boot log: src/node/node-api-inside.ts), read
+   * with the node's own agent client, control dirs and boot log. Absent: 501.
+   */
+  inside?: NodeInside;
   /** Single-use store for token nonces (default: a fresh one for this handler). */
   nonces?: NonceCache;
   maxBodyBytes?: number;
@@ -98,15 +109,22 @@ interface Answer {
   body: unknown;
 }
 
+/** A streamed answer (NDJSON: src/node/node-api-stream.ts). */
+interface Streamed {
+  stream: (signal: AbortSignal) => AsyncIterable<unknown>;
+}
+
 /** The request handler (`(req, res) => void`) for the relay server's `onRequest` hook. */
 export function nodeApiHandler(o: NodeApiOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const nonces = o.nonces ?? new NonceCache();
   return (req, res) => {
-    handle(o, nonces, req).then((a) => send(req, res, a), (err: unknown) => send(req, res, errorAnswer(err, o)));
+    handle(o, nonces, req).then(
+      (a) => ('stream' in a ? writeNdjson(res, a.stream, (err) => errorAnswer(err, o).body) : send(req, res, a)),
+      (err: unknown) => send(req, res, errorAnswer(err, o)));
   };
 }
 
-async function handle(o: NodeApiOptions, nonces: NonceCache, req: IncomingMessage): Promise<Answer> {
+async function handle(o: NodeApiOptions, nonces: NonceCache, req: IncomingMessage): Promise<Answer | Streamed> {
   const path = (req.url ?? '').split('?')[0]!;
   if (!path.startsWith(NODE_API_PREFIX)) throw new AppError('not_found', 'No such node API route');
   const op = path.slice(NODE_API_PREFIX.length);
@@ -114,7 +132,8 @@ async function handle(o: NodeApiOptions, nonces: NonceCache, req: IncomingMessag
   if (req.method !== 'POST') throw new AppError('method_not_allowed', 'The node API takes POST only');
   const token = bearer(req.headers.authorization);
   if (token === null) throw new AppError('unauthorized', 'A node token is required', { field: AUTH_FIELD });
-  const { record, source } = await readBody(req, o.maxBodyBytes ?? NODE_API_MAX_BODY);
+  const body = await readBody(req, o.maxBodyBytes ?? NODE_API_MAX_BODY);
+  const { record, source } = body;
   const verified = o.verifier.verify(token, { nodeId: o.nodeId, target: nodeApiTarget(op as NodeApiOp, record.id) });
   const refused = !verified.ok ? verified.reason
     : verified.claims.purpose !== 'api' ? 'wrong_purpose'
@@ -131,7 +150,11 @@ async function handle(o: NodeApiOptions, nonces: NonceCache, req: IncomingMessag
     await o.syncSsh(record.id);
     return { status: 200, body: { result: null } };
   }
-  return run(o.backend, op as Exclude<NodeApiOp, 'sync-ssh'>, record as unknown as WorkspaceRecord, source as ResolvedSource | undefined);
+  if (isInsideOp(op)) {
+    const a = await runInside(o.inside, op, record as unknown as WorkspaceRecord, body);
+    return 'stream' in a ? a : { status: 200, body: { result: a.result } };
+  }
+  return run(o.backend, op as BackendOp, record as unknown as WorkspaceRecord, source as ResolvedSource | undefined);
 }
 
 function bearer(header: string | undefined): string | null {
@@ -157,8 +180,11 @@ async function readBody(req: IncomingMessage, limit: number): Promise<z.infer<ty
   return parsed.data;
 }
 
+/** The ops the local backend runs. */
+type BackendOp = Exclude<NodeApiOp, 'sync-ssh' | (typeof NODE_API_INSIDE_OPS)[number]>;
+
 /** Runs one op on the local backend. */
-async function run(b: WorkspaceBackend, op: Exclude<NodeApiOp, 'sync-ssh'>, rec: WorkspaceRecord, source?: ResolvedSource): Promise<Answer> {
+async function run(b: WorkspaceBackend, op: BackendOp, rec: WorkspaceRecord, source?: ResolvedSource): Promise<Answer> {
   const ok = (result: unknown = null, extra: Record<string, unknown> = {}): Answer => ({ status: 200, body: { result, ...extra } });
   switch (op) {
     case 'bring-up':
