@@ -101,7 +101,7 @@ export async function startNode(given: WarrenConfig, log: Logger): Promise<Runni
     onRequest: nodeApiHandler({ nodeId, verifier, backend: d.orchestrator, syncSsh: (id) => d.ssh.service.apply(id), log: relayLog,
       // Replicas read agents and boot logs here (their control tokens and the boot log are on this node).
       inside: {
-        agent: agentControl, bootLog: d.bootLog,
+        agent: agentControl, bootLog: d.bootLog, stored: (id) => store.getWorkspace(id),
         target: (rec) => ({ ip: rec.ip, port: AGENT_PORT, controlDir: controlDirOf(workspacesDir, rec.id) }),
       },
     }),

@@ -60,14 +60,17 @@ function fakeAgent() {
   return { agent, asked, aborted, feed: (e: Record<string, unknown> | Error | null) => push?.(e), failWith: (e: AppError | null) => { fail = e; } };
 }
 
-async function setup(t: TestContext, opts: { lost?: boolean } = {}) {
+async function setup(t: TestContext, opts: { lost?: boolean; stored?: (id: string) => Promise<WorkspaceRecord | null> } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'warren-inside-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const bootLog = new BootLogFiles(dir);
   const a = fakeAgent();
   const handler = nodeApiHandler({
     nodeId: 'node-a', verifier: new NodeTokenVerifier([key]), backend: {} as WorkspaceBackend,
-    inside: { agent: a.agent, bootLog, target: (rec) => ({ ip: rec.ip, port: 9990, controlDir: join(dir, rec.id, 'control') }) },
+    inside: {
+      agent: a.agent, bootLog, target: (rec) => ({ ip: rec.ip, port: 9990, controlDir: join(dir, rec.id, 'control') }),
+      ...(opts.stored ? { stored: opts.stored } : {}),
+    },
   });
   const server = createServer(handler);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -121,6 +124,21 @@ test('agent-call: a node proxies only the platform\'s agent control paths', asyn
   s.setReachable(false);
   await assert.rejects(s.control.call(target, 'GET', '/_warren/workloads'), (e: any) => e.code === 'node_lost' && e.status === 503);
   assert.equal(s.asked.length, 0);
+});
+
+test('agent-call with the store at hand: the node calls the stored address; a workspace not on this node is refused', async (t) => {
+  const stored = new Map<string, WorkspaceRecord>([
+    ['ws_1', { ...record, ip: '10.250.0.9' }],
+    ['ws_2', { ...record, id: 'ws_2', nodeId: 'node-b' }],
+  ]);
+  const s = await setup(t, { stored: async (id) => stored.get(id) ?? null });
+  await s.control.call(target, 'GET', '/_warren/workloads');
+  assert.deepEqual(s.asked.map((x) => x.ip), ['10.250.0.9'], 'the control token goes to the stored address only');
+  await assert.rejects(s.control.call(nodeAgentTarget({ ...record, id: 'ws_2' }), 'GET', '/_warren/workloads'),
+    (e: any) => e.code === 'bad_request' && e.details?.field === 'record.nodeId');
+  await assert.rejects(s.control.call(nodeAgentTarget({ ...record, id: 'ws_3' }), 'GET', '/_warren/workloads'),
+    (e: any) => e.code === 'not_found');
+  assert.equal(s.asked.length, 1);
 });
 
 test('agent-stream: events relayed in order; the replica going away ends the node\'s agent stream; errors keep their code', async (t) => {

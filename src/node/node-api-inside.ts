@@ -66,6 +66,12 @@ export interface NodeInside {
   target(rec: WorkspaceRecord): AgentTarget;
   /** The node's boot log: the very instance its backend writes (live boots are in memory). */
   bootLog: BootLogPort;
+  /**
+   * The workspace as the store holds it. Given: agent ops go to the stored address, not the
+   * one in the request, so a control token is only ever sent to its own workspace's agent,
+   * and a workspace the store places on another node (or no longer has) is refused.
+   */
+  stored?(workspaceId: string): Promise<WorkspaceRecord | null>;
 }
 
 /** A plain answer (`{ result }`) or a stream of events. */
@@ -78,8 +84,11 @@ export function isInsideOp(op: string): op is NodeApiInsideOp {
 }
 
 /** Runs one inside op (the token and the record's node were checked by the caller). */
-export async function runInside(inside: NodeInside | undefined, op: NodeApiInsideOp, rec: WorkspaceRecord, b: InsideBody): Promise<InsideAnswer> {
+export async function runInside(
+  inside: NodeInside | undefined, nodeId: string, op: NodeApiInsideOp, sent: WorkspaceRecord, b: InsideBody,
+): Promise<InsideAnswer> {
   if (!inside) throw new AppError('not_implemented', 'This node cannot reach inside its workspaces', { field: 'op' });
+  const rec = inside.stored ? await storedOn(inside.stored, nodeId, sent.id) : sent;
   switch (op) {
     case 'agent-call': {
       const c = b.call;
@@ -101,6 +110,13 @@ export async function runInside(inside: NodeInside | undefined, op: NodeApiInsid
       return { stream: (signal) => followBootLog(inside.bootLog, rec.id, tail, signal) };
     }
   }
+}
+
+async function storedOn(stored: NonNullable<NodeInside['stored']>, nodeId: string, id: string): Promise<WorkspaceRecord> {
+  const rec = await stored(id);
+  if (!rec) throw new AppError('not_found', `Workspace ${id} not found`, { field: 'record.id' });
+  if (rec.nodeId !== nodeId) throw new AppError('bad_request', `Workspace ${id} is not placed on this node`, { field: 'record.nodeId' });
+  return rec;
 }
 
 function notProxied(field: string): AppError {

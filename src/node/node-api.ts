@@ -151,7 +151,7 @@ async function handle(o: NodeApiOptions, nonces: NonceCache, req: IncomingMessag
     return { status: 200, body: { result: null } };
   }
   if (isInsideOp(op)) {
-    const a = await runInside(o.inside, op, record as unknown as WorkspaceRecord, body);
+    const a = await runInside(o.inside, o.nodeId, op, record as unknown as WorkspaceRecord, body);
     return 'stream' in a ? a : { status: 200, body: { result: a.result } };
   }
   return run(o.backend, op as BackendOp, record as unknown as WorkspaceRecord, source as ResolvedSource | undefined);
