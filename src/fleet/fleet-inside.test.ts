@@ -184,6 +184,29 @@ test('agent-stream: a node that dies mid-stream is node_lost for the reader', as
   await assert.rejects(reading, (e: any) => e.code === 'node_lost' && e.details?.reason === 'unreachable');
 });
 
+test('agent-stream: the node pulls the agent no faster than the replica reads', async (t) => {
+  const s = await setup(t);
+  let pulled = 0;
+  s.agent.stream = async function* (_t, _p, signal) {
+    const data = 'x'.repeat(1024);
+    while (!signal.aborted) {
+      pulled++;
+      yield { data };
+      if (pulled % 64 === 0) await new Promise((r) => setImmediate(r));
+    }
+  };
+  const ac = new AbortController();
+  const it = s.control.stream(target, '/_warren/logs/cmd/stream', ac.signal)[Symbol.asyncIterator]();
+  await it.next();
+  await new Promise((r) => setTimeout(r, 1000));
+  const held = pulled;
+  await new Promise((r) => setTimeout(r, 300));
+  assert.ok(pulled - held < 64 * 4, `the node kept pulling while the replica read nothing (${held} → ${pulled})`);
+  assert.ok(held < 20_000, `${held} events (1 KiB each) pulled ahead of a reader that took one`);
+  ac.abort();
+  await it.return?.();
+});
+
 test('boot log: read, files, a file, clear and follow through the node (live lines, ended with the boot)', async (t) => {
   const s = await setup(t);
   await s.bootLog.begin('ws_1', true);

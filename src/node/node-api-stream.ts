@@ -16,7 +16,8 @@ export const MAX_NDJSON_LINE = 4 * 1024 * 1024;
 
 /**
  * Writes `stream` as NDJSON until it ends, fails (its error as the last line, through
- * `errorBody`), or the peer goes away (the stream's signal aborts, which ends it).
+ * `errorBody`), or the peer goes away (the stream's signal aborts, which ends it). The
+ * stream is pulled only as fast as the peer reads (each write waits for drain when full).
  */
 export function writeNdjson(
   res: ServerResponse, stream: (signal: AbortSignal) => AsyncIterable<unknown>, errorBody: (err: unknown) => unknown,
@@ -25,16 +26,28 @@ export function writeNdjson(
   res.once('close', () => ac.abort());
   res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
   res.flushHeaders();
-  const line = (v: unknown) => {
-    if (!res.destroyed && !res.writableEnded) res.write(`${JSON.stringify(v)}\n`);
+  /** Writes one line; false when the peer is slow (the caller waits for drain: pulled no faster than read). */
+  const line = (v: unknown): boolean => {
+    if (res.destroyed || res.writableEnded) return true;
+    return res.write(`${JSON.stringify(v)}\n`);
   };
+  const drained = () => new Promise<void>((resolve) => {
+    if (res.destroyed || ac.signal.aborted) return resolve();
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
   const ping = setInterval(() => line({ ping: true }), NODE_STREAM_PING_MS);
   ping.unref();
   void (async () => {
     try {
       for await (const event of stream(ac.signal)) {
         if (ac.signal.aborted) break;
-        line({ event });
+        if (!line({ event })) await drained();
       }
       line({ end: true });
     } catch (err) {
