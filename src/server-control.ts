@@ -24,6 +24,9 @@ import { probeHost } from './host/probe.js';
 import { AppError } from './contract/errors.js';
 import { gatewayOf, parseSubnet } from './network/addresses.js';
 import { FleetBackend, NODE_CAPABILITIES } from './fleet/fleet-backend.js';
+import { NodeCaller } from './fleet/node-caller.js';
+import { FleetAgentControl, nodeAgentTarget } from './fleet/fleet-agent-control.js';
+import { FleetBootLog } from './fleet/fleet-boot-log.js';
 import { imagesPort } from './server-images.js';
 import { openDataStore, startImages } from './server-host.js';
 import { buildDomain, type Domain, type NetworkWiring } from './server-domain.js';
@@ -33,8 +36,6 @@ import { listenHttp, printConsoleLine } from './server-http.js';
 import { clusterNodeKey, replicaSigner, requireDatabase } from './server-fleet.js';
 import type { Store } from './store/store.js';
 import { crashAtForTests } from './server-test-hooks.js';
-import { FleetAgentControl } from './server-fleet-agent.js';
-import { AgentControlClient } from './gateway/agent-control.js';
 
 export interface RunningControl {
   server: Server;
@@ -79,16 +80,17 @@ export async function startControl(given: WarrenConfig, log: Logger): Promise<Ru
   const images = await startImages(cfg, log, metrics);
   const registry = new NodeRegistry({ store, settings: nodeRegistrySettings(process.env) });
   const { signer, relays } = replicaSigner(await clusterNodeKey(store), coordination.instanceId);
-  const backend = new FleetBackend({
-    registry, signer, capabilities: NODE_CAPABILITIES,
-    log: (msg, fields) => log.info({ component: 'fleet', ...fields }, msg),
-  });
+  const fleetLog = (msg: string, fields?: Record<string, unknown>) => log.info({ component: 'fleet', ...fields }, msg);
+  const backend = new FleetBackend({ registry, signer, capabilities: NODE_CAPABILITIES, log: fleetLog });
+  // Agents' control channels and boot logs are on the nodes: read through the node API.
+  const nodeCaller = new NodeCaller({ registry, signer, log: fleetLog });
+  const insideOnNode = {
+    agent: new FleetAgentControl(nodeCaller), target: nodeAgentTarget, bootLog: new FleetBootLog(nodeCaller, store, fleetLog),
+  };
   const network = hostlessNetwork(cfg);
   const d = (domain = await buildDomain({
-    cfg, log, store, setRecordListener, signingKey, backend, relays, images, imagesPort: imagesPort(images), metrics,
+    cfg, log, store, setRecordListener, signingKey, backend, relays, sshOnNode: (rec) => backend.syncSsh(rec), insideOnNode, images, imagesPort: imagesPort(images), metrics,
     network, host: await probeHost(cfg.dataDir), probe: probeAgent, coordination,
-    // Workloads, log files and SSH settings reach the agent through its node (the control token is the node's).
-    agentControl: new FleetAgentControl({ registry, signer, local: new AgentControlClient() }),
     workspacesDir: join(cfg.dataDir, 'workspaces'), runtimeDir: join(cfg.dataDir, 'runtime'),
   }));
   await d.start();

@@ -13,7 +13,7 @@ import type { RecordListener } from './store/observed.js';
 import type { ImageStore } from './images/image-store.js';
 import type { WarrenMetrics } from './metrics/registry.js';
 import type {
-  AgentControlPort, AgentProbe, AddressAllocator, CoordinationPort, DomainDeps, FirewallPort, HostAddressProbe, ImagesPort,
+  AgentControlPort, AgentProbe, AgentTarget, AddressAllocator, BootLogPort, CoordinationPort, DomainDeps, FirewallPort, HostAddressProbe, ImagesPort,
   NetworkLayout, PolicySyncPort,
 } from './domain/ports.js';
 import { hostFiles } from './host/files.js';
@@ -81,6 +81,13 @@ export interface DomainInput {
   localNodeId?: string;
   /** Tunnels to the node relays (with `backend`): the jump host reaches other nodes' sandboxes through them. */
   relays?: Relays;
+  /**
+   * With `backend`: how agents and boot logs of workspaces on nodes are read (through the
+   * node API: src/fleet/fleet-agent-control.ts, fleet-boot-log.ts). Absent: on this host.
+   */
+  insideOnNode?: { agent: AgentControlPort; target: (rec: WorkspaceRecord) => AgentTarget; bootLog: BootLogPort };
+  /** With `backend`: how a running workspace's agent on a node is told its SSH settings (the node API). */
+  sshOnNode?: (rec: WorkspaceRecord) => Promise<void>;
   /** The storage pool's directory of workspaces. */
   workspacesDir: string;
   images: ImageStore;
@@ -116,7 +123,7 @@ export async function buildDomain(i: DomainInput) {
   const published = (topic: string) => (err: unknown) => i.log.error({ err, topic }, 'publishing to the other replicas failed');
   const links: ConnectionLinks = { cutRuntime: () => {}, cutPublic: () => {}, revokePublic: () => {}, listenPort: () => cfg.port };
   const archiveFiles = new ArchiveFiles(join(cfg.dataDir, 'archives'));
-  const bootLog = new BootLogFiles(i.workspacesDir);
+  const bootLog: BootLogPort = i.insideOnNode?.bootLog ?? new BootLogFiles(i.workspacesDir);
   const hostIfName = (shortId: string) => new SandboxNames(cfg.instanceId).hostVeth(shortId);
   if (!i.backend && !i.driver) throw new Error('buildDomain needs a driver (local backend) or a backend');
   const deps: DomainDeps | null = i.backend ? null : {
@@ -189,14 +196,14 @@ export async function buildDomain(i: DomainInput) {
   });
   const inside = createWorkloadPlane({
     store, workspaces, exits: lifecycle.exits, bootLog, workspacesDir: i.workspacesDir,
-    ...(i.agentControl ? { agent: i.agentControl } : {}),
     statsIntervalMs: cfg.statsIntervalMs, log,
+    ...(i.insideOnNode ? { agentReach: { agent: i.insideOnNode.agent, target: i.insideOnNode.target } } : {}),
   });
   const ssh = await createSshPlane({
     cfg: cfg.ssh, dataDir: cfg.dataDir, store, workspaces, workspacesDir: i.workspacesDir, log,
     activity: (id) => lifecycle.activity.begin(id), wake: (id) => lifecycle.idle.wake(id),
     via: (rec) => orchestrator.via(rec), ...(i.relays ? { relays: i.relays } : {}),
-    ...(i.agentControl ? { agent: i.agentControl } : {}),
+    ...(i.sshOnNode ? { applyOnNode: i.sshOnNode } : {}),
     ...(i.sshBundle !== undefined ? { bundle: i.sshBundle } : {}),
     ...(cfg.databaseUrl ? { sharedHostKey: () => sharedText(store, SECRET_SETTINGS.sshJumpHostKey, () => generateHostKey().private, isLoadableHostKey) } : {}),
   });
@@ -308,7 +315,7 @@ export async function buildDomain(i: DomainInput) {
 
   return {
     store, coordination, deps, links, policy, orchestrator, warmPool, usage, statsHub, quotas, namespaceGate, workspaces, lifecycle, nodes,
-    inside, ssh, access, tokens, auth, apiKeys, network, reconciler, orphans, buildPlane, publicAccess, archiveFiles,
+    inside, bootLog, ssh, access, tokens, auth, apiKeys, network, reconciler, orphans, buildPlane, publicAccess, archiveFiles,
 
     /** Brings the world in line with the store; resolves before the port may open. */
     async start(): Promise<void> {

@@ -31,7 +31,8 @@ import { AgentControlClient } from './gateway/agent-control.js';
 import { claimBridge, releaseBridgeIfUnused } from './host/bridge-ownership.js';
 import { RelayServer } from './node/relay-server.js';
 import { nodeApiHandler } from './node/node-api.js';
-import { NODE_AGENT_PATH, nodeAgentHandler } from './server-node-agent.js';
+import { controlDirOf } from './domain/sandbox-spec.js';
+import { AGENT_PORT } from './domain/ports.js';
 import { parseHostPort } from './config/node.js';
 import { imagesPort } from './server-images.js';
 import { logTo, openDataStore, startDriver, startHost, startImages } from './server-host.js';
@@ -79,9 +80,10 @@ export async function startNode(given: WarrenConfig, log: Logger): Promise<Runni
   const host = await startHost(cfg, log, store, metrics, ownIds);
   const { driver, workspacesDir, runtimeDir } = await startDriver(cfg, log);
   const images = await startImages(cfg, log, metrics);
+  const agentControl = new AgentControlClient();
   const d = (domain = await buildDomain({
     cfg, log, store, setRecordListener, signingKey, driver, workspacesDir, images, imagesPort: imagesPort(images), metrics,
-    network: host.network, host: host.facts, runtimeDir, probe: probeAgent, agentControl: new AgentControlClient(), coordination,
+    network: host.network, host: host.facts, runtimeDir, probe: probeAgent, agentControl, coordination,
     localNodeId: nodeId,
   }));
   await d.start();
@@ -89,9 +91,6 @@ export async function startNode(given: WarrenConfig, log: Logger): Promise<Runni
 
   const verifier = nodeVerifier(await clusterNodeKey(store));
   const relayLog = (msg: string, fields?: Record<string, unknown>) => log.info({ component: 'relay', ...fields }, msg);
-  // The node API (apply/observe) and the agent calls replicas cannot make themselves (the control token is here).
-  const nodeApi = nodeApiHandler({ nodeId, verifier, backend: d.orchestrator, log: relayLog });
-  const agentCalls = nodeAgentHandler({ nodeId, verifier, store, workspacesDir, agent: new AgentControlClient(), log: relayLog });
   const relay = new RelayServer({
     nodeId, verifier, subnet: cfg.subnet, log: relayLog,
     isLiveSandbox: async (ip) => {
@@ -99,7 +98,13 @@ export async function startNode(given: WarrenConfig, log: Logger): Promise<Runni
       if (!row || row.state !== 'running') return false;
       return (await store.getWorkspace(row.id))?.nodeId === nodeId;
     },
-    onRequest: (req, res) => ((req.url ?? '').split('?')[0] === NODE_AGENT_PATH ? agentCalls : nodeApi)(req, res),
+    onRequest: nodeApiHandler({ nodeId, verifier, backend: d.orchestrator, syncSsh: (id) => d.ssh.service.apply(id), log: relayLog,
+      // Replicas read agents and boot logs here (their control tokens and the boot log are on this node).
+      inside: {
+        agent: agentControl, bootLog: d.bootLog, stored: (id) => store.getWorkspace(id),
+        target: (rec) => ({ ip: rec.ip, port: AGENT_PORT, controlDir: controlDirOf(workspacesDir, rec.id) }),
+      },
+    }),
   });
   const relayPort = await relay.listen(cfg.node.relayPort, cfg.node.relayHost);
   const address = cfg.node.advertise ?? `${cfg.node.relayHost.includes(':') ? `[${cfg.node.relayHost}]` : cfg.node.relayHost}:${relayPort}`;

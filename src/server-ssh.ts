@@ -23,7 +23,7 @@ import { generateHostKey, isLoadableHostKey, loadOrCreateHostKeyFile } from './s
 import { JumpHost } from './ssh/jump-host.js';
 import type { Store, WorkspaceRecord } from './store/store.js';
 import { hostFiles } from './host/files.js';
-import type { AgentControlPort, RelayVia } from './domain/ports.js';
+import type { RelayVia } from './domain/ports.js';
 import type { Relays } from './gateway/relay-client.js';
 
 type Log = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
@@ -51,8 +51,8 @@ export interface SshPlaneInput {
   via?: (rec: WorkspaceRecord) => Promise<RelayVia | undefined>;
   /** Tunnels to node relays, for workspaces with `via`. */
   relays?: Relays;
-  /** The agent's internal API (a replica's goes through the nodes: src/server-fleet-agent.ts); default the host's client. */
-  agent?: AgentControlPort;
+  /** How a running workspace's agent learns its SSH settings on a node (SshDeps `applyOnNode`); absent: directly. */
+  applyOnNode?: (rec: WorkspaceRecord) => Promise<void>;
 }
 
 export interface SshPlane {
@@ -72,11 +72,9 @@ export function bastionOf(host: string, port: number): string {
 
 export async function createSshPlane(i: SshPlaneInput): Promise<SshPlane> {
   const bundle = i.bundle !== undefined ? i.bundle : await ensureSshBundle(join(i.dataDir, 'ssh'), i.log);
-  const agent = i.agent ?? new AgentControlClient();
-  // The workspace and its node ride along for a replica's agent port (src/server-fleet-agent.ts).
-  const target = (rec: WorkspaceRecord) => ({
-    ip: rec.ip, port: AGENT_PORT, controlDir: controlDirOf(i.workspacesDir, rec.id), workspaceId: rec.id, nodeId: rec.nodeId,
-  });
+  const agent = new AgentControlClient();
+  // On a replica the agent is never called from here: `applyOnNode` has the node tell it.
+  const target = (rec: WorkspaceRecord) => ({ ip: rec.ip, port: AGENT_PORT, controlDir: controlDirOf(i.workspacesDir, rec.id) });
   let jump: JumpHost | null = null;
   const service = new SshService({
     store: i.store, workspaces: i.workspaces, agent, files: hostFiles, target, generateHostKey, hostKeyUsable: isLoadableHostKey, wake: i.wake,
@@ -84,6 +82,7 @@ export async function createSshPlane(i: SshPlaneInput): Promise<SshPlane> {
     supported: () => bundle !== null && (jump?.listeningPort ?? 0) > 0,
     disconnect: (id) => jump?.disconnectWorkspace(id),
     ...(i.via ? { via: i.via } : {}),
+    ...(i.applyOnNode ? { applyOnNode: i.applyOnNode } : {}),
   });
   if (i.cfg.port !== 0) {
     jump = new JumpHost({

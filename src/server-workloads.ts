@@ -4,7 +4,7 @@
  * agent's cmd and workload logs). Part of the composition root (src/server.ts).
  */
 import { AGENT_PORT } from './domain/ports.js';
-import type { AgentControlPort, BootLogPort } from './domain/ports.js';
+import type { AgentControlPort, AgentTarget, BootLogPort } from './domain/ports.js';
 import { controlDirOf } from './domain/sandbox-spec.js';
 import { WorkloadService } from './domain/workloads.js';
 import { WorkloadStatsHub, type WorkloadCounters } from './domain/workload-stats.js';
@@ -22,17 +22,18 @@ export interface WorkloadPlaneInput {
   bootLog: BootLogPort;
   workspacesDir: string;
   statsIntervalMs: number;
+  /**
+   * How agents are reached when not from this host (a control replica: through their node,
+   * src/fleet/fleet-agent-control.ts). Absent: this host's AgentControlClient and control dirs.
+   */
+  agentReach?: { agent: AgentControlPort; target: (rec: WorkspaceRecord) => AgentTarget };
   log: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
-  /** The agent's internal API (a replica's goes through the nodes: src/server-fleet-agent.ts); default the host's client. */
-  agent?: AgentControlPort;
 }
 
 export function createWorkloadPlane(i: WorkloadPlaneInput) {
-  const agent = i.agent ?? new AgentControlClient();
-  // The workspace and its node ride along for a replica's agent port (src/server-fleet-agent.ts).
-  const target = (rec: WorkspaceRecord) => ({
-    ip: rec.ip, port: AGENT_PORT, controlDir: controlDirOf(i.workspacesDir, rec.id), workspaceId: rec.id, nodeId: rec.nodeId,
-  });
+  const agent = i.agentReach?.agent ?? new AgentControlClient();
+  const target = i.agentReach?.target
+    ?? ((rec: WorkspaceRecord): AgentTarget => ({ ip: rec.ip, port: AGENT_PORT, controlDir: controlDirOf(i.workspacesDir, rec.id) }));
   const stats = new WorkloadStatsHub(async (rec) => {
     const res = await agent.call<{ stats?: WorkloadCounters[] }>(target(rec), 'GET', '/_warren/workloads/stats');
     return (res.stats ?? []).filter((s) => typeof s?.workload_id === 'string').map((s) => ({

@@ -70,3 +70,40 @@ test('a stored host key sshd cannot load is replaced at the next boot; a good on
   assert.equal((await store.getSsh(rec.id))?.host_key, 'GOOD1');
   assert.equal(made, 1);
 });
+
+test('on a control replica the node tells the agent: no agent call here; the node applies what the store holds', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'warren-ssh-'));
+  const store = await openStore({ dataDir: dir });
+  t.after(async () => { await store.close(); rmSync(dir, { recursive: true, force: true }); });
+  const rec = { ...sampleWorkspace({ ip: '10.213.0.9' }), state: 'running' as const };
+  await store.insertWorkspaces([{ ...rec, config: { ...rec.config, ssh_access: true } }]);
+  const workspaces = {
+    withLock: <T>(_id: string, fn: () => Promise<T>) => fn(),
+    get: async (id: string) => (await store.getWorkspace(id))!,
+  };
+  const deps = { store, workspaces, files: hostFiles, target: (r: { ip: string }) => ({ ip: r.ip, port: 9990, controlDir: dir }),
+    generateHostKey: () => ({ private: 'GOOD', public: 'ssh-ed25519 K' }), bastion: () => '127.0.0.1:2222', supported: () => true, disconnect: () => {} };
+  const agentCalls: unknown[][] = [];
+  const agent = {
+    call: async (...args: unknown[]) => {
+      agentCalls.push(args);
+      return { ssh: { running: true } };
+    },
+  };
+  const toNode: string[] = [];
+  const replica = new SshService({ ...deps, agent: { call: async () => assert.fail('a replica never calls an agent') },
+    applyOnNode: async (r) => { toNode.push(r.id); } } as unknown as SshDeps);
+  const node = new SshService({ ...deps, agent } as unknown as SshDeps);
+
+  const st = await replica.setKey(rec.id, { publicKey: 'ssh-ed25519 AAAA me' } as never);
+  assert.equal(st.ssh_key_set, true);
+  assert.deepEqual(toNode, [rec.id], 'the node was asked once');
+  await node.apply(rec.id);
+  assert.equal(agentCalls.length, 1);
+  const [target, method, path, doc] = agentCalls[0] as [any, string, string, any];
+  assert.deepEqual([target.ip, method, path], ['10.213.0.9', 'PUT', '/_warren/ssh']);
+  assert.deepEqual([doc.enabled, doc.authorized_keys, doc.password_auth], [true, ['ssh-ed25519 AAAA me'], false], 'what the store holds');
+
+  agent.call = async () => ({ ssh: { running: false } }) as never;
+  await assert.rejects(node.apply(rec.id), (err: any) => err.code === 'ssh_unavailable');
+});

@@ -69,6 +69,12 @@ export interface SshDeps {
   wake?: (workspaceId: string) => Promise<unknown>;
   /** The node relay a workspace is reached through (src/domain/backend.ts `via`); absent: directly. */
   via?: (rec: WorkspaceRecord) => Promise<RelayVia | undefined>;
+  /**
+   * How a running workspace's agent is told its SSH settings when it runs on a node, not on
+   * this host (a control replica: the node API's `sync-ssh`, after which the node reads them
+   * from the store and calls `apply`). Absent: the agent is called here, on this host.
+   */
+  applyOnNode?: (rec: WorkspaceRecord) => Promise<void>;
 }
 
 export function randomPassword(): string {
@@ -189,6 +195,15 @@ export class SshService {
     }).catch(() => undefined); // the next change or boot applies it
   }
 
+  /**
+   * Tells the running workspace's agent its stored SSH settings (the node's half of
+   * `applyOnNode`). Takes no lock: the replica that asked holds the workspace's lease.
+   */
+  async apply(id: string): Promise<void> {
+    const rec = await this.d.workspaces.get(id);
+    await this.tellAgent(rec, await this.d.store.getSsh(rec.id));
+  }
+
   /** The jump host's lookup: the workspace `sshId` names, when it runs with SSH on (an asleep one is woken). */
   async route(sshId: string): Promise<{ workspaceId: string; ip: string; via?: RelayVia } | null> {
     const row = await this.d.store.findSshById(sshId);
@@ -251,6 +266,14 @@ export class SshService {
   /** Tells a running workspace's agent; a paused one is told on resume, a stopped one at boot. */
   private async push(rec: WorkspaceRecord, row: SshRecord | null): Promise<void> {
     if (rec.state === 'paused') this.stale.add(rec.id);
+    if (rec.state !== 'running') return;
+    // On a node, the node tells its agent (the settings are read from the store there: no secret crosses the hop).
+    if (this.d.applyOnNode) return this.d.applyOnNode(rec);
+    await this.tellAgent(rec, row);
+  }
+
+  /** PUTs the settings to the agent of a running workspace on this host; ssh_unavailable when sshd did not start. */
+  private async tellAgent(rec: WorkspaceRecord, row: SshRecord | null): Promise<void> {
     if (rec.state !== 'running') return;
     const doc = agentConfigOf(rec, row);
     const res = await this.d.agent.call<{ ssh?: SshAgentStatus }>(this.d.target(rec), 'PUT', SSH_INTERNAL_PATH, doc);

@@ -37,7 +37,9 @@ export const NODE_CAPABILITIES: DriverCapabilities = { pause: true, snapshot: fa
 export const DEFAULT_OP_TIMEOUTS_MS: Readonly<Record<NodeApiOp, number>> = {
   'bring-up': 15 * 60_000, 'bring-down': 2 * 60_000, pause: 60_000, resume: 60_000,
   destroy: 5 * 60_000, 'destroy-sandbox': 5 * 60_000, 'update-resources': 2 * 60_000,
-  'sync-agent-token': 60_000, inspect: 15_000, stats: 15_000,
+  'sync-agent-token': 60_000, 'sync-ssh': 30_000, inspect: 15_000, stats: 15_000,
+  // The inside ops (src/fleet/node-caller.ts sets its own waits per call).
+  'agent-call': 20_000, 'agent-stream': 20_000, 'boot-log': 15_000, 'boot-log-follow': 15_000,
 };
 
 export interface FleetBackendOptions {
@@ -99,6 +101,8 @@ export class FleetBackend implements WorkspaceBackend {
   async destroySandbox(rec: WorkspaceRecord): Promise<void> { await this.call('destroy-sandbox', rec); }
   async updateResources(rec: WorkspaceRecord): Promise<void> { await this.call('update-resources', rec); }
   async syncAgentToken(rec: WorkspaceRecord): Promise<void> { await this.call('sync-agent-token', rec); }
+  /** The node tells the workspace's agent its SSH settings, read from the store (SshService `applyOnNode`). */
+  async syncSsh(rec: WorkspaceRecord): Promise<void> { await this.call('sync-ssh', rec); }
 
   // observe
 

@@ -30,6 +30,8 @@ export interface NodeCall {
   /** The JSON body, exactly as the token's target hashed it. */
   payload: Buffer;
   timeoutMs: number;
+  /** Largest answer read; default 256 KiB (agent calls may answer log tails: more). */
+  maxAnswerBytes?: number;
 }
 
 export interface NodeAnswer {
@@ -79,7 +81,7 @@ export function callNode(c: NodeCall): Promise<NodeAnswer> {
       let size = 0;
       res.on('data', (chunk: Buffer) => {
         size += chunk.length;
-        if (size > MAX_ANSWER_BYTES) fail('answer too large');
+        if (size > (c.maxAnswerBytes ?? MAX_ANSWER_BYTES)) fail('answer too large');
         else chunks.push(chunk);
       });
       res.on('error', () => fail('answer cut'));
@@ -111,7 +113,7 @@ function answerOf(nodeId: string, status: number, text: string): NodeAnswer {
 }
 
 /** The node's error as this replica throws it (see the header). */
-function remoteError(nodeId: string, status: number, e: unknown): AppError {
+export function remoteError(nodeId: string, status: number, e: unknown): AppError {
   const err = (e && typeof e === 'object' ? e : {}) as Record<string, unknown>;
   const code = typeof err.code === 'string' && Object.hasOwn(ERROR_STATUS, err.code) ? (err.code as ErrorCode) : null;
   const details = (err.details && typeof err.details === 'object' ? err.details : {}) as ErrorDetails;

@@ -18,6 +18,10 @@
  * parsed before the token is checked; a request with no token at all is refused unread.
  * The record must name this node (`record.nodeId`): a replica never acts on another node's
  * workspace here by mistake.
+ * - the inside ops (`agent-call`, `agent-stream`, `boot-log`, `boot-log-follow`:
+ *   src/node/node-api-inside.ts) answer `{ result }` too, or a 200 NDJSON stream for the
+ *   two streams (src/node/node-api-stream.ts); `sync-ssh` has the node tell the agent its
+ *   SSH settings as the store holds them.
  *
  * Apply ops on one workspace run one at a time on the node, in arrival order: a replica
  * that gave up waiting (a timeout) and retries never runs a second boot beside the first.
@@ -34,6 +38,8 @@
  * - anything else: 500 `server_error` with a fixed sentence (no path, errno or stack).
  */
 import { createHash } from 'node:crypto';
+import { insideBodyFields, isInsideOp, NODE_API_INSIDE_OPS, runInside, type NodeInside } from './node-api-inside.js';
+import { writeNdjson } from './node-api-stream.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { AppError } from '../contract/errors.js';
@@ -51,7 +57,8 @@ export const NODE_API_MAX_BODY = 1024 * 1024;
 
 export const NODE_API_OPS = [
   'bring-up', 'bring-down', 'pause', 'resume', 'destroy', 'destroy-sandbox',
-  'update-resources', 'sync-agent-token', 'inspect', 'stats',
+  'update-resources', 'sync-agent-token', 'sync-ssh', 'inspect', 'stats',
+  ...NODE_API_INSIDE_OPS,
 ] as const;
 export type NodeApiOp = (typeof NODE_API_OPS)[number];
 const OPS: ReadonlySet<string> = new Set(NODE_API_OPS);
@@ -81,7 +88,7 @@ const recordSchema = z.looseObject({
   apiAccess: z.looseObject({ enabled: z.boolean(), rawToken: z.string() }),
 });
 const sourceSchema = z.looseObject({ kind: z.enum(['snapshot', 'archive']) });
-const bodySchema = z.object({ record: recordSchema, source: sourceSchema.optional() });
+const bodySchema = z.object({ record: recordSchema, source: sourceSchema.optional(), ...insideBodyFields });
 
 export interface NodeApiOptions {
   /** This node's id: tokens and records must name it. */
@@ -89,6 +96,16 @@ export interface NodeApiOptions {
   verifier: NodeTokenVerifier;
   /** The node's local backend (the Orchestrator). */
   backend: WorkspaceBackend;
+  /**
+   * `sync-ssh`: tells the workspace's agent its SSH settings as the store holds them (the
+   * replica stored them first; nothing secret is in the request). Absent: 501.
+   */
+  syncSsh?: (workspaceId: string) => Promise<void>;
+  /**
+   * The inside ops (agent calls and streams, boot log: src/node/node-api-inside.ts), read
+   * with the node's own agent client, control dirs and boot log. Absent: 501.
+   */
+  inside?: NodeInside;
   /** Single-use store for token nonces (default: a fresh one for this handler). */
   nonces?: NonceCache;
   maxBodyBytes?: number;
@@ -100,16 +117,23 @@ interface Answer {
   body: unknown;
 }
 
+/** A streamed answer (NDJSON: src/node/node-api-stream.ts). */
+interface Streamed {
+  stream: (signal: AbortSignal) => AsyncIterable<unknown>;
+}
+
 /** The request handler (`(req, res) => void`) for the relay server's `onRequest` hook. */
 export function nodeApiHandler(o: NodeApiOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const nonces = o.nonces ?? new NonceCache();
   const queue = new PerWorkspace();
   return (req, res) => {
-    handle(o, nonces, queue, req).then((a) => send(req, res, a), (err: unknown) => send(req, res, errorAnswer(err, o)));
+    handle(o, nonces, queue, req).then(
+      (a) => ('stream' in a ? writeNdjson(res, a.stream, (err) => errorAnswer(err, o).body) : send(req, res, a)),
+      (err: unknown) => send(req, res, errorAnswer(err, o)));
   };
 }
 
-async function handle(o: NodeApiOptions, nonces: NonceCache, queue: PerWorkspace, req: IncomingMessage): Promise<Answer> {
+async function handle(o: NodeApiOptions, nonces: NonceCache, queue: PerWorkspace, req: IncomingMessage): Promise<Answer | Streamed> {
   const path = (req.url ?? '').split('?')[0]!;
   if (!path.startsWith(NODE_API_PREFIX)) throw new AppError('not_found', 'No such node API route');
   const op = path.slice(NODE_API_PREFIX.length);
@@ -117,7 +141,8 @@ async function handle(o: NodeApiOptions, nonces: NonceCache, queue: PerWorkspace
   if (req.method !== 'POST') throw new AppError('method_not_allowed', 'The node API takes POST only');
   const token = bearer(req.headers.authorization);
   if (token === null) throw new AppError('unauthorized', 'A node token is required', { field: AUTH_FIELD });
-  const { raw, body: { record, source } } = await readBody(req, o.maxBodyBytes ?? NODE_API_MAX_BODY);
+  const { raw, body } = await readBody(req, o.maxBodyBytes ?? NODE_API_MAX_BODY);
+  const { record, source } = body;
   const verified = o.verifier.verify(token, { nodeId: o.nodeId, target: nodeApiTarget(op as NodeApiOp, record.id, raw) });
   const refused = !verified.ok ? verified.reason
     : verified.claims.purpose !== 'api' ? 'wrong_purpose'
@@ -129,7 +154,16 @@ async function handle(o: NodeApiOptions, nonces: NonceCache, queue: PerWorkspace
   if (record.nodeId !== o.nodeId) {
     throw new AppError('bad_request', `Workspace ${record.id} is not placed on this node`, { field: 'record.nodeId' });
   }
-  const apply = () => run(o.backend, op as NodeApiOp, record as unknown as WorkspaceRecord, source as ResolvedSource | undefined);
+  if (op === 'sync-ssh') {
+    if (!o.syncSsh) throw new AppError('not_implemented', 'This node cannot apply SSH settings', { field: 'op' });
+    await o.syncSsh(record.id);
+    return { status: 200, body: { result: null } };
+  }
+  if (isInsideOp(op)) {
+    const a = await runInside(o.inside, o.nodeId, op, record as unknown as WorkspaceRecord, body);
+    return 'stream' in a ? a : { status: 200, body: { result: a.result } };
+  }
+  const apply = () => run(o.backend, op as BackendOp, record as unknown as WorkspaceRecord, source as ResolvedSource | undefined);
   return OBSERVE.has(op as NodeApiOp) ? apply() : queue.run(record.id, apply);
 }
 
@@ -172,8 +206,11 @@ async function readBody(req: IncomingMessage, limit: number): Promise<{ raw: Buf
   return { raw, body: parsed.data };
 }
 
+/** The ops the local backend runs. */
+type BackendOp = Exclude<NodeApiOp, 'sync-ssh' | (typeof NODE_API_INSIDE_OPS)[number]>;
+
 /** Runs one op on the local backend. */
-async function run(b: WorkspaceBackend, op: NodeApiOp, rec: WorkspaceRecord, source?: ResolvedSource): Promise<Answer> {
+async function run(b: WorkspaceBackend, op: BackendOp, rec: WorkspaceRecord, source?: ResolvedSource): Promise<Answer> {
   const ok = (result: unknown = null, extra: Record<string, unknown> = {}): Answer => ({ status: 200, body: { result, ...extra } });
   switch (op) {
     case 'bring-up':
