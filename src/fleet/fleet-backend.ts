@@ -25,10 +25,11 @@ import type { NodeRegistry } from '../domain/nodes.js';
 import type { RelayVia } from '../domain/ports.js';
 import type { Demand } from '../domain/quota.js';
 import { allocate } from '../network/addresses.js';
-import { nodeApiTarget, type NodeApiOp } from '../node/node-api.js';
+import type { NodeApiOp } from '../node/node-api.js';
 import type { NodeTokenSigner } from '../node/node-tokens.js';
 import type { NodeRecord, WorkspaceRecord } from '../store/store.js';
-import { callNode, splitAddress, type NodeAnswer } from './node-api-client.js';
+import { splitAddress, type NodeAnswer } from './node-api-client.js';
+import { NodeCaller } from './node-caller.js';
 
 /** What the node daemons' driver (ns) can do. */
 export const NODE_CAPABILITIES: DriverCapabilities = { pause: true, snapshot: false, isolation: true };
@@ -59,9 +60,11 @@ export class FleetBackend implements WorkspaceBackend {
   readonly layers: LayerOps | null = null;
   readonly localNodeId = null;
   private inFlightBoots = 0;
+  private readonly caller: NodeCaller;
 
   constructor(private readonly o: FleetBackendOptions) {
     this.capabilities = o.capabilities;
+    this.caller = new NodeCaller({ registry: o.registry, signer: o.signer, ...(o.log ? { log: o.log } : {}) });
   }
 
   /** Whether a bring-up this replica asked for is under way. */
@@ -127,7 +130,8 @@ export class FleetBackend implements WorkspaceBackend {
 
   async via(rec: Pick<WorkspaceRecord, 'id' | 'nodeId'>): Promise<RelayVia | undefined> {
     if (rec.nodeId === null) return undefined;
-    const node = await this.reachableNode(rec);
+    await this.o.registry.assertReachable(rec);
+    const node = await this.o.registry.get(rec.nodeId);
     const at = splitAddress(node.address);
     if (!at) throw new AppError('server_error', `Node ${node.id} registered an address that is not host:port`);
     return { relayHost: at.host, relayPort: at.port, nodeId: node.id };
@@ -159,26 +163,9 @@ export class FleetBackend implements WorkspaceBackend {
     throw new AppError('not_implemented', 'Snapshots and archives of workspaces on nodes are not supported yet', { field: 'driver' });
   }
 
-  /** The record's node when it is reachable (node_lost otherwise, node_lost too when no longer registered). */
-  private async reachableNode(rec: Pick<WorkspaceRecord, 'id' | 'nodeId'>): Promise<NodeRecord> {
-    await this.o.registry.assertReachable(rec);
-    return this.o.registry.get(rec.nodeId!);
-  }
-
   private async call(op: NodeApiOp, rec: WorkspaceRecord, source?: ResolvedSource): Promise<NodeAnswer> {
-    if (rec.nodeId === null) {
-      throw new AppError('server_error', `Workspace ${rec.id} is not placed on a node; a control replica cannot run it`);
-    }
-    const node = await this.reachableNode(rec);
-    const payload = Buffer.from(JSON.stringify({ record: rec, ...(source ? { source } : {}) }));
-    const token = this.o.signer.sign(node.id, nodeApiTarget(op, rec.id, payload), 'api');
     const timeoutMs = this.o.timeoutsMs?.[op] ?? DEFAULT_OP_TIMEOUTS_MS[op];
-    try {
-      return await callNode({ nodeId: node.id, address: node.address, op, token, timeoutMs, payload });
-    } catch (err) {
-      if (err instanceof AppError && err.code === 'node_lost') this.o.log?.('fleet: node did not answer', { node: node.id, op, workspace: rec.id });
-      throw err;
-    }
+    return this.caller.answer(op, rec, source ? { source } : {}, { timeoutMs });
   }
 }
 

@@ -2,15 +2,15 @@
  * How a replica asks the node that runs a workspace for one inside op (src/node/node-api-inside.ts):
  * `assertReachable` first (a lost node → 503 `node_lost` with no round trip), then one node API
  * request with a fresh single-use `api` token bound to the node, the op, the workspace and the body.
- * The same steps as FleetBackend's own ops (src/fleet/fleet-backend.ts), for the ports that
- * read inside workspaces (FleetAgentControl, FleetBootLog).
+ * FleetBackend's apply and observe ops (src/fleet/fleet-backend.ts) and the ports that read
+ * inside workspaces (FleetAgentControl, FleetBootLog) all go through it.
  */
 import { AppError } from '../contract/errors.js';
 import type { NodeRegistry } from '../domain/nodes.js';
 import { nodeApiTarget, type NodeApiOp } from '../node/node-api.js';
 import type { NodeTokenSigner } from '../node/node-tokens.js';
 import type { NodeRecord, WorkspaceRecord } from '../store/store.js';
-import { callNode } from './node-api-client.js';
+import { callNode, type NodeAnswer } from './node-api-client.js';
 import { openNodeStream } from './node-api-stream-client.js';
 
 export interface NodeCallerOptions {
@@ -29,12 +29,16 @@ export class NodeCaller {
 
   /** One op's `result`. */
   async call(op: NodeApiOp, rec: WorkspaceRecord, extra: Record<string, unknown>, limits: CallLimits): Promise<unknown> {
+    return (await this.answer(op, rec, extra, limits)).result;
+  }
+
+  /** One op's whole answer (`result` and what rides beside it, e.g. bring-up's `imageId`). */
+  async answer(op: NodeApiOp, rec: WorkspaceRecord, extra: Record<string, unknown>, limits: CallLimits): Promise<NodeAnswer> {
     const node = await this.nodeOf(rec);
     const payload = Buffer.from(JSON.stringify({ record: rec, ...extra }));
-    const answer = await callNode({
+    return callNode({
       nodeId: node.id, address: node.address, op, token: this.token(node, op, rec, payload), payload, ...limits,
     }).catch((err: unknown) => this.noted(err, node, op, rec));
-    return answer.result;
   }
 
   /** One streamed op's events; opened before this resolves (a refusal rejects it). */
