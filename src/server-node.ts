@@ -95,7 +95,18 @@ export async function startNode(given: WarrenConfig, log: Logger): Promise<Runni
       if (!row || row.state !== 'running') return false;
       return (await store.getWorkspace(row.id))?.nodeId === nodeId;
     },
-    onRequest: nodeApiHandler({ nodeId, verifier, backend: d.orchestrator, log: relayLog }),
+    onRequest: nodeApiHandler({
+      nodeId, verifier, backend: d.orchestrator, log: relayLog,
+      // A pool take no replica assigned in time is settled under the create lock (src/node/pool-handoff.ts).
+      pool: {
+        underCreateLock: (fn) => d.workspaces.underCreateLock(fn),
+        holderOf: async (ready) => {
+          const row = (await store.allReservations()).find((r) => r.ip === ready.ip);
+          const rec = row && await store.getWorkspace(row.id);
+          return rec && rec.nodeId === nodeId && rec.shortId === ready.shortId ? rec.id : null;
+        },
+      },
+    }),
   });
   const relayPort = await relay.listen(cfg.node.relayPort, cfg.node.relayHost);
   const address = cfg.node.advertise ?? `${cfg.node.relayHost.includes(':') ? `[${cfg.node.relayHost}]` : cfg.node.relayHost}:${relayPort}`;

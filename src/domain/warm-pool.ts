@@ -65,6 +65,8 @@ const keyOf = (image: string, imageId: string) => `${image}@${imageId}`;
 export class WarmPool {
   private readonly ready: PoolEntry[] = [];
   private readonly assigned = new Map<string, PoolEntry>();
+  /** Taken by a reservation, not yet assigned or put back: short id → entry. */
+  private readonly taken = new Map<string, PoolEntry>();
   /** Addresses of every entry made, being made, or taken and not yet a record's. */
   private readonly held = new Set<string>();
   /** Pools wanted, most recent last: key → image and id. */
@@ -110,25 +112,39 @@ export class WarmPool {
     const i = this.ready.findIndex((e) => e.image === image && e.imageId === imageId);
     if (i < 0) return null;
     const [entry] = this.ready.splice(i, 1);
+    this.taken.set(entry!.shortId, entry!);
     this.lastUse = performance.now();
     this.refill();
     return entry ?? null;
   }
 
+  /** The entry of that short id taken by `take` and neither assigned nor put back yet. */
+  takenEntry(shortId: string): PoolEntry | undefined {
+    return this.taken.get(shortId);
+  }
+
   /** The taken entry is workspace `id`'s (its record is stored): its first boot adopts it. */
   assign(id: string, entry: PoolEntry): void {
+    this.taken.delete(entry.shortId);
     this.assigned.set(id, entry);
     this.held.delete(entry.ip); // the record holds the address now
   }
 
   /** A taken entry whose record was not stored: it waits again, unused. */
   putBack(entry: PoolEntry): void {
+    this.taken.delete(entry.shortId);
     if (this.closed) void this.destroy(entry);
     else this.ready.push(entry);
   }
 
-  /** The entry assigned to workspace `id`, handed over once. */
-  claim(id: string): PoolEntry | undefined {
+  /**
+   * The entry assigned to workspace `id`, handed over once. A record that holds a taken entry
+   * (its short id and address) whose assignment never came (its replica died after storing
+   * it) gets that entry too.
+   */
+  claim(id: string, holder?: { shortId: string; ip: string }): PoolEntry | undefined {
+    const pending = holder && this.taken.get(holder.shortId);
+    if (pending && pending.ip === holder.ip && !this.assigned.has(id)) this.assign(id, pending);
     const entry = this.assigned.get(id);
     this.assigned.delete(id);
     if (entry) this.lastUse = performance.now();
@@ -164,6 +180,8 @@ export class WarmPool {
     this.closed = true;
     await this.filling?.catch(() => undefined);
     for (const entry of this.ready.splice(0)) await this.destroy(entry);
+    for (const entry of [...this.taken.values()]) await this.destroy(entry);
+    this.taken.clear();
   }
 
   /** Removes an entry's sandbox, firewall port and files; `ip` may be '' when unknown (sweep). */
