@@ -6,8 +6,10 @@
  * Contracts:
  * - A pooled sandbox was never used: its agent holds the workspace's boot (no cmd,
  *   workloads or sshd) and has no runtime token, so nothing but the host can reach it, and
- *   it goes to exactly one workspace (`take` runs under the create lock). Entries are never
- *   recycled: a workspace's sandbox is destroyed with the workspace, never returned.
+ *   it goes to exactly one workspace (`take` runs under the create lock). A taken entry is the
+ *   taking reservation's until it is assigned to the stored record or put back (a node settles
+ *   one nobody assigned: src/node/pool-handoff.ts). Entries are never recycled: a workspace's
+ *   sandbox is destroyed with the workspace, never returned.
  * - One pool per image that creates asked for lately (at most `maxImages`, most recent
  *   kept), pinned to the image's stored id: a rebuilt image's entries are dropped. Any size
  *   fits any entry (limits and the disk quota are set at adoption).
