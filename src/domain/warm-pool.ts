@@ -74,6 +74,8 @@ export class WarmPool {
   /** Pools wanted, most recent last: key → image and id. */
   private readonly wanted = new Map<string, { image: string; imageId: string }>();
   private filling: Promise<void> | null = null;
+  /** A refill was asked for while the loop ran: it looks again once it ends. */
+  private refillAgain = false;
   private closed = false;
   /** When a sandbox was last taken or claimed (performance.now()). */
   private lastUse = -Infinity;
@@ -227,10 +229,22 @@ export class WarmPool {
     return best;
   }
 
+  /**
+   * Starts the fill loop, or has it run again when it is ending: a loop that just found every
+   * pool full may still be settling when a take empties one (`want` then `take` in one tick).
+   */
   private refill(): void {
-    if (this.filling || !this.enabled) return;
+    if (!this.enabled) return;
+    if (this.filling) {
+      this.refillAgain = true;
+      return;
+    }
     this.filling = this.fillLoop().finally(() => {
       this.filling = null;
+      if (this.refillAgain) {
+        this.refillAgain = false;
+        this.refill();
+      }
     });
   }
 

@@ -2,7 +2,8 @@
  * PoolHandoff: a pool take no replica assigned in time is settled by the node, under its
  * create lock: to the stored record holding it, else back to the pool. Part one over a
  * recording backend (the order of calls and the lock), part two over a real local backend
- * with a warm pool (the sandbox is handed out again, or adopted by the holder's bringUp).
+ * with a warm pool (the sandbox is handed out again, or adopted by the holder's bringUp, and
+ * the pool refills after).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -106,4 +107,7 @@ test('in process: an unassigned take goes back to the real pool and serves the n
   await b.bringUp(rec);
   assert.equal(local.creates(), made, 'the holder adopted it');
   assert.equal((await b.inspect(rec)).state, 'running');
+  // takeReady asks (`want`) and takes in one tick: the pool refills all the same.
+  await poolReady(b);
+  assert.notEqual((await h.take(WANT)).ready?.ip, rec.ip, 'the refilled sandbox has an address of its own');
 });

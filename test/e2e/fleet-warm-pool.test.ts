@@ -5,7 +5,8 @@
  * `pool-take` names the image); once the node logs a ready sandbox, the next create through
  * control takes it: the record gets that sandbox's short id and address (the database), the
  * workspace's hostname is `ws-<that short id>` (exec through control's gateway and the
- * node's relay). Everything is purged after.
+ * node's relay). A cold create (another image) never gets an address the node's pool
+ * holds (the replica's reservation asks the node). Everything is purged after.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -80,7 +81,7 @@ describe('a fleet create takes the node\'s warm-pool sandbox', () => {
   let client: Client;
 
   before(async () => {
-    await ensureTestImages(['node-20']);
+    await ensureTestImages(['node-20', 'debian-12']);
     pgs = await startPostgres();
     dbUrl = await pgs.createDatabase();
     node = await launch(['node', '--database-url', dbUrl, '--data-dir', nodeDir, '--images-dir', TEST_IMAGES_DIR,
@@ -125,5 +126,18 @@ describe('a fleet create takes the node\'s warm-pool sandbox', () => {
     assert.equal(out.stdout.trim(), `ws-${entry.shortId}`, 'the adopted sandbox is the workspace');
     const [{ n }] = await pgs.query<{ n: string }>(dbUrl, 'SELECT count(*) AS n FROM workspaces WHERE ip = $1', [entry.ip]);
     assert.equal(Number(n), 1, 'one record holds the pool sandbox\'s address');
+  });
+
+  test('a cold create on the node never gets an address the node\'s pool holds', async () => {
+    // The pool refills after the take: its next sandbox holds the lowest address no record has.
+    const next = await until('the refilled sandbox', async () => readyLines(node!)[1] ?? false, 60_000).catch((err: Error) => {
+      throw new Error(`${err.message}; the node said:\n${node!.logs.filter((l) => /pool|"level":[4-6]/.test(l)).slice(-15).join('\n')}`);
+    });
+    const other = await client.workspaces.create({ image: 'debian-12', name: 'cold-other-image', memory_mb: 256 });
+    await waitForStatus(server, other.id, 'running', 120_000);
+    const [row] = await pgs.query<{ ip: string }>(dbUrl, 'SELECT ip FROM workspaces WHERE id = $1', [other.id]);
+    assert.notEqual(row!.ip, next.ip, `the replica's reservation counted the pool's held address ${next.ip}`);
+    const rt = await openRuntime(client, server, other.id);
+    assert.equal((await rt.exec.run(['true'])).exit_code, 0);
   });
 });
