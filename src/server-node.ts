@@ -98,11 +98,21 @@ export async function startNode(given: WarrenConfig, log: Logger): Promise<Runni
       if (!row || row.state !== 'running') return false;
       return (await store.getWorkspace(row.id))?.nodeId === nodeId;
     },
-    onRequest: nodeApiHandler({ nodeId, verifier, backend: d.orchestrator, syncSsh: (id) => d.ssh.service.apply(id), log: relayLog,
+    onRequest: nodeApiHandler({
+      nodeId, verifier, backend: d.orchestrator, syncSsh: (id) => d.ssh.service.apply(id), log: relayLog,
       // Replicas read agents and boot logs here (their control tokens and the boot log are on this node).
       inside: {
         agent: agentControl, bootLog: d.bootLog, stored: (id) => store.getWorkspace(id),
         target: (rec) => ({ ip: rec.ip, port: AGENT_PORT, controlDir: controlDirOf(workspacesDir, rec.id) }),
+      },
+      // A pool take no replica assigned in time is settled under the create lock (src/node/pool-handoff.ts).
+      pool: {
+        underCreateLock: (fn) => d.workspaces.underCreateLock(fn),
+        holderOf: async (ready) => {
+          const row = (await store.allReservations()).find((r) => r.ip === ready.ip);
+          const rec = row && await store.getWorkspace(row.id);
+          return rec && rec.nodeId === nodeId && rec.shortId === ready.shortId ? rec.id : null;
+        },
       },
     }),
   });

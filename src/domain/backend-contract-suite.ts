@@ -15,7 +15,7 @@ import { AppError } from '../contract/errors.js';
 import type { NodePurpose } from '../node/node-tokens.js';
 import { sampleWorkspace } from '../store/contract-fixtures.js';
 import type { WorkspaceRecord } from '../store/store.js';
-import type { WorkspaceBackend } from './backend.js';
+import type { PoolWant, WorkspaceBackend } from './backend.js';
 import type { RelayVia } from './ports.js';
 import type { Demand } from './quota.js';
 
@@ -64,6 +64,13 @@ export interface BackendWorld {
   /** Fleet: a node that is registered and ready but whose daemon does not answer. */
   silentNodeId?: string;
   nodeApi?: NodeApiProbe;
+  /** The warm pool of the host `place` names (the node's, on a fleet), when the world has one. */
+  warmPool?: {
+    /** Resolves once a ready sandbox of BACKEND_IMAGE waits (the pool was asked for it). */
+    ready(): Promise<void>;
+    /** Sandboxes the host's driver made so far: an adoption makes none. */
+    creates(): number;
+  };
   close(): Promise<void>;
 }
 
@@ -71,6 +78,7 @@ export interface BackendHarness {
   world(): Promise<BackendWorld>;
 }
 
+const WANT: PoolWant = { image: BACKEND_IMAGE, imageId: BACKEND_IMAGE_ID };
 const SMALL: Demand = { cpus: 1, memory_mb: 256, disk_mb: 1024 };
 const isCode = (code: string, field?: string) => (err: unknown) => {
   assert.ok(err instanceof AppError, `expected an AppError ${code}, got ${String(err)}`);
@@ -78,6 +86,14 @@ const isCode = (code: string, field?: string) => (err: unknown) => {
   if (field !== undefined) assert.equal(err.details?.field, field);
   return true;
 };
+
+/** Resolves once `backend`'s own pool has a ready sandbox (a world's `warmPool.ready`); 10 s at most. */
+export async function poolReady(backend: WorkspaceBackend): Promise<void> {
+  for (const until = Date.now() + 10_000; Date.now() < until; await new Promise((r) => setTimeout(r, 20))) {
+    if ((backend.pool?.counts().ready ?? 0) > 0) return;
+  }
+  throw new Error('no warm-pool sandbox became ready in 10 s');
+}
 
 export function runBackendContract(name: string, harness: BackendHarness): void {
   describe(`backend contract: ${name}`, () => {
@@ -196,6 +212,61 @@ export function runBackendContract(name: string, harness: BackendHarness): void 
       assert.ok(stop === null || typeof stop === 'function');
       stop?.();
       assert.equal(b.owns(rec), b.kind === 'local');
+    });
+
+    test('warm pool: takeReady hands a ready sandbox to one reservation and reports what the pool holds; putBack returns it', async (t) => {
+      const { w, b } = await world(t);
+      if (!w.warmPool) return t.skip('no warm pool in this world');
+      const node = await b.place(SMALL, []);
+      assert.equal((await b.takeReady(node, WANT)).ready, null, 'nothing waits before the image was asked for');
+      await w.warmPool.ready();
+      const idle = await b.takeReady(node, null);
+      assert.equal(idle.ready, null, 'no want, no take');
+      assert.equal(idle.held.length, 1, 'the ready sandbox holds its address');
+      const offer = await b.takeReady(node, WANT);
+      assert.ok(offer.ready && w.inSubnet(offer.ready.ip) && /^[0-9a-f]{8}$/.test(offer.ready.shortId), JSON.stringify(offer));
+      assert.deepEqual(offer.held, [offer.ready.ip], 'a taken, unassigned sandbox still holds its address');
+      assert.equal((await b.takeReady(node, WANT)).ready, null, 'one sandbox, one reservation');
+      assert.equal((await b.takeReady(node, { image: BACKEND_IMAGE, imageId: `sha256:${'00'.repeat(32)}` })).ready, null, 'another build');
+      await b.putBackReady(node, offer.ready);
+      await b.putBackReady(node, offer.ready); // idempotent
+      assert.deepEqual((await b.takeReady(node, WANT)).ready, offer.ready, 'put back: it waits again');
+    });
+
+    test('warm pool: an assigned sandbox is adopted by the record\'s bringUp (no new sandbox); assign is idempotent', async (t) => {
+      const { w, b, record } = await world(t);
+      if (!w.warmPool) return t.skip('no warm pool in this world');
+      const node = await b.place(SMALL, []);
+      await b.takeReady(node, WANT);
+      await w.warmPool.ready();
+      const { ready } = await b.takeReady(node, WANT);
+      assert.ok(ready);
+      const rec = await record({ ip: ready.ip, shortId: ready.shortId, imageId: BACKEND_IMAGE_ID });
+      await b.assignReady(node, rec.id, ready);
+      await b.assignReady(node, rec.id, ready);
+      const made = w.warmPool.creates();
+      await b.bringUp(rec);
+      assert.equal(w.warmPool.creates(), made, 'adopted, not booted');
+      assert.equal((await b.inspect(rec)).state, 'running');
+      assert.deepEqual((await b.takeReady(node, null)).held.includes(ready.ip), false, 'the record holds the address now');
+    });
+
+    test('warm pool: a taken sandbox whose assignment never came is adopted by the bringUp of the record holding it', async (t) => {
+      const { w, b, record } = await world(t);
+      if (!w.warmPool) return t.skip('no warm pool in this world');
+      const node = await b.place(SMALL, []);
+      await b.takeReady(node, WANT);
+      await w.warmPool.ready();
+      const { ready } = await b.takeReady(node, WANT);
+      assert.ok(ready);
+      const rec = await record({ ip: ready.ip, shortId: ready.shortId, imageId: BACKEND_IMAGE_ID });
+      const made = w.warmPool.creates();
+      await b.bringUp(rec); // the replica that took it died after storing the record
+      assert.equal(w.warmPool.creates(), made, 'adopted, not booted');
+      assert.equal((await b.inspect(rec)).state, 'running');
+      await b.assignReady(node, rec.id, ready); // late: a no-op
+      await b.putBackReady(node, ready); // late: a no-op, it is the workspace's
+      assert.equal((await b.takeReady(node, WANT)).ready?.shortId === ready.shortId, false, 'never handed out again');
     });
 
     test('a lost node: every call answers 503 node_lost (a silent one too, reason unreachable); back, the same sandbox answers', async (t) => {

@@ -13,6 +13,12 @@
  * Contract (both backends, one suite: src/domain/backend-contract-suite.ts):
  * - place: `place` names the node a new workspace goes to and `allocateAddress` an
  *   address on it; both are called inside the reservation (one at a time cluster-wide).
+ * - warm pool (wherever it is): inside the reservation, after `place`, `takeReady` hands
+ *   the reservation one ready sandbox of the placed node's pool (its address and name become
+ *   the record's) and says which addresses that pool holds (no new record may get one).
+ *   Once the record is stored the caller `assignReady`s it (the node's next `bringUp` of
+ *   that record adopts it); when the insert failed it `putBackReady`s it. A taken sandbox is
+ *   never handed to a second reservation; both calls are idempotent.
  * - apply desired state: `bringUp`, `bringDown`, `pause`, `resume`, `destroy`,
  *   `destroySandbox`, `updateResources`, `syncAgentToken` are idempotent; the caller
  *   recorded the intent before, and a retry after a crash converges. `bringUp` may pin
@@ -32,6 +38,26 @@ import type { LayerOps, ResolvedSource } from './layer-ops.js';
 import type { Demand } from './quota.js';
 import type { RelayVia } from './ports.js';
 import type { WarmPool } from './warm-pool.js';
+
+/** A warm-pool sandbox a reservation took: the new record's address and short id. */
+export interface ReadySandbox {
+  ip: string;
+  shortId: string;
+}
+
+/** What the placed node's pool offers a reservation. */
+export interface PoolOffer {
+  /** The sandbox taken for the record (null: none of that image waits, or no pool). */
+  ready: ReadySandbox | null;
+  /** Addresses the node's pool holds (its ready and half-made sandboxes'): a new record must not get one. */
+  held: string[];
+}
+
+/** The image a plain create wants a ready sandbox of (its stored build). */
+export interface PoolWant {
+  image: string;
+  imageId: string | null;
+}
 
 /** A placement made earlier in the same reservation (not in the store yet). */
 export interface PlacedDemand {
@@ -61,6 +87,16 @@ export interface WorkspaceBackend {
   place(demand: Demand, batch: readonly PlacedDemand[]): Promise<string | null>;
   /** A free address on `nodeId` (none of `taken`). Inside the reservation. */
   allocateAddress(nodeId: string | null, taken: ReadonlySet<string>): Promise<string>;
+  /**
+   * Inside the reservation, after `place`: the addresses `nodeId`'s pool holds and, when
+   * `want` is given, one ready sandbox of that image taken off it (asking is also the pool's
+   * cue to keep that image warm). A fleet whose node does not answer offers nothing.
+   */
+  takeReady(nodeId: string | null, want: PoolWant | null): Promise<PoolOffer>;
+  /** The record of workspace `workspaceId` holding `ready` is stored: its first boot adopts it. */
+  assignReady(nodeId: string | null, workspaceId: string, ready: ReadySandbox): Promise<void>;
+  /** The record holding `ready` was not stored: the sandbox waits again, unused. */
+  putBackReady(nodeId: string | null, ready: ReadySandbox): Promise<void>;
 
   // apply desired state
   bringUp(rec: WorkspaceRecord, source?: ResolvedSource): Promise<void>;

@@ -16,7 +16,7 @@ import { AGENT_PORT, AGENT_READY_TIMEOUT_MS } from './ports.js';
 import { specFor, workspaceDir, writeControlFiles, writeAgentToken } from './sandbox-spec.js';
 import { LayerOps, type ResolvedSource } from './layer-ops.js';
 import type { PoolEntry, WarmPool } from './warm-pool.js';
-import type { PlacedDemand, WorkspaceBackend } from './backend.js';
+import type { PlacedDemand, PoolOffer, PoolWant, ReadySandbox, WorkspaceBackend } from './backend.js';
 import type { AddressAllocator, RelayVia } from './ports.js';
 import { faultPoint } from '../util/fault-points.js';
 
@@ -56,6 +56,26 @@ export class Orchestrator implements WorkspaceBackend {
   async allocateAddress(_nodeId: string | null, taken: ReadonlySet<string>): Promise<string> {
     if (!this.allocator) throw new AppError('server_error', 'No address allocator is wired');
     return this.allocator(taken);
+  }
+
+  /** This host's pool (src/domain/warm-pool.ts); `take` runs under the caller's reservation. */
+  async takeReady(_nodeId: string | null, want: PoolWant | null): Promise<PoolOffer> {
+    const pool = this.pool;
+    if (!pool) return { ready: null, held: [] };
+    if (want) pool.want(want.image, want.imageId);
+    const entry = want ? pool.take(want.image, want.imageId) : null;
+    return { ready: entry && { ip: entry.ip, shortId: entry.shortId }, held: [...pool.heldAddresses()] };
+  }
+
+  /** Idempotent: an entry no longer taken (assigned already, or put back) is left as it is. */
+  async assignReady(_nodeId: string | null, workspaceId: string, ready: ReadySandbox): Promise<void> {
+    const entry = this.pool?.takenEntry(ready.shortId);
+    if (entry && entry.ip === ready.ip) this.pool!.assign(workspaceId, entry);
+  }
+
+  async putBackReady(_nodeId: string | null, ready: ReadySandbox): Promise<void> {
+    const entry = this.pool?.takenEntry(ready.shortId);
+    if (entry && entry.ip === ready.ip) this.pool!.putBack(entry);
   }
 
   /** Sandboxes of this host are reached directly. */
@@ -118,7 +138,7 @@ export class Orchestrator implements WorkspaceBackend {
       + `${rec.config.disk_size_mb} MB disk, address ${rec.ip}`);
     this.booting++;
     try {
-      const entry = source ? undefined : this.pool?.claim(rec.id);
+      const entry = source ? undefined : this.pool?.claim(rec.id, rec);
       if (entry) await this.adopt(rec, entry, step);
       else await this.bringUpSteps(rec, source, step);
       step('Boot complete');

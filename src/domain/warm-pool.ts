@@ -6,8 +6,10 @@
  * Contracts:
  * - A pooled sandbox was never used: its agent holds the workspace's boot (no cmd,
  *   workloads or sshd) and has no runtime token, so nothing but the host can reach it, and
- *   it goes to exactly one workspace (`take` runs under the create lock). Entries are never
- *   recycled: a workspace's sandbox is destroyed with the workspace, never returned.
+ *   it goes to exactly one workspace (`take` runs under the create lock). A taken entry is the
+ *   taking reservation's until it is assigned to the stored record or put back (a node settles
+ *   one nobody assigned: src/node/pool-handoff.ts). Entries are never recycled: a workspace's
+ *   sandbox is destroyed with the workspace, never returned.
  * - One pool per image that creates asked for lately (at most `maxImages`, most recent
  *   kept), pinned to the image's stored id: a rebuilt image's entries are dropped. Any size
  *   fits any entry (limits and the disk quota are set at adoption).
@@ -65,11 +67,15 @@ const keyOf = (image: string, imageId: string) => `${image}@${imageId}`;
 export class WarmPool {
   private readonly ready: PoolEntry[] = [];
   private readonly assigned = new Map<string, PoolEntry>();
+  /** Taken by a reservation, not yet assigned or put back: short id → entry. */
+  private readonly taken = new Map<string, PoolEntry>();
   /** Addresses of every entry made, being made, or taken and not yet a record's. */
   private readonly held = new Set<string>();
   /** Pools wanted, most recent last: key → image and id. */
   private readonly wanted = new Map<string, { image: string; imageId: string }>();
   private filling: Promise<void> | null = null;
+  /** A refill was asked for while the loop ran: it looks again once it ends. */
+  private refillAgain = false;
   private closed = false;
   /** When a sandbox was last taken or claimed (performance.now()). */
   private lastUse = -Infinity;
@@ -110,25 +116,39 @@ export class WarmPool {
     const i = this.ready.findIndex((e) => e.image === image && e.imageId === imageId);
     if (i < 0) return null;
     const [entry] = this.ready.splice(i, 1);
+    this.taken.set(entry!.shortId, entry!);
     this.lastUse = performance.now();
     this.refill();
     return entry ?? null;
   }
 
+  /** The entry of that short id taken by `take` and neither assigned nor put back yet. */
+  takenEntry(shortId: string): PoolEntry | undefined {
+    return this.taken.get(shortId);
+  }
+
   /** The taken entry is workspace `id`'s (its record is stored): its first boot adopts it. */
   assign(id: string, entry: PoolEntry): void {
+    this.taken.delete(entry.shortId);
     this.assigned.set(id, entry);
     this.held.delete(entry.ip); // the record holds the address now
   }
 
   /** A taken entry whose record was not stored: it waits again, unused. */
   putBack(entry: PoolEntry): void {
+    this.taken.delete(entry.shortId);
     if (this.closed) void this.destroy(entry);
     else this.ready.push(entry);
   }
 
-  /** The entry assigned to workspace `id`, handed over once. */
-  claim(id: string): PoolEntry | undefined {
+  /**
+   * The entry assigned to workspace `id`, handed over once. A record that holds a taken entry
+   * (its short id and address) whose assignment never came (its replica died after storing
+   * it) gets that entry too.
+   */
+  claim(id: string, holder?: { shortId: string; ip: string }): PoolEntry | undefined {
+    const pending = holder && this.taken.get(holder.shortId);
+    if (pending && pending.ip === holder.ip && !this.assigned.has(id)) this.assign(id, pending);
     const entry = this.assigned.get(id);
     this.assigned.delete(id);
     if (entry) this.lastUse = performance.now();
@@ -164,6 +184,8 @@ export class WarmPool {
     this.closed = true;
     await this.filling?.catch(() => undefined);
     for (const entry of this.ready.splice(0)) await this.destroy(entry);
+    for (const entry of [...this.taken.values()]) await this.destroy(entry);
+    this.taken.clear();
   }
 
   /** Removes an entry's sandbox, firewall port and files; `ip` may be '' when unknown (sweep). */
@@ -207,10 +229,22 @@ export class WarmPool {
     return best;
   }
 
+  /**
+   * Starts the fill loop, or has it run again when it is ending: a loop that just found every
+   * pool full may still be settling when a take empties one (`want` then `take` in one tick).
+   */
   private refill(): void {
-    if (this.filling || !this.enabled) return;
+    if (!this.enabled) return;
+    if (this.filling) {
+      this.refillAgain = true;
+      return;
+    }
     this.filling = this.fillLoop().finally(() => {
       this.filling = null;
+      if (this.refillAgain) {
+        this.refillAgain = false;
+        this.refill();
+      }
     });
   }
 

@@ -16,7 +16,7 @@ import { applyLifecycleChange, RECORD_LOCK_WAIT_MS, workspaceBusy, type Lifecycl
 import { isLive, planTransition, type PowerAction } from './lifecycle.js';
 import { checkReservation, checkStartFits, demandOf, type QuotaPolicy } from './quota.js';
 import { runPending, type OperationHooks } from './operations.js';
-import type { PlacedDemand, WorkspaceBackend } from './backend.js';
+import type { PlacedDemand, ReadySandbox, WorkspaceBackend } from './backend.js';
 import type { CoordinationPort, ImageFacts, NetworkLayout } from './ports.js';
 import { withImageDefaults } from './image-defaults.js';
 import { newWorkspaceRecord } from './records.js';
@@ -82,7 +82,6 @@ export class WorkspaceService {
     const limits = this.o.policy.limits;
     const config = withImageDefaults(parseConfig(cmd.rawConfig, defaultConfig(limits), limits, cmd.mode), facts);
     this.o.validateIdle?.(cmd.mode, idleOf(config));
-    this.o.orchestrator.pool?.want(image, facts.imageId);
     const [rec] = await this.reserve((all) => {
       if (cmd.slug && all.some((r) => r.slug === cmd.slug)) {
         throw new AppError('conflict', `Slug ${cmd.slug} is taken`, { field: 'slug' });
@@ -110,22 +109,29 @@ export class WorkspaceService {
       const inputs = build(all);
       for (const input of inputs) await this.o.namespaces?.admit(input.namespace, demandOf(input), inputs.filter((i) => i.namespace === input.namespace).length, all);
       checkReservation(this.o.policy, all, inputs);
-      const pool = this.o.orchestrator.pool;
-      const taken = addressesInUse(all, pool?.heldAddresses());
-      // A single plain create may take a ready sandbox: the record gets its address and name.
-      const entry = inputs.length === 1 && !inputs[0]!.source ? pool?.take(inputs[0]!.image, inputs[0]!.imageId ?? null) : null;
       const backend = this.o.orchestrator;
+      const taken = addressesInUse(all);
+      // A single plain create may take a ready sandbox of its node's pool: the record gets its address and name.
+      const want = inputs.length === 1 && !inputs[0]!.source ? { image: inputs[0]!.image, imageId: inputs[0]!.imageId ?? null } : null;
+      let pooled: { nodeId: string | null; ready: ReadySandbox } | null = null;
+      const asked = new Set<string | null>();
       const recs: WorkspaceRecord[] = [];
       const batch: PlacedDemand[] = [];
       for (const input of inputs) {
-        if (entry) {
-          recs.push(newWorkspaceRecord({ ...input, ip: entry.ip, shortId: entry.shortId, nodeId: backend.localNodeId }));
-          continue;
-        }
         // Placement inside the reservation: free capacity counts what is stored and this batch.
         const demand = demandOf(input);
         const nodeId = await backend.place(demand, batch);
         batch.push({ nodeId, demand });
+        if (!asked.has(nodeId)) { // each node's pool once: what it holds, and a ready sandbox for a plain create
+          asked.add(nodeId);
+          const offer = await backend.takeReady(nodeId, want);
+          for (const ip of offer.held) taken.add(ip);
+          if (offer.ready) {
+            pooled = { nodeId, ready: offer.ready };
+            recs.push(newWorkspaceRecord({ ...input, ip: offer.ready.ip, shortId: offer.ready.shortId, nodeId }));
+            continue;
+          }
+        }
         const ip = await backend.allocateAddress(nodeId, taken);
         taken.add(ip);
         recs.push(newWorkspaceRecord({ ...input, ip, nodeId }));
@@ -134,12 +140,17 @@ export class WorkspaceService {
         await this.o.store.insertWorkspaces(recs); // one transaction: all reserved or none
         faultPoint('create.reserved');
       } catch (err) {
-        if (entry) pool?.putBack(entry);
+        if (pooled) await backend.putBackReady(pooled.nodeId, pooled.ready).catch((e: unknown) => this.poolCallFailed('put back', e));
         throw err;
       }
-      if (entry) pool?.assign(recs[0]!.id, entry);
+      // A failed assignment leaves the sandbox taken: the node's bringUp of this record still adopts it.
+      if (pooled) await backend.assignReady(pooled.nodeId, recs[0]!.id, pooled.ready).catch((e: unknown) => this.poolCallFailed('assign', e));
       return recs;
     });
+  }
+
+  private poolCallFailed(what: string, err: unknown): void {
+    this.o.hooks.log('warn', `a warm-pool sandbox could not be ${what === 'assign' ? 'assigned' : 'put back'}`, { err: String(err) });
   }
 
   /** A free address for a warm-pool sandbox: no record's and none in `held`, under the create lock. */

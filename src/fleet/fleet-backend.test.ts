@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { createServer } from 'node:net';
 import { AppError } from '../contract/errors.js';
 import { localBackend } from '../../test/support/local-backend.js';
-import { runBackendContract, type BackendWorld } from '../domain/backend-contract-suite.js';
+import { poolReady, runBackendContract, type BackendWorld } from '../domain/backend-contract-suite.js';
 import { NodeRegistry } from '../domain/nodes.js';
 import { nodeApiHandler } from '../node/node-api.js';
 import { generateNodeKey, NodeTokenSigner, NodeTokenVerifier, type NodeKey } from '../node/node-tokens.js';
@@ -38,7 +38,7 @@ async function deadPort(): Promise<number> {
 
 /** A node on loopback and a replica's FleetBackend; `keyOfReplica`: the replica signs with another key. */
 async function fleetWorld(o: { keyOfReplica?: NodeKey } = {}): Promise<BackendWorld & { backend: FleetBackend }> {
-  const node = await localBackend({ nodeId: NODE_ID });
+  const node = await localBackend({ nodeId: NODE_ID, warmPool: 1 });
   const key = generateNodeKey('k1');
   const verifier = new NodeTokenVerifier([key]);
   const relay = new RelayServer({
@@ -71,6 +71,7 @@ async function fleetWorld(o: { keyOfReplica?: NodeKey } = {}): Promise<BackendWo
     expectedVia: { relayHost: '127.0.0.1', relayPort: port, nodeId: NODE_ID },
     nodeRoom: ROOM,
     silentNodeId,
+    warmPool: { ready: () => poolReady(node.backend), creates: node.creates },
     async loseNode() { // silent past lost-after; the leader's sweep runs
       clock.ms += registry.settings.lostAfterMs + 1;
       await registry.heartbeat(silentNodeId);

@@ -12,23 +12,27 @@
  *   answer at all is 503 `node_lost` with `details.reason` `unreachable`
  *   (src/fleet/node-api-client.ts). `bringUp` stores the image the node pinned in `rec.imageId`.
  * - route: `via` is the node's relay (its registered address).
+ * - warm pool: the placed node's (`takeReady`, `assignReady`, `putBackReady` → the node API's
+ *   pool ops, src/node/pool-handoff.ts); a node that does not answer a take offers nothing
+ *   and the create boots cold there (its bring-up then meets the same silence).
  * - host-local work: none here (`owns` is false, the node daemon reconciles its own host);
- *   no warm pool, no exit watches (the domain polls `inspect`), and no writable-layer
+ *   no pool of its own (`pool` null), no exit watches (the domain polls `inspect`), and no writable-layer
  *   work: snapshots and archives over the node API are later work, so `layers` is null and
  *   `requireLayers` answers 501 `not_implemented` (`details.field` `driver`).
  */
 import { AppError } from '../contract/errors.js';
 import type { DriverCapabilities, SandboxStats, SandboxStatus } from '../drivers/driver.js';
-import type { PlacedDemand, WorkspaceBackend } from '../domain/backend.js';
+import type { PlacedDemand, PoolOffer, PoolWant, ReadySandbox, WorkspaceBackend } from '../domain/backend.js';
 import type { LayerOps, ResolvedSource } from '../domain/layer-ops.js';
 import type { NodeRegistry } from '../domain/nodes.js';
 import type { RelayVia } from '../domain/ports.js';
 import type { Demand } from '../domain/quota.js';
 import { allocate } from '../network/addresses.js';
-import type { NodeApiOp } from '../node/node-api.js';
+import { nodeApiTarget, type NodeApiOp } from '../node/node-api.js';
+import { poolSubject, type NodePoolOp, type PoolBody } from '../node/node-pool-api.js';
 import type { NodeTokenSigner } from '../node/node-tokens.js';
 import type { NodeRecord, WorkspaceRecord } from '../store/store.js';
-import { splitAddress, type NodeAnswer } from './node-api-client.js';
+import { callNode, splitAddress, type NodeAnswer } from './node-api-client.js';
 import { NodeCaller } from './node-caller.js';
 
 /** What the node daemons' driver (ns) can do. */
@@ -41,6 +45,8 @@ export const DEFAULT_OP_TIMEOUTS_MS: Readonly<Record<NodeApiOp, number>> = {
   'sync-agent-token': 60_000, 'sync-ssh': 30_000, inspect: 15_000, stats: 15_000,
   // The inside ops (src/fleet/node-caller.ts sets its own waits per call).
   'agent-call': 20_000, 'agent-stream': 20_000, 'boot-log': 15_000, 'boot-log-follow': 15_000,
+  // Inside the reservation (the cluster-wide create lock): a slow node must not hold every create for long.
+  'pool-take': 5_000, 'pool-assign': 5_000, 'pool-put-back': 5_000,
 };
 
 export interface FleetBackendOptions {
@@ -83,6 +89,26 @@ export class FleetBackend implements WorkspaceBackend {
     const node = await this.o.registry.get(nodeId);
     if (!node.subnet) throw new AppError('server_error', `Node ${nodeId} registered no sandbox subnet`);
     return allocate(node.subnet, taken);
+  }
+
+  // the placed node's warm pool
+
+  async takeReady(nodeId: string | null, want: PoolWant | null): Promise<PoolOffer> {
+    if (nodeId === null) return { ready: null, held: [] };
+    try {
+      return offerOf(nodeId, (await this.callPool('pool-take', nodeId, { pool: { want } })).result);
+    } catch (err) {
+      if (!(err instanceof AppError && err.code === 'node_lost')) throw err;
+      return { ready: null, held: [] }; // callPool logged it; the bring-up meets the node's silence
+    }
+  }
+
+  async assignReady(nodeId: string | null, workspaceId: string, ready: ReadySandbox): Promise<void> {
+    if (nodeId !== null) await this.callPool('pool-assign', nodeId, { pool: { workspaceId, ready } });
+  }
+
+  async putBackReady(nodeId: string | null, ready: ReadySandbox): Promise<void> {
+    if (nodeId !== null) await this.callPool('pool-put-back', nodeId, { pool: { ready } });
   }
 
   // apply desired state
@@ -163,6 +189,18 @@ export class FleetBackend implements WorkspaceBackend {
     throw new AppError('not_implemented', 'Snapshots and archives of workspaces on nodes are not supported yet', { field: 'driver' });
   }
 
+  private async callPool(op: NodePoolOp, nodeId: string, body: PoolBody): Promise<NodeAnswer> {
+    const node = await this.o.registry.get(nodeId);
+    const payload = Buffer.from(JSON.stringify(body));
+    const token = this.o.signer.sign(node.id, nodeApiTarget(op, poolSubject(op, body), payload), 'api');
+    try {
+      return await callNode({ nodeId: node.id, address: node.address, op, token, timeoutMs: this.o.timeoutsMs?.[op] ?? DEFAULT_OP_TIMEOUTS_MS[op], payload });
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'node_lost') this.o.log?.('fleet: node did not answer', { node: node.id, op });
+      throw err;
+    }
+  }
+
   private async call(op: NodeApiOp, rec: WorkspaceRecord, source?: ResolvedSource): Promise<NodeAnswer> {
     const timeoutMs = this.o.timeoutsMs?.[op] ?? DEFAULT_OP_TIMEOUTS_MS[op];
     return this.caller.answer(op, rec, source ? { source } : {}, { timeoutMs });
@@ -171,6 +209,16 @@ export class FleetBackend implements WorkspaceBackend {
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null;
+}
+
+/** A `pool-take` answer, checked: addresses and short ids only. */
+function offerOf(nodeId: string, result: unknown): PoolOffer {
+  const bad = () => new AppError('server_error', `Node ${nodeId} answered pool-take with an unexpected shape`);
+  if (!isObject(result) || !Array.isArray(result.held) || !result.held.every((ip) => typeof ip === 'string')) throw bad();
+  const ready = result.ready;
+  if (ready === null) return { ready: null, held: result.held as string[] };
+  if (!isObject(ready) || typeof ready.ip !== 'string' || typeof ready.shortId !== 'string') throw bad();
+  return { ready: { ip: ready.ip, shortId: ready.shortId }, held: result.held as string[] };
 }
 
 function malformed(rec: WorkspaceRecord, op: NodeApiOp): AppError {

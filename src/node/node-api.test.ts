@@ -31,6 +31,12 @@ function fakeBackend() {
     destroySandbox: step('destroy-sandbox'), updateResources: step('update-resources'), syncAgentToken: step('sync-agent-token'),
     inspect: async (rec: WorkspaceRecord) => { await step('inspect')(rec); return { state: 'running', pid: 42 }; },
     stats: async (rec: WorkspaceRecord) => { await step('stats')(rec); return { cpuUsageNs: 1 }; },
+    takeReady: async (_n: string, want: { image: string } | null) => {
+      ran.push(`pool-take:${want?.image ?? '-'}`);
+      return { ready: want ? { ip: '10.1.0.9', shortId: 'abcdef01' } : null, held: ['10.1.0.9'] };
+    },
+    assignReady: async (_n: string, id: string, r: { shortId: string }) => { ran.push(`pool-assign:${id}:${r.shortId}`); },
+    putBackReady: async (_n: string, r: { shortId: string }) => { ran.push(`pool-put-back:${r.shortId}`); },
   } as unknown as WorkspaceBackend;
   return { backend, ran, failNext: (err: unknown) => { fail = err; } };
 }
@@ -167,4 +173,28 @@ test('node api: apply ops on one workspace run one at a time; inspect does not w
   assert.deepEqual(await Promise.all(ups), [200, 200, 200]);
   assert.equal(order.length, 3);
   assert.equal(most, 2, 'never two at once on one workspace');
+});
+
+test('node api: pool ops take, assign and put back with tokens bound to op, subject (pool or the workspace) and body', async (t) => {
+  const api = await start(t);
+  const ready = { ip: '10.1.0.9', shortId: 'abcdef01' };
+  const take = { pool: { want: { image: 'debian-12', imageId: 'sha256:x' } } };
+  const assign = { pool: { workspaceId: 'ws_1', ready } };
+  const putBack = { pool: { ready } };
+  const sign = (op: NodeApiOp, subject: string, body: unknown, node = NODE) => signer.sign(node, nodeApiTarget(op, subject, JSON.stringify(body)), 'api');
+  assert.deepEqual(await api.post('pool-take', sign('pool-take', 'pool', take), take), { status: 200, body: { result: { ready, held: [ready.ip] } } });
+  assert.deepEqual(await api.post('pool-assign', sign('pool-assign', 'ws_1', assign), assign), { status: 200, body: { result: null } });
+  assert.deepEqual(await api.post('pool-put-back', sign('pool-put-back', 'pool', putBack), putBack), { status: 200, body: { result: null } });
+  const refused: Array<[string, string, string, unknown]> = [
+    ['another op', 'pool-assign', sign('pool-put-back', 'ws_1', assign), assign],
+    ['another workspace', 'pool-assign', sign('pool-assign', 'ws_2', assign), assign],
+    ['another body', 'pool-take', sign('pool-take', 'pool', { pool: { want: null } }), take],
+    ['another node', 'pool-take', sign('pool-take', 'pool', take, 'node-b'), take],
+  ];
+  for (const [what, op, token, body] of refused) assert.equal((await api.post(op, token, body)).status, 403, what);
+  assert.equal((await api.post('pool-take', null, take)).status, 401);
+  const bad = { pool: { ready } };
+  const res = await api.post('pool-assign', sign('pool-assign', 'pool', bad), bad);
+  assert.deepEqual([res.status, res.body.error.code, res.body.error.details.field], [422, 'validation_error', 'pool.workspaceId']);
+  assert.deepEqual(api.ran, ['pool-take:debian-12', 'pool-assign:ws_1:abcdef01', 'pool-put-back:abcdef01']);
 });

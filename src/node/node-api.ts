@@ -27,6 +27,10 @@
  * that gave up waiting (a timeout) and retries never runs a second boot beside the first.
  * Observe ops (inspect, stats) do not wait for them.
  *
+ * Pool ops (`pool-take`, `pool-assign`, `pool-put-back`: src/node/node-pool-api.ts) take a
+ * `{ pool: … }` body instead and the same tokens, bound to the workspace id the body names
+ * (`pool-assign`) or to `pool`; they run on the node's warm pool (src/node/pool-handoff.ts).
+ *
  * Answers (JSON):
  * - 200 `{ result, imageId? }`: `result` is the op's value (inspect: SandboxStatus, stats:
  *   SandboxStats, others null); bring-up also returns the image it pinned (`rec.imageId`).
@@ -48,6 +52,8 @@ import type { ResolvedSource } from '../domain/layer-ops.js';
 import type { WorkspaceRecord } from '../store/store.js';
 import { readCapped, requestChunks } from '../util/capped-body.js';
 import { NonceCache } from './nonce-cache.js';
+import { isPoolOp, NODE_POOL_OPS, poolBodySchema, poolSubject, runPoolOp } from './node-pool-api.js';
+import { PoolHandoff, type PoolHandoffOptions } from './pool-handoff.js';
 import type { NodeTokenVerifier } from './node-tokens.js';
 
 export const NODE_API_PREFIX = '/v1/node/workspaces/';
@@ -59,6 +65,7 @@ export const NODE_API_OPS = [
   'bring-up', 'bring-down', 'pause', 'resume', 'destroy', 'destroy-sandbox',
   'update-resources', 'sync-agent-token', 'sync-ssh', 'inspect', 'stats',
   ...NODE_API_INSIDE_OPS,
+  ...NODE_POOL_OPS,
 ] as const;
 export type NodeApiOp = (typeof NODE_API_OPS)[number];
 const OPS: ReadonlySet<string> = new Set(NODE_API_OPS);
@@ -109,6 +116,8 @@ export interface NodeApiOptions {
   /** Single-use store for token nonces (default: a fresh one for this handler). */
   nonces?: NonceCache;
   maxBodyBytes?: number;
+  /** The pool ops' settling of takes never assigned (src/node/pool-handoff.ts). */
+  pool?: Pick<PoolHandoffOptions, 'holdMs' | 'underCreateLock' | 'holderOf'>;
   log?(msg: string, fields?: Record<string, unknown>): void;
 }
 
@@ -126,14 +135,15 @@ interface Streamed {
 export function nodeApiHandler(o: NodeApiOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const nonces = o.nonces ?? new NonceCache();
   const queue = new PerWorkspace();
+  const pool = new PoolHandoff({ nodeId: o.nodeId, backend: o.backend, ...o.pool, ...(o.log ? { log: o.log } : {}) });
   return (req, res) => {
-    handle(o, nonces, queue, req).then(
+    handle(o, nonces, queue, pool, req).then(
       (a) => ('stream' in a ? writeNdjson(res, a.stream, (err) => errorAnswer(err, o).body) : send(req, res, a)),
       (err: unknown) => send(req, res, errorAnswer(err, o)));
   };
 }
 
-async function handle(o: NodeApiOptions, nonces: NonceCache, queue: PerWorkspace, req: IncomingMessage): Promise<Answer | Streamed> {
+async function handle(o: NodeApiOptions, nonces: NonceCache, queue: PerWorkspace, pool: PoolHandoff, req: IncomingMessage): Promise<Answer | Streamed> {
   const path = (req.url ?? '').split('?')[0]!;
   if (!path.startsWith(NODE_API_PREFIX)) throw new AppError('not_found', 'No such node API route');
   const op = path.slice(NODE_API_PREFIX.length);
@@ -141,16 +151,15 @@ async function handle(o: NodeApiOptions, nonces: NonceCache, queue: PerWorkspace
   if (req.method !== 'POST') throw new AppError('method_not_allowed', 'The node API takes POST only');
   const token = bearer(req.headers.authorization);
   if (token === null) throw new AppError('unauthorized', 'A node token is required', { field: AUTH_FIELD });
-  const { raw, body } = await readBody(req, o.maxBodyBytes ?? NODE_API_MAX_BODY);
-  const { record, source } = body;
-  const verified = o.verifier.verify(token, { nodeId: o.nodeId, target: nodeApiTarget(op as NodeApiOp, record.id, raw) });
-  const refused = !verified.ok ? verified.reason
-    : verified.claims.purpose !== 'api' ? 'wrong_purpose'
-      : !nonces.claim(verified.claims.nonce, verified.claims.expiresAt) ? 'replayed' : null;
-  if (refused) {
-    o.log?.('node api: token refused', { op, workspace: record.id, reason: refused });
-    throw new AppError('forbidden', 'The node token was refused', { field: AUTH_FIELD });
+  const maxBody = o.maxBodyBytes ?? NODE_API_MAX_BODY;
+  if (isPoolOp(op)) {
+    const { raw, body } = await readBody(req, maxBody, poolBodySchema);
+    checkToken(o, nonces, token, op, poolSubject(op, body), raw);
+    return { status: 200, body: { result: await runPoolOp(pool, op, body) } };
   }
+  const { raw, body } = await readBody(req, maxBody, bodySchema);
+  const { record, source } = body;
+  checkToken(o, nonces, token, op as NodeApiOp, record.id, raw);
   if (record.nodeId !== o.nodeId) {
     throw new AppError('bad_request', `Workspace ${record.id} is not placed on this node`, { field: 'record.nodeId' });
   }
@@ -165,6 +174,18 @@ async function handle(o: NodeApiOptions, nonces: NonceCache, queue: PerWorkspace
   }
   const apply = () => run(o.backend, op as BackendOp, record as unknown as WorkspaceRecord, source as ResolvedSource | undefined);
   return OBSERVE.has(op as NodeApiOp) ? apply() : queue.run(record.id, apply);
+}
+
+/** Throws 403 `forbidden` unless `token` is a fresh `api` token of this node for `op` on `subject` with body `raw`. */
+function checkToken(o: NodeApiOptions, nonces: NonceCache, token: string, op: NodeApiOp, subject: string, raw: Buffer): void {
+  const verified = o.verifier.verify(token, { nodeId: o.nodeId, target: nodeApiTarget(op, subject, raw) });
+  const refused = !verified.ok ? verified.reason
+    : verified.claims.purpose !== 'api' ? 'wrong_purpose'
+      : !nonces.claim(verified.claims.nonce, verified.claims.expiresAt) ? 'replayed' : null;
+  if (refused) {
+    o.log?.('node api: token refused', { op, workspace: subject, reason: refused });
+    throw new AppError('forbidden', 'The node token was refused', { field: AUTH_FIELD });
+  }
 }
 
 /** Runs tasks with the same key one after another, in arrival order (a failure does not stop the next). */
@@ -190,7 +211,7 @@ function bearer(header: string | undefined): string | null {
   return token === '' ? null : token;
 }
 
-async function readBody(req: IncomingMessage, limit: number): Promise<{ raw: Buffer; body: z.infer<typeof bodySchema> }> {
+async function readBody<S extends z.ZodType>(req: IncomingMessage, limit: number, schema: S): Promise<{ raw: Buffer; body: z.infer<S> }> {
   const raw = await readCapped(requestChunks(req), req.headers['content-length'], limit);
   let json: unknown;
   try {
@@ -198,7 +219,7 @@ async function readBody(req: IncomingMessage, limit: number): Promise<{ raw: Buf
   } catch {
     throw new AppError('bad_request', 'The body is not JSON', { field: 'body' });
   }
-  const parsed = bodySchema.safeParse(json);
+  const parsed = schema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new AppError('validation_error', 'The body is not a node API request', { field: issue ? issue.path.join('.') : 'body' });
@@ -225,6 +246,7 @@ async function run(b: WorkspaceBackend, op: BackendOp, rec: WorkspaceRecord, sou
     case 'sync-agent-token': await b.syncAgentToken(rec); return ok();
     case 'inspect': return ok(await b.inspect(rec));
     case 'stats': return ok(await b.stats(rec));
+    default: throw new AppError('not_found', 'No such node API operation', { field: 'op' });
   }
 }
 
