@@ -13,7 +13,6 @@ import { runWarren, tempDir as tempDirOf } from '../../test/support/warren-cli.j
 import { startPostgres, type TestPostgres } from '../../test/support/postgres.js';
 import { PG_MIGRATIONS } from '../store/postgres-migrations.js';
 import { MIGRATIONS, runMigrations } from '../store/migrations.js';
-import { PG_MIGRATIONS } from '../store/postgres-migrations.js';
 import { DB_FILE_NAME } from '../store/sqlite.js';
 
 const LATEST = MIGRATIONS.at(-1)!.version;

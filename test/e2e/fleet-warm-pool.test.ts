@@ -10,59 +10,23 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ADMIN, CLI, type TestServer } from '../support/warren.js';
+import { CLI, type TestServer } from '../support/warren.js';
 import { TEST_IMAGES_DIR, ensureTestImages } from '../support/images.js';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { adminClient, openRuntime, until, waitForStatus, type Client } from '../support/workspaces.js';
 import { freePort } from '../support/ssh.js';
+import { ROLE_ENV, killRole, launchRole, type RoleProc } from '../support/role-process.js';
 
-const ENV = {
-  ...process.env, WARREN_ADMIN_CLIENT_ID: ADMIN.clientId, WARREN_ADMIN_CLIENT_SECRET: ADMIN.clientSecret,
-  WARREN_UPSTREAM: 'none', WARREN_DNS_UPSTREAM: 'none', WARREN_WARM_POOL: '0', WARREN_SSH_PORT: '0',
-};
+const ENV = ROLE_ENV;
 
-interface Proc {
-  proc: ChildProcess;
-  logs: string[];
-  ready: Record<string, unknown>;
-}
-
-/** Starts `warren <args>` and resolves once a JSON log line contains `marker`. */
-function launch(args: string[], marker: string, env: Record<string, string> = {}): Promise<Proc> {
-  const proc = spawn(process.execPath, [CLI, ...args], { env: { ...ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const logs: string[] = [];
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${args[0]} did not start:\n${logs.slice(-30).join('\n')}`)), 180_000);
-    const onData = (chunk: Buffer) => {
-      for (const line of chunk.toString().split('\n')) {
-        if (!line) continue;
-        logs.push(line);
-        if (line.includes(marker) && line.startsWith('{')) {
-          clearTimeout(timer);
-          resolve({ proc, logs, ready: JSON.parse(line) as Record<string, unknown> });
-        }
-      }
-    };
-    proc.stdout!.on('data', onData);
-    proc.stderr!.on('data', onData);
-    proc.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${args[0]} exited with ${code}:\n${logs.slice(-30).join('\n')}`));
-    });
-  });
-}
-
-async function kill(p: Proc | undefined): Promise<void> {
-  if (!p || p.proc.exitCode !== null || p.proc.signalCode !== null) return;
-  const done = new Promise((r) => p.proc.once('exit', r));
-  p.proc.kill('SIGKILL');
-  await done;
-}
+type Proc = RoleProc;
+const launch = (args: string[], marker: string, env: Record<string, string> = {}): Promise<Proc> => launchRole(args, marker, { ...ENV, ...env });
+const kill = killRole;
 
 /** The node's "warm pool sandbox ready" lines. */
 const readyLines = (p: Proc) => p.logs.filter((l) => l.includes('warm pool sandbox ready')).map((l) => JSON.parse(l) as { shortId: string; ip: string });

@@ -10,7 +10,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -20,56 +20,20 @@ import { TEST_IMAGES_DIR, ensureTestImages } from '../support/images.js';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { adminClient, openRuntime, until, waitForStatus, type Client } from '../support/workspaces.js';
 import { freePort, run, sshFiles, type SshFiles } from '../support/ssh.js';
+import { ROLE_ENV, killRole, launchRole, type RoleProc } from '../support/role-process.js';
 
 const APP_PORT = 18000 + Math.floor(Math.random() * 1000);
 const APP = `require('http').createServer((q, r) => r.end('node-app ' + q.url)).listen(Number(process.argv[1]), '0.0.0.0');`;
 
-const ENV = {
-  ...process.env, WARREN_ADMIN_CLIENT_ID: ADMIN.clientId, WARREN_ADMIN_CLIENT_SECRET: ADMIN.clientSecret,
-  WARREN_UPSTREAM: 'none', WARREN_DNS_UPSTREAM: 'none', WARREN_WARM_POOL: '0', WARREN_SSH_PORT: '0',
+const ENV: NodeJS.ProcessEnv = {
+  ...ROLE_ENV,
   // A lost node is noticed within a few seconds (the leader's sweep runs at the heartbeat period).
   WARREN_NODE_LOST_AFTER_MS: '15000',
 };
 
-interface Proc {
-  proc: ChildProcess;
-  logs: string[];
-  /** The first log line's JSON that contains `marker`. */
-  ready: Record<string, unknown>;
-}
-
-/** Starts `warren <args>` and resolves once a log line contains `marker` (its JSON). */
-function launch(args: string[], marker: string, env: Record<string, string> = {}): Promise<Proc> {
-  const proc = spawn(process.execPath, [CLI, ...args], { env: { ...ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const logs: string[] = [];
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${args[0]} did not start:\n${logs.slice(-30).join('\n')}`)), 180_000);
-    const onData = (chunk: Buffer) => {
-      for (const line of chunk.toString().split('\n')) {
-        if (!line) continue;
-        logs.push(line);
-        if (logs.length > 3000) logs.shift();
-        if (line.includes(marker) && line.startsWith('{')) {
-          clearTimeout(timer);
-          resolve({ proc, logs, ready: JSON.parse(line) as Record<string, unknown> });
-        }
-      }
-    };
-    proc.stdout!.on('data', onData);
-    proc.stderr!.on('data', onData);
-    proc.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${args[0]} exited with ${code}:\n${logs.slice(-30).join('\n')}`));
-    });
-  });
-}
-
-async function kill(p: Proc | undefined): Promise<void> {
-  if (!p || p.proc.exitCode !== null || p.proc.signalCode !== null) return;
-  const done = new Promise((r) => p.proc.once('exit', r));
-  p.proc.kill('SIGKILL');
-  await done;
-}
+type Proc = RoleProc;
+const launch = (args: string[], marker: string, env: Record<string, string> = {}): Promise<Proc> => launchRole(args, marker, { ...ENV, ...env });
+const kill = killRole;
 
 describe('warren node and warren control', () => {
   let pgs: TestPostgres;

@@ -12,7 +12,6 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +22,8 @@ import { TEST_IMAGES_DIR } from './images.js';
 import { responseLogDir } from './response-log.js';
 import { startNodeNamespace, type NodeNamespace } from './netns.js';
 import { startPostgres, withHost, type TestPostgres } from './postgres.js';
+import { freePort } from './free-port.js';
+export { freePort };
 
 /** The relay port inside each namespace: a namespace of our own has every port free. */
 export const RELAY_PORT = 7443;
@@ -33,17 +34,6 @@ export function fleetRolesAvailable(): boolean {
   return /warren node\b/.test(r.stdout) && /warren control\b/.test(r.stdout);
 }
 
-/** Free TCP port on the host's loopback (for a replica's SSH jump host). */
-export async function freePort(): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Environment every fleet process gets: no traffic off this machine, no warm pool (as test/support/warren.ts). */
 function baseEnv(extra: Record<string, string> | undefined): NodeJS.ProcessEnv {

@@ -15,10 +15,10 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { appendFileSync, chownSync, mkdtempSync, rmSync, existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { freePort } from './free-port.js';
 
 const BIN = '/usr/lib/postgresql/15/bin';
 const SUPERUSER = 'warren';
@@ -43,16 +43,6 @@ export function postgresAvailable(): boolean {
   return existsSync(join(BIN, 'postgres')) && existsSync(join(BIN, 'initdb'));
 }
 
-async function freePort(): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** The `postgres` system user's ids: the server refuses to run as root. */
 function postgresUser(): { uid: number; gid: number } {
