@@ -174,7 +174,8 @@ const publicAccess: RouteDescriptor[] = [
   cp('DELETE', '/workspace/:id/public-access/:port', WS, 'Stop exposing a port', { errors: [...PUBLIC_ERRORS, 'validation_error'] }), // a :port that is not a port
 ];
 
-const SSH_ERRORS = [...STATE, 'ssh_unavailable'] as const;
+// agent_unreachable: the settings are stored, but the running workspace's agent (on this host or its node) did not take them.
+const SSH_ERRORS = [...STATE, 'ssh_unavailable', 'agent_unreachable'] as const;
 const ssh: RouteDescriptor[] = [
   cp('GET', '/workspace/:id/ssh', WS, 'SSH status', { errors: LOOKUP }),
   cp('POST', '/workspace/:id/ssh/enable', WS, 'Enable SSH', { errors: SSH_ERRORS }),
