@@ -75,7 +75,7 @@ export async function startNode(given: WarrenConfig, log: Logger): Promise<Runni
     inventory: async () => (await store.allWorkspaces()).filter((r) => r.nodeId === nodeId).map((r) => ({
       id: r.id, state: r.state, read: isLive(r.state) && domain ? () => domain!.orchestrator.stats(r) : undefined,
     })),
-    warmPool: () => domain?.orchestrator.pool?.counts() ?? null,
+    warmPool: () => domain?.warmPool?.counts() ?? null,
   });
   const host = await startHost(cfg, log, store, metrics, ownIds);
   const { driver, workspacesDir, runtimeDir } = await startDriver(cfg, log);

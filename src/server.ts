@@ -47,7 +47,7 @@ export async function startWarren(cfg: WarrenConfig, log: Logger): Promise<Runni
     inventory: async () => (await store.allWorkspaces()).map((r) => ({
       id: r.id, state: r.state, read: isLive(r.state) && domain ? () => domain!.orchestrator.stats(r) : undefined,
     })),
-    warmPool: () => domain?.orchestrator.pool?.counts() ?? null,
+    warmPool: () => domain?.warmPool?.counts() ?? null,
   });
   const host = await startHost(cfg, log, store, metrics);
   const { driver, workspacesDir, runtimeDir } = await startDriver(cfg, log);

@@ -87,8 +87,8 @@ const isCode = (code: string, field?: string) => (err: unknown) => {
   return true;
 };
 
-/** Resolves once `backend`'s own pool has a ready sandbox (a world's `warmPool.ready`); 10 s at most. */
-export async function poolReady(backend: WorkspaceBackend): Promise<void> {
+/** Resolves once a local backend's own pool has a ready sandbox (a world's `warmPool.ready`); 10 s at most. */
+export async function poolReady(backend: { readonly pool: { counts(): { ready: number } } | null }): Promise<void> {
   for (const until = Date.now() + 10_000; Date.now() < until; await new Promise((r) => setTimeout(r, 20))) {
     if ((backend.pool?.counts().ready ?? 0) > 0) return;
   }

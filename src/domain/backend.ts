@@ -37,7 +37,6 @@ import type { WorkspaceRecord } from '../store/store.js';
 import type { LayerOps, ResolvedSource } from './layer-ops.js';
 import type { Demand } from './quota.js';
 import type { RelayVia } from './ports.js';
-import type { WarmPool } from './warm-pool.js';
 
 /** A warm-pool sandbox a reservation took: the new record's address and short id. */
 export interface ReadySandbox {
@@ -70,8 +69,6 @@ export interface WorkspaceBackend {
   readonly kind: 'local' | 'fleet';
   /** What the sandboxes can do (pause, snapshot, isolation), as the driver(s) behind say. */
   readonly capabilities: DriverCapabilities;
-  /** Ready-made sandboxes a create may take (null: none here). */
-  readonly pool: WarmPool | null;
   /** Writable-layer work (snapshots, archives), when the sandboxes can snapshot here. */
   readonly layers: LayerOps | null;
   /** The node id this process's own workspaces carry (null: a single host). */
