@@ -126,19 +126,7 @@ export class WorkspaceLogs {
 
   /** Replays the boot log, follows it while a boot runs, and ends once it is done. */
   bootStream(rec: WorkspaceRecord, tail: number): (signal: AbortSignal) => AsyncIterable<unknown> {
-    const boot = this.boot;
-    return (signal) => pushIterable<LogLine>((push, end) => {
-      let stop: (() => void) | null = null;
-      let cancelled = false;
-      void boot.follow(rec.id, tail, (l) => push(fromBoot(l)), end).then((s) => {
-        if (cancelled) s();
-        else stop = s;
-      }, end);
-      return () => {
-        cancelled = true;
-        stop?.();
-      };
-    }, signal, 2000);
+    return (signal) => followBootLog(this.boot, rec.id, tail, signal, 2000, fromBoot);
   }
 
   /** Replays the cmd log's tail then follows it while the workspace runs. */
@@ -150,4 +138,26 @@ export class WorkspaceLogs {
       for await (const e of agent.stream(target, `/_warren/logs/cmd/stream?tail=${tail}`, signal)) yield* fromAgent(e, 'cmd');
     };
   }
+}
+
+/**
+ * A boot log's lines as an iterable: the replayed tail, then new lines while a boot runs,
+ * ending with the boot (or when `signal` aborts, which stops following). At most `queue`
+ * lines wait for a slow reader (src/util/push-iterable.ts). Each line goes through `map`.
+ */
+export function followBootLog<T>(
+  log: BootLogPort, id: string, tail: number, signal: AbortSignal, queue: number, map: (l: BootLogLine) => T,
+): AsyncIterable<T> {
+  return pushIterable<T>((push, end) => {
+    let stop: (() => void) | null = null;
+    let cancelled = false;
+    log.follow(id, tail, (l) => push(map(l)), end).then((s) => {
+      if (cancelled) s();
+      else stop = s;
+    }, end);
+    return () => {
+      cancelled = true;
+      stop?.();
+    };
+  }, signal, queue);
 }

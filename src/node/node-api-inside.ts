@@ -23,9 +23,9 @@
  */
 import { z } from 'zod';
 import { AppError } from '../contract/errors.js';
-import type { AgentControlPort, AgentTarget, BootLogLine, BootLogPort } from '../domain/ports.js';
+import type { AgentControlPort, AgentTarget, BootLogPort } from '../domain/ports.js';
 import type { WorkspaceRecord } from '../store/store.js';
-import { pushIterable } from '../util/push-iterable.js';
+import { followBootLog } from '../domain/workspace-logs.js';
 import { isProxiedAgentCall, isProxiedAgentStream } from './agent-paths.js';
 
 export const NODE_API_INSIDE_OPS = ['agent-call', 'agent-stream', 'boot-log', 'boot-log-follow'] as const;
@@ -107,7 +107,7 @@ export async function runInside(
       return { result: await bootLogAction(inside.bootLog, rec.id, b.log ?? {}) };
     case 'boot-log-follow': {
       const tail = b.log?.tail ?? DEFAULT_TAIL;
-      return { stream: (signal) => followBootLog(inside.bootLog, rec.id, tail, signal) };
+      return { stream: (signal) => followBootLog(inside.bootLog, rec.id, tail, signal, FOLLOW_QUEUE, (l) => l) };
     }
   }
 }
@@ -135,19 +135,4 @@ async function bootLogAction(log: BootLogPort, id: string, l: NonNullable<Inside
     case 'booting': return log.booting(id);
     case undefined: throw new AppError('validation_error', 'boot-log needs an action', { field: 'log.action' });
   }
-}
-
-function followBootLog(log: BootLogPort, id: string, tail: number, signal: AbortSignal): AsyncIterable<BootLogLine> {
-  return pushIterable<BootLogLine>((push, end) => {
-    let stop: (() => void) | null = null;
-    let cancelled = false;
-    log.follow(id, tail, push, end).then((s) => {
-      if (cancelled) s();
-      else stop = s;
-    }, end);
-    return () => {
-      cancelled = true;
-      stop?.();
-    };
-  }, signal, FOLLOW_QUEUE);
 }
