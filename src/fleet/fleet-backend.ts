@@ -29,6 +29,7 @@ import type { RelayVia } from '../domain/ports.js';
 import type { Demand } from '../domain/quota.js';
 import { allocate } from '../network/addresses.js';
 import { nodeApiTarget, type NodeApiOp } from '../node/node-api.js';
+import type { NodeApiInsideOp } from '../node/node-api-inside.js';
 import { poolSubject, type NodePoolOp, type PoolBody } from '../node/node-pool-api.js';
 import type { NodeTokenSigner } from '../node/node-tokens.js';
 import type { NodeRecord, WorkspaceRecord } from '../store/store.js';
@@ -38,13 +39,14 @@ import { NodeCaller } from './node-caller.js';
 /** What the node daemons' driver (ns) can do. */
 export const NODE_CAPABILITIES: DriverCapabilities = { pause: true, snapshot: false, isolation: true };
 
+/** The ops this backend sends (the inside ops go through NodeCaller, which sets their waits per call). */
+export type FleetOp = Exclude<NodeApiOp, NodeApiInsideOp>;
+
 /** How long a replica waits for each op (a bring-up may build a catalog image first on the node). */
-export const DEFAULT_OP_TIMEOUTS_MS: Readonly<Record<NodeApiOp, number>> = {
+export const DEFAULT_OP_TIMEOUTS_MS: Readonly<Record<FleetOp, number>> = {
   'bring-up': 15 * 60_000, 'bring-down': 2 * 60_000, pause: 60_000, resume: 60_000,
   destroy: 5 * 60_000, 'destroy-sandbox': 5 * 60_000, 'update-resources': 2 * 60_000,
   'sync-agent-token': 60_000, 'sync-ssh': 30_000, inspect: 15_000, stats: 15_000,
-  // The inside ops (src/fleet/node-caller.ts sets its own waits per call).
-  'agent-call': 20_000, 'agent-stream': 20_000, 'boot-log': 15_000, 'boot-log-follow': 15_000,
   // Inside the reservation (the cluster-wide create lock): a slow node must not hold every create for long.
   'pool-take': 5_000, 'pool-assign': 5_000, 'pool-put-back': 5_000,
 };
@@ -55,7 +57,7 @@ export interface FleetBackendOptions {
   signer: NodeTokenSigner;
   capabilities: DriverCapabilities;
   /** Per-op waits (ms); defaults DEFAULT_OP_TIMEOUTS_MS. */
-  timeoutsMs?: Partial<Record<NodeApiOp, number>>;
+  timeoutsMs?: Partial<Record<FleetOp, number>>;
   log?(msg: string, fields?: Record<string, unknown>): void;
 }
 
@@ -201,7 +203,7 @@ export class FleetBackend implements WorkspaceBackend {
     }
   }
 
-  private async call(op: NodeApiOp, rec: WorkspaceRecord, source?: ResolvedSource): Promise<NodeAnswer> {
+  private async call(op: FleetOp, rec: WorkspaceRecord, source?: ResolvedSource): Promise<NodeAnswer> {
     const timeoutMs = this.o.timeoutsMs?.[op] ?? DEFAULT_OP_TIMEOUTS_MS[op];
     return this.caller.answer(op, rec, source ? { source } : {}, { timeoutMs });
   }
