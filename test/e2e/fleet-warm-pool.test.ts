@@ -20,7 +20,7 @@ import { TEST_IMAGES_DIR, ensureTestImages } from '../support/images.js';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { adminClient, openRuntime, until, waitForStatus, type Client } from '../support/workspaces.js';
 import { freePort } from '../support/ssh.js';
-import { ROLE_ENV, killRole, launchRole, type RoleProc } from '../support/role-process.js';
+import { ROLE_ENV, controlArgs, killRole, launchRole, serverOf, type RoleProc } from '../support/role-process.js';
 
 const ENV = ROLE_ENV;
 
@@ -52,10 +52,8 @@ describe('a fleet create takes the node\'s warm-pool sandbox', () => {
       '--bridge', bridge, '--subnet', subnet, '--relay-host', '127.0.0.1', '--relay-port', '0', '--node-id', 'node-pool',
       '--capacity-cpus', '8', '--capacity-memory-mb', '8192', '--capacity-disk-mb', '65536', '--max-workspaces', '10'],
     'warren node is listening', { WARREN_WARM_POOL: '1' });
-    control = await launch(['control', '--database-url', dbUrl, '--data-dir', controlDir, '--images-dir', TEST_IMAGES_DIR,
-      '--host', '127.0.0.1', '--port', '0'], 'warren is listening', { WARREN_SSH_PORT: String(await freePort()) });
-    const port = Number(control.ready.port);
-    server = { url: `http://127.0.0.1:${port}`, port } as TestServer;
+    control = await launch(controlArgs(dbUrl, controlDir), 'warren is listening', { WARREN_SSH_PORT: String(await freePort()) });
+    server = serverOf(control);
     client = adminClient(server);
   });
 

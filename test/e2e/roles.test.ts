@@ -20,7 +20,7 @@ import { TEST_IMAGES_DIR, ensureTestImages } from '../support/images.js';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { adminClient, openRuntime, until, waitForStatus, type Client } from '../support/workspaces.js';
 import { freePort, run, sshFiles, type SshFiles } from '../support/ssh.js';
-import { ROLE_ENV, killRole, launchRole, type RoleProc } from '../support/role-process.js';
+import { ROLE_ENV, controlArgs, killRole, launchRole, serverOf, type RoleProc } from '../support/role-process.js';
 
 const APP_PORT = 18000 + Math.floor(Math.random() * 1000);
 const APP = `require('http').createServer((q, r) => r.end('node-app ' + q.url)).listen(Number(process.argv[1]), '0.0.0.0');`;
@@ -59,10 +59,8 @@ describe('warren node and warren control', () => {
     pgs = await startPostgres();
     dbUrl = await pgs.createDatabase();
     node = await launch(nodeArgs(), 'warren node is listening');
-    control = await launch(['control', '--database-url', dbUrl, '--data-dir', controlDir, '--images-dir', TEST_IMAGES_DIR,
-      '--host', '127.0.0.1', '--port', '0'], 'warren is listening', { WARREN_SSH_PORT: String(await freePort()) });
-    const port = Number(control.ready.port);
-    server = { url: `http://127.0.0.1:${port}`, port } as TestServer;
+    control = await launch(controlArgs(dbUrl, controlDir), 'warren is listening', { WARREN_SSH_PORT: String(await freePort()) });
+    server = serverOf(control);
     client = adminClient(server);
   });
 
@@ -179,9 +177,8 @@ describe('warren node and warren control', () => {
     assert.equal(alive, 'alive\n', 'a process started before the stop is still running: the sandbox was kept, not rebooted');
   });
   test('a replica killed right after reserving a create: the other replica finishes it under the lease', async () => {
-    doomed = await launch(['control', '--database-url', dbUrl, '--data-dir', doomedDir, '--images-dir', TEST_IMAGES_DIR,
-      '--host', '127.0.0.1', '--port', '0'], 'warren is listening', { WARREN_TEST_CRASH_AT: 'create.reserved' });
-    const other = adminClient({ url: `http://127.0.0.1:${Number(doomed.ready.port)}` } as TestServer);
+    doomed = await launch(controlArgs(dbUrl, doomedDir), 'warren is listening', { WARREN_TEST_CRASH_AT: 'create.reserved' });
+    const other = adminClient(serverOf(doomed));
     const died = new Promise((r) => doomed!.proc.once('exit', r));
     await assert.rejects(other.workspaces.create({ image: 'node-20', name: 'orphaned', memory_mb: 256 }));
     await died;

@@ -6,7 +6,8 @@
  * test/support/fleet.ts.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { ADMIN, CLI } from './warren.js';
+import { ADMIN, CLI, type TestServer } from './warren.js';
+import { TEST_IMAGES_DIR } from './images.js';
 
 export const ROLE_ENV: NodeJS.ProcessEnv = {
   ...process.env, WARREN_ADMIN_CLIENT_ID: ADMIN.clientId, WARREN_ADMIN_CLIENT_SECRET: ADMIN.clientSecret,
@@ -53,4 +54,15 @@ export async function killRole(p: RoleProc | undefined): Promise<void> {
   const done = new Promise((r) => p.proc.once('exit', r));
   p.proc.kill('SIGKILL');
   await done;
+}
+
+/** `warren control` on this host's loopback, any free port, over `databaseUrl`. */
+export function controlArgs(databaseUrl: string, dataDir: string): string[] {
+  return ['control', '--database-url', databaseUrl, '--data-dir', dataDir, '--images-dir', TEST_IMAGES_DIR, '--host', '127.0.0.1', '--port', '0'];
+}
+
+/** The API origin of a started control replica (the port its ready line names). */
+export function serverOf(p: RoleProc): TestServer {
+  const port = Number(p.ready.port);
+  return { url: `http://127.0.0.1:${port}`, port } as TestServer;
 }
